@@ -1,0 +1,5 @@
+/** Riposte's schemas: OCSF events, topic records, rule and playbook files. */
+export * from "./ocsf.ts";
+export * from "./records.ts";
+export * from "./rules.ts";
+export * from "./duration.ts";

@@ -1,0 +1,72 @@
+/** The `riposte` CLI: the entry point of every service and tool. */
+import { parseArgs } from "node:util";
+import { readFileSync } from "node:fs";
+import { isRiposteError, messageOf } from "../shared/errors.ts";
+import { runCommand } from "./run.ts";
+import { normalizeCommand } from "./normalize.ts";
+import { rulesCheckCommand } from "./rules.ts";
+import { schemasExportCommand } from "./schemas.ts";
+
+const HELP = `riposte — response orchestration for security alerts
+
+Usage:
+  riposte run all [--demo]            the whole pipeline in one process (embedded bus and state unless
+                                      KAFKA_BROKERS / REDIS_URL are set); --demo replays the bundled alerts
+  riposte run <service>               one service of the distributed mode: ingest, correlator, executor, api
+  riposte normalize [--format F] FILE...
+                                      print each input event as normalized OCSF or as a DLQ record (NDJSON)
+  riposte rules check [DIR]           validate rule files, playbooks and lists (default ./rules)
+  riposte schemas export [DIR]        write JSON Schema for every Riposte schema (default ./schemas/json)
+  riposte --version | --help
+
+Configuration is read from environment variables; see README.md.`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean" },
+      demo: { type: "boolean" },
+      format: { type: "string" },
+      source: { type: "string" },
+    },
+  });
+  const [command, sub, ...rest] = positionals;
+  if (values.version) {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    process.stdout.write(`riposte ${pkg.version} (node ${process.version})\n`);
+    return 0;
+  }
+  if (values.help || !command) {
+    process.stdout.write(`${HELP}\n`);
+    return values.help ? 0 : 2;
+  }
+  switch (command) {
+    case "run":
+      await runCommand(sub, { demo: values.demo ?? false });
+      return -1;
+    case "normalize":
+      return normalizeCommand([sub, ...rest].filter((f): f is string => f !== undefined), { format: values.format, source: values.source });
+    case "rules":
+      if (sub !== "check") break;
+      return rulesCheckCommand(rest[0] ?? "rules");
+    case "schemas":
+      if (sub !== "export") break;
+      return schemasExportCommand(rest[0] ?? "schemas/json");
+  }
+  process.stderr.write(`riposte: unknown command "${[command, sub].filter(Boolean).join(" ")}"\n\n${HELP}\n`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`riposte: ${isRiposteError(e) ? `${e.code}: ` : ""}${messageOf(e)}\n`);
+    process.exitCode = 1;
+  },
+);

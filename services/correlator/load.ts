@@ -1,0 +1,75 @@
+/** Loads rule files and named lists from the rules directory, checking each against its schema. */
+import { readdir, readFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { RuleFile } from "../../schemas/index.ts";
+import { RiposteError } from "../shared/errors.ts";
+import { sha256 } from "../shared/ids.ts";
+import { issuesOf, listFiles, parseDoc } from "../shared/rulefiles.ts";
+import { checkOperatorValue, type NamedLists } from "./operators.ts";
+import type { LoadedRule } from "./ruleset.ts";
+
+interface LeafLike {
+  operator?: string;
+  value?: unknown;
+  all?: LeafLike[];
+  any?: LeafLike[];
+  not?: LeafLike;
+}
+
+function leaves(c: LeafLike): LeafLike[] {
+  return [...(c.all ?? []), ...(c.any ?? []), ...(c.not ? [c.not] : [])].flatMap(leaves).concat(c.operator ? [c] : []);
+}
+
+/** Named lists: rules/lists/<name>.txt, one lower-cased entry per line, `#` comments. */
+export async function loadLists(rulesDir: string): Promise<NamedLists> {
+  const dir = join(rulesDir, "lists");
+  const lists = new Map<string, Set<string>>();
+  let files: string[] = [];
+  try {
+    files = (await readdir(dir)).filter((f) => f.endsWith(".txt"));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+  for (const f of files) {
+    const text = await readFile(join(dir, f), "utf8");
+    const entries = text.split("\n").map((l) => l.replace(/#.*/, "").trim().toLowerCase()).filter(Boolean);
+    lists.set(f.replace(/\.txt$/, ""), new Set(entries));
+  }
+  return lists;
+}
+
+/** Loads and checks every rule file; throws one error listing every invalid file. */
+export async function loadRules(rulesDir: string, lists: NamedLists): Promise<LoadedRule[]> {
+  const problems: string[] = [];
+  const rules: LoadedRule[] = [];
+  const seen = new Map<string, string>();
+  for (const path of await listFiles(rulesDir)) {
+    const file = relative(process.cwd(), path);
+    const bytes = await readFile(path);
+    let doc: unknown;
+    try {
+      doc = parseDoc(file, bytes.toString("utf8"));
+    } catch (e) {
+      problems.push((e as Error).message);
+      continue;
+    }
+    const parsed = RuleFile.safeParse(doc);
+    if (!parsed.success) {
+      problems.push(issuesOf(file, parsed.error));
+      continue;
+    }
+    const rule = parsed.data;
+    for (const leaf of leaves(rule.match as LeafLike)) {
+      const problem = checkOperatorValue(leaf.operator ?? "", leaf.value, lists);
+      if (problem) problems.push(`${file}: ${leaf.operator}: ${problem}`);
+    }
+    const dup = seen.get(rule.id);
+    if (dup) problems.push(`${file}: rule id "${rule.id}" is also used by ${dup}`);
+    seen.set(rule.id, file);
+    rules.push({ rule, hash: sha256(bytes), file });
+  }
+  if (problems.length > 0) {
+    throw new RiposteError("RIPOSTE_RULE_INVALID", `invalid rule files:\n  - ${problems.join("\n  - ")}`);
+  }
+  return rules;
+}

@@ -1,0 +1,236 @@
+/**
+ * The executor: decisions → playbook steps → connector calls, each audited on riposte.actions.
+ * Effectively once: an action's id is (decision id, step), claimed in state before the call; a replayed
+ * decision finds the claim completed and does nothing. Containment steps take a lease on their target so two
+ * decisions cannot contain the same entity twice within the lease.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { randomUUID } from "node:crypto";
+import { Decision, type ActionRecord, type ActionStatus, type PlaybookFile, type PlaybookStep } from "../../schemas/index.ts";
+import type { Bus, InMessage } from "../shared/bus/index.ts";
+import type { ConnectorConfig, TopicNames } from "../shared/config.ts";
+import { dlqRecord } from "../shared/dlq.ts";
+import { RiposteError, isRiposteError, messageOf } from "../shared/errors.ts";
+import { stableId } from "../shared/ids.ts";
+import type { Logger } from "../shared/log.ts";
+import type { Metrics } from "../shared/metrics.ts";
+import { stateKey, type StateStore } from "../shared/state/index.ts";
+import { ATTR, SpanKind, contextFrom, headersFor, inSpan, traceIdOf, type Context } from "../shared/telemetry.ts";
+import { renderAll } from "../shared/template.ts";
+import type { ActionDescriptor, ConnectorDescriptor } from "./connectors/index.ts";
+
+/** How long a completed action's record is kept, so replays within it are recognised. */
+const DONE_TTL_MS = 7 * 86_400_000;
+
+export interface ExecutorDeps {
+  readonly bus: Bus;
+  readonly state: StateStore;
+  readonly topics: TopicNames;
+  readonly playbooks: ReadonlyMap<string, PlaybookFile>;
+  readonly connectors: readonly ConnectorDescriptor[];
+  readonly connectorConfig: Readonly<Record<string, ConnectorConfig>>;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly statePrefix: string;
+  readonly now?: () => number;
+}
+
+interface Bound {
+  readonly descriptor: ConnectorDescriptor;
+  readonly client: unknown;
+  readonly dryRun: boolean;
+}
+
+interface StepOutcome {
+  readonly status: ActionStatus;
+  readonly attempts: number;
+  readonly response?: Record<string, unknown>;
+  readonly error?: { code: string; message: string };
+}
+
+export class Executor {
+  private readonly deps: ExecutorDeps;
+  private readonly now: () => number;
+  private readonly owner = randomUUID();
+  private readonly bound = new Map<string, Bound>();
+
+  constructor(deps: ExecutorDeps) {
+    this.deps = deps;
+    this.now = deps.now ?? Date.now;
+    for (const d of deps.connectors) {
+      const cfg = deps.connectorConfig[d.name];
+      const dryRun = !cfg || cfg.dryRun || cfg.url === undefined;
+      this.bound.set(d.name, { descriptor: d, client: dryRun ? undefined : d.client(cfg.url as string, cfg.credentials), dryRun });
+    }
+    this.checkPlaybooks();
+  }
+
+  /** Fails at start if a playbook names a connector or action that does not exist. */
+  private checkPlaybooks(): void {
+    const problems: string[] = [];
+    for (const pb of this.deps.playbooks.values()) {
+      for (const s of pb.steps) {
+        const c = this.bound.get(s.connector);
+        if (!c) problems.push(`playbook ${pb.id} step ${s.id}: unknown connector "${s.connector}"`);
+        else if (!c.descriptor.actions[s.action]) problems.push(`playbook ${pb.id} step ${s.id}: ${s.connector} has no action "${s.action}"`);
+      }
+    }
+    if (problems.length) throw new RiposteError("RIPOSTE_PLAYBOOK_UNKNOWN", `invalid playbooks:\n  - ${problems.join("\n  - ")}`);
+  }
+
+  /** Handles one batch from riposte.decisions, in order. */
+  readonly handle = async (messages: readonly InMessage[]): Promise<void> => {
+    for (const m of messages) {
+      const parent = contextFrom(m.headers);
+      let decision: Decision;
+      try {
+        decision = Decision.parse(JSON.parse(m.value.toString("utf8")));
+      } catch (e) {
+        await this.deadLetter(m, "RIPOSTE_SCHEMA_INVALID", `not a decision: ${messageOf(e)}`, parent);
+        continue;
+      }
+      if (decision.outcome !== "respond" || !decision.playbook) continue;
+      this.deps.metrics.inc("executor_decisions_total");
+      const playbook = this.deps.playbooks.get(decision.playbook);
+      if (!playbook) {
+        await this.deadLetter(m, "RIPOSTE_PLAYBOOK_UNKNOWN", `decision ${decision.id} names playbook "${decision.playbook}", which is not loaded`, parent);
+        continue;
+      }
+      await inSpan(
+        `playbook ${playbook.id}`,
+        parent,
+        { [ATTR.decisionId]: decision.id, [ATTR.playbook]: playbook.id, ...(decision.rule ? { [ATTR.ruleId]: decision.rule.id } : {}) },
+        () => this.runPlaybook(decision, playbook),
+        SpanKind.CONSUMER,
+      );
+    }
+  };
+
+  private async deadLetter(m: InMessage, code: string, reason: string, parent: Context): Promise<void> {
+    await inSpan("dead-letter", parent, { [ATTR.dlqStage]: "execute", [ATTR.dlqCode]: code }, async (span) => {
+      const rec = dlqRecord({ stage: "execute", code, reason, source: "executor", original: m.value, time: this.now(), traceId: traceIdOf(span), origin: { topic: m.topic, partition: m.partition, offset: m.offset } });
+      await this.deps.bus.publish(this.deps.topics.dlq, [{ key: m.key, value: JSON.stringify(rec), headers: headersFor(span) }]);
+      this.deps.metrics.inc("executor_dead_lettered_total");
+    });
+  }
+
+  private async runPlaybook(decision: Decision, playbook: PlaybookFile): Promise<void> {
+    if (decision.approval === "required") {
+      const step = playbook.steps[0] as PlaybookStep;
+      await this.once(decision, step, "approval", async () => ({ status: "awaiting_approval", attempts: 0 }));
+      return;
+    }
+    for (const step of playbook.steps) {
+      const outcome = await this.once(decision, step, step.id, () => this.runStep(decision, step));
+      if (outcome && outcome.status === "failed" && step.on_failure === "abort") break;
+    }
+  }
+
+  /**
+   * Runs a step at most once per decision: claims its action id, runs it, audits it, then marks it done.
+   * Returns undefined when an earlier delivery already completed it.
+   */
+  private async once(decision: Decision, step: PlaybookStep, stepId: string, run: () => Promise<StepOutcome>): Promise<StepOutcome | undefined> {
+    const { state, statePrefix, metrics } = this.deps;
+    const actionId = stableId(decision.id, stepId);
+    const entity = decision.target ? `${decision.target.type}:${decision.target.value}` : decision.alert.entity_key;
+    const key = stateKey(statePrefix, entity, "action", actionId);
+    const pendingTtl = step.timeout * (step.retry.max + 1) + 60_000;
+    const claim = await state.claim(key, this.owner, pendingTtl);
+    if (claim.state === "done") {
+      metrics.inc("executor_replays_skipped_total");
+      return undefined;
+    }
+    if (claim.state === "held") {
+      throw new RiposteError("RIPOSTE_STATE_UNAVAILABLE", `action ${actionId} is in progress elsewhere; will retry`);
+    }
+    const started = this.now();
+    return inSpan(`step ${step.id}`, contextFrom({}), { [ATTR.actionId]: actionId, [ATTR.step]: step.id, [ATTR.connector]: step.connector, [ATTR.connectorAction]: step.action }, async (span) => {
+      const outcome = await run();
+      span.setAttribute(ATTR.actionStatus, outcome.status);
+      const descriptor = this.bound.get(step.connector)?.descriptor.actions[step.action];
+      const record: ActionRecord = {
+        id: actionId,
+        decision_id: decision.id,
+        playbook: decision.playbook ?? "",
+        step: stepId,
+        connector: step.connector,
+        action: step.action,
+        classification: descriptor?.classification ?? "enrich",
+        status: outcome.status,
+        ...(decision.target ? { target: decision.target } : {}),
+        attempts: outcome.attempts,
+        started,
+        finished: this.now(),
+        request: this.requestOf(decision, step),
+        ...(outcome.response ? { response: outcome.response } : {}),
+        ...(outcome.error ? { error: outcome.error } : {}),
+        ...(decision.rule ? { rule_id: decision.rule.id } : {}),
+        alert_uid: decision.alert.uid,
+        trace_id: traceIdOf(span),
+      };
+      await this.deps.bus.publish(this.deps.topics.actions, [{ key: entity, value: JSON.stringify(record), headers: headersFor(span) }]);
+      await state.complete(key, this.owner, outcome.status, DONE_TTL_MS);
+      metrics.inc("executor_actions_total");
+      if (outcome.status === "failed") metrics.inc("executor_actions_failed_total");
+      this.deps.log.info({ action_id: actionId, decision_id: decision.id, step: stepId, connector: step.connector, action: step.action, status: outcome.status, target: decision.target, error: outcome.error }, "action");
+      return outcome;
+    });
+  }
+
+  private requestOf(decision: Decision, step: PlaybookStep): Record<string, unknown> {
+    try {
+      return renderAll(step.params, this.templateData(decision));
+    } catch {
+      return {};
+    }
+  }
+
+  private templateData(decision: Decision): Record<string, unknown> {
+    return { target: decision.target, params: decision.params ?? {}, alert: decision.alert, decision: { id: decision.id, score: decision.score }, rule: decision.rule };
+  }
+
+  private async runStep(decision: Decision, step: PlaybookStep): Promise<StepOutcome> {
+    const bound = this.bound.get(step.connector) as Bound;
+    const action = bound.descriptor.actions[step.action] as ActionDescriptor<unknown>;
+    let input: unknown;
+    try {
+      input = action.input.parse(renderAll(step.params, this.templateData(decision)));
+    } catch (e) {
+      return { status: "failed", attempts: 0, error: { code: isRiposteError(e) ? e.code : "RIPOSTE_CONNECTOR_REJECTED", message: messageOf(e) } };
+    }
+    if (step.lease && decision.target) {
+      const lease = stateKey(this.deps.statePrefix, `${decision.target.type}:${decision.target.value}`, "lease", `${step.connector}.${step.action}`);
+      const held = await this.deps.state.claim(lease, decision.id, step.lease.ttl);
+      if (held.state !== "acquired") {
+        return { status: "skipped_lease", attempts: 0, response: { reason: `${step.connector}.${step.action} already ran on this target within its lease`, lease_owner: held.state === "held" ? held.owner : "" } };
+      }
+      const outcome = await this.call(bound, action, step, input);
+      if (outcome.status === "failed") await this.deps.state.release(lease, decision.id);
+      return outcome;
+    }
+    return this.call(bound, action, step, input);
+  }
+
+  /** Calls the connector with the step's timeout and retry policy; Retry-After is honoured. */
+  private async call(bound: Bound, action: ActionDescriptor<unknown>, step: PlaybookStep, input: unknown): Promise<StepOutcome> {
+    if (bound.dryRun) return { status: "dry_run", attempts: 0, response: { note: `${step.connector} is not configured: set RIPOSTE_CONNECTOR_${step.connector.toUpperCase()}_URL and its credentials` } };
+    let last: RiposteError | undefined;
+    for (let attempt = 1; attempt <= step.retry.max + 1; attempt++) {
+      try {
+        const response = await inSpan(`${step.connector}.${step.action}`, contextFrom({}), { [ATTR.connector]: step.connector, [ATTR.connectorAction]: step.action }, () =>
+          action.run(bound.client, { input, signal: AbortSignal.timeout(step.timeout) }), SpanKind.CLIENT);
+        return { status: "succeeded", attempts: attempt, response };
+      } catch (e) {
+        last = isRiposteError(e) ? e : new RiposteError("RIPOSTE_CONNECTOR_UNAVAILABLE", messageOf(e), { cause: e });
+        const vendorDidNotAct = last.code === "RIPOSTE_CONNECTOR_RATE_LIMITED";
+        if (!last.retriable || (!action.idempotent && !vendorDidNotAct) || attempt > step.retry.max) {
+          return { status: "failed", attempts: attempt, error: { code: last.code, message: last.message } };
+        }
+        const backoff = step.retry.backoff * 2 ** (attempt - 1);
+        await sleep(Math.min(60_000, Math.max(backoff, last.retryAfterMs ?? 0)));
+      }
+    }
+    return { status: "failed", attempts: step.retry.max + 1, error: { code: last?.code ?? "RIPOSTE_CONNECTOR_UNAVAILABLE", message: last?.message ?? "failed" } };
+  }
+}

@@ -1,0 +1,112 @@
+/** Small pure helpers shared by the normalizers. */
+import { isIP } from "node:net";
+
+export type Obj = Readonly<Record<string, unknown>>;
+
+/** The value at a dotted path of a JSON object, or undefined. */
+export function get(o: unknown, path: string): unknown {
+  let cur: unknown = o;
+  for (const part of path.split(".")) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+/** A non-empty string at `path` (numbers are stringified), else undefined. */
+export function str(o: unknown, path: string): string | undefined {
+  const v = get(o, path);
+  if (typeof v === "string") return v.trim() === "" ? undefined : v;
+  if (typeof v === "number" || typeof v === "bigint") return String(v);
+  return undefined;
+}
+
+/** A finite number at `path` (numeric strings are parsed), else undefined. */
+export function num(o: unknown, path: string): number | undefined {
+  const v = get(o, path);
+  const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
+  return Number.isFinite(n) ? n : undefined;
+}
+
+export function obj(o: unknown, path: string): Obj | undefined {
+  const v = get(o, path);
+  return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : undefined;
+}
+
+export function arr(o: unknown, path: string): unknown[] {
+  const v = get(o, path);
+  return Array.isArray(v) ? v : [];
+}
+
+/** A valid IPv4/IPv6 address (brackets and zone ids stripped), else undefined. */
+export function ip(v: unknown): string | undefined {
+  if (typeof v !== "string") return undefined;
+  const s = v.trim().replace(/^\[|\]$/g, "");
+  return isIP(s) ? s : undefined;
+}
+
+/** A port number, else undefined. */
+export function port(v: unknown): number | undefined {
+  const n = typeof v === "number" ? v : typeof v === "string" ? Number(v) : NaN;
+  return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : undefined;
+}
+
+/**
+ * Epoch milliseconds from an ISO-8601 string (also `-0400` offsets and `YYYY-MM-DD hh:mm:ss` as UTC),
+ * epoch seconds or epoch milliseconds. Undefined when it is not a time.
+ */
+export function time(v: unknown): number | undefined {
+  if (typeof v === "number" && Number.isFinite(v)) return v < 1e11 ? Math.round(v * 1000) : Math.round(v);
+  if (typeof v !== "string" || v.trim() === "") return undefined;
+  const s = v.trim();
+  if (/^\d+(\.\d+)?$/.test(s)) return time(Number(s));
+  let iso = s.replace(/([+-]\d{2})(\d{2})$/, "$1:$2");
+  if (/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}/.test(iso)) iso = iso.replace(" ", "T");
+  if (/T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(iso)) iso += "Z";
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/** Drops keys whose value is undefined, empty object or empty array (keeps OCSF output tidy). */
+export function compact<T extends object>(o: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (v === undefined) continue;
+    if (Array.isArray(v) && v.length === 0) continue;
+    if (v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 0) continue;
+    out[k] = v;
+  }
+  return out as T;
+}
+
+/** OCSF severity_id from a 0–100 risk-like score. */
+export function severityFromScore(score: number): number {
+  if (score >= 90) return 5;
+  if (score >= 70) return 4;
+  if (score >= 40) return 3;
+  if (score >= 20) return 2;
+  return 1;
+}
+
+/** OCSF severity_id from a vendor word (critical, high, medium, low, informational, ...). */
+export function severityFromWord(w: string | undefined): number {
+  switch (w?.toLowerCase()) {
+    case "critical":
+    case "fatal":
+      return 5;
+    case "high":
+    case "severe":
+      return 4;
+    case "medium":
+    case "moderate":
+      return 3;
+    case "low":
+      return 2;
+    case "informational":
+    case "info":
+    case "information":
+      return 1;
+    default:
+      return 0;
+  }
+}

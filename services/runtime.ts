@@ -1,0 +1,147 @@
+/**
+ * Composes the services: one process runs any subset of ingest, correlator, executor and api, on Kafka and
+ * Redis when configured, on the in-process bus and in-memory state otherwise (the embedded mode).
+ */
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import { buildApi } from "./api/app.ts";
+import { Correlator } from "./correlator/correlator.ts";
+import { loadLists, loadRules } from "./correlator/load.ts";
+import { RuleSet } from "./correlator/ruleset.ts";
+import { CONNECTORS } from "./executor/connectors/index.ts";
+import { Executor } from "./executor/executor.ts";
+import { Ingestor } from "./ingest/ingestor.ts";
+import { KafkaBus, MemoryBus, type Bus, type Subscription } from "./shared/bus/index.ts";
+import { topicNames, type Config, type TopicNames } from "./shared/config.ts";
+import { RiposteError } from "./shared/errors.ts";
+import type { Logger } from "./shared/log.ts";
+import { Metrics } from "./shared/metrics.ts";
+import { loadPlaybooks } from "./shared/rulefiles.ts";
+import { MemoryState, RedisState, type StateStore } from "./shared/state/index.ts";
+
+export const SERVICES = ["ingest", "correlator", "executor", "api"] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export interface Running {
+  readonly bus: Bus;
+  readonly state: StateStore;
+  readonly topics: TopicNames;
+  readonly metrics: Metrics;
+  readonly ingestor: Ingestor | undefined;
+  readonly api: FastifyInstance | undefined;
+  /** Base URL of the HTTP server, when one listens. */
+  readonly url: string | undefined;
+  /** The bearer token in force (generated for the embedded mode when none is configured). */
+  readonly apiToken: string | undefined;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly config: Config;
+  readonly services: readonly ServiceName[];
+  readonly log: Logger;
+  /** Listen on the configured host/port (default true). */
+  readonly listen?: boolean;
+  /** Share a bus/state with other runtimes in this process (tests); otherwise created from config. */
+  readonly bus?: Bus;
+  readonly state?: StateStore;
+}
+
+/** Reads or creates the embedded mode's API token in the state dir (mode 0600); never logged. */
+async function embeddedToken(stateDir: string): Promise<{ token: string; file: string }> {
+  const file = join(stateDir, "api-token");
+  try {
+    const token = (await readFile(file, "utf8")).trim();
+    if (token.length >= 16) return { token, file };
+  } catch {
+    /* created below */
+  }
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const token = randomBytes(24).toString("base64url");
+  await writeFile(file, `${token}\n`, { mode: 0o600 });
+  return { token, file };
+}
+
+export async function startServices(opts: StartOptions): Promise<Running> {
+  const { config, log } = opts;
+  const want = new Set(opts.services);
+  const metrics = new Metrics();
+  const topics = topicNames(config.topics.prefix);
+  const bus: Bus = opts.bus ?? (config.kafka.brokers ? new KafkaBus({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, log }) : new MemoryBus());
+  let state: StateStore;
+  if (opts.state) state = opts.state;
+  else if (config.redisUrl) {
+    const redis = new RedisState(config.redisUrl);
+    await redis.ready();
+    state = redis;
+  } else state = new MemoryState();
+
+  const http = want.has("ingest") || want.has("api");
+  let apiToken = config.api.token;
+  if (http && apiToken === undefined) {
+    if (bus.kind === "memory") {
+      const t = await embeddedToken(config.stateDir);
+      apiToken = t.token;
+      log.info({ token_file: t.file }, "no RIPOSTE_API_TOKEN set: generated one for the embedded mode");
+    } else if (want.has("api") || Object.keys(config.api.sourceTokens).length === 0) {
+      throw new RiposteError("RIPOSTE_CONFIG_INVALID", "RIPOSTE_API_TOKEN is required when the API or ingest runs on Kafka (set it, at least 16 characters)");
+    }
+  }
+
+  const spec = (name: string) => ({ name, partitions: config.topics.partitions, replication: config.topics.replication });
+  await bus.ensureTopics([spec(topics.raw), spec(topics.normalized), spec(topics.decisions), spec(topics.actions), spec(topics.dlq)]);
+
+  const subs: Subscription[] = [];
+  const common = { bus, state, topics, log, metrics, statePrefix: config.topics.prefix };
+  if (want.has("correlator")) {
+    const lists = await loadLists(config.rulesDir);
+    const rules = new RuleSet(await loadRules(config.rulesDir, lists), lists);
+    const correlator = new Correlator({ ...common, log: log.child({ service: "correlator" }), rules, dedupWindowMs: config.dedupWindowMs });
+    subs.push(await bus.subscribe({ groupId: `${config.groupPrefix}.correlator`, topics: [topics.normalized], handler: correlator.handle }));
+    log.info({ rules: rules.rules.map((r) => `${r.rule.id}@${r.rule.version}`) }, "correlator started");
+  }
+  if (want.has("executor")) {
+    const playbooks = await loadPlaybooks(config.rulesDir);
+    const executor = new Executor({ ...common, log: log.child({ service: "executor" }), playbooks, connectors: CONNECTORS, connectorConfig: config.connectors });
+    subs.push(await bus.subscribe({ groupId: `${config.groupPrefix}.executor`, topics: [topics.decisions], handler: executor.handle }));
+    const modes = Object.fromEntries(CONNECTORS.map((c) => [c.name, config.connectors[c.name]?.dryRun === false ? "live" : "dry-run"]));
+    log.info({ playbooks: [...playbooks.keys()], connectors: modes }, "executor started");
+  }
+  const ingestor = want.has("ingest") ? new Ingestor({ bus, topics, metrics }) : undefined;
+  let api: FastifyInstance | undefined;
+  let url: string | undefined;
+  if (http) {
+    api = buildApi({
+      log,
+      metrics,
+      apiToken,
+      sourceTokens: config.api.sourceTokens,
+      maxBodyBytes: config.api.maxBodyBytes,
+      ...(ingestor ? { ingestor } : {}),
+      health: () => ({ bus: bus.kind, state: state.kind, services: [...want] }),
+    });
+    if (opts.listen !== false) {
+      url = await api.listen({ host: config.api.host, port: config.api.port });
+      log.info({ url, services: [...want] }, "API listening");
+    } else await api.ready();
+  }
+
+  return {
+    bus,
+    state,
+    topics,
+    metrics,
+    ingestor,
+    api,
+    url,
+    apiToken,
+    stop: async () => {
+      await api?.close();
+      await Promise.allSettled(subs.map((s) => s.stop()));
+      if (!opts.bus) await bus.close();
+      if (!opts.state) await state.close();
+    },
+  };
+}

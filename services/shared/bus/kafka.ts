@@ -1,0 +1,179 @@
+/**
+ * The Kafka bus (kafkajs): idempotent producer with acks=all, consumer groups, offsets committed only after the
+ * handler — and so everything it produced — has resolved.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { Kafka, logLevel, type Consumer, type IHeaders, type Producer, type Admin } from "kafkajs";
+import type { Logger } from "../log.ts";
+import type { Bus, InMessage, OutMessage, SubscribeOptions, Subscription, TopicSpec } from "./types.ts";
+import { redeliveryDelay } from "./types.ts";
+import { RiposteError, messageOf } from "../errors.ts";
+
+export interface KafkaBusOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly log: Logger;
+  /** Partitions of one consumer handled at once (default 4). */
+  readonly partitionsConcurrently?: number;
+}
+
+export class KafkaBus implements Bus {
+  readonly kind = "kafka" as const;
+  private readonly kafka: Kafka;
+  private readonly log: Logger;
+  private producer: Producer | undefined;
+  private producerReady: Promise<Producer> | undefined;
+  private readonly consumers = new Set<Consumer>();
+  private readonly concurrency: number;
+
+  constructor(opts: KafkaBusOptions) {
+    this.log = opts.log.child({ component: "kafka" });
+    this.concurrency = opts.partitionsConcurrently ?? 4;
+    const log = this.log;
+    this.kafka = new Kafka({
+      clientId: opts.clientId,
+      brokers: [...opts.brokers],
+      logLevel: logLevel.WARN,
+      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 10_000 },
+      logCreator:
+        () =>
+        ({ level, log: entry }) => {
+          const { message, ...rest } = entry;
+          if (level <= logLevel.ERROR) log.error(rest, message);
+          else log.warn(rest, message);
+        },
+    });
+  }
+
+  private getProducer(): Promise<Producer> {
+    this.producerReady ??= (async () => {
+      const p = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      await p.connect();
+      this.producer = p;
+      return p;
+    })().catch((e: unknown) => {
+      this.producerReady = undefined;
+      throw new RiposteError("RIPOSTE_BUS_UNAVAILABLE", `cannot connect to Kafka: ${messageOf(e)}`, { cause: e });
+    });
+    return this.producerReady;
+  }
+
+  async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
+    const admin: Admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = specs.filter((s) => !existing.has(s.name));
+      if (missing.length === 0) return;
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((s) => ({
+          topic: s.name,
+          numPartitions: s.partitions,
+          replicationFactor: s.replication ?? 1,
+          configEntries: s.compacted ? [{ name: "cleanup.policy", value: "compact" }] : [],
+        })),
+      });
+      this.log.info({ topics: missing.map((s) => s.name) }, "created topics");
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async publish(topic: string, messages: readonly OutMessage[]): Promise<void> {
+    await this.publishBatch([{ topic, messages }]);
+  }
+
+  async publishBatch(batches: ReadonlyArray<{ topic: string; messages: readonly OutMessage[] }>): Promise<void> {
+    const nonEmpty = batches.filter((b) => b.messages.length > 0);
+    if (nonEmpty.length === 0) return;
+    const producer = await this.getProducer();
+    try {
+      await producer.sendBatch({
+        acks: -1,
+        topicMessages: nonEmpty.map((b) => ({
+          topic: b.topic,
+          messages: b.messages.map((m) => ({ key: m.key, value: m.value, headers: { ...m.headers } })),
+        })),
+      });
+    } catch (e) {
+      throw new RiposteError("RIPOSTE_BUS_UNAVAILABLE", `Kafka did not acknowledge the batch: ${messageOf(e)}`, { cause: e });
+    }
+  }
+
+  async subscribe(opts: SubscribeOptions): Promise<Subscription> {
+    const consumer = this.kafka.consumer({
+      groupId: opts.groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      maxWaitTimeInMs: 100,
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...opts.topics], fromBeginning: opts.fromBeginning ?? true });
+    this.consumers.add(consumer);
+    const maxBatch = opts.maxBatch ?? 500;
+    const log = this.log.child({ group: opts.groupId });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.concurrency,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        const all = batch.messages.map(
+          (m): InMessage => ({
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: m.offset,
+            key: m.key === null ? null : m.key.toString(),
+            value: m.value ?? Buffer.alloc(0),
+            headers: headersOf(m.headers),
+            timestamp: Number(m.timestamp),
+          }),
+        );
+        for (let i = 0; i < all.length; i += maxBatch) {
+          const chunk = all.slice(i, i + maxBatch);
+          for (let attempt = 0; ; attempt++) {
+            if (!isRunning() || isStale()) return;
+            try {
+              await opts.handler(chunk);
+              break;
+            } catch (e) {
+              log.warn({ err: messageOf(e), topic: batch.topic, partition: batch.partition, attempt }, "handler failed; batch will be redelivered");
+              await sleep(redeliveryDelay(attempt));
+              await heartbeat();
+            }
+          }
+          const last = chunk[chunk.length - 1] as InMessage;
+          resolveOffset(last.offset);
+          await consumer.commitOffsets([
+            { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
+          ]);
+          await heartbeat();
+        }
+      },
+    });
+    return {
+      stop: async () => {
+        this.consumers.delete(consumer);
+        await consumer.disconnect();
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.consumers].map((c) => c.disconnect()));
+    this.consumers.clear();
+    if (this.producer) await this.producer.disconnect();
+    this.producer = undefined;
+    this.producerReady = undefined;
+  }
+}
+
+function headersOf(h: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h ?? {})) {
+    if (v === undefined) continue;
+    out[k] = Array.isArray(v) ? String(v[v.length - 1]) : v.toString();
+  }
+  return out;
+}

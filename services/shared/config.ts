@@ -1,0 +1,181 @@
+/**
+ * Configuration from environment variables, validated once at start and frozen.
+ * Every variable is listed in CONFIG_VARIABLES so the README and docker-compose can be checked against it.
+ */
+import { z } from "zod";
+import { parseDuration } from "../../schemas/index.ts";
+import { RiposteError } from "./errors.ts";
+
+const duration = z.string().refine((s) => parseDuration(s) !== undefined, "a duration like 30s, 5m, 1h").transform((s) => parseDuration(s) ?? 0);
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const optional = z
+  .string()
+  .optional()
+  .transform((s) => (s === undefined || s.trim() === "" ? undefined : s.trim()));
+
+/** Documented environment variables (connector variables are generated per connector). */
+export const CONFIG_VARIABLES = {
+  KAFKA_BROKERS: "Comma-separated Kafka bootstrap brokers; unset means the embedded in-process bus",
+  KAFKA_CLIENT_ID: "Kafka client id (default riposte)",
+  REDIS_URL: "Redis URL (redis://host:port/db); unset means in-memory state",
+  RIPOSTE_TOPIC_PREFIX: "Prefix of every topic name (default riposte)",
+  RIPOSTE_TOPIC_PARTITIONS: "Partitions of topics Riposte creates (default 6)",
+  RIPOSTE_TOPIC_REPLICATION: "Replication factor of topics Riposte creates (default 1)",
+  RIPOSTE_API_HOST: "Address the API binds (default 127.0.0.1)",
+  RIPOSTE_API_PORT: "API port (default 8080; 0 picks a free port)",
+  RIPOSTE_API_TOKEN: "Bearer token for the API and for ingest from any source",
+  RIPOSTE_INGEST_TOKENS: "Per-source ingest tokens: source=token,source=token",
+  RIPOSTE_INGEST_MAX_BODY: "Largest accepted ingest body in bytes (default 10485760)",
+  RIPOSTE_RULES_DIR: "Directory of rule files; playbooks are in its playbooks/ (default ./rules)",
+  RIPOSTE_DEDUP_WINDOW: "How long a re-sent alert counts as a duplicate (default 24h)",
+  RIPOSTE_STATE_DIR: "Where the embedded mode keeps its generated API token (default ./.riposte)",
+  RIPOSTE_LOG_LEVEL: "trace, debug, info, warn, error (default info)",
+  RIPOSTE_CONSUMER_GROUP_PREFIX: "Prefix of consumer group ids (default = topic prefix)",
+  OTEL_EXPORTER_OTLP_ENDPOINT: "OTLP/HTTP endpoint for traces; unset means traces are kept in-process only",
+} as const;
+
+/** A connector's declared configuration needs (from its descriptor). */
+export interface ConnectorConfigSpec {
+  readonly name: string;
+  readonly credentials: readonly string[];
+}
+
+export interface ConnectorConfig {
+  readonly url: string | undefined;
+  readonly credentials: Readonly<Record<string, string>>;
+  /** True unless both the URL and every credential are configured. */
+  readonly dryRun: boolean;
+}
+
+const Base = z.object({
+  KAFKA_BROKERS: optional.transform((s) => s?.split(",").map((b) => b.trim()).filter(Boolean)),
+  KAFKA_CLIENT_ID: z.string().default("riposte"),
+  REDIS_URL: optional.refine((s) => s === undefined || /^rediss?:\/\//.test(s), "must start with redis:// or rediss://"),
+  RIPOSTE_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' or '-'").default("riposte"),
+  RIPOSTE_TOPIC_PARTITIONS: int(1, 1024).default(6),
+  RIPOSTE_TOPIC_REPLICATION: int(1, 16).default(1),
+  RIPOSTE_API_HOST: z.string().default("127.0.0.1"),
+  RIPOSTE_API_PORT: int(0, 65535).default(8080),
+  RIPOSTE_API_TOKEN: optional.refine((s) => s === undefined || s.length >= 16, "must be at least 16 characters"),
+  RIPOSTE_INGEST_TOKENS: optional.transform((s, ctx) => {
+    const out: Record<string, string> = {};
+    for (const pair of s?.split(",") ?? []) {
+      const [source, token] = pair.split("=").map((p) => p.trim());
+      if (!source || !token || token.length < 16) {
+        ctx.addIssue({ code: "custom", message: "expected source=token pairs, tokens of at least 16 characters" });
+        return z.NEVER;
+      }
+      out[source] = token;
+    }
+    return out;
+  }),
+  RIPOSTE_INGEST_MAX_BODY: int(1024, 1024 * 1024 * 1024).default(10 * 1024 * 1024),
+  RIPOSTE_RULES_DIR: z.string().default("rules"),
+  RIPOSTE_DEDUP_WINDOW: duration.default(86_400_000),
+  RIPOSTE_STATE_DIR: z.string().default(".riposte"),
+  RIPOSTE_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  RIPOSTE_CONSUMER_GROUP_PREFIX: optional,
+  OTEL_EXPORTER_OTLP_ENDPOINT: optional.refine((s) => s === undefined || /^https?:\/\//.test(s), "must be an http(s) URL"),
+});
+
+export interface Config {
+  readonly kafka: { readonly brokers: readonly string[] | undefined; readonly clientId: string };
+  readonly redisUrl: string | undefined;
+  readonly topics: { readonly prefix: string; readonly partitions: number; readonly replication: number };
+  readonly groupPrefix: string;
+  readonly api: {
+    readonly host: string;
+    readonly port: number;
+    readonly token: string | undefined;
+    readonly sourceTokens: Readonly<Record<string, string>>;
+    readonly maxBodyBytes: number;
+  };
+  readonly rulesDir: string;
+  readonly dedupWindowMs: number;
+  readonly stateDir: string;
+  readonly logLevel: string;
+  readonly otlpEndpoint: string | undefined;
+  readonly connectors: Readonly<Record<string, ConnectorConfig>>;
+}
+
+function envKey(connector: string, part: string): string {
+  return `RIPOSTE_CONNECTOR_${connector.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_${part.toUpperCase()}`;
+}
+
+/** The environment variables a connector reads: its URL and each credential. */
+export function connectorVariables(spec: ConnectorConfigSpec): string[] {
+  return [envKey(spec.name, "URL"), ...spec.credentials.map((c) => envKey(spec.name, c))];
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === "object") {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/**
+ * Parses and validates the environment. Throws RIPOSTE_CONFIG_INVALID listing every problem with its variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, connectors: readonly ConnectorConfigSpec[] = []): Config {
+  const parsed = Base.safeParse(env);
+  const problems: string[] = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => `${i.path.join(".") || "environment"}: ${i.message}`);
+
+  const connectorConfigs: Record<string, ConnectorConfig> = {};
+  for (const spec of connectors) {
+    const url = env[envKey(spec.name, "URL")]?.trim() || undefined;
+    if (url !== undefined && !/^https?:\/\/[^\s]+$/.test(url)) {
+      problems.push(`${envKey(spec.name, "URL")}: must be an http(s) URL`);
+    }
+    const credentials: Record<string, string> = {};
+    for (const c of spec.credentials) {
+      const v = env[envKey(spec.name, c)];
+      if (v !== undefined && v !== "") credentials[c] = v;
+    }
+    const complete = url !== undefined && spec.credentials.every((c) => credentials[c] !== undefined);
+    if (url !== undefined && !complete) {
+      const missing = spec.credentials.filter((c) => credentials[c] === undefined).map((c) => envKey(spec.name, c));
+      problems.push(`${envKey(spec.name, "URL")} is set but ${missing.join(", ")} is not: set it, or unset the URL for dry-run`);
+    }
+    connectorConfigs[spec.name] = { url, credentials, dryRun: !complete };
+  }
+
+  if (!parsed.success || problems.length > 0) {
+    throw new RiposteError("RIPOSTE_CONFIG_INVALID", `invalid configuration:\n  - ${problems.join("\n  - ")}`);
+  }
+  const e = parsed.data;
+  return deepFreeze({
+    kafka: { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID },
+    redisUrl: e.REDIS_URL,
+    topics: { prefix: e.RIPOSTE_TOPIC_PREFIX, partitions: e.RIPOSTE_TOPIC_PARTITIONS, replication: e.RIPOSTE_TOPIC_REPLICATION },
+    groupPrefix: e.RIPOSTE_CONSUMER_GROUP_PREFIX ?? e.RIPOSTE_TOPIC_PREFIX,
+    api: {
+      host: e.RIPOSTE_API_HOST,
+      port: e.RIPOSTE_API_PORT,
+      token: e.RIPOSTE_API_TOKEN,
+      sourceTokens: e.RIPOSTE_INGEST_TOKENS ?? {},
+      maxBodyBytes: e.RIPOSTE_INGEST_MAX_BODY,
+    },
+    rulesDir: e.RIPOSTE_RULES_DIR,
+    dedupWindowMs: e.RIPOSTE_DEDUP_WINDOW,
+    stateDir: e.RIPOSTE_STATE_DIR,
+    logLevel: e.RIPOSTE_LOG_LEVEL,
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+    connectors: connectorConfigs,
+  });
+}
+
+/** Topic names derived from the prefix. */
+export function topicNames(prefix: string) {
+  return {
+    raw: `${prefix}.alerts.raw`,
+    normalized: `${prefix}.alerts.normalized`,
+    decisions: `${prefix}.decisions`,
+    actions: `${prefix}.actions`,
+    dlq: `${prefix}.dlq`,
+  } as const;
+}
+export type TopicNames = ReturnType<typeof topicNames>;

@@ -1,0 +1,54 @@
+/**
+ * The catalogue of Riposte's coded errors. Each code has an HTTP status and says whether a retry can help.
+ */
+export const ERRORS = {
+  RIPOSTE_CONFIG_INVALID: { status: 500, retriable: false },
+  RIPOSTE_AUTH_MISSING: { status: 401, retriable: false },
+  RIPOSTE_AUTH_INVALID: { status: 401, retriable: false },
+  RIPOSTE_BODY_INVALID: { status: 400, retriable: false },
+  RIPOSTE_BODY_TOO_LARGE: { status: 413, retriable: false },
+  RIPOSTE_SIGNATURE_INVALID: { status: 401, retriable: false },
+  RIPOSTE_FORMAT_UNKNOWN: { status: 422, retriable: false },
+  RIPOSTE_SCHEMA_INVALID: { status: 422, retriable: false },
+  RIPOSTE_SOURCE_UNKNOWN: { status: 404, retriable: false },
+  RIPOSTE_BUS_UNAVAILABLE: { status: 503, retriable: true },
+  RIPOSTE_STATE_UNAVAILABLE: { status: 503, retriable: true },
+  RIPOSTE_RULE_INVALID: { status: 500, retriable: false },
+  RIPOSTE_PLAYBOOK_UNKNOWN: { status: 500, retriable: false },
+  RIPOSTE_CONNECTOR_UNKNOWN: { status: 500, retriable: false },
+  RIPOSTE_CONNECTOR_AUTH: { status: 502, retriable: false },
+  RIPOSTE_CONNECTOR_NOT_FOUND: { status: 502, retriable: false },
+  RIPOSTE_CONNECTOR_RATE_LIMITED: { status: 502, retriable: true },
+  RIPOSTE_CONNECTOR_UNAVAILABLE: { status: 502, retriable: true },
+  RIPOSTE_CONNECTOR_TIMEOUT: { status: 504, retriable: true },
+  RIPOSTE_CONNECTOR_REJECTED: { status: 502, retriable: false },
+  RIPOSTE_TEMPLATE_MISSING: { status: 500, retriable: false },
+} as const satisfies Record<string, { status: number; retriable: boolean }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error with a catalogue code; `retryAfterMs` carries a server's Retry-After when it gave one. */
+export class RiposteError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retriable: boolean;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(code: ErrorCode, message: string, opts: { cause?: unknown; retryAfterMs?: number } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = "RiposteError";
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.retriable = ERRORS[code].retriable;
+    this.retryAfterMs = opts.retryAfterMs;
+  }
+}
+
+export function isRiposteError(e: unknown): e is RiposteError {
+  return e instanceof RiposteError;
+}
+
+/** A message for any thrown value, for logs and records. */
+export function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

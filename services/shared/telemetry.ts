@@ -1,0 +1,112 @@
+/**
+ * Tracing: one trace from the raw alert to the vendor API call. W3C trace context travels in Kafka headers
+ * (`traceparent`), and every hop continues the trace of the message that caused it.
+ * Attribute names live here and nowhere else.
+ */
+import {
+  context,
+  propagation,
+  trace,
+  SpanKind,
+  SpanStatusCode,
+  type Attributes,
+  type Context,
+  type Span,
+} from "@opentelemetry/api";
+import { NodeSDK } from "@opentelemetry/sdk-node";
+import { BatchSpanProcessor, SimpleSpanProcessor, type SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+
+export { SpanKind };
+export type { Span, Context };
+
+/** Span attribute names. */
+export const ATTR = {
+  source: "riposte.source",
+  format: "riposte.format",
+  entityKey: "riposte.entity.key",
+  alertUid: "riposte.alert.uid",
+  ruleId: "riposte.rule.id",
+  ruleVersion: "riposte.rule.version",
+  decisionId: "riposte.decision.id",
+  decisionOutcome: "riposte.decision.outcome",
+  playbook: "riposte.playbook.id",
+  step: "riposte.playbook.step",
+  actionId: "riposte.action.id",
+  actionStatus: "riposte.action.status",
+  connector: "riposte.connector.name",
+  connectorAction: "riposte.connector.action",
+  dlqStage: "riposte.dlq.stage",
+  dlqCode: "riposte.dlq.code",
+  batchSize: "riposte.batch.size",
+  httpStatus: "http.response.status_code",
+} as const;
+
+let sdk: NodeSDK | undefined;
+
+/**
+ * Starts the tracer provider once per process. Spans are exported over OTLP/HTTP when an endpoint is given,
+ * to `exporter` when one is given (tests), and otherwise only propagated.
+ */
+export function initTelemetry(opts: { serviceName: string; otlpEndpoint?: string | undefined; exporter?: SpanExporter }): void {
+  if (sdk) return;
+  const spanProcessors = [];
+  if (opts.otlpEndpoint) {
+    const url = `${opts.otlpEndpoint.replace(/\/$/, "")}/v1/traces`;
+    spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url })));
+  }
+  if (opts.exporter) spanProcessors.push(new SimpleSpanProcessor(opts.exporter));
+  sdk = new NodeSDK({
+    serviceName: opts.serviceName,
+    spanProcessors,
+    instrumentations: [],
+    resourceDetectors: [],
+    logRecordProcessors: [],
+  });
+  sdk.start();
+}
+
+export async function shutdownTelemetry(): Promise<void> {
+  const s = sdk;
+  sdk = undefined;
+  await s?.shutdown();
+}
+
+const tracer = () => trace.getTracer("riposte");
+
+/** The context carried by a message's headers (or the active one when they carry none). */
+export function contextFrom(headers: Readonly<Record<string, string>>): Context {
+  return propagation.extract(context.active(), headers);
+}
+
+/** Headers carrying the given span's context. */
+export function headersFor(span: Span): Record<string, string> {
+  const carrier: Record<string, string> = {};
+  propagation.inject(trace.setSpan(context.active(), span), carrier);
+  return carrier;
+}
+
+/** Trace id of a span, for audit records. */
+export function traceIdOf(span: Span): string {
+  return span.spanContext().traceId;
+}
+
+/** Runs `fn` in a new span, child of `parent`; records an exception and error status when it throws. */
+export async function inSpan<T>(
+  name: string,
+  parent: Context,
+  attributes: Attributes,
+  fn: (span: Span) => Promise<T>,
+  kind: SpanKind = SpanKind.INTERNAL,
+): Promise<T> {
+  const span = tracer().startSpan(name, { kind, attributes }, parent);
+  try {
+    return await context.with(trace.setSpan(parent, span), () => fn(span));
+  } catch (e) {
+    span.recordException(e instanceof Error ? e : String(e));
+    span.setStatus({ code: SpanStatusCode.ERROR });
+    throw e;
+  } finally {
+    span.end();
+  }
+}
