@@ -38,7 +38,11 @@ export const OBSERVABLE_TYPE = {
 
 const ipString = z.union([z.ipv4(), z.ipv6()]);
 
-export const Os = z.object({ name: z.string().optional(), type: z.string().optional(), version: z.string().optional() });
+export const Os = z.object({
+  name: z.string().optional(),
+  type: z.string().optional(),
+  version: z.string().optional(),
+});
 
 export const Endpoint = z.object({
   hostname: z.string().min(1).optional(),
@@ -134,7 +138,11 @@ export const Metadata = z.object({
   correlation_uid: z.string().optional(),
 });
 
-export const Url = z.object({ url_string: z.string().optional(), hostname: z.string().optional(), path: z.string().optional() });
+export const Url = z.object({
+  url_string: z.string().optional(),
+  hostname: z.string().optional(),
+  path: z.string().optional(),
+});
 
 export const Email = z.object({
   uid: z.string().optional(),
@@ -211,7 +219,9 @@ export const DetectionFinding = z.object({
   confidence_id: z.number().int().optional(),
   confidence_score: z.number().optional(),
   risk_score: z.number().optional(),
-  resources: z.array(z.looseObject({ uid: z.string().optional(), name: z.string().optional(), type: z.string().optional() })).optional(),
+  resources: z
+    .array(z.looseObject({ uid: z.string().optional(), name: z.string().optional(), type: z.string().optional() }))
+    .optional(),
   remediation: z.object({ desc: z.string() }).optional(),
 });
 export type DetectionFinding = z.infer<typeof DetectionFinding>;

@@ -101,7 +101,9 @@ export const PlaybookStep = z.strictObject({
   action: z.string().min(1),
   params: z.record(z.string(), z.string()).default({}),
   timeout: Duration.default(30_000),
-  retry: z.strictObject({ max: z.number().int().min(0).max(10), backoff: Duration }).default({ max: 2, backoff: 1_000 }),
+  retry: z
+    .strictObject({ max: z.number().int().min(0).max(10), backoff: Duration })
+    .default({ max: 2, backoff: 1_000 }),
   on_failure: z.enum(["continue", "abort"]).default("abort"),
   lease: z.strictObject({ ttl: Duration }).optional(),
 });

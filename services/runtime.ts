@@ -5,8 +5,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import type { FastifyInstance } from "fastify";
-import { buildApi } from "./api/app.ts";
+import { buildApi, type Api } from "./api/app.ts";
 import { Correlator } from "./correlator/correlator.ts";
 import { loadLists, loadRules } from "./correlator/load.ts";
 import { RuleSet } from "./correlator/ruleset.ts";
@@ -30,7 +29,7 @@ export interface Running {
   readonly topics: TopicNames;
   readonly metrics: Metrics;
   readonly ingestor: Ingestor | undefined;
-  readonly api: FastifyInstance | undefined;
+  readonly api: Api | undefined;
   /** Base URL of the HTTP server, when one listens. */
   readonly url: string | undefined;
   /** The bearer token in force (generated for the embedded mode when none is configured). */
@@ -69,7 +68,11 @@ export async function startServices(opts: StartOptions): Promise<Running> {
   const want = new Set(opts.services);
   const metrics = new Metrics();
   const topics = topicNames(config.topics.prefix);
-  const bus: Bus = opts.bus ?? (config.kafka.brokers ? new KafkaBus({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, log }) : new MemoryBus());
+  const bus: Bus =
+    opts.bus ??
+    (config.kafka.brokers
+      ? new KafkaBus({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, log })
+      : new MemoryBus());
   let state: StateStore;
   if (opts.state) state = opts.state;
   else if (config.redisUrl) {
@@ -86,31 +89,69 @@ export async function startServices(opts: StartOptions): Promise<Running> {
       apiToken = t.token;
       log.info({ token_file: t.file }, "no RIPOSTE_API_TOKEN set: generated one for the embedded mode");
     } else if (want.has("api") || Object.keys(config.api.sourceTokens).length === 0) {
-      throw new RiposteError("RIPOSTE_CONFIG_INVALID", "RIPOSTE_API_TOKEN is required when the API or ingest runs on Kafka (set it, at least 16 characters)");
+      throw new RiposteError(
+        "RIPOSTE_CONFIG_INVALID",
+        "RIPOSTE_API_TOKEN is required when the API or ingest runs on Kafka (set it, at least 16 characters)",
+      );
     }
   }
 
-  const spec = (name: string) => ({ name, partitions: config.topics.partitions, replication: config.topics.replication });
-  await bus.ensureTopics([spec(topics.raw), spec(topics.normalized), spec(topics.decisions), spec(topics.actions), spec(topics.dlq)]);
+  const spec = (name: string) => ({
+    name,
+    partitions: config.topics.partitions,
+    replication: config.topics.replication,
+  });
+  await bus.ensureTopics([
+    spec(topics.raw),
+    spec(topics.normalized),
+    spec(topics.decisions),
+    spec(topics.actions),
+    spec(topics.dlq),
+  ]);
 
   const subs: Subscription[] = [];
   const common = { bus, state, topics, log, metrics, statePrefix: config.topics.prefix };
   if (want.has("correlator")) {
     const lists = await loadLists(config.rulesDir);
     const rules = new RuleSet(await loadRules(config.rulesDir, lists), lists);
-    const correlator = new Correlator({ ...common, log: log.child({ service: "correlator" }), rules, dedupWindowMs: config.dedupWindowMs });
-    subs.push(await bus.subscribe({ groupId: `${config.groupPrefix}.correlator`, topics: [topics.normalized], handler: correlator.handle }));
+    const correlator = new Correlator({
+      ...common,
+      log: log.child({ service: "correlator" }),
+      rules,
+      dedupWindowMs: config.dedupWindowMs,
+    });
+    subs.push(
+      await bus.subscribe({
+        groupId: `${config.groupPrefix}.correlator`,
+        topics: [topics.normalized],
+        handler: correlator.handle,
+      }),
+    );
     log.info({ rules: rules.rules.map((r) => `${r.rule.id}@${r.rule.version}`) }, "correlator started");
   }
   if (want.has("executor")) {
     const playbooks = await loadPlaybooks(config.rulesDir);
-    const executor = new Executor({ ...common, log: log.child({ service: "executor" }), playbooks, connectors: CONNECTORS, connectorConfig: config.connectors });
-    subs.push(await bus.subscribe({ groupId: `${config.groupPrefix}.executor`, topics: [topics.decisions], handler: executor.handle }));
-    const modes = Object.fromEntries(CONNECTORS.map((c) => [c.name, config.connectors[c.name]?.dryRun === false ? "live" : "dry-run"]));
+    const executor = new Executor({
+      ...common,
+      log: log.child({ service: "executor" }),
+      playbooks,
+      connectors: CONNECTORS,
+      connectorConfig: config.connectors,
+    });
+    subs.push(
+      await bus.subscribe({
+        groupId: `${config.groupPrefix}.executor`,
+        topics: [topics.decisions],
+        handler: executor.handle,
+      }),
+    );
+    const modes = Object.fromEntries(
+      CONNECTORS.map((c) => [c.name, config.connectors[c.name]?.dryRun === false ? "live" : "dry-run"]),
+    );
     log.info({ playbooks: [...playbooks.keys()], connectors: modes }, "executor started");
   }
   const ingestor = want.has("ingest") ? new Ingestor({ bus, topics, metrics }) : undefined;
-  let api: FastifyInstance | undefined;
+  let api: Api | undefined;
   let url: string | undefined;
   if (http) {
     api = buildApi({

@@ -15,7 +15,12 @@ export function bearerOf(header: string | undefined): string | undefined {
 }
 
 /** Whether `token` may ingest for `source`: the API token, or the source's own token. */
-export function mayIngest(token: string, source: string, apiToken: string | undefined, sourceTokens: Readonly<Record<string, string>>): boolean {
+export function mayIngest(
+  token: string,
+  source: string,
+  apiToken: string | undefined,
+  sourceTokens: Readonly<Record<string, string>>,
+): boolean {
   const own = sourceTokens[source];
   return (apiToken !== undefined && safeEqual(token, apiToken)) || (own !== undefined && safeEqual(token, own));
 }

@@ -49,7 +49,10 @@ async function main(argv: string[]): Promise<number> {
       await runCommand(sub, { demo: values.demo ?? false });
       return -1;
     case "normalize":
-      return normalizeCommand([sub, ...rest].filter((f): f is string => f !== undefined), { format: values.format, source: values.source });
+      return normalizeCommand(
+        [sub, ...rest].filter((f): f is string => f !== undefined),
+        { format: values.format, source: values.source },
+      );
     case "rules":
       if (sub !== "check") break;
       return rulesCheckCommand(rest[0] ?? "rules");

@@ -9,7 +9,10 @@ import { splitBody } from "../ingest/body.ts";
 import { normalizeEvent } from "../ingest/normalizers/index.ts";
 import { dlqRecord } from "../shared/dlq.ts";
 
-export async function normalizeCommand(files: readonly string[], opts: { format?: string | undefined; source?: string | undefined }): Promise<number> {
+export async function normalizeCommand(
+  files: readonly string[],
+  opts: { format?: string | undefined; source?: string | undefined },
+): Promise<number> {
   if (files.length === 0) {
     process.stderr.write("riposte normalize: name one or more files (JSON, NDJSON or syslog lines; .gz is inflated)\n");
     return 2;
@@ -32,7 +35,19 @@ export async function normalizeCommand(files: readonly string[], opts: { format?
       } else {
         dead++;
         const format = "format" in out ? out.format : undefined;
-        lines.push(JSON.stringify({ dlq: dlqRecord({ stage: piece.ok ? "normalize" : "ingest", code: out.code, reason: out.reason, source, format, original: piece.text, time: now }) }));
+        lines.push(
+          JSON.stringify({
+            dlq: dlqRecord({
+              stage: piece.ok ? "normalize" : "ingest",
+              code: out.code,
+              reason: out.reason,
+              source,
+              format,
+              original: piece.text,
+              time: now,
+            }),
+          }),
+        );
       }
     }
     process.stdout.write(lines.length ? `${lines.join("\n")}\n` : "");

@@ -14,12 +14,24 @@ export async function rulesCheckCommand(dir: string): Promise<number> {
   const rules = await loadRules(dir, lists);
   const playbooks = await loadPlaybooks(dir);
   const state = new MemoryState();
-  new Executor({ bus: new MemoryBus(), state, topics: topicNames("check"), playbooks, connectors: CONNECTORS, connectorConfig: {}, log: silentLogger, metrics: new Metrics(), statePrefix: "check" });
+  new Executor({
+    bus: new MemoryBus(),
+    state,
+    topics: topicNames("check"),
+    playbooks,
+    connectors: CONNECTORS,
+    connectorConfig: {},
+    log: silentLogger,
+    metrics: new Metrics(),
+    statePrefix: "check",
+  });
   await state.close();
   const problems = rules
     .filter((r) => r.rule.decision && !playbooks.has(r.rule.decision.playbook))
     .map((r) => `${r.file}: decision names playbook "${r.rule.decision?.playbook}", which is not in ${dir}/playbooks`);
   for (const p of problems) process.stderr.write(`${p}\n`);
-  process.stdout.write(`${rules.length} rules, ${playbooks.size} playbooks, ${lists.size} lists: ${problems.length === 0 ? "ok" : `${problems.length} problems`}\n`);
+  process.stdout.write(
+    `${rules.length} rules, ${playbooks.size} playbooks, ${lists.size} lists: ${problems.length === 0 ? "ok" : `${problems.length} problems`}\n`,
+  );
   return problems.length === 0 ? 0 : 1;
 }

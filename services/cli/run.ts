@@ -14,14 +14,25 @@ export async function runCommand(target: string | undefined, flags: { demo: bool
   if (target === "all") services = [...SERVICES];
   else if (SERVICES.includes(target as ServiceName)) {
     if (!config.kafka.brokers || !config.redisUrl) {
-      throw new RiposteError("RIPOSTE_CONFIG_INVALID", `riposte run ${target} runs one service of the distributed mode: set KAFKA_BROKERS and REDIS_URL (or use riposte run all for the embedded mode)`);
+      throw new RiposteError(
+        "RIPOSTE_CONFIG_INVALID",
+        `riposte run ${target} runs one service of the distributed mode: set KAFKA_BROKERS and REDIS_URL (or use riposte run all for the embedded mode)`,
+      );
     }
     services = [target as ServiceName];
   } else {
     throw new RiposteError("RIPOSTE_CONFIG_INVALID", `riposte run needs one of: all, ${SERVICES.join(", ")}`);
   }
   initTelemetry({ serviceName: `riposte-${target}`, otlpEndpoint: config.otlpEndpoint });
-  log.info({ mode: config.kafka.brokers ? "distributed" : "embedded", bus: config.kafka.brokers ? "kafka" : "in-process", state: config.redisUrl ? "redis" : "in-memory", services }, "starting Riposte");
+  log.info(
+    {
+      mode: config.kafka.brokers ? "distributed" : "embedded",
+      bus: config.kafka.brokers ? "kafka" : "in-process",
+      state: config.redisUrl ? "redis" : "in-memory",
+      services,
+    },
+    "starting Riposte",
+  );
   const running = await startServices({ config, services, log });
   let stopping = false;
   const stop = async (signal: string) => {

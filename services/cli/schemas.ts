@@ -2,7 +2,17 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { ActionRecord, Authentication, Decision, DetectionFinding, DlqRecord, EmailActivity, NormalizedEvent, PlaybookFile, RuleFile } from "../../schemas/index.ts";
+import {
+  ActionRecord,
+  Authentication,
+  Decision,
+  DetectionFinding,
+  DlqRecord,
+  EmailActivity,
+  NormalizedEvent,
+  PlaybookFile,
+  RuleFile,
+} from "../../schemas/index.ts";
 
 export const EXPORTED: Record<string, z.ZodType> = {
   "normalized-event": NormalizedEvent,

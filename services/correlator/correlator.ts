@@ -42,23 +42,42 @@ export class Correlator {
     const dlq: OutMessage[] = [];
     for (const m of messages) {
       const parent = contextFrom(m.headers);
-      await inSpan("correlate", parent, {}, async (span) => {
-        let event: NormalizedEvent;
-        try {
-          event = NormalizedEvent.parse(JSON.parse(m.value.toString("utf8")));
-        } catch (e) {
-          const rec = dlqRecord({ stage: "correlate", code: "RIPOSTE_SCHEMA_INVALID", reason: `not a normalized event: ${messageOf(e)}`, source: "correlator", original: m.value, time: this.now(), traceId: traceIdOf(span), origin: { topic: m.topic, partition: m.partition, offset: m.offset } });
-          dlq.push({ key: m.key, value: JSON.stringify(rec), headers: headersFor(span) });
-          return;
-        }
-        span.setAttribute(ATTR.entityKey, event.riposte.entity_key);
-        const decisions = await this.decide(event, `${m.topic}/${m.partition}/${m.offset}`, traceIdOf(span));
-        const headers = headersFor(span);
-        for (const d of decisions) {
-          out.push({ key: d.target ? `${d.target.type}:${d.target.value}` : event.riposte.entity_key, value: JSON.stringify(d), headers });
-        }
-        span.setAttribute(ATTR.decisionOutcome, decisions.map((d) => d.outcome).join(","));
-      }, SpanKind.CONSUMER);
+      await inSpan(
+        "correlate",
+        parent,
+        {},
+        async (span) => {
+          let event: NormalizedEvent;
+          try {
+            event = NormalizedEvent.parse(JSON.parse(m.value.toString("utf8")));
+          } catch (e) {
+            const rec = dlqRecord({
+              stage: "correlate",
+              code: "RIPOSTE_SCHEMA_INVALID",
+              reason: `not a normalized event: ${messageOf(e)}`,
+              source: "correlator",
+              original: m.value,
+              time: this.now(),
+              traceId: traceIdOf(span),
+              origin: { topic: m.topic, partition: m.partition, offset: m.offset },
+            });
+            dlq.push({ key: m.key, value: JSON.stringify(rec), headers: headersFor(span) });
+            return;
+          }
+          span.setAttribute(ATTR.entityKey, event.riposte.entity_key);
+          const decisions = await this.decide(event, `${m.topic}/${m.partition}/${m.offset}`, traceIdOf(span));
+          const headers = headersFor(span);
+          for (const d of decisions) {
+            out.push({
+              key: d.target ? `${d.target.type}:${d.target.value}` : event.riposte.entity_key,
+              value: JSON.stringify(d),
+              headers,
+            });
+          }
+          span.setAttribute(ATTR.decisionOutcome, decisions.map((d) => d.outcome).join(","));
+        },
+        SpanKind.CONSUMER,
+      );
     }
     await this.deps.bus.publishBatch([
       { topic: this.deps.topics.decisions, messages: out },
@@ -89,18 +108,39 @@ export class Correlator {
     const claim = await state.claim(fp, delivery, this.deps.dedupWindowMs);
     if (claim.state !== "acquired") {
       metrics.inc("correlator_duplicates_total");
-      return [{ ...base, id: stableId("duplicate", event.riposte.fingerprint, delivery), outcome: "duplicate", reason: "the same alert was received before, within the dedup window" }];
+      return [
+        {
+          ...base,
+          id: stableId("duplicate", event.riposte.fingerprint, delivery),
+          outcome: "duplicate",
+          reason: "the same alert was received before, within the dedup window",
+        },
+      ];
     }
     const matched = await this.deps.rules.evaluate(event);
     if (matched.length === 0) {
       metrics.inc("correlator_no_match_total");
       return [{ ...base, id: stableId("no_match", event.riposte.fingerprint), outcome: "no_match" }];
     }
-    const score = Math.min(100, matched.reduce((s, r) => s + r.rule.score, 0));
+    const score = Math.min(
+      100,
+      matched.reduce((s, r) => s + r.rule.score, 0),
+    );
     const decisions: Decision[] = [];
     for (const loaded of matched) decisions.push(await this.decideRule(loaded, event, base, score));
     for (const d of decisions) {
-      if (d.outcome === "respond") this.deps.log.info({ decision_id: d.id, rule: d.rule?.id, playbook: d.playbook, target: d.target, alert: alert.title, entity: alert.entity_key }, "decision");
+      if (d.outcome === "respond")
+        this.deps.log.info(
+          {
+            decision_id: d.id,
+            rule: d.rule?.id,
+            playbook: d.playbook,
+            target: d.target,
+            alert: alert.title,
+            entity: alert.entity_key,
+          },
+          "decision",
+        );
     }
     metrics.inc("correlator_decisions_total", decisions.filter((d) => d.outcome === "respond").length);
     metrics.inc("correlator_suppressed_total", decisions.filter((d) => d.outcome === "suppressed").length);
@@ -118,7 +158,12 @@ export class Correlator {
     const group = groupOf(rule, event);
     const common = { ...base, rule: ruleRef, score };
     if (group === undefined) {
-      return { ...common, id: stableId(rule.id, rule.version, "missing", event.riposte.fingerprint), outcome: "suppressed", reason: `dedup field missing: ${rule.dedup?.fields.join(", ")}` };
+      return {
+        ...common,
+        id: stableId(rule.id, rule.version, "missing", event.riposte.fingerprint),
+        outcome: "suppressed",
+        reason: `dedup field missing: ${rule.dedup?.fields.join(", ")}`,
+      };
     }
     const window = rule.dedup?.window ?? 0;
     const windowStart = window > 0 ? Math.floor(event.time / window) * window : 0;
@@ -128,7 +173,12 @@ export class Correlator {
       const key = stateKey(this.deps.statePrefix, event.riposte.entity_key, `dedup:${rule.id}`, stableId(group));
       const claim = await this.deps.state.claim(key, event.riposte.fingerprint, rule.dedup.window);
       if (claim.state !== "acquired") {
-        return { ...withGroup, id: stableId(id, event.riposte.fingerprint), outcome: "suppressed", reason: `rule dedup: same ${rule.dedup.fields.join(", ")} within ${rule.dedup.window} ms` };
+        return {
+          ...withGroup,
+          id: stableId(id, event.riposte.fingerprint),
+          outcome: "suppressed",
+          reason: `rule dedup: same ${rule.dedup.fields.join(", ")} within ${rule.dedup.window} ms`,
+        };
       }
     }
     if (!rule.decision) return { ...withGroup, outcome: "respond" };

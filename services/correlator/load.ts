@@ -32,7 +32,10 @@ export async function loadLists(rulesDir: string): Promise<NamedLists> {
   }
   for (const f of files) {
     const text = await readFile(join(dir, f), "utf8");
-    const entries = text.split("\n").map((l) => l.replace(/#.*/, "").trim().toLowerCase()).filter(Boolean);
+    const entries = text
+      .split("\n")
+      .map((l) => l.replace(/#.*/, "").trim().toLowerCase())
+      .filter(Boolean);
     lists.set(f.replace(/\.txt$/, ""), new Set(entries));
   }
   return lists;

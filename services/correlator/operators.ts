@@ -24,7 +24,14 @@ function cached<K, V>(make: (k: K) => V): (k: K) => V {
 
 const regexOf = cached((p: string) => new RegExp(p));
 const wildcardOf = cached(
-  (p: string) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "is"),
+  (p: string) =>
+    new RegExp(
+      `^${p
+        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+        .replace(/\*/g, ".*")
+        .replace(/\?/g, ".")}$`,
+      "is",
+    ),
 );
 const blockListOf = cached((cidrs: string) => {
   const list = new BlockList();

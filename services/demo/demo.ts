@@ -16,9 +16,17 @@ export async function replayDemo(running: Running, log: Logger): Promise<void> {
   for (const file of files) {
     const source = file.replace(/\..*$/, "");
     const body = await readFile(new URL(file, ALERTS_DIR));
-    const res = await api.inject({ method: "POST", url: `/v1/alerts/${source}`, payload: body, headers: { authorization: `Bearer ${apiToken}`, "content-type": "application/x-ndjson" } });
-    const r = res.json() as { normalized?: number; dead_lettered?: number };
-    log.info({ file, status: res.statusCode, normalized: r.normalized ?? 0, dead_lettered: r.dead_lettered ?? 0 }, "demo: replayed sample alerts");
+    const res = await api.inject({
+      method: "POST",
+      url: `/v1/alerts/${source}`,
+      payload: body,
+      headers: { authorization: `Bearer ${apiToken}`, "content-type": "application/x-ndjson" },
+    });
+    const r = res.json<{ normalized?: number; dead_lettered?: number }>();
+    log.info(
+      { file, status: res.statusCode, normalized: r.normalized ?? 0, dead_lettered: r.dead_lettered ?? 0 },
+      "demo: replayed sample alerts",
+    );
   }
   let last = "";
   for (let i = 0; i < 100; i++) {

@@ -6,7 +6,13 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { randomUUID } from "node:crypto";
-import { Decision, type ActionRecord, type ActionStatus, type PlaybookFile, type PlaybookStep } from "../../schemas/index.ts";
+import {
+  Decision,
+  type ActionRecord,
+  type ActionStatus,
+  type PlaybookFile,
+  type PlaybookStep,
+} from "../../schemas/index.ts";
 import type { Bus, InMessage } from "../shared/bus/index.ts";
 import type { ConnectorConfig, TopicNames } from "../shared/config.ts";
 import { dlqRecord } from "../shared/dlq.ts";
@@ -59,8 +65,12 @@ export class Executor {
     this.now = deps.now ?? Date.now;
     for (const d of deps.connectors) {
       const cfg = deps.connectorConfig[d.name];
-      const dryRun = !cfg || cfg.dryRun || cfg.url === undefined;
-      this.bound.set(d.name, { descriptor: d, client: dryRun ? undefined : d.client(cfg.url as string, cfg.credentials), dryRun });
+      const url = cfg && !cfg.dryRun ? cfg.url : undefined;
+      this.bound.set(d.name, {
+        descriptor: d,
+        client: url === undefined ? undefined : d.client(url, cfg?.credentials ?? {}),
+        dryRun: url === undefined,
+      });
     }
     this.checkPlaybooks();
   }
@@ -72,10 +82,12 @@ export class Executor {
       for (const s of pb.steps) {
         const c = this.bound.get(s.connector);
         if (!c) problems.push(`playbook ${pb.id} step ${s.id}: unknown connector "${s.connector}"`);
-        else if (!c.descriptor.actions[s.action]) problems.push(`playbook ${pb.id} step ${s.id}: ${s.connector} has no action "${s.action}"`);
+        else if (!c.descriptor.actions[s.action])
+          problems.push(`playbook ${pb.id} step ${s.id}: ${s.connector} has no action "${s.action}"`);
       }
     }
-    if (problems.length) throw new RiposteError("RIPOSTE_PLAYBOOK_UNKNOWN", `invalid playbooks:\n  - ${problems.join("\n  - ")}`);
+    if (problems.length)
+      throw new RiposteError("RIPOSTE_PLAYBOOK_UNKNOWN", `invalid playbooks:\n  - ${problems.join("\n  - ")}`);
   }
 
   /** Handles one batch from riposte.decisions, in order. */
@@ -93,13 +105,22 @@ export class Executor {
       this.deps.metrics.inc("executor_decisions_total");
       const playbook = this.deps.playbooks.get(decision.playbook);
       if (!playbook) {
-        await this.deadLetter(m, "RIPOSTE_PLAYBOOK_UNKNOWN", `decision ${decision.id} names playbook "${decision.playbook}", which is not loaded`, parent);
+        await this.deadLetter(
+          m,
+          "RIPOSTE_PLAYBOOK_UNKNOWN",
+          `decision ${decision.id} names playbook "${decision.playbook}", which is not loaded`,
+          parent,
+        );
         continue;
       }
       await inSpan(
         `playbook ${playbook.id}`,
         parent,
-        { [ATTR.decisionId]: decision.id, [ATTR.playbook]: playbook.id, ...(decision.rule ? { [ATTR.ruleId]: decision.rule.id } : {}) },
+        {
+          [ATTR.decisionId]: decision.id,
+          [ATTR.playbook]: playbook.id,
+          ...(decision.rule ? { [ATTR.ruleId]: decision.rule.id } : {}),
+        },
         () => this.runPlaybook(decision, playbook),
         SpanKind.CONSUMER,
       );
@@ -108,8 +129,19 @@ export class Executor {
 
   private async deadLetter(m: InMessage, code: string, reason: string, parent: Context): Promise<void> {
     await inSpan("dead-letter", parent, { [ATTR.dlqStage]: "execute", [ATTR.dlqCode]: code }, async (span) => {
-      const rec = dlqRecord({ stage: "execute", code, reason, source: "executor", original: m.value, time: this.now(), traceId: traceIdOf(span), origin: { topic: m.topic, partition: m.partition, offset: m.offset } });
-      await this.deps.bus.publish(this.deps.topics.dlq, [{ key: m.key, value: JSON.stringify(rec), headers: headersFor(span) }]);
+      const rec = dlqRecord({
+        stage: "execute",
+        code,
+        reason,
+        source: "executor",
+        original: m.value,
+        time: this.now(),
+        traceId: traceIdOf(span),
+        origin: { topic: m.topic, partition: m.partition, offset: m.offset },
+      });
+      await this.deps.bus.publish(this.deps.topics.dlq, [
+        { key: m.key, value: JSON.stringify(rec), headers: headersFor(span) },
+      ]);
       this.deps.metrics.inc("executor_dead_lettered_total");
     });
   }
@@ -130,7 +162,12 @@ export class Executor {
    * Runs a step at most once per decision: claims its action id, runs it, audits it, then marks it done.
    * Returns undefined when an earlier delivery already completed it.
    */
-  private async once(decision: Decision, step: PlaybookStep, stepId: string, run: () => Promise<StepOutcome>): Promise<StepOutcome | undefined> {
+  private async once(
+    decision: Decision,
+    step: PlaybookStep,
+    stepId: string,
+    run: () => Promise<StepOutcome>,
+  ): Promise<StepOutcome | undefined> {
     const { state, statePrefix, metrics } = this.deps;
     const actionId = stableId(decision.id, stepId);
     const entity = decision.target ? `${decision.target.type}:${decision.target.value}` : decision.alert.entity_key;
@@ -145,37 +182,61 @@ export class Executor {
       throw new RiposteError("RIPOSTE_STATE_UNAVAILABLE", `action ${actionId} is in progress elsewhere; will retry`);
     }
     const started = this.now();
-    return inSpan(`step ${step.id}`, contextFrom({}), { [ATTR.actionId]: actionId, [ATTR.step]: step.id, [ATTR.connector]: step.connector, [ATTR.connectorAction]: step.action }, async (span) => {
-      const outcome = await run();
-      span.setAttribute(ATTR.actionStatus, outcome.status);
-      const descriptor = this.bound.get(step.connector)?.descriptor.actions[step.action];
-      const record: ActionRecord = {
-        id: actionId,
-        decision_id: decision.id,
-        playbook: decision.playbook ?? "",
-        step: stepId,
-        connector: step.connector,
-        action: step.action,
-        classification: descriptor?.classification ?? "enrich",
-        status: outcome.status,
-        ...(decision.target ? { target: decision.target } : {}),
-        attempts: outcome.attempts,
-        started,
-        finished: this.now(),
-        request: this.requestOf(decision, step),
-        ...(outcome.response ? { response: outcome.response } : {}),
-        ...(outcome.error ? { error: outcome.error } : {}),
-        ...(decision.rule ? { rule_id: decision.rule.id } : {}),
-        alert_uid: decision.alert.uid,
-        trace_id: traceIdOf(span),
-      };
-      await this.deps.bus.publish(this.deps.topics.actions, [{ key: entity, value: JSON.stringify(record), headers: headersFor(span) }]);
-      await state.complete(key, this.owner, outcome.status, DONE_TTL_MS);
-      metrics.inc("executor_actions_total");
-      if (outcome.status === "failed") metrics.inc("executor_actions_failed_total");
-      this.deps.log.info({ action_id: actionId, decision_id: decision.id, step: stepId, connector: step.connector, action: step.action, status: outcome.status, target: decision.target, error: outcome.error }, "action");
-      return outcome;
-    });
+    return inSpan(
+      `step ${step.id}`,
+      contextFrom({}),
+      {
+        [ATTR.actionId]: actionId,
+        [ATTR.step]: step.id,
+        [ATTR.connector]: step.connector,
+        [ATTR.connectorAction]: step.action,
+      },
+      async (span) => {
+        const outcome = await run();
+        span.setAttribute(ATTR.actionStatus, outcome.status);
+        const descriptor = this.bound.get(step.connector)?.descriptor.actions[step.action];
+        const record: ActionRecord = {
+          id: actionId,
+          decision_id: decision.id,
+          playbook: decision.playbook ?? "",
+          step: stepId,
+          connector: step.connector,
+          action: step.action,
+          classification: descriptor?.classification ?? "enrich",
+          status: outcome.status,
+          ...(decision.target ? { target: decision.target } : {}),
+          attempts: outcome.attempts,
+          started,
+          finished: this.now(),
+          request: this.requestOf(decision, step),
+          ...(outcome.response ? { response: outcome.response } : {}),
+          ...(outcome.error ? { error: outcome.error } : {}),
+          ...(decision.rule ? { rule_id: decision.rule.id } : {}),
+          alert_uid: decision.alert.uid,
+          trace_id: traceIdOf(span),
+        };
+        await this.deps.bus.publish(this.deps.topics.actions, [
+          { key: entity, value: JSON.stringify(record), headers: headersFor(span) },
+        ]);
+        await state.complete(key, this.owner, outcome.status, DONE_TTL_MS);
+        metrics.inc("executor_actions_total");
+        if (outcome.status === "failed") metrics.inc("executor_actions_failed_total");
+        this.deps.log.info(
+          {
+            action_id: actionId,
+            decision_id: decision.id,
+            step: stepId,
+            connector: step.connector,
+            action: step.action,
+            status: outcome.status,
+            target: decision.target,
+            error: outcome.error,
+          },
+          "action",
+        );
+        return outcome;
+      },
+    );
   }
 
   private requestOf(decision: Decision, step: PlaybookStep): Record<string, unknown> {
@@ -187,7 +248,13 @@ export class Executor {
   }
 
   private templateData(decision: Decision): Record<string, unknown> {
-    return { target: decision.target, params: decision.params ?? {}, alert: decision.alert, decision: { id: decision.id, score: decision.score }, rule: decision.rule };
+    return {
+      target: decision.target,
+      params: decision.params ?? {},
+      alert: decision.alert,
+      decision: { id: decision.id, score: decision.score },
+      rule: decision.rule,
+    };
   }
 
   private async runStep(decision: Decision, step: PlaybookStep): Promise<StepOutcome> {
@@ -197,13 +264,29 @@ export class Executor {
     try {
       input = action.input.parse(renderAll(step.params, this.templateData(decision)));
     } catch (e) {
-      return { status: "failed", attempts: 0, error: { code: isRiposteError(e) ? e.code : "RIPOSTE_CONNECTOR_REJECTED", message: messageOf(e) } };
+      return {
+        status: "failed",
+        attempts: 0,
+        error: { code: isRiposteError(e) ? e.code : "RIPOSTE_CONNECTOR_REJECTED", message: messageOf(e) },
+      };
     }
     if (step.lease && decision.target) {
-      const lease = stateKey(this.deps.statePrefix, `${decision.target.type}:${decision.target.value}`, "lease", `${step.connector}.${step.action}`);
+      const lease = stateKey(
+        this.deps.statePrefix,
+        `${decision.target.type}:${decision.target.value}`,
+        "lease",
+        `${step.connector}.${step.action}`,
+      );
       const held = await this.deps.state.claim(lease, decision.id, step.lease.ttl);
       if (held.state !== "acquired") {
-        return { status: "skipped_lease", attempts: 0, response: { reason: `${step.connector}.${step.action} already ran on this target within its lease`, lease_owner: held.state === "held" ? held.owner : "" } };
+        return {
+          status: "skipped_lease",
+          attempts: 0,
+          response: {
+            reason: `${step.connector}.${step.action} already ran on this target within its lease`,
+            lease_owner: held.state === "held" ? held.owner : "",
+          },
+        };
       }
       const outcome = await this.call(bound, action, step, input);
       if (outcome.status === "failed") await this.deps.state.release(lease, decision.id);
@@ -213,13 +296,30 @@ export class Executor {
   }
 
   /** Calls the connector with the step's timeout and retry policy; Retry-After is honoured. */
-  private async call(bound: Bound, action: ActionDescriptor<unknown>, step: PlaybookStep, input: unknown): Promise<StepOutcome> {
-    if (bound.dryRun) return { status: "dry_run", attempts: 0, response: { note: `${step.connector} is not configured: set RIPOSTE_CONNECTOR_${step.connector.toUpperCase()}_URL and its credentials` } };
+  private async call(
+    bound: Bound,
+    action: ActionDescriptor<unknown>,
+    step: PlaybookStep,
+    input: unknown,
+  ): Promise<StepOutcome> {
+    if (bound.dryRun)
+      return {
+        status: "dry_run",
+        attempts: 0,
+        response: {
+          note: `${step.connector} is not configured: set RIPOSTE_CONNECTOR_${step.connector.toUpperCase()}_URL and its credentials`,
+        },
+      };
     let last: RiposteError | undefined;
     for (let attempt = 1; attempt <= step.retry.max + 1; attempt++) {
       try {
-        const response = await inSpan(`${step.connector}.${step.action}`, contextFrom({}), { [ATTR.connector]: step.connector, [ATTR.connectorAction]: step.action }, () =>
-          action.run(bound.client, { input, signal: AbortSignal.timeout(step.timeout) }), SpanKind.CLIENT);
+        const response = await inSpan(
+          `${step.connector}.${step.action}`,
+          contextFrom({}),
+          { [ATTR.connector]: step.connector, [ATTR.connectorAction]: step.action },
+          () => action.run(bound.client, { input, signal: AbortSignal.timeout(step.timeout) }),
+          SpanKind.CLIENT,
+        );
         return { status: "succeeded", attempts: attempt, response };
       } catch (e) {
         last = isRiposteError(e) ? e : new RiposteError("RIPOSTE_CONNECTOR_UNAVAILABLE", messageOf(e), { cause: e });
@@ -231,6 +331,10 @@ export class Executor {
         await sleep(Math.min(60_000, Math.max(backoff, last.retryAfterMs ?? 0)));
       }
     }
-    return { status: "failed", attempts: step.retry.max + 1, error: { code: last?.code ?? "RIPOSTE_CONNECTOR_UNAVAILABLE", message: last?.message ?? "failed" } };
+    return {
+      status: "failed",
+      attempts: step.retry.max + 1,
+      error: { code: last?.code ?? "RIPOSTE_CONNECTOR_UNAVAILABLE", message: last?.message ?? "failed" },
+    };
   }
 }

@@ -66,12 +66,33 @@ export class Ingestor {
           if (outcome.ok) {
             const e = outcome.event;
             normalized.push({ key: e.riposte.entity_key, value: JSON.stringify(e), headers });
-            items.push({ index, status: "normalized", uid: eventUid(e), entity_key: e.riposte.entity_key, format: outcome.format });
+            items.push({
+              index,
+              status: "normalized",
+              uid: eventUid(e),
+              entity_key: e.riposte.entity_key,
+              format: outcome.format,
+            });
           } else {
             const format = "format" in outcome ? outcome.format : undefined;
-            const rec = dlqRecord({ stage: piece.ok ? "normalize" : "ingest", code: outcome.code, reason: outcome.reason, source: opts.source, original: piece.text, format, time: receivedTime, traceId });
+            const rec = dlqRecord({
+              stage: piece.ok ? "normalize" : "ingest",
+              code: outcome.code,
+              reason: outcome.reason,
+              source: opts.source,
+              original: piece.text,
+              format,
+              time: receivedTime,
+              traceId,
+            });
             dlq.push({ key: opts.source, value: JSON.stringify(rec), headers });
-            items.push({ index, status: "dead_lettered", code: outcome.code, reason: outcome.reason, ...(format ? { format } : {}) });
+            items.push({
+              index,
+              status: "dead_lettered",
+              code: outcome.code,
+              reason: outcome.reason,
+              ...(format ? { format } : {}),
+            });
           }
         });
         await bus.publishBatch([
@@ -80,7 +101,13 @@ export class Ingestor {
         ]);
         metrics.inc("ingest_normalized_total", normalized.length);
         metrics.inc("ingest_dead_lettered_total", dlq.length);
-        return { accepted: pieces.length, normalized: normalized.length, dead_lettered: dlq.length, trace_id: traceId, items };
+        return {
+          accepted: pieces.length,
+          normalized: normalized.length,
+          dead_lettered: dlq.length,
+          trace_id: traceId,
+          items,
+        };
       },
       SpanKind.PRODUCER,
     );

@@ -6,7 +6,10 @@ import { z } from "zod";
 import { parseDuration } from "../../schemas/index.ts";
 import { RiposteError } from "./errors.ts";
 
-const duration = z.string().refine((s) => parseDuration(s) !== undefined, "a duration like 30s, 5m, 1h").transform((s) => parseDuration(s) ?? 0);
+const duration = z
+  .string()
+  .refine((s) => parseDuration(s) !== undefined, "a duration like 30s, 5m, 1h")
+  .transform((s) => parseDuration(s) ?? 0);
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const optional = z
   .string()
@@ -48,10 +51,21 @@ export interface ConnectorConfig {
 }
 
 const Base = z.object({
-  KAFKA_BROKERS: optional.transform((s) => s?.split(",").map((b) => b.trim()).filter(Boolean)),
+  KAFKA_BROKERS: optional.transform((s) =>
+    s
+      ?.split(",")
+      .map((b) => b.trim())
+      .filter(Boolean),
+  ),
   KAFKA_CLIENT_ID: z.string().default("riposte"),
-  REDIS_URL: optional.refine((s) => s === undefined || /^rediss?:\/\//.test(s), "must start with redis:// or rediss://"),
-  RIPOSTE_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' or '-'").default("riposte"),
+  REDIS_URL: optional.refine(
+    (s) => s === undefined || /^rediss?:\/\//.test(s),
+    "must start with redis:// or rediss://",
+  ),
+  RIPOSTE_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' or '-'")
+    .default("riposte"),
   RIPOSTE_TOPIC_PARTITIONS: int(1, 1024).default(6),
   RIPOSTE_TOPIC_REPLICATION: int(1, 16).default(1),
   RIPOSTE_API_HOST: z.string().default("127.0.0.1"),
@@ -75,7 +89,10 @@ const Base = z.object({
   RIPOSTE_STATE_DIR: z.string().default(".riposte"),
   RIPOSTE_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   RIPOSTE_CONSUMER_GROUP_PREFIX: optional,
-  OTEL_EXPORTER_OTLP_ENDPOINT: optional.refine((s) => s === undefined || /^https?:\/\//.test(s), "must be an http(s) URL"),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optional.refine(
+    (s) => s === undefined || /^https?:\/\//.test(s),
+    "must be an http(s) URL",
+  ),
 });
 
 export interface Config {
@@ -138,7 +155,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, connectors: readonly Connecto
     const complete = url !== undefined && spec.credentials.every((c) => credentials[c] !== undefined);
     if (url !== undefined && !complete) {
       const missing = spec.credentials.filter((c) => credentials[c] === undefined).map((c) => envKey(spec.name, c));
-      problems.push(`${envKey(spec.name, "URL")} is set but ${missing.join(", ")} is not: set it, or unset the URL for dry-run`);
+      problems.push(
+        `${envKey(spec.name, "URL")} is set but ${missing.join(", ")} is not: set it, or unset the URL for dry-run`,
+      );
     }
     connectorConfigs[spec.name] = { url, credentials, dryRun: !complete };
   }
@@ -150,7 +169,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, connectors: readonly Connecto
   return deepFreeze({
     kafka: { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID },
     redisUrl: e.REDIS_URL,
-    topics: { prefix: e.RIPOSTE_TOPIC_PREFIX, partitions: e.RIPOSTE_TOPIC_PARTITIONS, replication: e.RIPOSTE_TOPIC_REPLICATION },
+    topics: {
+      prefix: e.RIPOSTE_TOPIC_PREFIX,
+      partitions: e.RIPOSTE_TOPIC_PARTITIONS,
+      replication: e.RIPOSTE_TOPIC_REPLICATION,
+    },
     groupPrefix: e.RIPOSTE_CONSUMER_GROUP_PREFIX ?? e.RIPOSTE_TOPIC_PREFIX,
     api: {
       host: e.RIPOSTE_API_HOST,

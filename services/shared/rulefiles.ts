@@ -10,7 +10,10 @@ const isRuleFile = (f: string) => /\.(ya?ml|json)$/.test(f);
 /** Rule-like files (YAML or JSON) of a directory, sorted; none if it does not exist. */
 export async function listFiles(dir: string): Promise<string[]> {
   try {
-    return (await readdir(dir)).filter(isRuleFile).sort().map((f) => join(dir, f));
+    return (await readdir(dir))
+      .filter(isRuleFile)
+      .sort()
+      .map((f) => join(dir, f));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw e;
@@ -28,7 +31,10 @@ export function parseDoc(file: string, text: string): unknown {
 }
 
 /** One line naming every schema problem of a file. */
-export function issuesOf(file: string, error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> }): string {
+export function issuesOf(
+  file: string,
+  error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> },
+): string {
   return `${file}: ${error.issues.map((i) => `${i.path.map(String).join(".") || "(root)"}: ${i.message}`).join("; ")}`;
 }
 

@@ -48,7 +48,11 @@ let sdk: NodeSDK | undefined;
  * Starts the tracer provider once per process. Spans are exported over OTLP/HTTP when an endpoint is given,
  * to `exporter` when one is given (tests), and otherwise only propagated.
  */
-export function initTelemetry(opts: { serviceName: string; otlpEndpoint?: string | undefined; exporter?: SpanExporter }): void {
+export function initTelemetry(opts: {
+  serviceName: string;
+  otlpEndpoint?: string | undefined;
+  exporter?: SpanExporter;
+}): void {
   if (sdk) return;
   const spanProcessors = [];
   if (opts.otlpEndpoint) {

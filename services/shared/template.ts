@@ -30,8 +30,9 @@ export function render(template: string, data: unknown): unknown {
   }
   return template.replace(PLACEHOLDER, (_m, path: string) => {
     const v = valueAt(data, path);
-    if (v === undefined || v === null) throw new RiposteError("RIPOSTE_TEMPLATE_MISSING", `template ${template}: ${path} is missing`);
-    return typeof v === "object" ? JSON.stringify(v) : String(v);
+    if (v === undefined || v === null)
+      throw new RiposteError("RIPOSTE_TEMPLATE_MISSING", `template ${template}: ${path} is missing`);
+    return typeof v === "string" ? v : JSON.stringify(v);
   });
 }
 

@@ -29,19 +29,29 @@ export class FalconClient {
       {
         method: "POST",
         path: "/oauth2/token",
-        form: { client_id: this.credentials["client_id"] ?? "", client_secret: this.credentials["client_secret"] ?? "" },
+        form: {
+          client_id: this.credentials["client_id"] ?? "",
+          client_secret: this.credentials["client_secret"] ?? "",
+        },
         signal,
       },
       "token request",
     );
-    const body = res.body as { access_token?: string; expires_in?: number };
-    if (!body.access_token) throw new RiposteError("RIPOSTE_CONNECTOR_AUTH", "CrowdStrike token response has no access_token");
-    this.token = { value: body.access_token, expires: Date.now() + Math.max(30, (body.expires_in ?? 1799) - 60) * 1000 };
+    const body = (res.body ?? {}) as { access_token?: string; expires_in?: number };
+    if (!body.access_token)
+      throw new RiposteError("RIPOSTE_CONNECTOR_AUTH", "CrowdStrike token response has no access_token");
+    this.token = {
+      value: body.access_token,
+      expires: Date.now() + Math.max(30, (body.expires_in ?? 1799) - 60) * 1000,
+    };
     return body.access_token;
   }
 
   /** Calls the API with a bearer token, fetching a new token once if the current one is refused. */
-  async api(req: Parameters<HttpTransport["send"]>[0] & { signal: AbortSignal }, what: string): Promise<FalconEnvelope> {
+  async api(
+    req: Parameters<HttpTransport["send"]>[0] & { signal: AbortSignal },
+    what: string,
+  ): Promise<FalconEnvelope> {
     for (let attempt = 0; ; attempt++) {
       const token = await this.bearer(req.signal);
       const res = await this.http.send({ ...req, headers: { ...req.headers, authorization: `Bearer ${token}` } });
@@ -50,7 +60,7 @@ export class FalconClient {
         continue;
       }
       if (res.status < 200 || res.status > 299) throw httpError("CrowdStrike", res, what);
-      return (res.body ?? {}) as FalconEnvelope;
+      return res.body ?? {};
     }
   }
 
@@ -59,25 +69,47 @@ export class FalconClient {
     const field = isIP(host) ? "local_ip" : "hostname";
     const safe = host.replace(/['\\]/g, "");
     const body = await this.api(
-      { method: "GET", path: "/devices/queries/devices/v1", query: { filter: `${field}:'${safe}'`, limit: "2" }, signal },
+      {
+        method: "GET",
+        path: "/devices/queries/devices/v1",
+        query: { filter: `${field}:'${safe}'`, limit: "2" },
+        signal,
+      },
       "device lookup",
     );
     const ids = (body.resources ?? []).filter((r): r is string => typeof r === "string");
-    if (ids.length === 0) throw new RiposteError("RIPOSTE_CONNECTOR_NOT_FOUND", `CrowdStrike has no host with ${field} ${host}`);
+    if (ids.length === 0)
+      throw new RiposteError("RIPOSTE_CONNECTOR_NOT_FOUND", `CrowdStrike has no host with ${field} ${host}`);
     if (ids.length > 1) {
-      throw new RiposteError("RIPOSTE_CONNECTOR_REJECTED", `CrowdStrike has several hosts with ${field} ${host}; refusing to contain more than one (name the device_id)`);
+      throw new RiposteError(
+        "RIPOSTE_CONNECTOR_REJECTED",
+        `CrowdStrike has several hosts with ${field} ${host}; refusing to contain more than one (name the device_id)`,
+      );
     }
     return ids[0] as string;
   }
 
-  async deviceAction(name: "contain" | "lift_containment", id: string, signal: AbortSignal): Promise<Record<string, unknown>> {
+  async deviceAction(
+    name: "contain" | "lift_containment",
+    id: string,
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown>> {
     const body = await this.api(
-      { method: "POST", path: "/devices/entities/devices-actions/v2", query: { action_name: name }, json: { ids: [id] }, signal },
+      {
+        method: "POST",
+        path: "/devices/entities/devices-actions/v2",
+        query: { action_name: name },
+        json: { ids: [id] },
+        signal,
+      },
       name,
     );
     const errors = body.errors ?? [];
     if (errors.length > 0) {
-      throw new RiposteError("RIPOSTE_CONNECTOR_REJECTED", `CrowdStrike ${name}: ${errors.map((e) => `${e.code} ${e.message}`).join("; ")}`);
+      throw new RiposteError(
+        "RIPOSTE_CONNECTOR_REJECTED",
+        `CrowdStrike ${name}: ${errors.map((e) => `${e.code} ${e.message}`).join("; ")}`,
+      );
     }
     return { device_id: id, action: name, resources: body.resources ?? [] };
   }
@@ -87,7 +119,10 @@ const HostInput = z
   .object({
     /** A hostname or a local IP address. */
     host: z.string().min(1).max(255).optional(),
-    device_id: z.string().regex(/^[0-9a-f]{32}$/, "a 32-hex Falcon device id").optional(),
+    device_id: z
+      .string()
+      .regex(/^[0-9a-f]{32}$/, "a 32-hex Falcon device id")
+      .optional(),
   })
   .refine((i) => i.host ?? i.device_id, "host or device_id is required");
 
@@ -106,14 +141,16 @@ export const crowdstrike: ConnectorDescriptor<FalconClient> = {
       idempotent: true,
       description: "Network-contain a host (Falcon 'contain' device action)",
       input: HostInput,
-      run: async (client: FalconClient, { input, signal }) => client.deviceAction("contain", await resolve(client, input, signal), signal),
+      run: async (client: FalconClient, { input, signal }) =>
+        client.deviceAction("contain", await resolve(client, input, signal), signal),
     }),
     lift_containment: action({
       classification: "containment",
       idempotent: true,
       description: "Lift network containment of a host",
       input: HostInput,
-      run: async (client: FalconClient, { input, signal }) => client.deviceAction("lift_containment", await resolve(client, input, signal), signal),
+      run: async (client: FalconClient, { input, signal }) =>
+        client.deviceAction("lift_containment", await resolve(client, input, signal), signal),
     }),
   },
 };

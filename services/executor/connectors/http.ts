@@ -34,7 +34,8 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | u
 export function httpError(vendor: string, res: HttpResponse, what: string): RiposteError {
   const detail = typeof res.body === "string" ? res.body.slice(0, 300) : JSON.stringify(res.body ?? "").slice(0, 300);
   const msg = `${vendor} ${what}: HTTP ${res.status} ${detail}`;
-  if (res.status === 401 || res.status === 403) return new RiposteError("RIPOSTE_CONNECTOR_AUTH", `${msg} (check the connector's credentials and API scopes)`);
+  if (res.status === 401 || res.status === 403)
+    return new RiposteError("RIPOSTE_CONNECTOR_AUTH", `${msg} (check the connector's credentials and API scopes)`);
   if (res.status === 404) return new RiposteError("RIPOSTE_CONNECTOR_NOT_FOUND", msg);
   if (res.status === 429) {
     const after = retryAfterMs(res.headers.get("retry-after"));
@@ -69,13 +70,27 @@ export class HttpTransport {
     }
     let res: Response;
     try {
-      res = await fetch(url, { method: req.method, headers, body: body ?? null, signal: req.signal ?? null, redirect: "error" });
+      res = await fetch(url, {
+        method: req.method,
+        headers,
+        body: body ?? null,
+        signal: req.signal ?? null,
+        redirect: "error",
+      });
     } catch (e) {
       const name = (e as Error).name;
       if (name === "TimeoutError" || name === "AbortError") {
-        throw new RiposteError("RIPOSTE_CONNECTOR_TIMEOUT", `${this.vendor} ${req.method} ${url.pathname}: no answer in time`, { cause: e });
+        throw new RiposteError(
+          "RIPOSTE_CONNECTOR_TIMEOUT",
+          `${this.vendor} ${req.method} ${url.pathname}: no answer in time`,
+          { cause: e },
+        );
       }
-      throw new RiposteError("RIPOSTE_CONNECTOR_UNAVAILABLE", `${this.vendor} ${req.method} ${url.pathname}: ${messageOf(e)} ${messageOf((e as Error).cause ?? "")}`.trim(), { cause: e });
+      throw new RiposteError(
+        "RIPOSTE_CONNECTOR_UNAVAILABLE",
+        `${this.vendor} ${req.method} ${url.pathname}: ${messageOf(e)} ${messageOf((e as Error).cause ?? "")}`.trim(),
+        { cause: e },
+      );
     }
     const text = await res.text().catch(() => "");
     let parsed: unknown = text;

@@ -5,4 +5,4 @@ import type { ConnectorDescriptor } from "./types.ts";
 export type { ConnectorDescriptor, ActionDescriptor, Classification } from "./types.ts";
 export { HttpTransport, httpError, retryAfterMs } from "./http.ts";
 
-export const CONNECTORS: readonly ConnectorDescriptor[] = [crowdstrike as ConnectorDescriptor];
+export const CONNECTORS: readonly ConnectorDescriptor[] = [crowdstrike];

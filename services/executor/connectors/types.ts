@@ -29,6 +29,8 @@ export interface ConnectorDescriptor<C = unknown> {
 }
 
 /** Declares an action with its input type inferred from its schema. */
-export function action<C, S extends z.ZodType>(a: ActionDescriptor<C, z.infer<S>> & { input: S }): ActionDescriptor<C, z.infer<S>> {
+export function action<C, S extends z.ZodType>(
+  a: ActionDescriptor<C, z.infer<S>> & { input: S },
+): ActionDescriptor<C, z.infer<S>> {
   return a;
 }

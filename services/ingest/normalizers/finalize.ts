@@ -80,8 +80,7 @@ export interface FinalizeContext {
 }
 
 export type FinalizeResult =
-  | { readonly ok: true; readonly event: NormalizedEvent }
-  | { readonly ok: false; readonly reason: string };
+  { readonly ok: true; readonly event: NormalizedEvent } | { readonly ok: false; readonly reason: string };
 
 /** Completes and validates a draft. `raw` is the event as received (kept as raw_data). */
 export function finalize(draft: Draft, raw: RawEvent, rawText: string, ctx: FinalizeContext): FinalizeResult {

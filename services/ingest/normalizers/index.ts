@@ -60,7 +60,11 @@ export interface NormalizeContext {
 export function normalizeEvent(event: RawEvent, rawText: string, ctx: NormalizeContext): NormalizeOutcome {
   const named = ctx.format !== undefined ? normalizerFor(ctx.format) : normalizerFor(ctx.source);
   if (ctx.format !== undefined && !named) {
-    return { ok: false, code: "RIPOSTE_FORMAT_UNKNOWN", reason: `unknown format "${ctx.format}"; known: ${knownFormats().join(", ")}` };
+    return {
+      ok: false,
+      code: "RIPOSTE_FORMAT_UNKNOWN",
+      reason: `unknown format "${ctx.format}"; known: ${knownFormats().join(", ")}`,
+    };
   }
   const n = named ?? detectFormat(event);
   if (!n) {
@@ -77,7 +81,11 @@ export function normalizeEvent(event: RawEvent, rawText: string, ctx: NormalizeC
     return { ok: false, code: "RIPOSTE_SCHEMA_INVALID", format: n.format, reason: `${n.format}: ${messageOf(e)}` };
   }
   if (isRejection(draft)) return { ok: false, code: draft.code, format: n.format, reason: draft.reason };
-  const done = finalize(draft, event, rawText, { source: ctx.source, format: n.format, receivedTime: ctx.receivedTime });
+  const done = finalize(draft, event, rawText, {
+    source: ctx.source,
+    format: n.format,
+    receivedTime: ctx.receivedTime,
+  });
   return done.ok
     ? { ok: true, event: done.event, format: n.format }
     : { ok: false, code: "RIPOSTE_SCHEMA_INVALID", format: n.format, reason: `${n.format}: ${done.reason}` };

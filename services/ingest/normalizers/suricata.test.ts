@@ -30,13 +30,20 @@ test("suricata: every corpus event is detected; telemetry event types are refuse
     if (ev["event_type"] === "alert") assert.ok(out.ok, JSON.stringify(out));
     else {
       assert.equal(out.ok, false);
-      assert.ok(!out.ok && out.code === "RIPOSTE_EVENT_UNSUPPORTED" && out.format === "suricata_eve", JSON.stringify(out));
+      assert.ok(
+        !out.ok && out.code === "RIPOSTE_EVENT_UNSUPPORTED" && out.format === "suricata_eve",
+        JSON.stringify(out),
+      );
     }
   }
 });
 
 test("suricata: an alert without a signature is a schema error, not a crash", () => {
-  const out = normalizeEvent(json({ timestamp: "2020-01-01T00:00:00Z", event_type: "alert", flow_id: 1, alert: {} }), "{}", { source: "suricata", receivedTime: 1 });
+  const out = normalizeEvent(
+    json({ timestamp: "2020-01-01T00:00:00Z", event_type: "alert", flow_id: 1, alert: {} }),
+    "{}",
+    { source: "suricata", receivedTime: 1 },
+  );
   assert.equal(out.ok, false);
   assert.ok(!out.ok && out.code === "RIPOSTE_SCHEMA_INVALID" && /signature/.test(out.reason));
 });

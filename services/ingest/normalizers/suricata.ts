@@ -10,13 +10,18 @@ export const suricata: Normalizer = {
   format: "suricata_eve",
   aliases: ["suricata"],
   detect: (e: RawEvent) =>
-    e.kind === "json" && typeof e.value["event_type"] === "string" && "timestamp" in e.value && ("flow_id" in e.value || "in_iface" in e.value || "alert" in e.value || "stats" in e.value),
+    e.kind === "json" &&
+    typeof e.value["event_type"] === "string" &&
+    "timestamp" in e.value &&
+    ("flow_id" in e.value || "in_iface" in e.value || "alert" in e.value || "stats" in e.value),
   normalize(e: RawEvent) {
     if (e.kind !== "json") throw new Error("Suricata EVE is JSON");
     const v = e.value;
     const eventType = str(v, "event_type");
     if (eventType !== "alert") {
-      return reject(`Suricata event_type "${eventType}" is telemetry, not an alert: configure eve-log to send alerts only`);
+      return reject(
+        `Suricata event_type "${eventType}" is telemetry, not an alert: configure eve-log to send alerts only`,
+      );
     }
     const alert = obj(v, "alert");
     const signature = str(alert, "signature");
@@ -25,7 +30,11 @@ export const suricata: Normalizer = {
     const t = time(v["timestamp"]);
     if (t === undefined) throw new Error(`Suricata timestamp ${JSON.stringify(v["timestamp"])} is not a time`);
     const src = compact({ ip: ip(v["src_ip"]), port: port(v["src_port"]) });
-    const dst = compact({ ip: ip(v["dest_ip"]), port: port(v["dest_port"]), hostname: str(v, "tls.sni") ?? str(v, "http.hostname") });
+    const dst = compact({
+      ip: ip(v["dest_ip"]),
+      port: port(v["dest_port"]),
+      hostname: str(v, "tls.sni") ?? str(v, "http.hostname"),
+    });
     const sensor = str(v, "host");
     const url = str(v, "http.url");
     const action = str(alert, "action");
@@ -62,7 +71,13 @@ export const suricata: Normalizer = {
         log_name: "eve",
         event_code: sid,
       }),
-      unmapped: compact({ action, proto: str(v, "proto"), app_proto: str(v, "app_proto"), in_iface: str(v, "in_iface"), sensor }),
+      unmapped: compact({
+        action,
+        proto: str(v, "proto"),
+        app_proto: str(v, "app_proto"),
+        in_iface: str(v, "in_iface"),
+        sensor,
+      }),
     };
     return draft;
   },

@@ -13,7 +13,8 @@ export const CORPUS = fileURLToPath(new URL("../../../../shared/corpus/", import
 /** Reads a corpus file; fails with a clear message when ../shared is not there. */
 export function corpusText(relative: string): string {
   const path = join(CORPUS, relative);
-  if (!existsSync(path)) throw new Error(`corpus file ${path} not found: the tests expect ../shared/corpus beside the repository`);
+  if (!existsSync(path))
+    throw new Error(`corpus file ${path} not found: the tests expect ../shared/corpus beside the repository`);
   return readFileSync(path, "utf8");
 }
 
@@ -25,17 +26,25 @@ export function corpusEvents(relative: string): Array<Record<string, unknown>> {
     const doc: unknown = JSON.parse(text);
     values = Array.isArray(doc) ? doc : [doc];
   } catch {
-    values = text.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as unknown);
+    values = text
+      .split("\n")
+      .filter((l) => l.trim() !== "")
+      .map((l) => JSON.parse(l) as unknown);
   }
   return values.map((v) => {
     const o = v as Record<string, unknown>;
-    return "panther_log_type" in o && o["log"] && typeof o["log"] === "object" ? (o["log"] as Record<string, unknown>) : o;
+    return "panther_log_type" in o && o["log"] && typeof o["log"] === "object"
+      ? (o["log"] as Record<string, unknown>)
+      : o;
   });
 }
 
 /** Text lines of a corpus file (syslog, CEF, LEEF). */
 export function corpusLines(relative: string): string[] {
-  return corpusText(relative).split("\n").map((l) => l.replace(/\r$/, "")).filter((l) => l.trim() !== "");
+  return corpusText(relative)
+    .split("\n")
+    .map((l) => l.replace(/\r$/, ""))
+    .filter((l) => l.trim() !== "");
 }
 
 /** Runs one normalizer and finalize; throws with the reason when the event is rejected or invalid. */

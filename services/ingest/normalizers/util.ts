@@ -70,7 +70,7 @@ export function time(v: unknown): number | undefined {
 /** Drops keys whose value is undefined, empty object or empty array (keeps OCSF output tidy). */
 export function compact<T extends object>(o: T): T {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) {
+  for (const [k, v] of Object.entries(o) as Array<[string, unknown]>) {
     if (v === undefined) continue;
     if (Array.isArray(v) && v.length === 0) continue;
     if (v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 0) continue;

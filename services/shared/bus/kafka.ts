@@ -97,7 +97,9 @@ export class KafkaBus implements Bus {
         })),
       });
     } catch (e) {
-      throw new RiposteError("RIPOSTE_BUS_UNAVAILABLE", `Kafka did not acknowledge the batch: ${messageOf(e)}`, { cause: e });
+      throw new RiposteError("RIPOSTE_BUS_UNAVAILABLE", `Kafka did not acknowledge the batch: ${messageOf(e)}`, {
+        cause: e,
+      });
     }
   }
 
@@ -118,18 +120,21 @@ export class KafkaBus implements Bus {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.concurrency,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        const all = batch.messages.map(
-          (m): InMessage => ({
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: m.offset,
-            key: m.key === null ? null : m.key.toString(),
-            value: m.value ?? Buffer.alloc(0),
-            headers: headersOf(m.headers),
-            timestamp: Number(m.timestamp),
-          }),
-        );
+      eachBatch: async (payload) => {
+        const { batch } = payload;
+        const heartbeat = () => payload.heartbeat();
+        const isRunning = () => payload.isRunning();
+        const isStale = () => payload.isStale();
+        const resolveOffset = (o: string) => payload.resolveOffset(o);
+        const all = batch.messages.map((m): InMessage => ({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: m.offset,
+          key: m.key === null ? null : m.key.toString(),
+          value: m.value ?? Buffer.alloc(0),
+          headers: headersOf(m.headers),
+          timestamp: Number(m.timestamp),
+        }));
         for (let i = 0; i < all.length; i += maxBatch) {
           const chunk = all.slice(i, i + maxBatch);
           for (let attempt = 0; ; attempt++) {
@@ -138,7 +143,10 @@ export class KafkaBus implements Bus {
               await opts.handler(chunk);
               break;
             } catch (e) {
-              log.warn({ err: messageOf(e), topic: batch.topic, partition: batch.partition, attempt }, "handler failed; batch will be redelivered");
+              log.warn(
+                { err: messageOf(e), topic: batch.topic, partition: batch.partition, attempt },
+                "handler failed; batch will be redelivered",
+              );
               await sleep(redeliveryDelay(attempt));
               await heartbeat();
             }

@@ -43,7 +43,7 @@ export class MemoryState implements StateStore {
       this.data.set(key, { value: `P${owner}`, expires: this.now() + ttlMs });
       return { state: "acquired" };
     }
-    const v = String(e.value);
+    const v = typeof e.value === "string" ? e.value : "";
     if (v.startsWith("D")) return { state: "done", result: v.slice(1) };
     if (v.slice(1) === owner) {
       e.expires = this.now() + ttlMs;

@@ -1,0 +1,117 @@
+/** One conformance suite for both buses: the in-process bus and Kafka (real broker). */
+import { describe, test, after } from "node:test";
+import assert from "node:assert/strict";
+import { KafkaBus, MemoryBus, type Bus, type InMessage } from "../services/shared/bus/index.ts";
+import { silentLogger } from "../services/shared/log.ts";
+import { eventually, requireKafka, uniquePrefix } from "./support/env.ts";
+
+const implementations: Array<[string, () => Promise<Bus>]> = [
+  ["memory", async () => new MemoryBus()],
+  ["kafka", async () => new KafkaBus({ brokers: await requireKafka(), clientId: "conformance", log: silentLogger })],
+];
+
+for (const [name, make] of implementations) {
+  describe(`bus conformance: ${name}`, () => {
+    const buses: Bus[] = [];
+    const bus = async () => {
+      const b = await make();
+      buses.push(b);
+      return b;
+    };
+    after(async () => {
+      await Promise.all(buses.map((b) => b.close()));
+    });
+
+    test("delivers every message with key, value and headers; one key keeps its order", async () => {
+      const b = await bus();
+      const topic = uniquePrefix("order");
+      await b.ensureTopics([{ name: topic, partitions: 3 }]);
+      const msgs = Array.from({ length: 60 }, (_, i) => ({ key: `k${i % 4}`, value: JSON.stringify({ i }), headers: { traceparent: `t${i}` } }));
+      await b.publish(topic, msgs);
+      const got: InMessage[] = [];
+      const sub = await b.subscribe({ groupId: `${topic}-g`, topics: [topic], handler: async (batch) => void got.push(...batch) });
+      await eventually(() => got.length >= 60, "60 messages");
+      await sub.stop();
+      assert.equal(got.length, 60);
+      for (const m of got) {
+        const { i } = JSON.parse(m.value.toString()) as { i: number };
+        assert.equal(m.key, `k${i % 4}`);
+        assert.equal(m.headers["traceparent"], `t${i}`);
+      }
+      for (let k = 0; k < 4; k++) {
+        const seq = got.filter((m) => m.key === `k${k}`).map((m) => (JSON.parse(m.value.toString()) as { i: number }).i);
+        assert.deepEqual(seq, [...seq].sort((a, b2) => a - b2), `key k${k} in order`);
+        assert.equal(new Set(got.filter((m) => m.key === `k${k}`).map((m) => m.partition)).size, 1, "one key, one partition");
+      }
+    });
+
+    test("a failing handler gets the same batch again; nothing is lost or skipped", async () => {
+      const b = await bus();
+      const topic = uniquePrefix("redeliver");
+      await b.ensureTopics([{ name: topic, partitions: 1 }]);
+      await b.publish(topic, [1, 2, 3].map((i) => ({ key: "k", value: String(i) })));
+      const seen: string[] = [];
+      let failures = 0;
+      const sub = await b.subscribe({
+        groupId: `${topic}-g`,
+        topics: [topic],
+        handler: async (batch) => {
+          if (failures < 2) {
+            failures++;
+            throw new Error("transient");
+          }
+          seen.push(...batch.map((m) => m.value.toString()));
+        },
+      });
+      await eventually(() => seen.length >= 3, "redelivered batch");
+      await sub.stop();
+      assert.deepEqual(seen, ["1", "2", "3"]);
+      assert.equal(failures, 2);
+    });
+
+    test("offsets are committed after the handler: a restarted group resumes after what it handled", async () => {
+      const b = await bus();
+      const topic = uniquePrefix("commit");
+      const group = `${topic}-g`;
+      await b.ensureTopics([{ name: topic, partitions: 1 }]);
+      await b.publish(topic, [{ key: "a", value: "1" }, { key: "a", value: "2" }]);
+      const first: string[] = [];
+      const s1 = await b.subscribe({ groupId: group, topics: [topic], handler: async (batch) => void first.push(...batch.map((m) => m.value.toString())) });
+      await eventually(() => first.length >= 2, "first two");
+      await s1.stop();
+      await b.publish(topic, [{ key: "a", value: "3" }]);
+      const second: string[] = [];
+      const s2 = await b.subscribe({ groupId: group, topics: [topic], handler: async (batch) => void second.push(...batch.map((m) => m.value.toString())) });
+      await eventually(() => second.length >= 1, "the new message");
+      await new Promise((r) => setTimeout(r, 300));
+      await s2.stop();
+      assert.deepEqual(first, ["1", "2"]);
+      assert.deepEqual(second, ["3"]);
+    });
+
+    test("publishBatch writes to several topics at once", async () => {
+      const b = await bus();
+      const t1 = uniquePrefix("multi1");
+      const t2 = uniquePrefix("multi2");
+      await b.ensureTopics([{ name: t1, partitions: 1 }, { name: t2, partitions: 1 }]);
+      await b.publishBatch([
+        { topic: t1, messages: [{ key: null, value: "x" }] },
+        { topic: t2, messages: [{ key: "y", value: "y" }, { key: "y", value: "z" }] },
+        { topic: t1, messages: [] },
+      ]);
+      const got: string[] = [];
+      const sub = await b.subscribe({ groupId: `${t1}-g`, topics: [t1, t2], handler: async (batch) => void got.push(...batch.map((m) => `${m.topic === t1 ? 1 : 2}:${m.value.toString()}`)) });
+      await eventually(() => got.length >= 3, "three messages");
+      await sub.stop();
+      assert.deepEqual(got.sort(), ["1:x", "2:y", "2:z"]);
+    });
+
+    test("ensureTopics is idempotent", async () => {
+      const b = await bus();
+      const topic = uniquePrefix("idem");
+      await b.ensureTopics([{ name: topic, partitions: 2 }]);
+      await b.ensureTopics([{ name: topic, partitions: 2 }]);
+      await b.publish(topic, [{ key: "a", value: "1" }]);
+    });
+  });
+}
