@@ -4,7 +4,7 @@
  * - `GET /v1/stats` counters, `GET /healthz` liveness (no auth)
  */
 import { gunzipSync } from "node:zlib";
-import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, { LogController, type FastifyReply, type FastifyRequest } from "fastify";
 import { propagation, context } from "@opentelemetry/api";
 import { RiposteError, isRiposteError, messageOf, type ErrorCode } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";

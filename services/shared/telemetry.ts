@@ -14,7 +14,7 @@ import {
   type Span,
 } from "@opentelemetry/api";
 import { NodeSDK } from "@opentelemetry/sdk-node";
-import { BatchSpanProcessor, SimpleSpanProcessor, type SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { BatchSpanProcessor, NoopSpanProcessor, SimpleSpanProcessor, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 
 export { SpanKind };
@@ -54,12 +54,14 @@ export function initTelemetry(opts: {
   exporter?: SpanExporter;
 }): void {
   if (sdk) return;
-  const spanProcessors = [];
+  const spanProcessors: SpanProcessor[] = [];
   if (opts.otlpEndpoint) {
     const url = `${opts.otlpEndpoint.replace(/\/$/, "")}/v1/traces`;
     spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url })));
   }
   if (opts.exporter) spanProcessors.push(new SimpleSpanProcessor(opts.exporter));
+  // With no processor the SDK registers no tracer provider and trace ids stay zero; ids must propagate regardless.
+  if (spanProcessors.length === 0) spanProcessors.push(new NoopSpanProcessor());
   sdk = new NodeSDK({
     serviceName: opts.serviceName,
     spanProcessors,

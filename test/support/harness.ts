@@ -1,0 +1,116 @@
+/**
+ * Runs the pipeline for end-to-end tests, either embedded (one process, in-process bus and state) or distributed
+ * (each service its own `riposte run <service>` process on real Kafka and Redis), and collects what lands on the
+ * decision, action and DLQ topics.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { CONNECTORS } from "../../services/executor/connectors/index.ts";
+import { KafkaBus, type Bus, type Subscription } from "../../services/shared/bus/index.ts";
+import { loadConfig, topicNames } from "../../services/shared/config.ts";
+import { silentLogger } from "../../services/shared/log.ts";
+import { startServices, type Running } from "../../services/runtime.ts";
+import { initTelemetry } from "../../services/shared/telemetry.ts";
+import { freePorts, terminate } from "../infra/proc.ts";
+import { eventually, requireKafka, requireRedis, uniquePrefix } from "./env.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const TOKEN = "e2e-token-0123456789abcdef";
+
+export interface Harness {
+  readonly url: string;
+  readonly decisions: Array<Record<string, unknown>>;
+  readonly actions: Array<Record<string, unknown>>;
+  readonly dlq: Array<Record<string, unknown>>;
+  post(source: string, body: string | Buffer, headers?: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }>;
+  stop(): Promise<void>;
+}
+
+type Mode = "embedded" | "distributed";
+
+async function collect(bus: Bus, prefix: string, h: Pick<Harness, "decisions" | "actions" | "dlq">): Promise<Subscription> {
+  const t = topicNames(prefix);
+  const sink = { [t.decisions]: h.decisions, [t.actions]: h.actions, [t.dlq]: h.dlq };
+  return bus.subscribe({
+    groupId: `${prefix}.observer`,
+    topics: [t.decisions, t.actions, t.dlq],
+    handler: async (batch) => {
+      for (const m of batch) sink[m.topic]?.push(JSON.parse(m.value.toString("utf8")) as Record<string, unknown>);
+    },
+  });
+}
+
+export async function startHarness(mode: Mode, connectorUrl: string, extraEnv: Record<string, string> = {}): Promise<Harness> {
+  const prefix = uniquePrefix(mode);
+  const [port] = await freePorts(1);
+  const env: Record<string, string> = {
+    RIPOSTE_TOPIC_PREFIX: prefix,
+    RIPOSTE_TOPIC_PARTITIONS: "3",
+    RIPOSTE_API_PORT: String(port),
+    RIPOSTE_API_TOKEN: TOKEN,
+    RIPOSTE_LOG_LEVEL: "warn",
+    RIPOSTE_CONNECTOR_CROWDSTRIKE_URL: connectorUrl,
+    RIPOSTE_CONNECTOR_CROWDSTRIKE_CLIENT_ID: "riposte-test-client",
+    RIPOSTE_CONNECTOR_CROWDSTRIKE_CLIENT_SECRET: "riposte-test-secret-0123456789",
+    ...extraEnv,
+  };
+  const records = { decisions: [], actions: [], dlq: [] } as Pick<Harness, "decisions" | "actions" | "dlq">;
+  let observerBus: Bus;
+  let observer: Subscription;
+  let stopAll: () => Promise<void>;
+
+  if (mode === "embedded") {
+    initTelemetry({ serviceName: "riposte-e2e" });
+    const config = loadConfig({ ...env, RIPOSTE_STATE_DIR: `/tmp/${prefix}` }, CONNECTORS);
+    const running: Running = await startServices({ config, services: ["ingest", "correlator", "executor", "api"], log: silentLogger });
+    observerBus = running.bus;
+    observer = await collect(observerBus, prefix, records);
+    stopAll = async () => {
+      await observer.stop();
+      await running.stop();
+    };
+  } else {
+    const brokers = await requireKafka();
+    const redisUrl = await requireRedis();
+    const childEnv = { ...process.env, ...env, KAFKA_BROKERS: brokers.join(","), REDIS_URL: redisUrl };
+    const children: ChildProcess[] = [];
+    const output: string[] = [];
+    for (const svc of ["ingest", "correlator", "executor"]) {
+      const child = spawn(process.execPath, ["bin/riposte.js", "run", svc], { cwd: ROOT, env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
+      child.stdout?.on("data", (d: Buffer) => output.push(`[${svc}] ${d.toString()}`));
+      child.stderr?.on("data", (d: Buffer) => output.push(`[${svc}] ${d.toString()}`));
+      children.push(child);
+    }
+    try {
+      await eventually(async () => {
+        const dead = children.find((c) => c.exitCode !== null);
+        if (dead) throw new Error(`a service exited during start:\n${output.join("")}`);
+        return fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+      }, "the ingest service to answer /healthz", 60_000);
+    } catch (e) {
+      await Promise.all(children.map((c) => terminate(c, 5_000)));
+      throw e;
+    }
+    observerBus = new KafkaBus({ brokers, clientId: "e2e-observer", log: silentLogger });
+    observer = await collect(observerBus, prefix, records);
+    stopAll = async () => {
+      await observer.stop();
+      await observerBus.close();
+      await Promise.all(children.map((c) => terminate(c, 10_000)));
+    };
+  }
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    ...records,
+    async post(source, body, headers = {}) {
+      const res = await fetch(`http://127.0.0.1:${port}/v1/alerts/${source}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", ...headers },
+        body,
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    },
+    stop: () => stopAll(),
+  };
+}
