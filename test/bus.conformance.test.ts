@@ -26,10 +26,18 @@ for (const [name, make] of implementations) {
       const b = await bus();
       const topic = uniquePrefix("order");
       await b.ensureTopics([{ name: topic, partitions: 3 }]);
-      const msgs = Array.from({ length: 60 }, (_, i) => ({ key: `k${i % 4}`, value: JSON.stringify({ i }), headers: { traceparent: `t${i}` } }));
+      const msgs = Array.from({ length: 60 }, (_, i) => ({
+        key: `k${i % 4}`,
+        value: JSON.stringify({ i }),
+        headers: { traceparent: `t${i}` },
+      }));
       await b.publish(topic, msgs);
       const got: InMessage[] = [];
-      const sub = await b.subscribe({ groupId: `${topic}-g`, topics: [topic], handler: async (batch) => void got.push(...batch) });
+      const sub = await b.subscribe({
+        groupId: `${topic}-g`,
+        topics: [topic],
+        handler: async (batch) => void got.push(...batch),
+      });
       await eventually(() => got.length >= 60, "60 messages");
       await sub.stop();
       assert.equal(got.length, 60);
@@ -39,9 +47,19 @@ for (const [name, make] of implementations) {
         assert.equal(m.headers["traceparent"], `t${i}`);
       }
       for (let k = 0; k < 4; k++) {
-        const seq = got.filter((m) => m.key === `k${k}`).map((m) => (JSON.parse(m.value.toString()) as { i: number }).i);
-        assert.deepEqual(seq, [...seq].sort((a, b2) => a - b2), `key k${k} in order`);
-        assert.equal(new Set(got.filter((m) => m.key === `k${k}`).map((m) => m.partition)).size, 1, "one key, one partition");
+        const seq = got
+          .filter((m) => m.key === `k${k}`)
+          .map((m) => (JSON.parse(m.value.toString()) as { i: number }).i);
+        assert.deepEqual(
+          seq,
+          [...seq].sort((a, b2) => a - b2),
+          `key k${k} in order`,
+        );
+        assert.equal(
+          new Set(got.filter((m) => m.key === `k${k}`).map((m) => m.partition)).size,
+          1,
+          "one key, one partition",
+        );
       }
     });
 
@@ -49,7 +67,10 @@ for (const [name, make] of implementations) {
       const b = await bus();
       const topic = uniquePrefix("redeliver");
       await b.ensureTopics([{ name: topic, partitions: 1 }]);
-      await b.publish(topic, [1, 2, 3].map((i) => ({ key: "k", value: String(i) })));
+      await b.publish(
+        topic,
+        [1, 2, 3].map((i) => ({ key: "k", value: String(i) })),
+      );
       const seen: string[] = [];
       let failures = 0;
       const sub = await b.subscribe({
@@ -74,14 +95,25 @@ for (const [name, make] of implementations) {
       const topic = uniquePrefix("commit");
       const group = `${topic}-g`;
       await b.ensureTopics([{ name: topic, partitions: 1 }]);
-      await b.publish(topic, [{ key: "a", value: "1" }, { key: "a", value: "2" }]);
+      await b.publish(topic, [
+        { key: "a", value: "1" },
+        { key: "a", value: "2" },
+      ]);
       const first: string[] = [];
-      const s1 = await b.subscribe({ groupId: group, topics: [topic], handler: async (batch) => void first.push(...batch.map((m) => m.value.toString())) });
+      const s1 = await b.subscribe({
+        groupId: group,
+        topics: [topic],
+        handler: async (batch) => void first.push(...batch.map((m) => m.value.toString())),
+      });
       await eventually(() => first.length >= 2, "first two");
       await s1.stop();
       await b.publish(topic, [{ key: "a", value: "3" }]);
       const second: string[] = [];
-      const s2 = await b.subscribe({ groupId: group, topics: [topic], handler: async (batch) => void second.push(...batch.map((m) => m.value.toString())) });
+      const s2 = await b.subscribe({
+        groupId: group,
+        topics: [topic],
+        handler: async (batch) => void second.push(...batch.map((m) => m.value.toString())),
+      });
       await eventually(() => second.length >= 1, "the new message");
       await new Promise((r) => setTimeout(r, 300));
       await s2.stop();
@@ -93,14 +125,27 @@ for (const [name, make] of implementations) {
       const b = await bus();
       const t1 = uniquePrefix("multi1");
       const t2 = uniquePrefix("multi2");
-      await b.ensureTopics([{ name: t1, partitions: 1 }, { name: t2, partitions: 1 }]);
+      await b.ensureTopics([
+        { name: t1, partitions: 1 },
+        { name: t2, partitions: 1 },
+      ]);
       await b.publishBatch([
         { topic: t1, messages: [{ key: null, value: "x" }] },
-        { topic: t2, messages: [{ key: "y", value: "y" }, { key: "y", value: "z" }] },
+        {
+          topic: t2,
+          messages: [
+            { key: "y", value: "y" },
+            { key: "y", value: "z" },
+          ],
+        },
         { topic: t1, messages: [] },
       ]);
       const got: string[] = [];
-      const sub = await b.subscribe({ groupId: `${t1}-g`, topics: [t1, t2], handler: async (batch) => void got.push(...batch.map((m) => `${m.topic === t1 ? 1 : 2}:${m.value.toString()}`)) });
+      const sub = await b.subscribe({
+        groupId: `${t1}-g`,
+        topics: [t1, t2],
+        handler: async (batch) => void got.push(...batch.map((m) => `${m.topic === t1 ? 1 : 2}:${m.value.toString()}`)),
+      });
       await eventually(() => got.length >= 3, "three messages");
       await sub.stop();
       assert.deepEqual(got.sort(), ["1:x", "2:y", "2:z"]);

@@ -17,7 +17,8 @@ async function files(patterns: readonly string[]): Promise<string[]> {
 
 async function main(): Promise<number> {
   const only = process.argv.slice(2);
-  const tests = only.length > 0 ? only : await files(["services/**/*.test.ts", "schemas/**/*.test.ts", "test/**/*.test.ts"]);
+  const tests =
+    only.length > 0 ? only : await files(["services/**/*.test.ts", "schemas/**/*.test.ts", "test/**/*.test.ts"]);
   let kafka: RunningKafka | undefined;
   let redis: RunningRedis | undefined;
   const env = { ...process.env };
@@ -33,11 +34,16 @@ async function main(): Promise<number> {
       env["REDIS_URL"] = redis.url;
       log(`Redis ready at ${redis.url}`);
     }
-    const child = spawn(process.execPath, ["--test", "--test-concurrency=2", "--test-timeout=180000", ...tests], { stdio: "inherit", env });
+    const child = spawn(process.execPath, ["--test", "--test-concurrency=2", "--test-timeout=180000", ...tests], {
+      stdio: "inherit",
+      env,
+    });
     const stop = () => child.kill("SIGTERM");
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
-    return await new Promise<number>((resolve) => child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+    return await new Promise<number>((resolve) =>
+      child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))),
+    );
   } finally {
     await Promise.allSettled([kafka?.stop(), redis?.stop()]);
   }

@@ -80,7 +80,8 @@ test("every Lua script is <name>-<numKeys>.lua with a KEYS/ARGV header", () => {
   assert.ok(scripts.length >= 5);
   for (const s of scripts) {
     assert.match(s.lua, /^--\[\[/, `${s.name} starts with a header`);
-    for (let i = 1; i <= s.numberOfKeys; i++) assert.match(s.lua, new RegExp(`KEYS\\[${i}\\]`), `${s.name} documents KEYS[${i}]`);
+    for (let i = 1; i <= s.numberOfKeys; i++)
+      assert.match(s.lua, new RegExp(`KEYS\\[${i}\\]`), `${s.name} documents KEYS[${i}]`);
     assert.match(s.lua, /Returns:/, `${s.name} documents its return`);
   }
 });

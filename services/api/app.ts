@@ -39,7 +39,7 @@ export function buildApi(opts: ApiOptions) {
   const app = Fastify({
     loggerInstance: opts.log.child({ component: "api" }),
     bodyLimit: opts.maxBodyBytes,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: opts.maxBodyBytes }, (_req, body, done) =>

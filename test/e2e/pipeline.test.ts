@@ -10,7 +10,9 @@ import { startFalconFake, type FalconFake } from "../fakes/crowdstrike.ts";
 import { eventually } from "../support/env.ts";
 import { startHarness, type Harness } from "../support/harness.ts";
 
-const ALERT = corpusEvents("suricata/elastic-integrations__suricata_eve__test-eve-small.log").find((e) => e["event_type"] === "alert") as Record<string, unknown>;
+const ALERT = corpusEvents("suricata/elastic-integrations__suricata_eve__test-eve-small.log").find(
+  (e) => e["event_type"] === "alert",
+) as Record<string, unknown>;
 const DEVICE_ID = "5f2e8a1c9b3d4e7fa0b1c2d3e4f5a6b7";
 
 for (const mode of ["embedded", "distributed"] as const) {
@@ -48,7 +50,11 @@ for (const mode of ["embedded", "distributed"] as const) {
       assert.equal(audit["classification"], "containment");
       assert.deepEqual(audit["target"], { type: "host", value: "192.168.86.85" });
       assert.equal(audit["trace_id"], traceId, "the audit record continues the ingest trace");
-      assert.match(String(contains[0]?.headers["traceparent"]), new RegExp(`^00-${traceId}-`), "the vendor call carries the same trace");
+      assert.match(
+        String(contains[0]?.headers["traceparent"]),
+        new RegExp(`^00-${traceId}-`),
+        "the vendor call carries the same trace",
+      );
 
       const respond = h.decisions.filter((d) => d["outcome"] === "respond");
       assert.equal(respond.length, 1);
@@ -58,7 +64,11 @@ for (const mode of ["embedded", "distributed"] as const) {
 
     test("posting the same alert twice more yields duplicates and no second isolate request", async () => {
       for (let i = 0; i < 2; i++) assert.equal((await h.post("suricata", JSON.stringify(ALERT))).status, 202);
-      await eventually(() => h.decisions.filter((d) => d["outcome"] === "duplicate").length >= 2, "two duplicate decisions", 60_000);
+      await eventually(
+        () => h.decisions.filter((d) => d["outcome"] === "duplicate").length >= 2,
+        "two duplicate decisions",
+        60_000,
+      );
       await new Promise((r) => setTimeout(r, 1_000));
       assert.equal(edr.actions().length, 1, "still one isolate request");
       assert.equal(h.actions.length, 1, "still one audit record");
@@ -88,7 +98,11 @@ for (const mode of ["embedded", "distributed"] as const) {
     test("ingest refuses requests without a valid token", async () => {
       const none = await fetch(`${h.url}/v1/alerts/suricata`, { method: "POST", body: "{}" });
       assert.equal(none.status, 401);
-      const wrong = await fetch(`${h.url}/v1/alerts/suricata`, { method: "POST", body: "{}", headers: { authorization: "Bearer nope-nope-nope-nope" } });
+      const wrong = await fetch(`${h.url}/v1/alerts/suricata`, {
+        method: "POST",
+        body: "{}",
+        headers: { authorization: "Bearer nope-nope-nope-nope" },
+      });
       assert.equal(wrong.status, 401);
     });
   });

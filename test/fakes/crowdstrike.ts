@@ -27,31 +27,64 @@ export async function startFalconFake(devices: Record<string, string> = {}): Pro
     if (req.method === "POST" && req.path === "/oauth2/token") {
       const form = new URLSearchParams(req.body);
       if (form.get("client_id") !== FALCON_CLIENT_ID || form.get("client_secret") !== FALCON_CLIENT_SECRET) {
-        return { status: 401, body: { meta: meta(), errors: [{ code: 401, message: "access denied, invalid client credentials" }] } };
+        return {
+          status: 401,
+          body: { meta: meta(), errors: [{ code: 401, message: "access denied, invalid client credentials" }] },
+        };
       }
       const token = `tok-${tokens.size + 1}`;
       tokens.add(token);
       return { status: 201, body: { access_token: token, token_type: "bearer", expires_in: 1799 } };
     }
     const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
-    if (!auth || !tokens.has(auth)) return { status: 401, body: { meta: meta(), errors: [{ code: 401, message: "access denied, authorization failed" }] } };
+    if (!auth || !tokens.has(auth))
+      return {
+        status: 401,
+        body: { meta: meta(), errors: [{ code: 401, message: "access denied, authorization failed" }] },
+      };
     if (req.method === "GET" && req.path === "/devices/queries/devices/v1") {
       const m = /^(hostname|local_ip):'([^']*)'$/.exec(req.query.get("filter") ?? "");
-      if (!m) return { status: 400, body: { meta: meta(), resources: [], errors: [{ code: 400, message: "invalid filter" }] } };
+      if (!m)
+        return {
+          status: 400,
+          body: { meta: meta(), resources: [], errors: [{ code: 400, message: "invalid filter" }] },
+        };
       const id = known.get(m[2] as string);
-      return { status: 200, body: { meta: { ...meta(), pagination: { offset: 0, limit: 100, total: id ? 1 : 0 } }, resources: id ? [id] : [], errors: [] } };
+      return {
+        status: 200,
+        body: {
+          meta: { ...meta(), pagination: { offset: 0, limit: 100, total: id ? 1 : 0 } },
+          resources: id ? [id] : [],
+          errors: [],
+        },
+      };
     }
     if (req.method === "POST" && req.path === "/devices/entities/devices-actions/v2") {
       const action = req.query.get("action_name");
       const ids = (JSON.parse(req.body || "{}") as { ids?: string[] }).ids ?? [];
       const unknown = ids.filter((id) => ![...known.values()].includes(id));
-      if (unknown.length > 0) return { status: 404, body: { meta: meta(), resources: [], errors: [{ code: 404, message: `device ${unknown[0]} not found` }] } };
+      if (unknown.length > 0)
+        return {
+          status: 404,
+          body: { meta: meta(), resources: [], errors: [{ code: 404, message: `device ${unknown[0]} not found` }] },
+        };
       for (const id of ids) {
         if (action === "contain") contained.add(id);
         else if (action === "lift_containment") contained.delete(id);
-        else return { status: 400, body: { meta: meta(), resources: [], errors: [{ code: 400, message: `invalid action_name ${action}` }] } };
+        else
+          return {
+            status: 400,
+            body: { meta: meta(), resources: [], errors: [{ code: 400, message: `invalid action_name ${action}` }] },
+          };
       }
-      return { status: 202, body: { meta: meta(), resources: ids.map((id) => ({ id, path: `/devices/entities/devices/v1?ids=${id}` })), errors: [] } };
+      return {
+        status: 202,
+        body: {
+          meta: meta(),
+          resources: ids.map((id) => ({ id, path: `/devices/entities/devices/v1?ids=${id}` })),
+          errors: [],
+        },
+      };
     }
     return { status: 404, body: { meta: meta(), errors: [{ code: 404, message: "no route" }] } };
   });

@@ -3,7 +3,10 @@ import { connect } from "node:net";
 import { randomBytes } from "node:crypto";
 
 function reachable(hostPort: string): Promise<boolean> {
-  const [host, port] = hostPort.replace(/^rediss?:\/\//, "").replace(/\/.*$/, "").split(":");
+  const [host, port] = hostPort
+    .replace(/^rediss?:\/\//, "")
+    .replace(/\/.*$/, "")
+    .split(":");
   return new Promise((resolve) => {
     const s = connect({ host: host ?? "127.0.0.1", port: Number(port ?? 0) });
     s.setTimeout(3000, () => (s.destroy(), resolve(false)));
@@ -15,9 +18,13 @@ function reachable(hostPort: string): Promise<boolean> {
 /** KAFKA_BROKERS as a list; throws a clear error if unset or unreachable. */
 export async function requireKafka(): Promise<string[]> {
   const brokers = process.env["KAFKA_BROKERS"];
-  if (!brokers) throw new Error("this test needs Kafka: run it through `npm test` (which starts a broker) or set KAFKA_BROKERS");
+  if (!brokers)
+    throw new Error("this test needs Kafka: run it through `npm test` (which starts a broker) or set KAFKA_BROKERS");
   const list = brokers.split(",");
-  if (!(await reachable(list[0] as string))) throw new Error(`Kafka at ${brokers} is not reachable: start it (npx node test/infra/kafka.ts start) or fix KAFKA_BROKERS`);
+  if (!(await reachable(list[0] as string)))
+    throw new Error(
+      `Kafka at ${brokers} is not reachable: start it (npx node test/infra/kafka.ts start) or fix KAFKA_BROKERS`,
+    );
   return list;
 }
 
@@ -35,7 +42,11 @@ export function uniquePrefix(name: string): string {
 }
 
 /** Polls until `check` returns true or the timeout passes; throws with `what` on timeout. */
-export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (await check()) return;

@@ -22,13 +22,21 @@ export interface Harness {
   readonly decisions: Array<Record<string, unknown>>;
   readonly actions: Array<Record<string, unknown>>;
   readonly dlq: Array<Record<string, unknown>>;
-  post(source: string, body: string | Buffer, headers?: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }>;
+  post(
+    source: string,
+    body: string | Buffer,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: Record<string, unknown> }>;
   stop(): Promise<void>;
 }
 
 type Mode = "embedded" | "distributed";
 
-async function collect(bus: Bus, prefix: string, h: Pick<Harness, "decisions" | "actions" | "dlq">): Promise<Subscription> {
+async function collect(
+  bus: Bus,
+  prefix: string,
+  h: Pick<Harness, "decisions" | "actions" | "dlq">,
+): Promise<Subscription> {
   const t = topicNames(prefix);
   const sink = { [t.decisions]: h.decisions, [t.actions]: h.actions, [t.dlq]: h.dlq };
   return bus.subscribe({
@@ -40,7 +48,11 @@ async function collect(bus: Bus, prefix: string, h: Pick<Harness, "decisions" | 
   });
 }
 
-export async function startHarness(mode: Mode, connectorUrl: string, extraEnv: Record<string, string> = {}): Promise<Harness> {
+export async function startHarness(
+  mode: Mode,
+  connectorUrl: string,
+  extraEnv: Record<string, string> = {},
+): Promise<Harness> {
   const prefix = uniquePrefix(mode);
   const [port] = await freePorts(1);
   const env: Record<string, string> = {
@@ -62,7 +74,11 @@ export async function startHarness(mode: Mode, connectorUrl: string, extraEnv: R
   if (mode === "embedded") {
     initTelemetry({ serviceName: "riposte-e2e" });
     const config = loadConfig({ ...env, RIPOSTE_STATE_DIR: `/tmp/${prefix}` }, CONNECTORS);
-    const running: Running = await startServices({ config, services: ["ingest", "correlator", "executor", "api"], log: silentLogger });
+    const running: Running = await startServices({
+      config,
+      services: ["ingest", "correlator", "executor", "api"],
+      log: silentLogger,
+    });
     observerBus = running.bus;
     observer = await collect(observerBus, prefix, records);
     stopAll = async () => {
@@ -76,17 +92,28 @@ export async function startHarness(mode: Mode, connectorUrl: string, extraEnv: R
     const children: ChildProcess[] = [];
     const output: string[] = [];
     for (const svc of ["ingest", "correlator", "executor"]) {
-      const child = spawn(process.execPath, ["bin/riposte.js", "run", svc], { cwd: ROOT, env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(process.execPath, ["bin/riposte.js", "run", svc], {
+        cwd: ROOT,
+        env: childEnv,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       child.stdout?.on("data", (d: Buffer) => output.push(`[${svc}] ${d.toString()}`));
       child.stderr?.on("data", (d: Buffer) => output.push(`[${svc}] ${d.toString()}`));
       children.push(child);
     }
     try {
-      await eventually(async () => {
-        const dead = children.find((c) => c.exitCode !== null);
-        if (dead) throw new Error(`a service exited during start:\n${output.join("")}`);
-        return fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
-      }, "the ingest service to answer /healthz", 60_000);
+      await eventually(
+        async () => {
+          const dead = children.find((c) => c.exitCode !== null);
+          if (dead) throw new Error(`a service exited during start:\n${output.join("")}`);
+          return fetch(`http://127.0.0.1:${port}/healthz`).then(
+            (r) => r.ok,
+            () => false,
+          );
+        },
+        "the ingest service to answer /healthz",
+        60_000,
+      );
     } catch (e) {
       await Promise.all(children.map((c) => terminate(c, 5_000)));
       throw e;

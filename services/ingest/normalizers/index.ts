@@ -4,7 +4,23 @@
  */
 import type { NormalizedEvent } from "../../../schemas/index.ts";
 import { finalize } from "./finalize.ts";
+import { cef } from "./cef.ts";
+import { crowdstrikeFalcon } from "./crowdstrike-falcon.ts";
+import { elasticSecurity } from "./elastic-security.ts";
+import { entraSignin } from "./entra-signin.ts";
+import { googleWorkspaceAlert } from "./google-workspace.ts";
+import { guardduty } from "./guardduty.ts";
+import { leef } from "./leef.ts";
+import { m365AzureAdAudit } from "./m365-azure-ad-audit.ts";
+import { microsoftGraphAlert } from "./microsoft-graph-alert.ts";
+import { microsoftSentinelAlert } from "./microsoft-sentinel-alert.ts";
+import { oktaSystemLog } from "./okta-system-log.ts";
+import { proofpointTap } from "./proofpoint-tap.ts";
+import { securityhub } from "./securityhub.ts";
+import { splunkNotable } from "./splunk-notable.ts";
 import { suricata } from "./suricata.ts";
+import { wazuh } from "./wazuh.ts";
+import { zeekNotice } from "./zeek.ts";
 import type { Normalizer, RawEvent } from "./types.ts";
 import { isRejection } from "./types.ts";
 import { messageOf } from "../../shared/errors.ts";
@@ -12,8 +28,30 @@ import { messageOf } from "../../shared/errors.ts";
 export type { Normalizer, RawEvent, Draft } from "./types.ts";
 export { entityKeyOf } from "./finalize.ts";
 
-/** Registered normalizers, in detection order (most specific first). */
-export const NORMALIZERS: readonly Normalizer[] = [suricata];
+/**
+ * Registered normalizers, in detection order: vendor-specific first; Elastic before Wazuh (both ECS; Elastic alerts
+ * may carry another vendor's ECS fields); Okta's looser detection and Splunk's catch-all for search results last
+ * among JSON formats; CEF and LEEF take text lines only.
+ */
+export const NORMALIZERS: readonly Normalizer[] = [
+  suricata,
+  zeekNotice,
+  crowdstrikeFalcon,
+  microsoftGraphAlert,
+  microsoftSentinelAlert,
+  elasticSecurity,
+  wazuh,
+  guardduty,
+  securityhub,
+  googleWorkspaceAlert,
+  proofpointTap,
+  entraSignin,
+  m365AzureAdAudit,
+  oktaSystemLog,
+  splunkNotable,
+  cef,
+  leef,
+];
 
 const byName = new Map<string, Normalizer>();
 for (const n of NORMALIZERS) for (const name of [n.format, ...(n.aliases ?? [])]) byName.set(name, n);
@@ -76,7 +114,7 @@ export function normalizeEvent(event: RawEvent, rawText: string, ctx: NormalizeC
   }
   let draft;
   try {
-    draft = n.normalize(event);
+    draft = n.normalize(event, { receivedTime: ctx.receivedTime });
   } catch (e) {
     return { ok: false, code: "RIPOSTE_SCHEMA_INVALID", format: n.format, reason: `${n.format}: ${messageOf(e)}` };
   }

@@ -26,6 +26,10 @@ export interface Rejection {
   readonly reason: string;
 }
 
+export interface NormalizeHints {
+  readonly receivedTime: number;
+}
+
 export interface Normalizer {
   /** Format name, e.g. `suricata_eve`; what `--format` and `/v1/alerts/{source}` accept. */
   readonly format: string;
@@ -33,8 +37,11 @@ export interface Normalizer {
   readonly aliases?: readonly string[];
   /** Whether this normalizer recognises the event; cheap and side-effect free. */
   detect(event: RawEvent): boolean;
-  /** Maps the event to OCSF. Throws (any Error) when the event is malformed for this format. */
-  normalize(event: RawEvent): Draft | Rejection;
+  /**
+   * Maps the event to OCSF. Throws (any Error) when the event is malformed for this format. `hints.receivedTime`
+   * is the time Riposte received the event, for formats whose events may carry no time of their own.
+   */
+  normalize(event: RawEvent, hints?: NormalizeHints): Draft | Rejection;
 }
 
 export function isRejection(r: Draft | Rejection): r is Rejection {

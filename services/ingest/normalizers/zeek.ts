@@ -56,7 +56,7 @@ export const zeekNotice: Normalizer = {
     const v = e.value;
     const path = str(v, "_path");
     if (path !== undefined && !NOTICE_PATHS.has(path)) {
-      return reject(`Zeek ${path}.log is telemetry, not an alert: send notice.log only (or name the log's own format)`);
+      return reject(`Zeek ${path}.log is telemetry, not an alert: forward notice.log only`);
     }
     const note = str(v, "note");
     if (!note) throw new Error("Zeek notice without `note` (the notice type, e.g. Scan::Port_Scan)");

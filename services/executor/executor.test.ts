@@ -1,0 +1,250 @@
+import { describe, test, before, after, beforeEach, afterEach } from "node:test";
+import assert from "node:assert/strict";
+import type { Decision, PlaybookFile } from "../../schemas/index.ts";
+import { PlaybookFile as PlaybookSchema } from "../../schemas/index.ts";
+import { MemoryBus, type InMessage, type Subscription } from "../shared/bus/index.ts";
+import { topicNames } from "../shared/config.ts";
+import { silentLogger } from "../shared/log.ts";
+import { Metrics } from "../shared/metrics.ts";
+import { MemoryState } from "../shared/state/index.ts";
+import {
+  startFalconFake,
+  FALCON_CLIENT_ID,
+  FALCON_CLIENT_SECRET,
+  type FalconFake,
+} from "../../test/fakes/crowdstrike.ts";
+import { CONNECTORS } from "./connectors/index.ts";
+import { Executor } from "./executor.ts";
+
+const DEVICE = "0123456789abcdef0123456789abcdef";
+const topics = topicNames("unit");
+
+function playbook(over: Record<string, unknown> = {}): PlaybookFile {
+  return PlaybookSchema.parse({
+    id: "isolate-host",
+    version: 1,
+    name: "Isolate",
+    steps: [
+      {
+        id: "contain",
+        connector: "crowdstrike",
+        action: "contain_host",
+        params: { host: "{{target.value}}" },
+        timeout: "2s",
+        retry: { max: 2, backoff: "10ms" },
+        lease: { ttl: "1h" },
+        ...over,
+      },
+    ],
+  });
+}
+
+function decision(id: string, host = "web-01"): Decision {
+  return {
+    id,
+    outcome: "respond",
+    time: 1,
+    alert: {
+      uid: `a-${id}`,
+      fingerprint: `f-${id}`,
+      entity_key: `host:${host}`,
+      class_uid: 2004,
+      title: "t",
+      source: "s",
+      severity_id: 4,
+      time: 1,
+    },
+    rule: { id: "r", version: 1, hash: "h", name: "r" },
+    playbook: "isolate-host",
+    target: { type: "host", value: host },
+    params: {},
+    approval: "none",
+  };
+}
+
+const msg = (d: Decision, offset = 0): InMessage => ({
+  topic: topics.decisions,
+  partition: 0,
+  offset: String(offset),
+  key: d.target?.value ?? null,
+  value: Buffer.from(JSON.stringify(d)),
+  headers: {},
+  timestamp: 0,
+});
+
+describe("executor against a CrowdStrike fake", () => {
+  let edr: FalconFake;
+  let bus: MemoryBus;
+  let actions: Array<Record<string, unknown>>;
+  let audit: Subscription;
+
+  before(async () => {
+    edr = await startFalconFake({ "web-01": DEVICE, "web-02": "fedcba9876543210fedcba9876543210" });
+  });
+  after(async () => edr.close());
+  beforeEach(async () => {
+    edr.requests.length = 0;
+    edr.faults.length = 0;
+    bus = new MemoryBus();
+    await bus.ensureTopics([topics.actions, topics.dlq, topics.decisions].map((name) => ({ name, partitions: 1 })));
+    actions = [];
+    audit = await bus.subscribe({
+      groupId: "audit",
+      topics: [topics.actions],
+      handler: async (b) =>
+        void actions.push(...b.map((m) => JSON.parse(m.value.toString()) as Record<string, unknown>)),
+    });
+  });
+
+  afterEach(async () => {
+    await audit.stop();
+    await bus.close();
+  });
+
+  function executor(pb = playbook(), secret = FALCON_CLIENT_SECRET): Executor {
+    return new Executor({
+      bus,
+      state: new MemoryState(),
+      topics,
+      playbooks: new Map([[pb.id, pb]]),
+      connectors: CONNECTORS,
+      connectorConfig: {
+        crowdstrike: {
+          url: edr.url,
+          credentials: { client_id: FALCON_CLIENT_ID, client_secret: secret },
+          dryRun: false,
+        },
+      },
+      log: silentLogger,
+      metrics: new Metrics(),
+      statePrefix: "unit",
+    });
+  }
+  const settle = () => new Promise((r) => setTimeout(r, 20));
+
+  test("contains the host once, and a replayed decision does nothing", async () => {
+    const ex = executor();
+    await ex.handle([msg(decision("d1"))]);
+    await ex.handle([msg(decision("d1"), 1)]);
+    await settle();
+    assert.equal(edr.actions().length, 1);
+    assert.equal(actions.length, 1);
+    assert.equal(actions[0]?.["status"], "succeeded");
+    assert.deepEqual((actions[0]?.["response"] as Record<string, unknown>)["device_id"], DEVICE);
+  });
+
+  test("a second decision for the same host within the lease is skipped, not sent", async () => {
+    const ex = executor();
+    await ex.handle([msg(decision("d1")), msg(decision("d2"), 1)]);
+    await settle();
+    assert.equal(edr.actions().length, 1);
+    assert.deepEqual(
+      actions.map((a) => a["status"]),
+      ["succeeded", "skipped_lease"],
+    );
+  });
+
+  test("429 with Retry-After is waited out and retried", async () => {
+    edr.faults.push({
+      status: 429,
+      headers: { "retry-after": "0.2" },
+      body: { errors: [{ code: 429, message: "API rate limit exceeded" }] },
+    });
+    const started = Date.now();
+    await executor().handle([msg(decision("d1"))]);
+    await settle();
+    assert.ok(Date.now() - started >= 200, "waited for Retry-After");
+    assert.equal(actions[0]?.["status"], "succeeded");
+    assert.equal(actions[0]?.["attempts"], 2);
+  });
+
+  test("5xx is retried with backoff; success on a later attempt", async () => {
+    edr.faults.push(
+      { status: 503, body: { errors: [{ code: 503, message: "unavailable" }] } },
+      { status: 500, body: {} },
+    );
+    await executor().handle([msg(decision("d1"))]);
+    await settle();
+    assert.equal(actions[0]?.["status"], "succeeded");
+    assert.equal(
+      actions[0]?.["attempts"],
+      3,
+      "two failed attempts (token call, then device lookup), the third succeeds",
+    );
+  });
+
+  test("a timeout is retried, then recorded as failed with its code; the lease is released", async () => {
+    const pb = playbook({ timeout: "100ms", retry: { max: 1, backoff: "10ms" } });
+    for (let i = 0; i < 4; i++) edr.faults.push({ status: 200, body: {}, delayMs: 500 });
+    const ex = executor(pb);
+    await ex.handle([msg(decision("d1"))]);
+    await settle();
+    assert.equal(actions[0]?.["status"], "failed");
+    assert.equal((actions[0]?.["error"] as Record<string, unknown>)["code"], "RIPOSTE_CONNECTOR_TIMEOUT");
+    assert.equal(actions[0]?.["attempts"], 2);
+    edr.faults.length = 0;
+    await ex.handle([msg(decision("d2"), 1)]);
+    await settle();
+    assert.equal(actions[1]?.["status"], "succeeded", "a failed containment does not hold the lease");
+  });
+
+  test("wrong credentials: 401 is not retried and says what to check", async () => {
+    await executor(playbook(), "wrong-secret-wrong-secret").handle([msg(decision("d1"))]);
+    await settle();
+    assert.equal(actions[0]?.["status"], "failed");
+    const err = actions[0]?.["error"] as Record<string, unknown>;
+    assert.equal(err["code"], "RIPOSTE_CONNECTOR_AUTH");
+    assert.match(String(err["message"]), /credentials/);
+    assert.equal(edr.requests.length, 1);
+  });
+
+  test("an unknown host is not found (404-like empty lookup) and not retried", async () => {
+    await executor().handle([msg(decision("d1", "ghost-99"))]);
+    await settle();
+    assert.equal((actions[0]?.["error"] as Record<string, unknown>)["code"], "RIPOSTE_CONNECTOR_NOT_FOUND");
+    assert.equal(edr.actions().length, 0);
+  });
+
+  test("an expired token is refreshed once", async () => {
+    const ex = executor();
+    await ex.handle([msg(decision("d1"))]);
+    edr.faults.push({ status: 401, body: { errors: [{ code: 401, message: "access denied, authorization failed" }] } });
+    await ex.handle([msg(decision("d3", "web-02"), 1)]);
+    await settle();
+    assert.deepEqual(
+      actions.map((a) => a["status"]),
+      ["succeeded", "succeeded"],
+    );
+    assert.equal(edr.requests.filter((r) => r.path === "/oauth2/token").length, 2);
+  });
+
+  test("unconfigured connectors run dry: audited, nothing sent", async () => {
+    const pb = playbook();
+    const ex = new Executor({
+      bus,
+      state: new MemoryState(),
+      topics,
+      playbooks: new Map([[pb.id, pb]]),
+      connectors: CONNECTORS,
+      connectorConfig: {},
+      log: silentLogger,
+      metrics: new Metrics(),
+      statePrefix: "unit",
+    });
+    await ex.handle([msg(decision("d1"))]);
+    await settle();
+    assert.equal(actions[0]?.["status"], "dry_run");
+    assert.equal(edr.requests.length, 0);
+  });
+
+  test("approval required: recorded as awaiting approval, nothing sent", async () => {
+    await executor().handle([msg({ ...decision("d1"), approval: "required" })]);
+    await settle();
+    assert.equal(actions[0]?.["status"], "awaiting_approval");
+    assert.equal(edr.requests.length, 0);
+  });
+
+  test("a playbook naming an unknown connector fails at start", () => {
+    assert.throws(() => executor(playbook({ connector: "nope" })), /unknown connector "nope"/);
+  });
+});

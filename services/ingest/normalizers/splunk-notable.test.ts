@@ -1,0 +1,105 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { parseSplunkRaw, splunkNotable } from "./splunk-notable.ts";
+import { corpusEvents, json, normalizeWith } from "./testing.ts";
+import { isRejection } from "./types.ts";
+
+const NOTABLES = corpusEvents("splunk_notable/elastic-integrations__splunk_alert__test-alert.log");
+
+test("splunk: _raw k=v pairs parse with quotes, escapes and repeated keys", () => {
+  const r = parseSplunkRaw('1739168412, search_name="A - B", tag="x", tag="y", n=5, p="C:\\\\dir \\"q\\""');
+  assert.equal(r.epoch, "1739168412");
+  assert.deepEqual(r.fields, { search_name: "A - B", tag: ["x", "y"], n: "5", p: 'C:\\dir "q"' });
+});
+
+test("splunk: the failed-logins notable maps title, source IP, time and tags; the Splunk server is not the host", () => {
+  assert.equal(NOTABLES.length, 2);
+  const e = normalizeWith(splunkNotable, json(NOTABLES[0]!));
+  assert.ok(e.class_uid === 2004);
+  assert.equal(e.finding_info.title, "Access - Excessive Failed Logins - Rule");
+  assert.equal(e.time, Date.parse("2025-02-10T11:50:16.000+05:30"));
+  assert.equal(e.metadata.original_time, "2025-02-10T11:50:16.000+05:30");
+  assert.equal(e.severity_id, 0, "the notable carries no urgency or severity");
+  assert.deepEqual(e.src_endpoint, { ip: "89.160.20.112" });
+  assert.equal(e.device, undefined);
+  assert.equal(e.user, undefined);
+  assert.equal(e.riposte.entity_key, "ip:89.160.20.112");
+  assert.deepEqual(e.finding_info.types, ["authentication", "default", "error", "failure"]);
+  assert.deepEqual(e.finding_info.attacks, [{ tactic: { name: "mite" }, technique: { name: "mite" } }]);
+  assert.equal(e.metadata.product.name, "Enterprise Security");
+  assert.ok(e.finding_info.uid.startsWith("notable-"));
+});
+
+test("splunk: the CrowdStrike notable maps user, severity and the file with its hash", () => {
+  const e = normalizeWith(splunkNotable, json(NOTABLES[1]!));
+  assert.ok(e.class_uid === 2004);
+  assert.equal(e.finding_info.title, "Threat - Crowdstrike - Detection Found - Rule");
+  assert.equal(e.time, Date.parse("2025-02-11T13:37:05.000+05:30"));
+  assert.equal(e.severity_id, 2);
+  assert.deepEqual(e.user, { name: "keval.sabhani" });
+  assert.equal(e.riposte.entity_key, "user:keval.sabhani");
+  const file = e.evidences?.[0]?.file;
+  assert.equal(file?.name, "go.exe");
+  assert.equal(file?.path, "\\Device\\HarddiskVolume3\\Program Files\\Go\\bin\\go.exe");
+  assert.deepEqual(file?.hashes, [
+    { algorithm: "SHA-256", value: "b9ef39e591886f5ea06521952ece1320e14928ddf4db440365babe3d410298c1" },
+  ]);
+  assert.equal(e.unmapped?.["action"], "blocked");
+});
+
+test("splunk: ES fields (rule_name, urgency, dest, event_id, MITRE ids) and the webhook payload", () => {
+  const result = {
+    _time: "2024-05-02T10:11:12.000+00:00",
+    _raw: '1714644672, search_name="Endpoint - Suspicious PowerShell - Rule", rule_name="Suspicious PowerShell", urgency="high", dest="wks-17.example.com", user="EXAMPLE\\\\mallory", src="10.2.3.4", event_id="E1@@notable@@abc", annotations.mitre_attack.mitre_technique_id="T1059.001", annotations.mitre_attack.mitre_tactic_id="TA0002", status="2"',
+    index: "notable",
+  };
+  const webhook = {
+    sid: "scheduler__admin__SplunkEnterpriseSecuritySuite__RMD5abc",
+    search_name: "Endpoint - Suspicious PowerShell - Rule",
+    results_link: "https://splunk.example.com/app/search?sid=x",
+    result,
+  };
+  for (const ev of [result, webhook]) {
+    assert.ok(splunkNotable.detect(json(ev)));
+    const e = normalizeWith(splunkNotable, json(ev));
+    assert.ok(e.class_uid === 2004);
+    assert.equal(e.finding_info.title, "Suspicious PowerShell");
+    assert.equal(e.finding_info.uid, "E1@@notable@@abc");
+    assert.equal(e.severity_id, 4);
+    assert.equal(e.status, "In Progress");
+    assert.equal(e.device?.hostname, "wks-17.example.com");
+    assert.equal(e.riposte.entity_key, "host:wks-17.example.com");
+    assert.deepEqual(e.finding_info.attacks, [{ tactic: { uid: "TA0002" }, technique: { uid: "T1059.001" } }]);
+  }
+});
+
+test("splunk: events that are not notables are refused; a notable without a time is a clear error", () => {
+  const plain = {
+    _raw: "May 2 10:11:12 host sshd[1]: Accepted",
+    _time: "2024-05-02T10:11:12Z",
+    _cd: "1:2",
+    index: "main",
+    sourcetype: "syslog",
+  };
+  assert.ok(splunkNotable.detect(json(plain)));
+  const out = splunkNotable.normalize(json(plain));
+  assert.ok(isRejection(out) && /not an ES notable/.test(out.reason));
+  assert.throws(
+    () => splunkNotable.normalize(json({ ...NOTABLES[0]!, _time: "never", _raw: 'search_name="x"' })),
+    /not a time/,
+  );
+});
+
+test("splunk: detection is specific", () => {
+  for (const n of NOTABLES) assert.ok(splunkNotable.detect(json(n)));
+  assert.equal(
+    splunkNotable.detect(
+      json(corpusEvents("elastic_security_alerts/elastic-integrations__elastic_security_alert__test-alert.log")[0]!),
+    ),
+    false,
+  );
+  assert.equal(
+    splunkNotable.detect(json(corpusEvents("proofpoint_tap/panther-analysis__Proofpoint.Event.jsonl")[0]!)),
+    false,
+  );
+});

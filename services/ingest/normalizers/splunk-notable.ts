@@ -1,0 +1,217 @@
+/**
+ * Splunk Enterprise Security notable events: search results from `index=notable` (fields in `_raw` as `k="v"`
+ * pairs, plus any fields the search extracted), or the webhook alert action's payload (`{search_name, sid, result}`).
+ */
+import { stableId } from "../../shared/ids.ts";
+import type { Draft, Normalizer, RawEvent } from "./types.ts";
+import { reject } from "./types.ts";
+import { compact, ip, obj, port, severityFromWord, time, type Obj } from "./util.ts";
+
+/** `_raw` of a stash event: `epoch, k="v", k2=v2, k="v3"` (repeated keys become lists). */
+export function parseSplunkRaw(raw: string): { epoch?: string; fields: Record<string, string | string[]> } {
+  const fields: Record<string, string | string[]> = {};
+  const lead = /^\s*(\d{9,}(?:\.\d+)?)\s*,/.exec(raw);
+  for (const m of raw.matchAll(/(?:^|[\s,])([A-Za-z_][\w.:\-{}]*)=(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g)) {
+    const key = m[1]!;
+    const value = m[2] !== undefined ? m[2].replace(/\\(["\\])/g, "$1") : (m[3] ?? "");
+    const prev = fields[key];
+    fields[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+  }
+  return lead ? { epoch: lead[1]!, fields } : { fields };
+}
+
+/** Fields of the notable itself, not of the event it was found in. */
+const SPLUNK_META = new Set([
+  "host",
+  "source",
+  "sourcetype",
+  "index",
+  "splunk_server",
+  "linecount",
+  "eventtype",
+  "punct",
+]);
+
+const STATUS: Record<string, [number, string]> = {
+  "1": [1, "New"],
+  new: [1, "New"],
+  "2": [2, "In Progress"],
+  "in progress": [2, "In Progress"],
+  "3": [2, "In Progress"],
+  pending: [2, "In Progress"],
+  "4": [4, "Resolved"],
+  resolved: [4, "Resolved"],
+  "5": [4, "Resolved"],
+  closed: [4, "Resolved"],
+};
+
+/** `DOMAIN\\user` → name and domain. */
+const userOf = (v: string) => {
+  const i = v.indexOf("\\");
+  return i > 0 && i < v.length - 1 ? { name: v.slice(i + 1), domain: v.slice(0, i) } : { name: v };
+};
+
+const TECH = /^T\d{4}(\.\d{3})?$/i;
+const TACTIC = /^TA\d{4}$/i;
+
+/** Splunk ES notable event; see the module comment. */
+export const splunkNotable: Normalizer = {
+  format: "splunk_notable",
+  aliases: ["splunk"],
+  detect(e: RawEvent) {
+    if (e.kind !== "json") return false;
+    const v = e.value;
+    const webhook =
+      typeof v["sid"] === "string" && typeof v["search_name"] === "string" && obj(v, "result") !== undefined;
+    const search =
+      typeof v["_raw"] === "string" &&
+      "_time" in v &&
+      (v["index"] === "notable" || v["sourcetype"] === "stash" || "_cd" in v || "_bkt" in v || "_indextime" in v);
+    return webhook || search;
+  },
+  normalize(e: RawEvent) {
+    if (e.kind !== "json") throw new Error("a Splunk notable is a JSON search result");
+    const top = e.value;
+    const result: Obj = obj(top, "result") ?? top;
+    const raw = typeof result["_raw"] === "string" ? parseSplunkRaw(result["_raw"]) : { fields: {} };
+    const f: Record<string, unknown> = { ...raw.fields };
+    for (const [k, val] of Object.entries(result)) if (!k.startsWith("_") && !SPLUNK_META.has(k)) f[k] = val;
+    const one = (...keys: string[]): string | undefined => {
+      for (const k of keys) {
+        const x = f[k];
+        const y = Array.isArray(x) ? (x[0] as unknown) : x;
+        if (typeof y === "string" && y.trim() !== "") return y;
+        if (typeof y === "number") return String(y);
+      }
+      return undefined;
+    };
+    const many = (k: string): string[] =>
+      (Array.isArray(f[k]) ? (f[k] as unknown[]) : [f[k]]).filter(
+        (x): x is string => typeof x === "string" && x !== "",
+      );
+
+    const searchName =
+      one("search_name") ??
+      (typeof top["search_name"] === "string" ? top["search_name"] : undefined) ??
+      (typeof result["source"] === "string" ? result["source"] : undefined);
+    const index = typeof result["index"] === "string" ? result["index"] : undefined;
+    if (searchName === undefined && index !== "notable" && result["sourcetype"] !== "stash") {
+      return reject(
+        `Splunk event from index "${index ?? "?"}" is not an ES notable: forward search results of index=notable`,
+      );
+    }
+    const title = one("rule_title", "rule_name") ?? searchName;
+    if (!title) throw new Error("Splunk notable without rule_title, rule_name or search_name");
+
+    const timeText =
+      typeof result["_time"] === "string" || typeof result["_time"] === "number" ? String(result["_time"]) : raw.epoch;
+    const t = time(timeText) ?? time(raw.epoch);
+    if (t === undefined) throw new Error(`Splunk notable _time ${JSON.stringify(result["_time"])} is not a time`);
+
+    const sevKey = Object.keys(f).find((k) => /(^|\.)severity(name)?$/i.test(k));
+    const severity =
+      severityFromWord(one("urgency")) ||
+      severityFromWord(one("severity")) ||
+      severityFromWord(sevKey ? one(sevKey) : undefined);
+    const [status_id, status] = STATUS[(one("status_label") ?? one("status") ?? "new").toLowerCase()] ?? [99, "Other"];
+
+    const asEndpoint = (v: string | undefined) => (v === undefined ? {} : ip(v) ? { ip: ip(v)! } : { hostname: v });
+    const src = compact({ ...asEndpoint(one("src", "src_ip", "src_host")), port: port(one("src_port")) });
+    const dst = compact({ ...asEndpoint(one("dest", "dest_ip", "dest_host")), port: port(one("dest_port")) });
+    const deviceName = one("dest_nt_host", "dest_host", "orig_host", "dvc") ?? (dst.hostname || undefined);
+    const device = compact({ ...asEndpoint(deviceName), ...(dst.ip && !ip(deviceName) ? { ip: dst.ip } : {}) });
+    const userKey = Object.keys(f).find((k) => /(^|\.)user_?name$/i.test(k));
+    const userName = one("user", "dest_user", "user_name") ?? (userKey ? one(userKey) : undefined);
+    const srcUser = one("src_user");
+
+    const tacticIds = many("annotations.mitre_attack.mitre_tactic_id");
+    const tactics = many("annotations.mitre_attack.mitre_tactic");
+    const techIds = many("annotations.mitre_attack.mitre_technique_id").concat(many("annotations.mitre_attack"));
+    const techs = many("annotations.mitre_attack.mitre_technique");
+    const attacks = Array.from(
+      { length: Math.max(techIds.length, techs.length, tacticIds.length, tactics.length) },
+      (_x, i) =>
+        compact({
+          tactic: compact({ uid: TACTIC.test(tacticIds[i] ?? "") ? tacticIds[i] : undefined, name: tactics[i] }),
+          technique: compact({
+            uid: TECH.test(techIds[i] ?? "") ? techIds[i]!.toUpperCase() : undefined,
+            name: techs[i],
+          }),
+        }),
+    ).filter((a) => Object.keys(a).length > 0);
+
+    const hash = one("file_hash");
+    const algorithm = hash ? { 32: "MD5", 40: "SHA-1", 64: "SHA-256" }[hash.length] : undefined;
+    const file = compact({
+      name: one("file_name"),
+      path: one("file_path"),
+      hashes: hash && algorithm ? [{ algorithm, value: hash }] : undefined,
+    });
+    const process = compact({ name: one("process_name", "process"), cmd_line: one("process_exec", "cmdline") });
+    const urlText = one("url");
+    const uid =
+      one("event_id") ??
+      `notable-${stableId(typeof result["_raw"] === "string" ? result["_raw"] : JSON.stringify(result))}`;
+    const tags = many("orig_tag");
+
+    const draft: Draft = {
+      class_uid: 2004,
+      activity_id: 1,
+      activity_name: "Create",
+      time: t,
+      severity_id: severity,
+      status_id,
+      status,
+      message: one("rule_description") ?? title,
+      is_alert: true,
+      finding_info: compact({
+        uid,
+        title,
+        desc: one("rule_description", "description"),
+        types: one("security_domain") ? [one("security_domain")!] : tags,
+        analytic: compact({
+          uid: one("rule_id") ?? searchName,
+          name: searchName ?? title,
+          type_id: 1,
+          type: "Rule",
+          category: one("security_domain"),
+        }),
+        attacks,
+        created_time: t,
+        src_url: typeof top["results_link"] === "string" ? top["results_link"] : undefined,
+      }),
+      ...(Object.keys(device).length ? { device } : {}),
+      ...(userName ? { user: userOf(userName) } : {}),
+      ...(srcUser ? { actor: { user: userOf(srcUser) } } : {}),
+      ...(Object.keys(src).length ? { src_endpoint: src } : {}),
+      ...(Object.keys(dst).length ? { dst_endpoint: dst } : {}),
+      evidences: [
+        compact({
+          file: Object.keys(file).length ? file : undefined,
+          process: Object.keys(process).length ? process : undefined,
+          url: urlText ? { url_string: urlText } : undefined,
+          src_endpoint: src,
+          dst_endpoint: dst,
+        }),
+      ].filter((ev) => Object.keys(ev).length > 0),
+      metadata: compact({
+        product: { vendor_name: "Splunk", name: "Enterprise Security" },
+        uid: one("event_id"),
+        original_time: timeText,
+        log_name: index ?? "notable",
+        event_code: one("rule_id") ?? searchName,
+      }),
+      unmapped: compact({
+        action: one("action"),
+        app: one("app"),
+        count: one("count"),
+        orig_tag: tags,
+        owner: one("owner"),
+        security_domain: one("security_domain"),
+        splunk_server: typeof result["splunk_server"] === "string" ? result["splunk_server"] : undefined,
+        info_search_time: one("info_search_time"),
+      }),
+    };
+    return draft;
+  },
+};

@@ -1,0 +1,310 @@
+/** Shared pieces of the CEF and LEEF normalizers: syslog header stripping, CEF/LEEF parsing, device times. */
+import { ip, time } from "./util.ts";
+
+/** What an RFC 5424 or RFC 3164 header before the CEF/LEEF payload said. */
+export interface SyslogHeader {
+  readonly host?: string;
+  readonly app?: string;
+  /** Epoch ms; only RFC 5424 headers carry a year, so RFC 3164 times are not used. */
+  readonly time?: number;
+  readonly timeText?: string;
+}
+
+/** Hostnames or app names of log relays and collectors: never the reporting device. */
+const COLLECTOR =
+  /log-?fwd|log-?forward|forwarder|collector|relay|syslog|logstash|fluent|nxlog|cribl|\bwec\b|omsagent|sentinel|\bama\b/i;
+
+/**
+ * Splits `line` at the `CEF:`/`LEEF:` marker. The text before it is one or more syslog headers (relays may stack
+ * them); the innermost (last) RFC 5424 header is read, else an RFC 3164 one. Undefined when there is no marker.
+ */
+export function stripSyslog(line: string, marker: "CEF" | "LEEF"): { body: string; header: SyslogHeader } | undefined {
+  const m = new RegExp(`(?:^|[\\s>:])(${marker}:\\d+(?:\\.\\d+)?\\|)`).exec(line);
+  if (!m) return undefined;
+  const start = m.index + m[0].length - m[1]!.length;
+  const prefix = line.slice(0, start).trim();
+  const body = line.slice(start);
+  if (prefix === "") return { body, header: {} };
+  const r5424 = [...prefix.matchAll(/<\d{1,3}>1 (\S+) (\S+) (\S+) (\S+) (\S+)(?: (?:-|\[.*\]))?/g)].pop();
+  if (r5424) {
+    const [, ts, host, app] = r5424;
+    const t = ts && ts !== "-" ? time(ts) : undefined;
+    return {
+      body,
+      header: {
+        ...(host && host !== "-" ? { host } : {}),
+        ...(app && app !== "-" ? { app } : {}),
+        ...(t !== undefined ? { time: t, timeText: ts } : {}),
+      },
+    };
+  }
+  const r3164 = /^(?:<\d{1,3}>)?(?:[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}) (\S+)(?: ([^\s:[]+)(?:\[\d+\])?:)?/.exec(
+    prefix,
+  );
+  if (r3164)
+    return { body, header: { ...(r3164[1] ? { host: r3164[1] } : {}), ...(r3164[2] ? { app: r3164[2] } : {}) } };
+  return { body, header: {} };
+}
+
+/** The syslog host as the reporting device, unless it (or its app name) looks like a relay or collector. */
+export function reportingHost(h: SyslogHeader): string | undefined {
+  if (!h.host || COLLECTOR.test(h.host) || (h.app && COLLECTOR.test(h.app))) return undefined;
+  return h.host;
+}
+
+/** A parsed CEF record: header fields and extension (values unescaped, keys as written). */
+export interface Cef {
+  readonly version: string;
+  readonly vendor: string;
+  readonly product: string;
+  readonly deviceVersion: string;
+  readonly classId: string;
+  readonly name: string;
+  readonly severity: string;
+  readonly ext: Record<string, string>;
+}
+
+/** Parses `CEF:0|Vendor|Product|Version|ClassId|Name|Severity|ext`; header pipes may be escaped as `\|`. */
+export function parseCef(body: string): Cef {
+  if (!body.startsWith("CEF:")) throw new Error("not a CEF record: it does not start with CEF:");
+  const fields: string[] = [];
+  let cur = "";
+  let i = 4;
+  for (; i < body.length && fields.length < 7; i++) {
+    const c = body[i];
+    if (c === "\\" && (body[i + 1] === "|" || body[i + 1] === "\\")) {
+      cur += body[i + 1];
+      i++;
+    } else if (c === "|") {
+      fields.push(cur);
+      cur = "";
+    } else cur += c;
+  }
+  if (fields.length < 7) throw new Error(`CEF header has ${fields.length + 1} of its 8 pipe-separated fields`);
+  const [version, vendor, product, deviceVersion, classId, name, severity] = fields as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  return {
+    version,
+    vendor,
+    product,
+    deviceVersion,
+    classId,
+    name,
+    severity: severity.trim(),
+    ext: parseCefExtension(body.slice(i)),
+  };
+}
+
+const CEF_KEY = /(?:^|\s)([A-Za-z0-9_.\-[\]]+)=/g;
+
+/**
+ * `k=v k2=v with spaces`: a key starts after whitespace and ends at an unescaped `=`; `\=`, `\\`, `\n` and `\r`
+ * unescape. A value runs to the next key, so an unescaped `=` inside a value (URLs) stays in the value.
+ */
+export function parseCefExtension(ext: string): Record<string, string> {
+  const keys = [...ext.matchAll(CEF_KEY)];
+  const out: Record<string, string> = {};
+  keys.forEach((m, j) => {
+    const from = m.index + m[0].length;
+    const next = keys[j + 1];
+    const raw = ext.slice(from, next ? next.index : ext.length);
+    out[m[1]!] = unescapeCef(raw.replace(/\s+$/, ""));
+  });
+  return out;
+}
+
+function unescapeCef(s: string): string {
+  return s.replace(/\\([\\=|nr])/g, (_m, c: string) => (c === "n" ? "\n" : c === "r" ? "\r" : c));
+}
+
+/** A parsed LEEF 1.0/2.0 record. */
+export interface Leef {
+  readonly version: string;
+  readonly vendor: string;
+  readonly product: string;
+  readonly deviceVersion: string;
+  readonly eventId: string;
+  readonly delimiter: string;
+  readonly attrs: Record<string, string>;
+}
+
+/** A LEEF 2.0 delimiter field: one character, or its code as `x09` / `0x09`, or the two characters `\t`. */
+function leefDelimiter(f: string): string | undefined {
+  if (f === "\\t") return "\t";
+  const hex = /^(?:0x|x)([0-9a-f]{1,4})$/i.exec(f);
+  if (hex) return String.fromCharCode(parseInt(hex[1]!, 16));
+  return f.length === 1 && f !== "=" ? f : undefined;
+}
+
+/**
+ * Parses `LEEF:1.0|Vendor|Product|Version|EventID|attrs` and `LEEF:2.0|...|EventID|Delimiter|attrs`. A LEEF 2.0 line
+ * whose delimiter field is missing (the attributes follow the event id) uses the default tab; when the attributes
+ * hold no tab but the two characters `\t`, those separate them (PAN-OS templates).
+ */
+export function parseLeef(body: string): Leef {
+  const head = /^LEEF:(\d+(?:\.\d+)?)\|/.exec(body);
+  if (!head) throw new Error("not a LEEF record: it does not start with LEEF:<version>|");
+  const version = head[1]!;
+  const parts = body.slice(head[0].length).split("|");
+  if (parts.length < 5) throw new Error(`LEEF header has ${parts.length + 1} of its 6 pipe-separated fields`);
+  const [vendor, product, deviceVersion, eventId] = parts as [string, string, string, string];
+  let rest = parts.slice(4);
+  let delimiter = "\t";
+  if (version.startsWith("2") && rest.length > 1) {
+    const d = rest[0] === "" ? "\t" : leefDelimiter(rest[0]!);
+    if (d !== undefined && !rest[0]!.includes("=")) {
+      delimiter = d;
+      rest = rest.slice(1);
+    }
+  }
+  const text = rest.join("|");
+  let sep = delimiter;
+  if (sep === "\t" && !text.includes("\t") && text.includes("\\t")) sep = "\\t";
+  const attrs: Record<string, string> = {};
+  for (const pair of text.split(sep)) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) continue;
+    attrs[pair.slice(0, eq).trim()] = pair.slice(eq + 1).replace(/\s+$/, "");
+  }
+  return { version, vendor, product, deviceVersion, eventId, delimiter, attrs };
+}
+
+const MONTHS = "jan feb mar apr may jun jul aug sep oct nov dec".split(" ");
+/** Minutes east of UTC of the zone abbreviations devices commonly print. */
+const ZONES: Record<string, number> = Object.fromEntries(
+  "UTC:0 GMT:0 Z:0 EST:-300 EDT:-240 CST:-360 CDT:-300 MST:-420 MDT:-360 PST:-480 PDT:-420 CET:60 CEST:120"
+    .split(" ")
+    .map((z) => [z.split(":")[0]!, Number(z.split(":")[1])]),
+);
+
+/** Minutes east of UTC of a zone (`UTC`, `+01:00`, `GMT+0100`, an IANA name, a few abbreviations) near `at`. */
+function zoneOffset(z: string | undefined, at: number): number | undefined {
+  if (!z) return undefined;
+  const named = ZONES[z.toUpperCase()];
+  if (named !== undefined) return named;
+  const m = /^(?:UTC|GMT)?([+-])(\d{1,2}):?(\d{2})?$/i.exec(z);
+  if (m) return (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3] ?? 0));
+  if (!z.includes("/")) return undefined;
+  try {
+    const f = new Intl.DateTimeFormat("en-US", {
+      timeZone: z,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
+    });
+    const p = Object.fromEntries(f.formatToParts(at).map((x) => [x.type, Number(x.value)]));
+    return Math.round(
+      (Date.UTC(p["year"]!, p["month"]! - 1, p["day"], p["hour"], p["minute"], p["second"]) - at) / 60_000,
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Epoch ms from a CEF/LEEF device time: epoch ms or s, ISO 8601, or `MMM dd yyyy HH:mm:ss[.SSS] [zone]`. A time
+ * without a zone is read in `defaultZone` (CEF `dtz`), else UTC; unknown zone names count as UTC.
+ * `MMM dd HH:mm:ss` (no year) is not a usable time.
+ */
+export function deviceTime(v: string | undefined, defaultZone?: string): number | undefined {
+  if (v === undefined || v.trim() === "") return undefined;
+  const m = /^([A-Za-z]{3}) +(\d{1,2}) (\d{4}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?(?: +(\S+))?$/.exec(v.trim());
+  if (!m) return /^[A-Za-z]{3} +\d{1,2} \d{1,2}:/.test(v.trim()) ? undefined : time(v);
+  const month = MONTHS.indexOf(m[1]!.toLowerCase());
+  if (month < 0) return undefined;
+  const utc = Date.UTC(
+    Number(m[3]),
+    month,
+    Number(m[2]),
+    Number(m[4]),
+    Number(m[5]),
+    Number(m[6]),
+    Number((m[7] ?? "0").padEnd(3, "0")),
+  );
+  const offset = zoneOffset(m[8], utc) ?? zoneOffset(defaultZone, utc) ?? 0;
+  return utc - offset * 60_000;
+}
+
+/** OCSF severity_id from a CEF 0–10 severity or word (Low, Medium, High, Very-High, Unknown). */
+export function severityOf(s: string | undefined): number {
+  if (s === undefined || s.trim() === "") return 0;
+  const n = Number(s);
+  if (Number.isFinite(n)) return n <= 0 ? 1 : n <= 3 ? 2 : n <= 6 ? 3 : n <= 8 ? 4 : 5;
+  const w = s.trim().toLowerCase();
+  if (w === "very-high" || w === "very high" || w === "veryhigh") return 5;
+  const word: Record<string, number> = {
+    critical: 5,
+    high: 4,
+    medium: 3,
+    low: 2,
+    informational: 1,
+    info: 1,
+    "very-low": 1,
+  };
+  return word[w] ?? 0;
+}
+
+/** OCSF hash algorithm caption from a hex digest's length. */
+export function hashOf(v: string | undefined): { algorithm: string; value: string } | undefined {
+  if (!v || !/^[0-9a-f]+$/i.test(v)) return undefined;
+  const algorithm = { 32: "MD5", 40: "SHA-1", 64: "SHA-256", 128: "SHA-512" }[v.length];
+  return algorithm ? { algorithm, value: v } : undefined;
+}
+
+/** `DOMAIN\user` → name and domain. */
+export function splitUser(v: string | undefined, domain?: string): { name: string; domain?: string } | undefined {
+  if (!v) return undefined;
+  const i = v.indexOf("\\");
+  if (i > 0 && i < v.length - 1) return { name: v.slice(i + 1), domain: v.slice(0, i) };
+  return domain ? { name: v, domain } : { name: v };
+}
+
+/** Whether an address is private, loopback, link-local or CGNAT. */
+export function isInternal(a: string | undefined): boolean {
+  if (!ip(a)) return false;
+  const s = a!.toLowerCase();
+  if (s.includes(":")) return s === "::1" || /^f[cd]/.test(s) || s.startsWith("fe80:");
+  const [p, q] = s.split(".").map(Number) as [number, number];
+  return (
+    p === 10 ||
+    p === 127 ||
+    (p === 172 && q >= 16 && q <= 31) ||
+    (p === 192 && q === 168) ||
+    (p === 169 && q === 254) ||
+    (p === 100 && q >= 64 && q <= 127)
+  );
+}
+
+const EXTERNAL_ZONE = /^(external|untrust(ed)?|outside|wan|internet|public)$/i;
+const INTERNAL_ZONE = /^(internal|trust(ed)?|inside|lan|dmz|corp|private)$/i;
+
+/** Traffic direction from zones, an explicit flag, or the addresses; undefined when nothing tells. */
+export function directionOf(o: {
+  fromZone?: string | undefined;
+  toZone?: string | undefined;
+  flag?: "inbound" | "outbound" | undefined;
+  src?: string | undefined;
+  dst?: string | undefined;
+}): "inbound" | "outbound" | undefined {
+  const fromExt = o.fromZone !== undefined && EXTERNAL_ZONE.test(o.fromZone);
+  const toExt = o.toZone !== undefined && EXTERNAL_ZONE.test(o.toZone);
+  const fromInt = o.fromZone !== undefined && INTERNAL_ZONE.test(o.fromZone);
+  const toInt = o.toZone !== undefined && INTERNAL_ZONE.test(o.toZone);
+  if ((fromExt && !toExt) || (toInt && !fromInt)) return "inbound";
+  if ((toExt && !fromExt) || (fromInt && !toInt)) return "outbound";
+  if (o.flag) return o.flag;
+  if (isInternal(o.src) && o.dst !== undefined && !isInternal(o.dst)) return "outbound";
+  if (isInternal(o.dst) && o.src !== undefined && !isInternal(o.src)) return "inbound";
+  return undefined;
+}

@@ -1,0 +1,51 @@
+/** docker-compose.yml stays consistent with the configuration schema. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
+import { CONFIG_VARIABLES, connectorVariables, loadConfig } from "../services/shared/config.ts";
+import { CONNECTORS } from "../services/executor/connectors/index.ts";
+import { SERVICES } from "../services/runtime.ts";
+
+interface Compose {
+  services: Record<string, { command?: string[]; environment?: Record<string, string | number> }>;
+}
+
+const compose = parse(readFileSync(new URL("../docker-compose.yml", import.meta.url), "utf8"), {
+  merge: true,
+}) as Compose;
+const known = new Set<string>([...Object.keys(CONFIG_VARIABLES), ...CONNECTORS.flatMap((c) => connectorVariables(c))]);
+
+/** Resolves `${VAR:-default}` / `${VAR:?msg}` as compose would with an environment that sets only what is required. */
+function resolve(value: string | number): string {
+  return String(value).replace(/\$\{(\w+)(:-([^}]*)|:\?[^}]*)?\}/g, (_m, name: string, _op, def: string | undefined) =>
+    name === "RIPOSTE_API_TOKEN" ? "compose-token-0123456789" : (def ?? ""),
+  );
+}
+
+test("every Riposte service in docker-compose.yml runs one service with variables the config schema knows", () => {
+  const riposte = Object.entries(compose.services).filter(([, s]) => s.command?.[0] === "run");
+  assert.deepEqual(riposte.map(([, s]) => s.command?.[1]).sort(), [...SERVICES].sort());
+  for (const [name, svc] of riposte) {
+    const env = Object.fromEntries(Object.entries(svc.environment ?? {}).map(([k, v]) => [k, resolve(v)]));
+    for (const key of Object.keys(env)) assert.ok(known.has(key), `${name}: ${key} is not a Riposte variable`);
+    assert.ok(
+      env["KAFKA_BROKERS"] && env["REDIS_URL"],
+      `${name} runs distributed: KAFKA_BROKERS and REDIS_URL are set`,
+    );
+    assert.doesNotThrow(() => loadConfig(env, CONNECTORS), `${name}: environment passes the config schema`);
+  }
+});
+
+test("the configuration rejects bad values with the variable named", () => {
+  assert.throws(() => loadConfig({ RIPOSTE_API_PORT: "99999" }, CONNECTORS), /RIPOSTE_API_PORT/);
+  assert.throws(() => loadConfig({ REDIS_URL: "localhost:6379" }, CONNECTORS), /REDIS_URL: must start with redis:\/\//);
+  assert.throws(
+    () => loadConfig({ RIPOSTE_CONNECTOR_CROWDSTRIKE_URL: "https://api.crowdstrike.com" }, CONNECTORS),
+    /RIPOSTE_CONNECTOR_CROWDSTRIKE_CLIENT_ID/,
+  );
+  assert.throws(() => loadConfig({ RIPOSTE_INGEST_TOKENS: "suricata=short" }, CONNECTORS), /RIPOSTE_INGEST_TOKENS/);
+  const ok = loadConfig({}, CONNECTORS);
+  assert.equal(ok.connectors["crowdstrike"]?.dryRun, true, "connectors without URL run dry");
+  assert.ok(Object.isFrozen(ok) && Object.isFrozen(ok.api), "config is frozen");
+});
