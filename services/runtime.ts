@@ -12,7 +12,10 @@ import { RuleSet } from "./correlator/ruleset.ts";
 import { CONNECTORS } from "./executor/connectors/index.ts";
 import { Executor } from "./executor/executor.ts";
 import { Ingestor } from "./ingest/ingestor.ts";
-import { KafkaBus, MemoryBus, type Bus, type Subscription } from "./shared/bus/index.ts";
+import { KafkaBus, MemoryBus, type Bus, type InMessage, type Subscription } from "./shared/bus/index.ts";
+import { splitBody } from "./ingest/body.ts";
+import { replayDlq } from "./ingest/replay.ts";
+import { contextFrom } from "./shared/telemetry.ts";
 import { topicNames, type Config, type TopicNames } from "./shared/config.ts";
 import { RiposteError } from "./shared/errors.ts";
 import type { Logger } from "./shared/log.ts";
@@ -61,6 +64,26 @@ async function embeddedToken(stateDir: string): Promise<{ token: string; file: s
   const token = randomBytes(24).toString("base64url");
   await writeFile(file, `${token}\n`, { mode: 0o600 });
   return { token, file };
+}
+
+/**
+ * Consumes raw vendor events from `<prefix>.alerts.raw` (for sites that already ship alerts to Kafka): each
+ * message is a body as the HTTP ingest takes it; headers `riposte-source` / `riposte-format` name its source
+ * and format. Offsets are committed only after the normalized events and DLQ records are durable.
+ */
+function rawHandler(ingestor: Ingestor, defaultSource: string) {
+  return async (messages: readonly InMessage[]): Promise<void> => {
+    for (const m of messages) {
+      const source = /^[A-Za-z0-9._-]{1,64}$/.test(m.headers["riposte-source"] ?? "")
+        ? (m.headers["riposte-source"] as string)
+        : defaultSource;
+      await ingestor.ingest(splitBody(m.value.toString("utf8")), {
+        source,
+        format: m.headers["riposte-format"],
+        parent: contextFrom(m.headers),
+      });
+    }
+  };
 }
 
 export async function startServices(opts: StartOptions): Promise<Running> {
@@ -151,6 +174,16 @@ export async function startServices(opts: StartOptions): Promise<Running> {
     log.info({ playbooks: [...playbooks.keys()], connectors: modes }, "executor started");
   }
   const ingestor = want.has("ingest") ? new Ingestor({ bus, topics, metrics }) : undefined;
+  if (ingestor) {
+    subs.push(
+      await bus.subscribe({
+        groupId: `${config.groupPrefix}.ingest-raw`,
+        topics: [topics.raw],
+        handler: rawHandler(ingestor, config.rawSource),
+      }),
+    );
+  }
+  const publisher = ingestor ?? new Ingestor({ bus, topics, metrics });
   let api: Api | undefined;
   let url: string | undefined;
   if (http) {
@@ -160,7 +193,10 @@ export async function startServices(opts: StartOptions): Promise<Running> {
       apiToken,
       sourceTokens: config.api.sourceTokens,
       maxBodyBytes: config.api.maxBodyBytes,
+      hmacSecrets: config.api.hmacSecrets,
+      replayWindowMs: config.api.replayWindowMs,
       ...(ingestor ? { ingestor } : {}),
+      replay: (o) => replayDlq({ bus, topics, ingestor: publisher, groupId: `${config.groupPrefix}.dlq-replay`, ...o }),
       health: () => ({ bus: bus.kind, state: state.kind, services: [...want] }),
     });
     if (opts.listen !== false) {

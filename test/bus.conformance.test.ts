@@ -151,6 +151,29 @@ for (const [name, make] of implementations) {
       assert.deepEqual(got.sort(), ["1:x", "2:y", "2:z"]);
     });
 
+    test("offsets and committed offsets tell how far a group has read", async () => {
+      const b = await bus();
+      const topic = uniquePrefix("offsets");
+      const group = `${topic}-g`;
+      await b.ensureTopics([{ name: topic, partitions: 1 }]);
+      assert.deepEqual([...(await b.offsets(topic))], [[0, { low: "0", high: "0" }]]);
+      await b.publish(topic, [
+        { key: "a", value: "1" },
+        { key: "a", value: "2" },
+      ]);
+      assert.equal((await b.offsets(topic)).get(0)?.high, "2");
+      assert.equal((await b.committedOffsets(group, topic)).size, 0);
+      let n = 0;
+      const sub = await b.subscribe({
+        groupId: group,
+        topics: [topic],
+        handler: async (batch) => void (n += batch.length),
+      });
+      await eventually(() => n >= 2, "two messages");
+      await eventually(async () => (await b.committedOffsets(group, topic)).get(0) === "2", "commit of offset 2");
+      await sub.stop();
+    });
+
     test("ensureTopics is idempotent", async () => {
       const b = await bus();
       const topic = uniquePrefix("idem");

@@ -3,7 +3,8 @@
  * - `POST /v1/alerts/:source` ingest (JSON object, array, NDJSON, text lines; gzip), 202 once durable
  * - `GET /v1/stats` counters, `GET /healthz` liveness (no auth)
  */
-import { gunzipSync } from "node:zlib";
+import { gunzip } from "node:zlib";
+import { promisify } from "node:util";
 import Fastify, { LogController, type FastifyReply, type FastifyRequest } from "fastify";
 import { propagation, context } from "@opentelemetry/api";
 import { RiposteError, isRiposteError, messageOf, type ErrorCode } from "../shared/errors.ts";
@@ -11,7 +12,10 @@ import type { Logger } from "../shared/log.ts";
 import type { Metrics } from "../shared/metrics.ts";
 import { splitBody } from "../ingest/body.ts";
 import type { Ingestor } from "../ingest/ingestor.ts";
-import { bearerOf, mayIngest, safeEqual } from "./auth.ts";
+import { bearerOf, mayIngest, safeEqual, signatureProblem } from "./auth.ts";
+import type { ReplayReport } from "../ingest/replay.ts";
+
+const inflate = promisify(gunzip);
 
 export interface ApiOptions {
   readonly log: Logger;
@@ -21,6 +25,15 @@ export interface ApiOptions {
   readonly maxBodyBytes: number;
   /** Present when this process ingests. */
   readonly ingestor?: Ingestor;
+  /** Per-source HMAC secrets: a source listed here must sign its requests. */
+  readonly hmacSecrets: Readonly<Record<string, string>>;
+  readonly replayWindowMs: number;
+  /** DLQ replay, when this process can publish. */
+  readonly replay?: (opts: {
+    code?: string | undefined;
+    since?: number | undefined;
+    dryRun: boolean;
+  }) => Promise<ReplayReport>;
   /** Extra readiness facts for /healthz (bus kind, state kind). */
   readonly health?: () => Record<string, unknown>;
 }
@@ -89,13 +102,28 @@ export function buildApi(opts: ApiOptions) {
           throw new RiposteError("RIPOSTE_SOURCE_UNKNOWN", "source names are 1-64 letters, digits, '.', '_' or '-'");
         }
         let body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        const secret = opts.hmacSecrets[source];
+        if (secret !== undefined) {
+          const header = req.headers["x-riposte-signature"];
+          const problem = signatureProblem(
+            typeof header === "string" ? header : undefined,
+            body,
+            secret,
+            Date.now(),
+            opts.replayWindowMs,
+          );
+          if (problem) throw new RiposteError("RIPOSTE_SIGNATURE_INVALID", problem);
+        }
         if ((req.headers["content-encoding"] ?? "").toLowerCase() === "gzip") {
           try {
-            body = gunzipSync(body, { maxOutputLength: opts.maxBodyBytes });
+            body = await inflate(body, { maxOutputLength: opts.maxBodyBytes });
           } catch (e) {
+            const tooLarge = (e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE";
             throw new RiposteError(
-              "RIPOSTE_BODY_INVALID",
-              `Content-Encoding is gzip but the body does not inflate within ${opts.maxBodyBytes} bytes: ${messageOf(e)}`,
+              tooLarge ? "RIPOSTE_BODY_TOO_LARGE" : "RIPOSTE_BODY_INVALID",
+              tooLarge
+                ? `the gzip body inflates beyond ${opts.maxBodyBytes} bytes: split it into smaller batches`
+                : `Content-Encoding is gzip but the body does not inflate: ${messageOf(e)}`,
             );
           }
         }
@@ -117,6 +145,25 @@ export function buildApi(opts: ApiOptions) {
         return reply.code(202).send(result);
       },
     );
+  }
+  const replay = opts.replay;
+  if (replay) {
+    app.post<{ Body: Buffer }>("/v1/dlq/replay", async (req) => {
+      const text = Buffer.isBuffer(req.body) ? req.body.toString("utf8") : "";
+      let args: { code?: string; since?: string; dry_run?: boolean } = {};
+      try {
+        args = text.trim() === "" ? {} : (JSON.parse(text) as typeof args);
+      } catch (e) {
+        throw new RiposteError(
+          "RIPOSTE_BODY_INVALID",
+          `expected a JSON object {code?, since?, dry_run?}: ${messageOf(e)}`,
+        );
+      }
+      const since = args.since === undefined ? undefined : Date.parse(args.since);
+      if (since !== undefined && Number.isNaN(since))
+        throw new RiposteError("RIPOSTE_BODY_INVALID", "since must be an ISO 8601 time");
+      return replay({ code: args.code, since, dryRun: args.dry_run === true });
+    });
   }
   return app;
 }

@@ -6,6 +6,7 @@ import { runCommand } from "./run.ts";
 import { normalizeCommand } from "./normalize.ts";
 import { rulesCheckCommand } from "./rules.ts";
 import { schemasExportCommand } from "./schemas.ts";
+import { dlqReplayCommand } from "./dlq.ts";
 
 const HELP = `riposte — response orchestration for security alerts
 
@@ -15,6 +16,9 @@ Usage:
   riposte run <service>               one service of the distributed mode: ingest, correlator, executor, api
   riposte normalize [--format F] FILE...
                                       print each input event as normalized OCSF or as a DLQ record (NDJSON)
+  riposte dlq replay [--code C] [--since ISO] [--dry-run] [--from-beginning]
+                                      send dead-lettered events back through normalization (Kafka);
+                                      records this command replayed before are skipped unless --from-beginning
   riposte rules check [DIR]           validate rule files, playbooks and lists (default ./rules)
   riposte schemas export [DIR]        write JSON Schema for every Riposte schema (default ./schemas/json)
   riposte --version | --help
@@ -32,6 +36,10 @@ async function main(argv: string[]): Promise<number> {
       demo: { type: "boolean" },
       format: { type: "string" },
       source: { type: "string" },
+      code: { type: "string" },
+      since: { type: "string" },
+      "dry-run": { type: "boolean" },
+      "from-beginning": { type: "boolean" },
     },
   });
   const [command, sub, ...rest] = positionals;
@@ -56,6 +64,14 @@ async function main(argv: string[]): Promise<number> {
     case "rules":
       if (sub !== "check") break;
       return rulesCheckCommand(rest[0] ?? "rules");
+    case "dlq":
+      if (sub !== "replay") break;
+      return dlqReplayCommand({
+        code: values.code,
+        since: values.since,
+        dryRun: values["dry-run"] ?? false,
+        fromBeginning: values["from-beginning"] ?? false,
+      });
     case "schemas":
       if (sub !== "export") break;
       return schemasExportCommand(rest[0] ?? "schemas/json");

@@ -29,6 +29,13 @@ export const CONFIG_VARIABLES = {
   RIPOSTE_API_TOKEN: "Bearer token for the API and for ingest from any source",
   RIPOSTE_INGEST_TOKENS: "Per-source ingest tokens: source=token,source=token",
   RIPOSTE_INGEST_MAX_BODY: "Largest accepted ingest body in bytes (default 10485760)",
+  RIPOSTE_INGEST_HMAC_SECRETS: "Per-source HMAC-SHA256 secrets: source=secret,...; those sources must sign requests",
+  RIPOSTE_INGEST_REPLAY_WINDOW: "How far a signature timestamp may be from now (default 5m)",
+  RIPOSTE_RAW_SOURCE: "Source name for raw events on <prefix>.alerts.raw without a riposte-source header (default raw)",
+  RIPOSTE_SYSLOG_HOST: "Address the syslog listeners bind (default 127.0.0.1)",
+  RIPOSTE_SYSLOG_TCP_PORT: "TCP port for CEF/LEEF syslog (RFC 5424/3164, octet counting); unset = off",
+  RIPOSTE_SYSLOG_UDP_PORT: "UDP port for CEF/LEEF syslog; unset = off",
+  RIPOSTE_SYSLOG_SOURCE: "Source name of syslog events (default syslog)",
   RIPOSTE_RULES_DIR: "Directory of rule files; playbooks are in its playbooks/ (default ./rules)",
   RIPOSTE_DEDUP_WINDOW: "How long a re-sent alert counts as a duplicate (default 24h)",
   RIPOSTE_STATE_DIR: "Where the embedded mode keeps its generated API token (default ./.riposte)",
@@ -49,6 +56,23 @@ export interface ConnectorConfig {
   /** True unless both the URL and every credential are configured. */
   readonly dryRun: boolean;
 }
+
+/** `name=value,name=value` pairs with values of at least 16 characters. */
+const pairs = (what: string) =>
+  optional.transform((s, ctx) => {
+    const out: Record<string, string> = {};
+    for (const pair of s?.split(",") ?? []) {
+      const i = pair.indexOf("=");
+      const name = pair.slice(0, i).trim();
+      const value = pair.slice(i + 1).trim();
+      if (i < 1 || value.length < 16) {
+        ctx.addIssue({ code: "custom", message: `expected source=${what} pairs, each ${what} at least 16 characters` });
+        return z.NEVER;
+      }
+      out[name] = value;
+    }
+    return out;
+  });
 
 const Base = z.object({
   KAFKA_BROKERS: optional.transform((s) =>
@@ -71,18 +95,20 @@ const Base = z.object({
   RIPOSTE_API_HOST: z.string().default("127.0.0.1"),
   RIPOSTE_API_PORT: int(0, 65535).default(8080),
   RIPOSTE_API_TOKEN: optional.refine((s) => s === undefined || s.length >= 16, "must be at least 16 characters"),
-  RIPOSTE_INGEST_TOKENS: optional.transform((s, ctx) => {
-    const out: Record<string, string> = {};
-    for (const pair of s?.split(",") ?? []) {
-      const [source, token] = pair.split("=").map((p) => p.trim());
-      if (!source || !token || token.length < 16) {
-        ctx.addIssue({ code: "custom", message: "expected source=token pairs, tokens of at least 16 characters" });
-        return z.NEVER;
-      }
-      out[source] = token;
-    }
-    return out;
-  }),
+  RIPOSTE_INGEST_TOKENS: pairs("token"),
+  RIPOSTE_INGEST_HMAC_SECRETS: pairs("secret"),
+  RIPOSTE_INGEST_REPLAY_WINDOW: duration.default(300_000),
+  RIPOSTE_RAW_SOURCE: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/)
+    .default("raw"),
+  RIPOSTE_SYSLOG_HOST: z.string().default("127.0.0.1"),
+  RIPOSTE_SYSLOG_TCP_PORT: int(0, 65535).optional(),
+  RIPOSTE_SYSLOG_UDP_PORT: int(0, 65535).optional(),
+  RIPOSTE_SYSLOG_SOURCE: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/)
+    .default("syslog"),
   RIPOSTE_INGEST_MAX_BODY: int(1024, 1024 * 1024 * 1024).default(10 * 1024 * 1024),
   RIPOSTE_RULES_DIR: z.string().default("rules"),
   RIPOSTE_DEDUP_WINDOW: duration.default(86_400_000),
@@ -106,6 +132,15 @@ export interface Config {
     readonly token: string | undefined;
     readonly sourceTokens: Readonly<Record<string, string>>;
     readonly maxBodyBytes: number;
+    readonly hmacSecrets: Readonly<Record<string, string>>;
+    readonly replayWindowMs: number;
+  };
+  readonly rawSource: string;
+  readonly syslog: {
+    readonly host: string;
+    readonly tcpPort: number | undefined;
+    readonly udpPort: number | undefined;
+    readonly source: string;
   };
   readonly rulesDir: string;
   readonly dedupWindowMs: number;
@@ -181,6 +216,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, connectors: readonly Connecto
       token: e.RIPOSTE_API_TOKEN,
       sourceTokens: e.RIPOSTE_INGEST_TOKENS ?? {},
       maxBodyBytes: e.RIPOSTE_INGEST_MAX_BODY,
+      hmacSecrets: e.RIPOSTE_INGEST_HMAC_SECRETS ?? {},
+      replayWindowMs: e.RIPOSTE_INGEST_REPLAY_WINDOW,
+    },
+    rawSource: e.RIPOSTE_RAW_SOURCE,
+    syslog: {
+      host: e.RIPOSTE_SYSLOG_HOST,
+      tcpPort: e.RIPOSTE_SYSLOG_TCP_PORT,
+      udpPort: e.RIPOSTE_SYSLOG_UDP_PORT,
+      source: e.RIPOSTE_SYSLOG_SOURCE,
     },
     rulesDir: e.RIPOSTE_RULES_DIR,
     dedupWindowMs: e.RIPOSTE_DEDUP_WINDOW,

@@ -168,6 +168,32 @@ export class KafkaBus implements Bus {
     };
   }
 
+  async offsets(topic: string): Promise<Map<number, { low: string; high: string }>> {
+    return this.withAdmin(async (admin) => {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return new Map(offsets.map((o) => [o.partition, { low: o.low, high: o.high }]));
+    });
+  }
+
+  async committedOffsets(groupId: string, topic: string): Promise<Map<number, string>> {
+    return this.withAdmin(async (admin) => {
+      const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      return new Map(
+        (entry?.partitions ?? []).filter((p) => Number(p.offset) >= 0).map((p) => [p.partition, p.offset]),
+      );
+    });
+  }
+
+  private async withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {
+    const admin: Admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      return await fn(admin);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled([...this.consumers].map((c) => c.disconnect()));
     this.consumers.clear();

@@ -59,6 +59,20 @@ export class MemoryBus implements Bus {
     this.wake();
   }
 
+  async offsets(topic: string): Promise<Map<number, { low: string; high: string }>> {
+    const parts = this.topics.get(topic) ?? [];
+    return new Map(parts.map((p, i) => [i, { low: String(p.base), high: String(p.base + p.messages.length) }]));
+  }
+
+  async committedOffsets(groupId: string, topic: string): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    for (const [key, offset] of this.groups.get(groupId)?.committed ?? []) {
+      const slash = key.lastIndexOf("/");
+      if (key.slice(0, slash) === topic) out.set(Number(key.slice(slash + 1)), String(offset));
+    }
+    return out;
+  }
+
   async publishBatch(batches: ReadonlyArray<{ topic: string; messages: readonly OutMessage[] }>): Promise<void> {
     for (const b of batches) await this.publish(b.topic, b.messages);
   }

@@ -51,6 +51,10 @@ export interface Bus {
   readonly kind: "kafka" | "memory";
   /** Creates missing topics; existing ones are left as they are. */
   ensureTopics(specs: readonly TopicSpec[]): Promise<void>;
+  /** Per partition: where the topic's retained log starts (low) and the next offset to be written (high). */
+  offsets(topic: string): Promise<Map<number, { low: string; high: string }>>;
+  /** Per partition: the next offset the group will read, for partitions where it has committed one. */
+  committedOffsets(groupId: string, topic: string): Promise<Map<number, string>>;
   /** Appends messages; resolves once every one is durable (Kafka: acknowledged by all in-sync replicas). */
   publish(topic: string, messages: readonly OutMessage[]): Promise<void>;
   /** Appends to several topics in one round trip; same durability as publish. */
