@@ -22,6 +22,7 @@ export interface Harness {
   readonly decisions: Array<Record<string, unknown>>;
   readonly actions: Array<Record<string, unknown>>;
   readonly dlq: Array<Record<string, unknown>>;
+  readonly normalized: Array<Record<string, unknown>>;
   post(
     source: string,
     body: string | Buffer,
@@ -32,26 +33,29 @@ export interface Harness {
 
 type Mode = "embedded" | "distributed";
 
-async function collect(
-  bus: Bus,
-  prefix: string,
-  h: Pick<Harness, "decisions" | "actions" | "dlq">,
-): Promise<Subscription> {
+type Records = Pick<Harness, "decisions" | "actions" | "dlq" | "normalized">;
+
+async function collect(bus: Bus, prefix: string, h: Records): Promise<Subscription> {
   const t = topicNames(prefix);
-  const sink = { [t.decisions]: h.decisions, [t.actions]: h.actions, [t.dlq]: h.dlq };
+  const sink = { [t.decisions]: h.decisions, [t.actions]: h.actions, [t.dlq]: h.dlq, [t.normalized]: h.normalized };
   return bus.subscribe({
     groupId: `${prefix}.observer`,
-    topics: [t.decisions, t.actions, t.dlq],
+    topics: [t.decisions, t.actions, t.dlq, t.normalized],
     handler: async (batch) => {
       for (const m of batch) sink[m.topic]?.push(JSON.parse(m.value.toString("utf8")) as Record<string, unknown>);
     },
   });
 }
 
+/**
+ * Starts the pipeline. `services` limits the distributed mode to some services (default ingest, correlator,
+ * executor); the embedded mode always runs all of them.
+ */
 export async function startHarness(
   mode: Mode,
   connectorUrl: string,
   extraEnv: Record<string, string> = {},
+  services: readonly string[] = ["ingest", "correlator", "executor"],
 ): Promise<Harness> {
   const prefix = uniquePrefix(mode);
   const [port] = await freePorts(1);
@@ -66,7 +70,7 @@ export async function startHarness(
     RIPOSTE_CONNECTOR_CROWDSTRIKE_CLIENT_SECRET: "riposte-test-secret-0123456789",
     ...extraEnv,
   };
-  const records = { decisions: [], actions: [], dlq: [] } as Pick<Harness, "decisions" | "actions" | "dlq">;
+  const records: Records = { decisions: [], actions: [], dlq: [], normalized: [] };
   let observerBus: Bus;
   let observer: Subscription;
   let stopAll: () => Promise<void>;
@@ -91,7 +95,7 @@ export async function startHarness(
     const childEnv = { ...process.env, ...env, KAFKA_BROKERS: brokers.join(","), REDIS_URL: redisUrl };
     const children: ChildProcess[] = [];
     const output: string[] = [];
-    for (const svc of ["ingest", "correlator", "executor"]) {
+    for (const svc of services) {
       const child = spawn(process.execPath, ["bin/riposte.js", "run", svc], {
         cwd: ROOT,
         env: childEnv,
