@@ -15,6 +15,7 @@ import { Ingestor } from "./ingest/ingestor.ts";
 import { KafkaBus, MemoryBus, type Bus, type InMessage, type Subscription } from "./shared/bus/index.ts";
 import { splitBody } from "./ingest/body.ts";
 import { replayDlq } from "./ingest/replay.ts";
+import { startSyslog, type SyslogServer } from "./ingest/syslog.ts";
 import { contextFrom } from "./shared/telemetry.ts";
 import { topicNames, type Config, type TopicNames } from "./shared/config.ts";
 import { RiposteError } from "./shared/errors.ts";
@@ -184,6 +185,19 @@ export async function startServices(opts: StartOptions): Promise<Running> {
     );
   }
   const publisher = ingestor ?? new Ingestor({ bus, topics, metrics });
+  let syslog: SyslogServer | undefined;
+  const { tcpPort, udpPort } = config.syslog;
+  if (ingestor && (tcpPort !== undefined || udpPort !== undefined)) {
+    syslog = await startSyslog({
+      host: config.syslog.host,
+      ...(tcpPort !== undefined ? { tcpPort } : {}),
+      ...(udpPort !== undefined ? { udpPort } : {}),
+      source: config.syslog.source,
+      ingestor,
+      log: log.child({ component: "syslog" }),
+    });
+    log.info({ host: config.syslog.host, tcp: syslog.tcpPort, udp: syslog.udpPort }, "syslog listening");
+  }
   let api: Api | undefined;
   let url: string | undefined;
   if (http) {
@@ -216,6 +230,7 @@ export async function startServices(opts: StartOptions): Promise<Running> {
     apiToken,
     stop: async () => {
       await api?.close();
+      await syslog?.close();
       await Promise.allSettled(subs.map((s) => s.stop()));
       if (!opts.bus) await bus.close();
       if (!opts.state) await state.close();

@@ -36,7 +36,7 @@ let h: Harness | undefined;
 after(async () => h?.stop());
 
 test("10,000 mixed events over HTTP and syslog: each on the normalized topic or the DLQ exactly once", async () => {
-  const [tcpPort, udpPort] = await freePorts(2);
+  const [tcpPort = 0, udpPort = 0] = await freePorts(2);
   h = await startHarness("distributed", "http://127.0.0.1:9", { RIPOSTE_SYSLOG_TCP_PORT: String(tcpPort), RIPOSTE_SYSLOG_UDP_PORT: String(udpPort) }, ["ingest"]);
   const harness = h;
 

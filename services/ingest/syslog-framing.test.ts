@@ -1,0 +1,169 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { SyslogDeframer, splitDatagram, type DeframerOptions, type Frame } from "./syslog-framing.ts";
+
+const CEF5424 =
+  "<134>1 2026-11-20T10:00:00Z fw01 CheckPoint - - - CEF:0|Check Point|VPN-1 & FireWall-1|R81|100|Port scan|7|src=198.51.100.7 dst=10.1.2.3 rt=1763632800000";
+const CEF3164 =
+  "<134>Nov 20 10:00:01 fw02 CheckPoint[4242]: CEF:0|Check Point|VPN-1 & FireWall-1|R81|101|Port scan|7|src=198.51.100.8 dst=10.1.2.4 rt=1763632801000";
+const LEEF = "<13>Nov 20 10:00:02 pa01 LEEF:2.0|Palo Alto Networks|PAN-OS|11.1|THREAT|^|src=203.0.113.9^msg=Größe ✓";
+
+/** Octet-counted frame: the length is in bytes, not characters. */
+const counted = (m: string) => `${Buffer.byteLength(m)} ${m}`;
+
+function run(chunks: readonly Buffer[], opts?: DeframerOptions): { frames: Frame[]; framing: string | undefined } {
+  const d = new SyslogDeframer(opts);
+  const frames = chunks.flatMap((c) => d.push(c));
+  return { frames: frames.concat(d.end()), framing: d.framing };
+}
+
+const texts = (frames: readonly Frame[]) => frames.map((f) => (f.ok ? f.text : `ERR:${f.reason}`));
+
+/** Splits `buf` into chunks at the given offsets. */
+function cut(buf: Buffer, at: readonly number[]): Buffer[] {
+  const out: Buffer[] = [];
+  let prev = 0;
+  for (const a of [...at, buf.length]) {
+    out.push(buf.subarray(prev, a));
+    prev = a;
+  }
+  return out;
+}
+
+test("octet counting: every split point, one-byte chunks, multi-byte UTF-8 and LF inside a message", () => {
+  const messages = [CEF5424, CEF3164, LEEF, "<14>1 - host app - - - line one\nline two"];
+  const stream = Buffer.from(messages.map(counted).join(""));
+  for (let a = 0; a <= stream.length; a++) {
+    const { frames, framing } = run(cut(stream, [a]));
+    assert.deepEqual(texts(frames), messages, `split at ${a}`);
+    assert.equal(framing, "octet-counting");
+  }
+  const bytes = [...stream].map((_, i) => stream.subarray(i, i + 1));
+  assert.deepEqual(texts(run(bytes).frames), messages);
+  // Three random cuts, many times.
+  for (let k = 0; k < 200; k++) {
+    const at = [0, 0, 0].map(() => Math.floor(Math.random() * stream.length)).sort((x, y) => x - y);
+    assert.deepEqual(texts(run(cut(stream, at)).frames), messages);
+  }
+});
+
+test("octet counting tolerates a newline after each frame, counted or not", () => {
+  const uncounted = Buffer.from(`${counted(CEF5424)}\n${counted(CEF3164)}\r\n`);
+  assert.deepEqual(texts(run([uncounted]).frames), [CEF5424, CEF3164]);
+  const inCount = Buffer.from(counted(`${CEF5424}\n`) + counted(`${CEF3164}\r\n`));
+  assert.deepEqual(texts(run([inCount]).frames), [CEF5424, CEF3164]);
+});
+
+test("non-transparent framing: LF, CRLF and NUL terminators, mixed, empty lines skipped", () => {
+  const lf = run([Buffer.from(`${CEF5424}\n${CEF3164}\n`)]);
+  assert.equal(lf.framing, "non-transparent");
+  assert.deepEqual(texts(lf.frames), [CEF5424, CEF3164]);
+  assert.deepEqual(texts(run([Buffer.from(`${CEF5424}\r\n${CEF3164}\r\n`)]).frames), [CEF5424, CEF3164]);
+  assert.deepEqual(texts(run([Buffer.from(`${CEF5424}\0${CEF3164}\0`)]).frames), [CEF5424, CEF3164]);
+  const mixed = Buffer.from(`${CEF5424}\r\n\n${CEF3164}\0\r\n${LEEF}\n\n\0${CEF5424}\n`);
+  for (let a = 0; a <= mixed.length; a++) {
+    assert.deepEqual(texts(run(cut(mixed, [a])).frames), [CEF5424, CEF3164, LEEF, CEF5424], `split at ${a}`);
+  }
+});
+
+test("framing is detected once per connection: digits at the start of a line do not make it octet-counted", () => {
+  // Header-less lines that start with digits: an epoch-ms time and an ISO date.
+  const first = "1763632800000 fw01 CEF:0|V|P|1|1|n|5|src=198.51.100.7";
+  const iso = "2026-11-20T10:00:00Z fw01 CEF:0|V|P|1|1|n|5|src=198.51.100.7";
+  const a = run([Buffer.from(`${first}\n${iso}\n12 is not a count here\n`)]);
+  assert.equal(a.framing, "non-transparent");
+  assert.deepEqual(texts(a.frames), [first, iso, "12 is not a count here"]);
+  const b = run([Buffer.from(`${iso}\n${counted(CEF5424)}\n`)]);
+  assert.equal(b.framing, "non-transparent");
+  assert.deepEqual(texts(b.frames), [iso, counted(CEF5424)]);
+  // A bare CEF line (no syslog header) is non-transparent.
+  assert.deepEqual(texts(run([Buffer.from("CEF:0|V|P|1|1|n|5|src=1.2.3.4")]).frames), [
+    "CEF:0|V|P|1|1|n|5|src=1.2.3.4",
+  ]);
+});
+
+test("an octet-counted stream with a frame that has no count: a framing error with its bytes, then resync", () => {
+  const stream = Buffer.from(`${counted(CEF5424)}${CEF3164}\n${counted(LEEF)}0 zero\n12x oops\n${counted(CEF3164)}`);
+  const { frames } = run(cut(stream, [7, 300, 301]));
+  assert.equal(frames.length, 6);
+  assert.deepEqual(frames[0], { ok: true, text: CEF5424 });
+  const bad = frames[1]!;
+  assert.ok(!bad.ok && bad.text === CEF3164 && /expected an RFC 6587 octet count.*starts with "<"/.test(bad.reason));
+  assert.deepEqual(frames[2], { ok: true, text: LEEF });
+  const zero = frames[3]!;
+  assert.ok(!zero.ok && zero.text === "0 zero" && /starts with "0"/.test(zero.reason));
+  const digits = frames[4]!;
+  assert.ok(!digits.ok && digits.text === "12x oops" && /found "12" followed by "x"/.test(digits.reason));
+  assert.deepEqual(frames[5], { ok: true, text: CEF3164 });
+});
+
+test("an oversize message is reported with its first bytes and skipped, in both framings, without buffering it", () => {
+  const max = 200;
+  const big = `<134>1 - h a - - - CEF:0|V|P|1|1|big|5|msg=${"x".repeat(5_000)}`;
+  const oc = Buffer.from(counted(CEF5424.slice(0, 150)) + counted(big) + counted("<1>1 - h a - - - after"));
+  for (const chunks of [[oc], cut(oc, [10, 160, 400, 2_000, 5_100])]) {
+    const d = new SyslogDeframer({ maxMessageBytes: max });
+    const frames: Frame[] = [];
+    for (const c of chunks) {
+      frames.push(...d.push(c));
+      assert.ok((d as unknown as { kept: number }).kept <= max, "never more than maxMessageBytes kept");
+    }
+    frames.push(...d.end());
+    assert.equal(frames.length, 3);
+    assert.ok(frames[0]!.ok);
+    assert.deepEqual(frames[2], { ok: true, text: "<1>1 - h a - - - after" });
+    const over = frames[1]!;
+    assert.ok(!over.ok);
+    assert.equal(over.text, big.slice(0, max));
+    assert.match(over.reason, /message of 5[0-9]{3} bytes exceeds the 200-byte limit/);
+  }
+  const lf = Buffer.from(`short\n${big}\r\nafter\n`);
+  const { frames } = run(cut(lf, [3, 100, 1_000, 4_000]), { maxMessageBytes: max });
+  assert.deepEqual(
+    frames.map((f) => f.ok),
+    [true, false, true],
+  );
+  assert.equal(frames[1]!.text, big.slice(0, max));
+  // Exactly at the limit is fine.
+  assert.deepEqual(texts(run([Buffer.from(`${"y".repeat(max)}\n`)], { maxMessageBytes: max }).frames), [
+    "y".repeat(max),
+  ]);
+});
+
+test("end() returns the remainder: an unterminated line, or a cut-off octet-counted frame", () => {
+  assert.deepEqual(texts(run([Buffer.from(`${CEF5424}\n${CEF3164}`)]).frames), [CEF5424, CEF3164]);
+  assert.deepEqual(texts(run([Buffer.from(`${CEF5424}\n42`)]).frames), [CEF5424, "42"]);
+  const cutOff = run([Buffer.from(counted(CEF5424) + counted(CEF3164).slice(0, 40))]).frames;
+  assert.equal(cutOff.length, 2);
+  const partial = cutOff[1]!;
+  assert.ok(!partial.ok && partial.text === CEF3164.slice(0, 36));
+  assert.match(partial.reason, /ended after 36 of the \d+ bytes of an octet-counted message/);
+  const inCount = run([Buffer.from(`${counted(CEF5424)}12`)]).frames;
+  const inCountErr = inCount[1]!;
+  assert.ok(!inCountErr.ok && inCountErr.text === "12" && /inside an octet count/.test(inCountErr.reason));
+  const d = new SyslogDeframer();
+  assert.deepEqual(d.push(Buffer.from(`${CEF5424}\npart`)), [{ ok: true, text: CEF5424 }]);
+  assert.deepEqual(d.end(), [{ ok: true, text: "part" }]);
+  assert.deepEqual(d.end(), []);
+  assert.deepEqual(new SyslogDeframer().end(), []);
+});
+
+test("UDP datagrams: one message, or several lines; trailing LF, CRLF and NUL are terminators", () => {
+  assert.deepEqual(texts(splitDatagram(Buffer.from(CEF5424))), [CEF5424]);
+  assert.deepEqual(texts(splitDatagram(Buffer.from(`${CEF5424}\n`))), [CEF5424]);
+  assert.deepEqual(texts(splitDatagram(Buffer.from(`${CEF5424}\r\n${CEF3164}\n\n${LEEF}\0`))), [
+    CEF5424,
+    CEF3164,
+    LEEF,
+  ]);
+  // A datagram is never octet-counted.
+  assert.deepEqual(texts(splitDatagram(Buffer.from("12 hello"))), ["12 hello"]);
+  assert.deepEqual(splitDatagram(Buffer.from("\n\r\n")), []);
+  const over = splitDatagram(Buffer.from("z".repeat(300)), 100);
+  assert.equal(over.length, 1);
+  assert.ok(!over[0]!.ok && over[0]!.text.length === 100);
+});
+
+test("maxMessageBytes must be a positive integer", () => {
+  assert.throws(() => new SyslogDeframer({ maxMessageBytes: 0 }), RangeError);
+});
