@@ -97,3 +97,14 @@ export const DlqRecord = z.object({
   trace_id: z.string().optional(),
 });
 export type DlqRecord = z.infer<typeof DlqRecord>;
+
+const CASE_INSENSITIVE = new Set<Target["type"]>(["host", "user", "email", "domain", "hash"]);
+
+/**
+ * The key of a response target for partitions, leases and idempotency: `type:value`, lower-cased for the types
+ * whose values are case-insensitive (hostnames, user names, addresses, domains, hashes), so `FIN-WS-042` and
+ * `fin-ws-042` are one host.
+ */
+export function targetKey(t: Target): string {
+  return `${t.type}:${CASE_INSENSITIVE.has(t.type) ? t.value.toLowerCase() : t.value}`;
+}

@@ -9,11 +9,16 @@ import { splitBody } from "../services/ingest/body.ts";
 import { CORPUS } from "../services/ingest/normalizers/testing.ts";
 
 const run = promisify(execFile);
-const riposte = (...args: string[]) => run(process.execPath, ["bin/riposte.js", ...args], { maxBuffer: 256 * 1024 * 1024 });
+const riposte = (...args: string[]) =>
+  run(process.execPath, ["bin/riposte.js", ...args], { maxBuffer: 256 * 1024 * 1024 });
 
 const corpusFiles = readdirSync(CORPUS, { withFileTypes: true })
   .filter((d) => d.isDirectory() && d.name !== "ocsf")
-  .flatMap((d) => readdirSync(join(CORPUS, d.name)).filter((f) => f !== "SOURCES.md").map((f) => join(CORPUS, d.name, f)));
+  .flatMap((d) =>
+    readdirSync(join(CORPUS, d.name))
+      .filter((f) => f !== "SOURCES.md")
+      .map((f) => join(CORPUS, d.name, f)),
+  );
 
 test("riposte normalize accounts for every event of every corpus file, exit 0", async () => {
   assert.ok(corpusFiles.length >= 30);
@@ -50,5 +55,8 @@ test("riposte rules check validates the shipped rules; bad input is a clear erro
     assert.match(e.stderr, /set KAFKA_BROKERS and REDIS_URL/);
     return true;
   });
-  await assert.rejects(riposte("nope"), (e: { stderr: string; code: number }) => e.code === 2 && /unknown command/.test(e.stderr));
+  await assert.rejects(
+    riposte("nope"),
+    (e: { stderr: string; code: number }) => e.code === 2 && /unknown command/.test(e.stderr),
+  );
 });

@@ -29,27 +29,48 @@ function suricata(src: string, sid = 1, severity = 1, flow = 1): NormalizedEvent
 }
 
 const rule = (over: Record<string, unknown>): LoadedRule => ({
-  rule: RuleFile.parse({ id: "r1", version: 1, name: "R1", match: { all: [{ fact: "severity_id", operator: "greaterThanInclusive", value: 4 }] }, ...over }),
+  rule: RuleFile.parse({
+    id: "r1",
+    version: 1,
+    name: "R1",
+    match: { all: [{ fact: "severity_id", operator: "greaterThanInclusive", value: 4 }] },
+    ...over,
+  }),
   hash: "h",
   file: "r1.yaml",
 });
 
 function correlator(rules: LoadedRule[], state = new MemoryState()) {
-  return new Correlator({ bus: new MemoryBus(), state, topics: topicNames("c"), rules: new RuleSet(rules, new Map()), log: silentLogger, metrics: new Metrics(), statePrefix: "c", dedupWindowMs: 60_000, now: () => 5 });
+  return new Correlator({
+    bus: new MemoryBus(),
+    state,
+    topics: topicNames("c"),
+    rules: new RuleSet(rules, new Map()),
+    log: silentLogger,
+    metrics: new Metrics(),
+    statePrefix: "c",
+    dedupWindowMs: 60_000,
+    now: () => 5,
+  });
 }
 
 describe("correlator", () => {
   test("the shipped rules load and the isolate rule matches an internal high-severity Suricata alert only", async () => {
     const lists = await loadLists("rules");
     const set = new RuleSet(await loadRules("rules", lists), lists);
-    assert.deepEqual((await set.evaluate(suricata("10.20.4.17"))).map((r) => r.rule.id), ["network-ids-internal-host-isolate"]);
+    assert.deepEqual(
+      (await set.evaluate(suricata("10.20.4.17"))).map((r) => r.rule.id),
+      ["network-ids-internal-host-isolate"],
+    );
     assert.equal((await set.evaluate(suricata("203.0.113.9"))).length, 0, "external source");
     assert.equal((await set.evaluate(suricata("10.20.4.17", 1, 3))).length, 0, "low severity");
     assert.equal((await set.evaluate(suricata("10.0.0.1"))).length, 0, "never-isolate list");
   });
 
   test("decision ids are deterministic: the same alert redelivered decides the same, a re-sent alert is a duplicate", async () => {
-    const c = correlator([rule({ decision: { playbook: "p", target: { type: "host", value: "{{src_endpoint.ip}}" } } })]);
+    const c = correlator([
+      rule({ decision: { playbook: "p", target: { type: "host", value: "{{src_endpoint.ip}}" } } }),
+    ]);
     const e = suricata("10.1.1.1");
     const [first] = await c.decide(e, "p0/1");
     const [redelivered] = await c.decide(e, "p0/1");
@@ -61,7 +82,12 @@ describe("correlator", () => {
   });
 
   test("rule dedup groups by its fields within the window; a missing field is suppressed with a reason", async () => {
-    const c = correlator([rule({ dedup: { fields: ["src_endpoint.ip", "finding_info.analytic.uid"], window: "1h" }, decision: { playbook: "p", target: { type: "host", value: "{{src_endpoint.ip}}" } } })]);
+    const c = correlator([
+      rule({
+        dedup: { fields: ["src_endpoint.ip", "finding_info.analytic.uid"], window: "1h" },
+        decision: { playbook: "p", target: { type: "host", value: "{{src_endpoint.ip}}" } },
+      }),
+    ]);
     const [a] = await c.decide(suricata("10.1.1.1", 7, 1, 1), "d1");
     const [b] = await c.decide(suricata("10.1.1.1", 7, 1, 2), "d2");
     const [other] = await c.decide(suricata("10.1.1.2", 7, 1, 3), "d3");
@@ -78,7 +104,9 @@ describe("correlator", () => {
   });
 
   test("a target template naming a missing field suppresses instead of acting on nothing", async () => {
-    const c = correlator([rule({ decision: { playbook: "p", target: { type: "host", value: "{{device.hostname}}" } } })]);
+    const c = correlator([
+      rule({ decision: { playbook: "p", target: { type: "host", value: "{{device.hostname}}" } } }),
+    ]);
     const [d] = await c.decide(suricata("10.1.1.1"), "x");
     assert.equal(d?.outcome, "suppressed");
     assert.match(String(d?.reason), /device.hostname is missing/);

@@ -2,7 +2,7 @@
  * The correlator: normalized events → decisions. Every event yields at least one decision record
  * (respond, duplicate, suppressed or no_match), so every accepted alert is accounted for.
  */
-import { NormalizedEvent, eventTitle, eventUid, type Decision, type RuleFile } from "../../schemas/index.ts";
+import { NormalizedEvent, eventTitle, eventUid, targetKey, type Decision, type RuleFile } from "../../schemas/index.ts";
 import type { Bus, InMessage, OutMessage } from "../shared/bus/index.ts";
 import type { TopicNames } from "../shared/config.ts";
 import { isRiposteError, messageOf } from "../shared/errors.ts";
@@ -69,7 +69,7 @@ export class Correlator {
           const headers = headersFor(span);
           for (const d of decisions) {
             out.push({
-              key: d.target ? `${d.target.type}:${d.target.value}` : event.riposte.entity_key,
+              key: d.target ? targetKey(d.target) : event.riposte.entity_key,
               value: JSON.stringify(d),
               headers,
             });
@@ -204,5 +204,6 @@ function groupOf(rule: RuleFile, event: NormalizedEvent): string | undefined {
   if (!rule.dedup) return event.riposte.fingerprint;
   const values = rule.dedup.fields.map((f) => valueAt(event, f));
   if (values.some((v) => v === undefined || v === null) && rule.dedup.missing === "skip") return undefined;
-  return canonicalJson(values.map((v) => v ?? ""));
+  // Compared case-insensitively: hostnames, user names and addresses differ in case between vendors.
+  return canonicalJson(values.map((v) => (typeof v === "string" ? v.toLowerCase() : (v ?? ""))));
 }

@@ -144,6 +144,16 @@ describe("executor against a CrowdStrike fake", () => {
     );
   });
 
+  test("the lease is per host, whatever the case of its name", async () => {
+    const ex = executor();
+    await ex.handle([msg(decision("d1")), msg({ ...decision("d2"), target: { type: "host", value: "WEB-01" } }, 1)]);
+    await settle();
+    assert.deepEqual(
+      actions.map((a) => a["status"]),
+      ["succeeded", "skipped_lease"],
+    );
+  });
+
   test("429 with Retry-After is waited out and retried", async () => {
     edr.faults.push({
       status: 429,

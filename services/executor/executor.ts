@@ -8,6 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { randomUUID } from "node:crypto";
 import {
   Decision,
+  targetKey,
   type ActionRecord,
   type ActionStatus,
   type PlaybookFile,
@@ -170,7 +171,7 @@ export class Executor {
   ): Promise<StepOutcome | undefined> {
     const { state, statePrefix, metrics } = this.deps;
     const actionId = stableId(decision.id, stepId);
-    const entity = decision.target ? `${decision.target.type}:${decision.target.value}` : decision.alert.entity_key;
+    const entity = decision.target ? targetKey(decision.target) : decision.alert.entity_key;
     const key = stateKey(statePrefix, entity, "action", actionId);
     const pendingTtl = step.timeout * (step.retry.max + 1) + 60_000;
     const claim = await state.claim(key, this.owner, pendingTtl);
@@ -273,7 +274,7 @@ export class Executor {
     if (step.lease && decision.target) {
       const lease = stateKey(
         this.deps.statePrefix,
-        `${decision.target.type}:${decision.target.value}`,
+        targetKey(decision.target),
         "lease",
         `${step.connector}.${step.action}`,
       );
