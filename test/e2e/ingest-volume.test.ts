@@ -10,6 +10,10 @@ import { corpusEvents, corpusLines } from "../../services/ingest/normalizers/tes
 import { freePorts } from "../infra/proc.ts";
 import { eventually } from "../support/env.ts";
 import { startHarness, type Harness } from "../support/harness.ts";
+import { requireKafka } from "../support/env.ts";
+import { KafkaBus } from "../../services/shared/bus/index.ts";
+import { topicNames } from "../../services/shared/config.ts";
+import { silentLogger } from "../../services/shared/log.ts";
 
 const JSON_FILES = [
   "suricata/elastic-integrations__suricata_eve__test-eve-small.log",
@@ -37,7 +41,12 @@ after(async () => h?.stop());
 
 test("10,000 mixed events over HTTP and syslog: each on the normalized topic or the DLQ exactly once", async () => {
   const [tcpPort = 0, udpPort = 0] = await freePorts(2);
-  h = await startHarness("distributed", "http://127.0.0.1:9", { RIPOSTE_SYSLOG_TCP_PORT: String(tcpPort), RIPOSTE_SYSLOG_UDP_PORT: String(udpPort) }, ["ingest"]);
+  h = await startHarness(
+    "distributed",
+    "http://127.0.0.1:9",
+    { RIPOSTE_SYSLOG_TCP_PORT: String(tcpPort), RIPOSTE_SYSLOG_UDP_PORT: String(udpPort) },
+    ["ingest"],
+  );
   const harness = h;
 
   const templates = JSON_FILES.flatMap((f) => corpusEvents(f));
@@ -48,7 +57,8 @@ test("10,000 mixed events over HTTP and syslog: each on the normalized topic or 
     else jsonLines.push(JSON.stringify({ ...templates[i % templates.length], riposte_test_seq: i }));
   }
   const cef = TEXT_FILES.flatMap((f) => corpusLines(f));
-  const textLine = (i: number) => `${cef[i % cef.length]}${cef[i % cef.length]?.includes("CEF:") ? ` cs6Label=seq cs6=${i}` : `\tseq=${i}`}`;
+  const textLine = (i: number) =>
+    `${cef[i % cef.length]}${cef[i % cef.length]?.includes("CEF:") ? ` cs6Label=seq cs6=${i}` : `\tseq=${i}`}`;
   const tcpLines = Array.from({ length: TCP_LINES }, (_, i) => textLine(i));
   const udpLines = Array.from({ length: UDP_LINES }, (_, i) => textLine(TCP_LINES + i));
 
@@ -66,11 +76,25 @@ test("10,000 mixed events over HTTP and syslog: each on the normalized topic or 
 
   // Octet counting and newline framing are detected per connection: half the lines on each.
   const half = TCP_LINES / 2;
-  await sendTcp(tcpPort, tcpLines.slice(0, half).map((l) => `${Buffer.byteLength(l)} ${l}`).join(""));
-  await sendTcp(tcpPort, tcpLines.slice(half).map((l) => `${l}\n`).join(""));
+  await sendTcp(
+    tcpPort,
+    tcpLines
+      .slice(0, half)
+      .map((l) => `${Buffer.byteLength(l)} ${l}`)
+      .join(""),
+  );
+  await sendTcp(
+    tcpPort,
+    tcpLines
+      .slice(half)
+      .map((l) => `${l}\n`)
+      .join(""),
+  );
   const udp = createSocket("udp4");
   for (const line of udpLines) {
-    await new Promise<void>((resolve, reject) => udp.send(line, udpPort, "127.0.0.1", (e) => (e ? reject(e) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      udp.send(line, udpPort, "127.0.0.1", (e) => (e ? reject(e) : resolve())),
+    );
     await new Promise((r) => setTimeout(r, 2));
   }
   udp.close();
@@ -83,7 +107,8 @@ test("10,000 mixed events over HTTP and syslog: each on the normalized topic or 
   await new Promise((r) => setTimeout(r, 1_000));
 
   const seen = new Map<string, number>();
-  for (const e of harness.normalized) seen.set(String(e["raw_data"]).trim(), (seen.get(String(e["raw_data"]).trim()) ?? 0) + 1);
+  for (const e of harness.normalized)
+    seen.set(String(e["raw_data"]).trim(), (seen.get(String(e["raw_data"]).trim()) ?? 0) + 1);
   for (const d of harness.dlq) {
     const text = Buffer.from(String(d["original"]), "base64").toString("utf8").trim();
     seen.set(text, (seen.get(text) ?? 0) + 1);
@@ -94,7 +119,42 @@ test("10,000 mixed events over HTTP and syslog: each on the normalized topic or 
   assert.deepEqual(twice.slice(0, 3), [], `${twice.length} events twice`);
   assert.equal(harness.normalized.length + harness.dlq.length, 10_000);
   assert.ok(harness.normalized.length > 5_000, `most are alerts (${harness.normalized.length} normalized)`);
-  assert.ok(harness.dlq.every((d) => typeof d["reason"] === "string" && d["reason"] !== ""), "every DLQ record has a reason");
+  assert.ok(
+    harness.dlq.every((d) => typeof d["reason"] === "string" && d["reason"] !== ""),
+    "every DLQ record has a reason",
+  );
+});
+
+test("raw vendor events produced to <prefix>.alerts.raw are normalized, with the source from the header", async () => {
+  const harness = h as Harness;
+  const bus = new KafkaBus({ brokers: await requireKafka(), clientId: "raw-producer", log: silentLogger });
+  try {
+    const alert = corpusEvents("suricata/elastic-integrations__suricata_eve__test-eve-small.log").find(
+      (e) => e["event_type"] === "alert",
+    );
+    const body = JSON.stringify({ ...alert, flow_id: 777_001 });
+    const before = harness.normalized.length;
+    await bus.publish(topicNames(harness.prefix).raw, [
+      { key: null, value: body, headers: { "riposte-source": "ids-raw" } },
+      { key: null, value: "not an event at all", headers: { "riposte-source": "ids-raw" } },
+    ]);
+    await eventually(
+      () => harness.normalized.some((e) => String(e["raw_data"]) === body),
+      "the raw event normalized",
+      60_000,
+    );
+    const e = harness.normalized.slice(before).find((x) => String(x["raw_data"]) === body) as {
+      riposte: { source: string };
+    };
+    assert.equal(e.riposte.source, "ids-raw");
+    await eventually(
+      () => harness.dlq.some((d) => Buffer.from(String(d["original"]), "base64").toString() === "not an event at all"),
+      "the bad raw event dead-lettered",
+      60_000,
+    );
+  } finally {
+    await bus.close();
+  }
 });
 
 function sendTcp(port: number, payload: string): Promise<void> {

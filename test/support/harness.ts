@@ -19,6 +19,8 @@ export const TOKEN = "e2e-token-0123456789abcdef";
 
 export interface Harness {
   readonly url: string;
+  /** Topic prefix of this run. */
+  readonly prefix: string;
   readonly decisions: Array<Record<string, unknown>>;
   readonly actions: Array<Record<string, unknown>>;
   readonly dlq: Array<Record<string, unknown>>;
@@ -133,6 +135,7 @@ export async function startHarness(
 
   return {
     url: `http://127.0.0.1:${port}`,
+    prefix,
     ...records,
     async post(source, body, headers = {}) {
       const res = await fetch(`http://127.0.0.1:${port}/v1/alerts/${source}`, {
