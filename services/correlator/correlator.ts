@@ -3,7 +3,7 @@
  * (respond, duplicate, suppressed or no_match), so every accepted alert is accounted for.
  */
 import { NormalizedEvent, eventTitle, eventUid, targetKey, type Decision, type RuleFile } from "../../schemas/index.ts";
-import type { Bus, InMessage, OutMessage } from "../shared/bus/index.ts";
+import { inKeyOrder, type Bus, type InMessage, type OutMessage } from "../shared/bus/index.ts";
 import type { TopicNames } from "../shared/config.ts";
 import { isRiposteError, messageOf } from "../shared/errors.ts";
 import { canonicalJson, stableId } from "../shared/ids.ts";
@@ -40,44 +40,14 @@ export class Correlator {
   readonly handle = async (messages: readonly InMessage[]): Promise<void> => {
     const out: OutMessage[] = [];
     const dlq: OutMessage[] = [];
-    for (const m of messages) {
-      const parent = contextFrom(m.headers);
-      await inSpan(
-        "correlate",
-        parent,
-        {},
-        async (span) => {
-          let event: NormalizedEvent;
-          try {
-            event = NormalizedEvent.parse(JSON.parse(m.value.toString("utf8")));
-          } catch (e) {
-            const rec = dlqRecord({
-              stage: "correlate",
-              code: "RIPOSTE_SCHEMA_INVALID",
-              reason: `not a normalized event: ${messageOf(e)}`,
-              source: "correlator",
-              original: m.value,
-              time: this.now(),
-              traceId: traceIdOf(span),
-              origin: { topic: m.topic, partition: m.partition, offset: m.offset },
-            });
-            dlq.push({ key: m.key, value: JSON.stringify(rec), headers: headersFor(span) });
-            return;
-          }
-          span.setAttribute(ATTR.entityKey, event.riposte.entity_key);
-          const decisions = await this.decide(event, `${m.topic}/${m.partition}/${m.offset}`, traceIdOf(span));
-          const headers = headersFor(span);
-          for (const d of decisions) {
-            out.push({
-              key: d.target ? targetKey(d.target) : event.riposte.entity_key,
-              value: JSON.stringify(d),
-              headers,
-            });
-          }
-          span.setAttribute(ATTR.decisionOutcome, decisions.map((d) => d.outcome).join(","));
-        },
-        SpanKind.CONSUMER,
-      );
+    const results = await inKeyOrder(messages, async (m) => {
+      const mine = { out: [] as OutMessage[], dlq: [] as OutMessage[] };
+      await this.one(m, mine.out, mine.dlq);
+      return mine;
+    });
+    for (const r of results) {
+      out.push(...r.out);
+      dlq.push(...r.dlq);
     }
     await this.deps.bus.publishBatch([
       { topic: this.deps.topics.decisions, messages: out },
@@ -86,6 +56,46 @@ export class Correlator {
     this.deps.metrics.inc("correlator_events_total", messages.length);
     this.deps.metrics.inc("correlator_dead_lettered_total", dlq.length);
   };
+
+  private async one(m: InMessage, out: OutMessage[], dlq: OutMessage[]): Promise<void> {
+    const parent = contextFrom(m.headers);
+    await inSpan(
+      "correlate",
+      parent,
+      {},
+      async (span) => {
+        let event: NormalizedEvent;
+        try {
+          event = NormalizedEvent.parse(JSON.parse(m.value.toString("utf8")));
+        } catch (e) {
+          const rec = dlqRecord({
+            stage: "correlate",
+            code: "RIPOSTE_SCHEMA_INVALID",
+            reason: `not a normalized event: ${messageOf(e)}`,
+            source: "correlator",
+            original: m.value,
+            time: this.now(),
+            traceId: traceIdOf(span),
+            origin: { topic: m.topic, partition: m.partition, offset: m.offset },
+          });
+          dlq.push({ key: m.key, value: JSON.stringify(rec), headers: headersFor(span) });
+          return;
+        }
+        span.setAttribute(ATTR.entityKey, event.riposte.entity_key);
+        const decisions = await this.decide(event, `${m.topic}/${m.partition}/${m.offset}`, traceIdOf(span));
+        const headers = headersFor(span);
+        for (const d of decisions) {
+          out.push({
+            key: d.target ? targetKey(d.target) : event.riposte.entity_key,
+            value: JSON.stringify(d),
+            headers,
+          });
+        }
+        span.setAttribute(ATTR.decisionOutcome, decisions.map((d) => d.outcome).join(","));
+      },
+      SpanKind.CONSUMER,
+    );
+  }
 
   /**
    * Decides about one event. `delivery` identifies this delivery of it, so that a redelivered message is not

@@ -1,7 +1,7 @@
 import { describe, test, before, after, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import type { Decision, PlaybookFile } from "../../schemas/index.ts";
-import { PlaybookFile as PlaybookSchema } from "../../schemas/index.ts";
+import { PlaybookFile as PlaybookSchema, targetKey } from "../../schemas/index.ts";
 import { MemoryBus, type InMessage, type Subscription } from "../shared/bus/index.ts";
 import { topicNames } from "../shared/config.ts";
 import { silentLogger } from "../shared/log.ts";
@@ -66,7 +66,7 @@ const msg = (d: Decision, offset = 0): InMessage => ({
   topic: topics.decisions,
   partition: 0,
   offset: String(offset),
-  key: d.target?.value ?? null,
+  key: d.target ? targetKey(d.target) : null,
   value: Buffer.from(JSON.stringify(d)),
   headers: {},
   timestamp: 0,

@@ -14,7 +14,7 @@ import {
   type PlaybookFile,
   type PlaybookStep,
 } from "../../schemas/index.ts";
-import type { Bus, InMessage } from "../shared/bus/index.ts";
+import { inKeyOrder, type Bus, type InMessage } from "../shared/bus/index.ts";
 import type { ConnectorConfig, TopicNames } from "../shared/config.ts";
 import { dlqRecord } from "../shared/dlq.ts";
 import { RiposteError, isRiposteError, messageOf } from "../shared/errors.ts";
@@ -93,40 +93,43 @@ export class Executor {
 
   /** Handles one batch from riposte.decisions, in order. */
   readonly handle = async (messages: readonly InMessage[]): Promise<void> => {
-    for (const m of messages) {
-      const parent = contextFrom(m.headers);
-      let decision: Decision;
-      try {
-        decision = Decision.parse(JSON.parse(m.value.toString("utf8")));
-      } catch (e) {
-        await this.deadLetter(m, "RIPOSTE_SCHEMA_INVALID", `not a decision: ${messageOf(e)}`, parent);
-        continue;
-      }
-      if (decision.outcome !== "respond" || !decision.playbook) continue;
-      this.deps.metrics.inc("executor_decisions_total");
-      const playbook = this.deps.playbooks.get(decision.playbook);
-      if (!playbook) {
-        await this.deadLetter(
-          m,
-          "RIPOSTE_PLAYBOOK_UNKNOWN",
-          `decision ${decision.id} names playbook "${decision.playbook}", which is not loaded`,
-          parent,
-        );
-        continue;
-      }
-      await inSpan(
-        `playbook ${playbook.id}`,
-        parent,
-        {
-          [ATTR.decisionId]: decision.id,
-          [ATTR.playbook]: playbook.id,
-          ...(decision.rule ? { [ATTR.ruleId]: decision.rule.id } : {}),
-        },
-        () => this.runPlaybook(decision, playbook),
-        SpanKind.CONSUMER,
-      );
-    }
+    await inKeyOrder(messages, (m) => this.one(m));
   };
+
+  /** Runs the playbook of one decision message (messages with the same target key run one at a time). */
+  private async one(m: InMessage): Promise<void> {
+    const parent = contextFrom(m.headers);
+    let decision: Decision;
+    try {
+      decision = Decision.parse(JSON.parse(m.value.toString("utf8")));
+    } catch (e) {
+      await this.deadLetter(m, "RIPOSTE_SCHEMA_INVALID", `not a decision: ${messageOf(e)}`, parent);
+      return;
+    }
+    if (decision.outcome !== "respond" || !decision.playbook) return;
+    this.deps.metrics.inc("executor_decisions_total");
+    const playbook = this.deps.playbooks.get(decision.playbook);
+    if (!playbook) {
+      await this.deadLetter(
+        m,
+        "RIPOSTE_PLAYBOOK_UNKNOWN",
+        `decision ${decision.id} names playbook "${decision.playbook}", which is not loaded`,
+        parent,
+      );
+      return;
+    }
+    await inSpan(
+      `playbook ${playbook.id}`,
+      parent,
+      {
+        [ATTR.decisionId]: decision.id,
+        [ATTR.playbook]: playbook.id,
+        ...(decision.rule ? { [ATTR.ruleId]: decision.rule.id } : {}),
+      },
+      () => this.runPlaybook(decision, playbook),
+      SpanKind.CONSUMER,
+    );
+  }
 
   private async deadLetter(m: InMessage, code: string, reason: string, parent: Context): Promise<void> {
     await inSpan("dead-letter", parent, { [ATTR.dlqStage]: "execute", [ATTR.dlqCode]: code }, async (span) => {

@@ -125,6 +125,8 @@ export class MemoryBus implements Bus {
         continue;
       }
       const batch = p.messages.slice(start, start + maxBatch);
+      // Yield to I/O between batches: in-memory handlers may never leave the microtask queue otherwise.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       try {
         await opts.handler(batch);
         group.committed.set(key, next + batch.length);
