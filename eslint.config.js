@@ -1,7 +1,7 @@
 // ESLint: typed rules (no floating promises), no import cycles, and a pure rule-engine core.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
-import { importX } from "eslint-plugin-import-x";
+import noImportCycle from "./test/lint/no-import-cycle.js";
 
 export default tseslint.config(
   { ignores: ["node_modules/", ".cache/", ".riposte/", "schemas/json/"] },
@@ -14,7 +14,7 @@ export default tseslint.config(
         tsconfigRootDir: import.meta.dirname,
       },
     },
-    plugins: { "import-x": importX },
+    plugins: { riposte: { rules: { "no-import-cycle": noImportCycle } } },
     rules: {
       "@typescript-eslint/no-floating-promises": [
         "error",
@@ -28,7 +28,7 @@ export default tseslint.config(
       "@typescript-eslint/no-explicit-any": "error",
       "@typescript-eslint/consistent-type-imports": "error",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
-      "import-x/no-cycle": ["error", { ignoreExternal: true }],
+      "riposte/no-import-cycle": "error",
       "no-restricted-syntax": ["error", { selector: "TSEnumDeclaration", message: "enums are not erasable syntax" }],
       "@typescript-eslint/require-await": "off",
     },
