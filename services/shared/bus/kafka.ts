@@ -25,6 +25,12 @@ export class KafkaBus implements Bus {
   private producerReady: Promise<Producer> | undefined;
   private readonly consumers = new Set<Consumer>();
   private readonly concurrency: number;
+  private readonly queue: Array<{
+    batches: ReadonlyArray<{ topic: string; messages: readonly OutMessage[] }>;
+    resolve: () => void;
+    reject: (e: unknown) => void;
+  }> = [];
+  private flushing = false;
 
   constructor(opts: KafkaBusOptions) {
     this.log = opts.log.child({ component: "kafka" });
@@ -84,22 +90,55 @@ export class KafkaBus implements Bus {
     await this.publishBatch([{ topic, messages }]);
   }
 
-  async publishBatch(batches: ReadonlyArray<{ topic: string; messages: readonly OutMessage[] }>): Promise<void> {
+  /**
+   * Appends batches, resolving once Kafka acknowledged them (acks=all). Concurrent calls are coalesced into one
+   * produce request while the previous one is in flight: the idempotent producer allows one request in flight
+   * per connection, so coalescing is what lets concurrent handlers share it. Each caller's messages keep their
+   * order, and callers are served in call order.
+   */
+  publishBatch(batches: ReadonlyArray<{ topic: string; messages: readonly OutMessage[] }>): Promise<void> {
     const nonEmpty = batches.filter((b) => b.messages.length > 0);
-    if (nonEmpty.length === 0) return;
-    const producer = await this.getProducer();
+    if (nonEmpty.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ batches: nonEmpty, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
     try {
-      await producer.sendBatch({
-        acks: -1,
-        topicMessages: nonEmpty.map((b) => ({
-          topic: b.topic,
-          messages: b.messages.map((m) => ({ key: m.key, value: m.value, headers: { ...m.headers } })),
-        })),
-      });
-    } catch (e) {
-      throw new RiposteError("RIPOSTE_BUS_UNAVAILABLE", `Kafka did not acknowledge the batch: ${messageOf(e)}`, {
-        cause: e,
-      });
+      while (this.queue.length > 0) {
+        const take = this.queue.splice(0, this.queue.length);
+        const byTopic = new Map<
+          string,
+          Array<{ key: string | null; value: Buffer | string; headers: Record<string, string> }>
+        >();
+        for (const call of take) {
+          for (const b of call.batches) {
+            const list = byTopic.get(b.topic) ?? [];
+            for (const m of b.messages) list.push({ key: m.key, value: m.value, headers: { ...m.headers } });
+            byTopic.set(b.topic, list);
+          }
+        }
+        try {
+          const producer = await this.getProducer();
+          await producer.sendBatch({
+            acks: -1,
+            topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+          });
+          for (const call of take) call.resolve();
+        } catch (e) {
+          const err = new RiposteError(
+            "RIPOSTE_BUS_UNAVAILABLE",
+            `Kafka did not acknowledge the batch: ${messageOf(e)}`,
+            { cause: e },
+          );
+          for (const call of take) call.reject(err);
+        }
+      }
+    } finally {
+      this.flushing = false;
     }
   }
 
