@@ -6,17 +6,16 @@
 import { stableId } from "../../shared/ids.ts";
 import {
   directionOf,
-  deviceTime,
-  hashOf,
+  eventTime,
   parseCef,
   reportingHost,
   severityOf,
-  splitUser,
   stripSyslog,
+  trafficSeverity,
 } from "./syslog-parse.ts";
 import type { NormalizeHints, Draft, Normalizer, RawEvent } from "./types.ts";
 import { reject } from "./types.ts";
-import { compact, ip, port } from "./util.ts";
+import { compact, hashOf, ip, port, splitUser } from "./util.ts";
 
 /** CEF full key names → the short names used below. */
 const FULL: Record<string, string> = {
@@ -118,8 +117,7 @@ export const cef: Normalizer = {
     const { x, custom } = canonical(c.ext);
 
     const timeText = x["rt"] ?? x["end"] ?? x["start"];
-    const deviceT = deviceTime(timeText, x["dtz"]);
-    const t = deviceT ?? header.time ?? hints?.receivedTime;
+    const { time: t, text: originalTime } = eventTime(timeText, x["dtz"], header, hints?.receivedTime);
     if (t === undefined) {
       return reject(
         `CEF event without a usable time (rt, end and start ${timeText ? `unreadable: "${timeText}"` : "absent"}; no RFC 5424 syslog header): configure the sender to add rt, or to send RFC 5424 syslog`,
@@ -128,7 +126,7 @@ export const cef: Normalizer = {
 
     const traffic = (TRAFFIC_CLASS.test(c.classId) || TRAFFIC_CLASS.test(c.name)) && !THREAT_KEYS.some((k) => k in x);
     const vendorSeverity = severityOf(c.severity) || severityOf(x["deviceSeverity"]) || severityOf(x["cp_severity"]);
-    const severity = traffic ? Math.min(vendorSeverity || 1, 2) : vendorSeverity;
+    const severity = traffic ? trafficSeverity(vendorSeverity) : vendorSeverity;
 
     let src: Ep = compact({
       ip: ip(x["src"]) ?? ip(labelled(custom, "Source IPv6 Address")),
@@ -252,7 +250,7 @@ export const cef: Normalizer = {
           version: c.deviceVersion || undefined,
         }),
         uid: vendorId,
-        original_time: deviceT !== undefined ? timeText : header.timeText,
+        original_time: originalTime,
         log_name: traffic ? "cef traffic" : "cef",
         event_code: c.classId || undefined,
       }),

@@ -1,8 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { crowdstrikeFalcon } from "./crowdstrike-falcon.ts";
-import { corpusEvents, corpusText, json, normalizeWith } from "./testing.ts";
-import { jsonObjects, outcomeOf, pantherRecord, pantherRecords } from "./vendor-testing.ts";
+import {
+  corpusEvents,
+  corpusText,
+  json,
+  jsonObjects,
+  normalizeWith,
+  outcomeOf,
+  pantherRecord,
+  pantherRecords,
+} from "./testing.ts";
 
 const LEGACY = "crowdstrike/elastic-integrations__crowdstrike_falcon__test-falcon-detection-summary.log";
 const EPP = "crowdstrike/elastic-integrations__crowdstrike_falcon__test-falcon-epp-detection-summary.excerpt.log";

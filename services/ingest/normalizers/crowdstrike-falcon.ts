@@ -5,7 +5,20 @@
 import type { Draft, Normalizer, RawEvent } from "./types.ts";
 import { reject } from "./types.ts";
 import type { Obj } from "./util.ts";
-import { arr, compact, get, ip, num, obj, port, severityFromScore, severityFromWord, str, time } from "./util.ts";
+import {
+  arr,
+  compact,
+  get,
+  hashesBy,
+  ip,
+  num,
+  obj,
+  port,
+  severityFromScore,
+  severityFromWord,
+  str,
+  time,
+} from "./util.ts";
 import { tacticOf, type AttackRef } from "./mitre-util.ts";
 
 type Evidence = NonNullable<Extract<Draft, { class_uid: 2004 }>["evidences"]>[number];
@@ -13,17 +26,12 @@ type Evidence = NonNullable<Extract<Draft, { class_uid: 2004 }>["evidences"]>[nu
 const DETECTION_TYPES = new Set(["detectionsummaryevent", "eppdetectionsummaryevent"]);
 const MAX_EVIDENCES = 20;
 
+/** SHA256String, SHA1String and MD5String, lower-cased; all-zero placeholders are not hashes. */
 function hashes(e: Obj): Array<{ algorithm: string; value: string }> {
-  const out: Array<{ algorithm: string; value: string }> = [];
-  for (const [field, algorithm] of [
-    ["SHA256String", "SHA-256"],
-    ["SHA1String", "SHA-1"],
-    ["MD5String", "MD5"],
-  ] as const) {
-    const v = str(e, field);
-    if (v && !/^0+$/.test(v)) out.push({ algorithm, value: v.toLowerCase() });
-  }
-  return out;
+  return hashesBy(["sha256", "sha1", "md5"], (k) => {
+    const v = str(e, `${k.toUpperCase()}String`);
+    return v && !/^0+$/.test(v) ? v.toLowerCase() : undefined;
+  });
 }
 
 /** FilePath is a directory in DetectionSummaryEvent and the full path in EppDetectionSummaryEvent. */

@@ -4,7 +4,7 @@
  */
 import type { Draft, Normalizer, RawEvent } from "./types.ts";
 import { reject } from "./types.ts";
-import { compact, ip, port, severityFromScore, severityFromWord, time } from "./util.ts";
+import { compact, hashesBy, ip, port, severityFromScore, severityFromWord, time } from "./util.ts";
 
 /** The value at a dotted path, whether the document spells it flat, nested or mixed. */
 function dig(o: unknown, path: string | readonly string[]): unknown {
@@ -56,17 +56,8 @@ function attacksOf(threats: unknown[]) {
   return out;
 }
 
-const HASHES: ReadonlyArray<readonly [string, string]> = [
-  ["md5", "MD5"],
-  ["sha1", "SHA-1"],
-  ["sha256", "SHA-256"],
-  ["sha512", "SHA-512"],
-];
 const hashesOf = (o: unknown, path: string) =>
-  HASHES.flatMap(([k, algorithm]) => {
-    const value = s(o, `${path}.${k}`);
-    return value ? [{ algorithm, value }] : [];
-  });
+  hashesBy(["md5", "sha1", "sha256", "sha512"], (k) => s(o, `${path}.${k}`));
 
 const STATUS: Record<string, [number, string]> = {
   open: [1, "New"],

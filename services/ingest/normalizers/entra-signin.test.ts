@@ -1,8 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { entraSignin } from "./entra-signin.ts";
-import { corpusEvents, json, normalizeWith } from "./testing.ts";
-import { outcomeOf, pantherRecord, pantherRecords } from "./vendor-testing.ts";
+import { corpusEvents, json, normalizeWith, outcomeOf, pantherRecord, pantherRecords } from "./testing.ts";
 
 const FILE = "azure_entra_signin/panther-analysis__Azure.Audit.jsonl";
 const records = pantherRecords(FILE);

@@ -6,8 +6,7 @@
 import type { Draft, Normalizer, RawEvent } from "./types.ts";
 import { reject } from "./types.ts";
 import type { Obj } from "./util.ts";
-import { compact, ip, time } from "./util.ts";
-import { ciArr, ciGet, ciObj, ciStr } from "./ci-util.ts";
+import { ciArr, ciGet, ciObj, ciStr, compact, ip, time } from "./util.ts";
 
 /** Diagnostic categories and Log Analytics tables (lower case) that hold sign-ins. */
 const SIGNIN_LOGS = new Set([

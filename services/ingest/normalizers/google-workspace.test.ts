@@ -1,8 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
 import { googleWorkspaceAlert } from "./google-workspace.ts";
-import { CORPUS, corpusEvents, json, normalizeWith } from "./testing.ts";
+import { corpusEvents, json, normalizeWith, otherVendors } from "./testing.ts";
 import type { NormalizedEvent } from "../../../schemas/index.ts";
 
 const ALERTS = "google_workspace/elastic-integrations__google_workspace_alert__test-alert.log";
@@ -10,24 +9,6 @@ const ACTIVITY = "google_workspace/panther-analysis__GSuite.ActivityEvent.jsonl"
 const alerts = () => corpusEvents(ALERTS);
 const alert = (i: number) => normalizeWith(googleWorkspaceAlert, json(alerts()[i]!));
 const title = (e: NormalizedEvent) => (e.class_uid === 2004 ? e.finding_info.title : undefined);
-
-/** Every JSON event of the corpus outside the given folders (text-only files are skipped). */
-function otherVendors(...mine: string[]): Array<Record<string, unknown>> {
-  const out: Array<Record<string, unknown>> = [];
-  for (const dir of readdirSync(CORPUS, { withFileTypes: true })) {
-    if (!dir.isDirectory() || mine.includes(dir.name)) continue;
-    for (const f of readdirSync(`${CORPUS}${dir.name}`)) {
-      if (/\.(md|txt)$/.test(f) || !f.includes(".")) continue;
-      try {
-        out.push(...corpusEvents(`${dir.name}/${f}`));
-      } catch {
-        // not JSON (CEF, LEEF, syslog lines)
-      }
-    }
-  }
-  assert.ok(out.length > 200);
-  return out;
-}
 
 test("google workspace: every corpus alert normalizes, except the AppsOutage notice which is refused", () => {
   const all = alerts();

@@ -1,31 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
 import { guardduty } from "./guardduty.ts";
-import { CORPUS, corpusEvents, json, normalizeWith } from "./testing.ts";
+import { corpusEvents, json, normalizeWith, otherVendors } from "./testing.ts";
 import type { NormalizedEvent } from "../../../schemas/index.ts";
 
 const FILE = "aws_guardduty/panther-analysis__AWS.GuardDuty.jsonl";
 const findings = () => corpusEvents(FILE);
 const title = (e: NormalizedEvent) => (e.class_uid === 2004 ? e.finding_info.title : undefined);
-
-/** Every JSON event of the corpus outside the given folders (text-only files are skipped). */
-function otherVendors(...mine: string[]): Array<Record<string, unknown>> {
-  const out: Array<Record<string, unknown>> = [];
-  for (const dir of readdirSync(CORPUS, { withFileTypes: true })) {
-    if (!dir.isDirectory() || mine.includes(dir.name)) continue;
-    for (const f of readdirSync(`${CORPUS}${dir.name}`)) {
-      if (/\.(md|txt)$/.test(f) || !f.includes(".")) continue;
-      try {
-        out.push(...corpusEvents(`${dir.name}/${f}`));
-      } catch {
-        // not JSON (CEF, LEEF, syslog lines)
-      }
-    }
-  }
-  assert.ok(out.length > 200);
-  return out;
-}
 
 test("guardduty: every corpus finding is detected and normalizes; sample findings are kept and flagged", () => {
   const all = findings();

@@ -1,8 +1,9 @@
 /** Amazon GuardDuty findings: the finding JSON, or an EventBridge "GuardDuty Finding" event (finding in `detail`). */
 import type { Draft, Normalizer, RawEvent } from "./types.ts";
 import { reject } from "./types.ts";
-import { arr, compact, get, ip, num, obj, port, str, time, type Obj } from "./util.ts";
-import { awsSeverity, baseName, camelKeys, hashOf, mitreTactic } from "./aws-util.ts";
+import type { Obj } from "./util.ts";
+import { arr, baseName, compact, get, hashOf, ip, num, obj, port, severityFromTen, str, time } from "./util.ts";
+import { awsTactic } from "./mitre-util.ts";
 
 type Ep = { ip?: string | undefined; port?: number | undefined; hostname?: string | undefined };
 
@@ -16,6 +17,18 @@ function isFinding(f: Obj): boolean {
     GUARDDUTY_ARN.test(arn) &&
     typeof (f["type"] ?? f["Type"]) === "string" &&
     (f["schemaVersion"] ?? f["SchemaVersion"]) !== undefined
+  );
+}
+
+/** A copy with every object key's first letter lower-cased (AWS SDK PascalCase → the camelCase of the service JSON). */
+function camelKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(camelKeys);
+  if (v === null || typeof v !== "object") return v;
+  return Object.fromEntries(
+    Object.entries(v as Record<string, unknown>).map(([k, x]) => [
+      k.charAt(0).toLowerCase() + k.slice(1),
+      camelKeys(x),
+    ]),
   );
 }
 
@@ -105,7 +118,7 @@ function resourceOf(f: Obj) {
 
 /** ATT&CK: the tactic named by the finding type's threat purpose, and techniques an attack sequence lists. */
 function attacksOf(f: Obj, type: string) {
-  const tactic = mitreTactic(type.split(":")[0]);
+  const tactic = awsTactic(type.split(":")[0]);
   const techniques = [...(str(f, "description") ?? "").matchAll(/\b(T\d{4}(?:\.\d{3})?) - ([^\n,]+)/g)].map((m) => ({
     uid: m[1],
     name: m[2]?.trim(),
@@ -154,7 +167,7 @@ function normalizeFinding(f: Obj): Draft {
     activity_id: 1,
     activity_name: "Create",
     time: t,
-    severity_id: awsSeverity(severity),
+    severity_id: severityFromTen(severity),
     status_id: archived ? 5 : 1,
     status: archived ? "Archived" : "New",
     message: str(f, "title") ?? type,

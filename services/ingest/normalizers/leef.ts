@@ -5,16 +5,16 @@
 import { stableId } from "../../shared/ids.ts";
 import {
   directionOf,
-  deviceTime,
+  eventTime,
   parseLeef,
   reportingHost,
   severityOf,
-  splitUser,
   stripSyslog,
+  trafficSeverity,
 } from "./syslog-parse.ts";
 import type { NormalizeHints, Draft, Normalizer, RawEvent } from "./types.ts";
 import { reject } from "./types.ts";
-import { compact, ip, port } from "./util.ts";
+import { compact, ip, port, splitUser } from "./util.ts";
 
 const TRAFFIC = /^(traffic|connection|session|flow|firewall)$/i;
 
@@ -40,8 +40,8 @@ export const leef: Normalizer = {
     const a = l.attrs;
 
     const timeText = val(a, "devTime");
-    const deviceT = deviceTime(timeText, val(a, "devTimeZone", "tz"));
-    const t = deviceT ?? header.time ?? hints?.receivedTime;
+    const zone = val(a, "devTimeZone", "tz");
+    const { time: t, text: originalTime } = eventTime(timeText, zone, header, hints?.receivedTime);
     if (t === undefined) {
       return reject(
         `LEEF event without a usable time (devTime ${timeText ? `unreadable: "${timeText}"` : "absent"}; no RFC 5424 syslog header): configure the sender to add devTime, or to send RFC 5424 syslog`,
@@ -51,7 +51,7 @@ export const leef: Normalizer = {
     const category = val(a, "cat");
     const traffic = TRAFFIC.test(eventId) || (category !== undefined && TRAFFIC.test(category));
     const vendorSeverity = severityOf(val(a, "sev", "severity"));
-    const severity = traffic ? Math.min(vendorSeverity || 1, 2) : vendorSeverity;
+    const severity = traffic ? trafficSeverity(vendorSeverity) : vendorSeverity;
 
     const src = compact({
       ip: ip(val(a, "src")),
@@ -126,7 +126,7 @@ export const leef: Normalizer = {
           version: l.deviceVersion && !l.deviceVersion.startsWith("$") ? l.deviceVersion : undefined,
         }),
         uid: vendorId,
-        original_time: deviceT !== undefined ? timeText : header.timeText,
+        original_time: originalTime,
         log_name: traffic ? "leef traffic" : "leef",
         event_code: eventId || undefined,
       }),

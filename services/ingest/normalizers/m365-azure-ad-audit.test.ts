@@ -1,8 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { m365AzureAdAudit } from "./m365-azure-ad-audit.ts";
-import { corpusEvents, json, normalizeWith } from "./testing.ts";
-import { outcomeOf, pantherRecord, pantherRecords } from "./vendor-testing.ts";
+import { corpusEvents, json, normalizeWith, outcomeOf, pantherRecord, pantherRecords } from "./testing.ts";
 
 const FILE = "azure_entra_signin/panther-analysis__Microsoft365.Audit.AzureActiveDirectory.jsonl";
 const records = pantherRecords(FILE);

@@ -1,8 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { microsoftGraphAlert } from "./microsoft-graph-alert.ts";
-import { corpusEvents, json, normalizeWith } from "./testing.ts";
-import { outcomeOf } from "./vendor-testing.ts";
+import { corpusEvents, json, normalizeWith, outcomeOf } from "./testing.ts";
 
 const HIDDEN_FILE = "microsoft_defender/elastic-integrations__m365_defender_alert__test-alert.log";
 const POWERSHELL = "microsoft_defender/elastic-integrations__m365_defender_alert__expected-event-original.json";

@@ -5,7 +5,7 @@
 import type { Draft, Normalizer, RawEvent } from "./types.ts";
 import { reject } from "./types.ts";
 import type { Obj } from "./util.ts";
-import { arr, compact, ip, num, obj, severityFromWord, str, time } from "./util.ts";
+import { arr, compact, hashesBy, ip, num, obj, severityFromWord, str, time } from "./util.ts";
 import { attacksOf, tacticOf } from "./mitre-util.ts";
 
 type Finding = Extract<Draft, { class_uid: 2004 }>;
@@ -32,15 +32,7 @@ function fileOf(f: Obj | undefined) {
   if (!f) return undefined;
   const name = str(f, "fileName");
   const dir = str(f, "filePath");
-  const hashes = (
-    [
-      ["sha256", "SHA-256"],
-      ["sha1", "SHA-1"],
-      ["md5", "MD5"],
-    ] as const
-  )
-    .map(([k, algorithm]) => ({ algorithm, value: str(f, k) }))
-    .filter((h): h is { algorithm: "SHA-256" | "SHA-1" | "MD5"; value: string } => h.value !== undefined);
+  const hashes = hashesBy(["sha256", "sha1", "md5"], (k) => str(f, k));
   const sep = dir?.includes("/") ? "/" : "\\";
   return compact({
     name,

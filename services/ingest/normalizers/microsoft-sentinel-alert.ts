@@ -4,8 +4,7 @@
  */
 import type { Draft, Normalizer, RawEvent } from "./types.ts";
 import type { Obj } from "./util.ts";
-import { compact, ip, num, severityFromWord, time } from "./util.ts";
-import { ciArr, ciGet, ciObj, ciStr, jsonish } from "./ci-util.ts";
+import { ciArr, ciGet, ciObj, ciStr, compact, ip, jsonish, num, severityFromWord, time } from "./util.ts";
 import { attacksOf, isTechniqueId } from "./mitre-util.ts";
 
 type Finding = Extract<Draft, { class_uid: 2004 }>;

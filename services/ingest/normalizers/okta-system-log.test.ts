@@ -1,8 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { oktaKind, oktaSystemLog } from "./okta-system-log.ts";
-import { corpusEvents, json, normalizeWith } from "./testing.ts";
-import { outcomeOf, pantherRecord, pantherRecords } from "./vendor-testing.ts";
+import { corpusEvents, json, normalizeWith, outcomeOf, pantherRecord, pantherRecords } from "./testing.ts";
 
 const FILE = "okta/panther-analysis__Okta.SystemLog.jsonl";
 const records = pantherRecords(FILE);

@@ -6,8 +6,7 @@
 import type { Draft, Normalizer, RawEvent } from "./types.ts";
 import { reject } from "./types.ts";
 import type { Obj } from "./util.ts";
-import { compact, ip, severityFromWord, time } from "./util.ts";
-import { ciArr, ciGet, ciObj, ciStr, jsonish } from "./ci-util.ts";
+import { ciArr, ciGet, ciObj, ciStr, compact, ip, jsonish, severityFromWord, time } from "./util.ts";
 
 const OKTA_SEVERITY: Record<string, number> = { debug: 1, info: 1, warn: 3, error: 4 };
 const AUTH_EVENTS = new Set([

@@ -1,8 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
 import { securityhub } from "./securityhub.ts";
-import { CORPUS, corpusEvents, json, normalizeWith } from "./testing.ts";
+import { corpusEvents, json, normalizeWith, otherVendors } from "./testing.ts";
 import type { NormalizedEvent } from "../../../schemas/index.ts";
 
 const FILE =
@@ -12,24 +11,6 @@ const finding = (e: NormalizedEvent) => {
   assert.ok(e.class_uid === 2004);
   return e;
 };
-
-/** Every JSON event of the corpus outside the given folders (text-only files are skipped). */
-function otherVendors(...mine: string[]): Array<Record<string, unknown>> {
-  const out: Array<Record<string, unknown>> = [];
-  for (const dir of readdirSync(CORPUS, { withFileTypes: true })) {
-    if (!dir.isDirectory() || mine.includes(dir.name)) continue;
-    for (const f of readdirSync(`${CORPUS}${dir.name}`)) {
-      if (/\.(md|txt)$/.test(f) || !f.includes(".")) continue;
-      try {
-        out.push(...corpusEvents(`${dir.name}/${f}`));
-      } catch {
-        // not JSON (CEF, LEEF, syslog lines)
-      }
-    }
-  }
-  assert.ok(out.length > 200);
-  return out;
-}
 
 test("securityhub: every corpus finding is detected and normalizes", () => {
   const all = findings();

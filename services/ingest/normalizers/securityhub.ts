@@ -1,8 +1,9 @@
 /** AWS Security Hub findings in the AWS Security Finding Format (ASFF), one finding per event. */
 import type { Draft, Normalizer, RawEvent } from "./types.ts";
 import { reject } from "./types.ts";
-import { arr, compact, get, ip, num, obj, port, str, time, type Obj } from "./util.ts";
-import { awsSeverity, baseName, hashOf, mitreTactic } from "./aws-util.ts";
+import type { Obj } from "./util.ts";
+import { arr, baseName, compact, get, hashOf, ip, num, obj, port, severityFromTen, str, time } from "./util.ts";
+import { awsTactic } from "./mitre-util.ts";
 
 const SEVERITY_BY_LABEL: Record<string, number> = { INFORMATIONAL: 1, LOW: 2, MEDIUM: 3, HIGH: 4, CRITICAL: 5 };
 
@@ -28,7 +29,7 @@ function severityOf(f: Obj): number {
   const label = str(f, "Severity.Label") ?? str(f, "FindingProviderFields.Severity.Label");
   if (label && label.toUpperCase() in SEVERITY_BY_LABEL) return SEVERITY_BY_LABEL[label.toUpperCase()] ?? 0;
   const normalized = num(f, "Severity.Normalized");
-  return normalized === undefined ? 0 : normalized === 0 ? 1 : awsSeverity(normalized / 10);
+  return normalized === undefined ? 0 : normalized === 0 ? 1 : severityFromTen(normalized / 10);
 }
 
 /** The EC2 instance among the resources (Details.AwsEc2Instance, or flat Details as in AWS's own example). */
@@ -132,7 +133,7 @@ function normalizeFinding(f: Obj): Draft {
   const typeStrings = types.filter((x): x is string => typeof x === "string");
   const attacks = typeStrings
     .filter((x) => x.startsWith("TTPs/"))
-    .map((x) => mitreTactic(x.split("/")[1]))
+    .map((x) => awsTactic(x.split("/")[1]))
     .filter((x) => x !== undefined)
     .map((tactic) => ({ tactic }));
   const archived = str(f, "RecordState") === "ARCHIVED";

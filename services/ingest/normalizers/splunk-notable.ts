@@ -5,7 +5,7 @@
 import { stableId } from "../../shared/ids.ts";
 import type { Draft, Normalizer, RawEvent } from "./types.ts";
 import { reject } from "./types.ts";
-import { compact, ip, obj, port, severityFromWord, time, type Obj } from "./util.ts";
+import { compact, ip, obj, port, severityFromWord, splitUser, time, type Obj } from "./util.ts";
 
 /** `_raw` of a stash event: `epoch, k="v", k2=v2, k="v3"` (repeated keys become lists). */
 export function parseSplunkRaw(raw: string): { epoch?: string; fields: Record<string, string | string[]> } {
@@ -43,12 +43,6 @@ const STATUS: Record<string, [number, string]> = {
   resolved: [4, "Resolved"],
   "5": [4, "Resolved"],
   closed: [4, "Resolved"],
-};
-
-/** `DOMAIN\\user` → name and domain. */
-const userOf = (v: string) => {
-  const i = v.indexOf("\\");
-  return i > 0 && i < v.length - 1 ? { name: v.slice(i + 1), domain: v.slice(0, i) } : { name: v };
 };
 
 const TECH = /^T\d{4}(\.\d{3})?$/i;
@@ -121,8 +115,8 @@ export const splunkNotable: Normalizer = {
     const deviceName = one("dest_nt_host", "dest_host", "orig_host", "dvc") ?? (dst.hostname || undefined);
     const device = compact({ ...asEndpoint(deviceName), ...(dst.ip && !ip(deviceName) ? { ip: dst.ip } : {}) });
     const userKey = Object.keys(f).find((k) => /(^|\.)user_?name$/i.test(k));
-    const userName = one("user", "dest_user", "user_name") ?? (userKey ? one(userKey) : undefined);
-    const srcUser = one("src_user");
+    const user = splitUser(one("user", "dest_user", "user_name") ?? (userKey ? one(userKey) : undefined));
+    const srcUser = splitUser(one("src_user"));
 
     const tacticIds = many("annotations.mitre_attack.mitre_tactic_id");
     const tactics = many("annotations.mitre_attack.mitre_tactic");
@@ -181,8 +175,8 @@ export const splunkNotable: Normalizer = {
         src_url: typeof top["results_link"] === "string" ? top["results_link"] : undefined,
       }),
       ...(Object.keys(device).length ? { device } : {}),
-      ...(userName ? { user: userOf(userName) } : {}),
-      ...(srcUser ? { actor: { user: userOf(srcUser) } } : {}),
+      ...(user ? { user } : {}),
+      ...(srcUser ? { actor: { user: srcUser } } : {}),
       ...(Object.keys(src).length ? { src_endpoint: src } : {}),
       ...(Object.keys(dst).length ? { dst_endpoint: dst } : {}),
       evidences: [

@@ -1,4 +1,4 @@
-/** Shared pieces of the CEF and LEEF normalizers: syslog header stripping, CEF/LEEF parsing, device times. */
+/** Shared pieces of the CEF and LEEF normalizers: syslog header stripping, CEF/LEEF parsing, times, severities. */
 import { ip, time } from "./util.ts";
 
 /** What an RFC 5424 or RFC 3164 header before the CEF/LEEF payload said. */
@@ -236,6 +236,21 @@ export function deviceTime(v: string | undefined, defaultZone?: string): number 
   return utc - offset * 60_000;
 }
 
+/**
+ * When a CEF/LEEF event happened: its device time field (`deviceText`, read in `zone`), else the RFC 5424 syslog
+ * header's time, else `receivedTime`. `text` is the time as written: the device field when it was read, else the
+ * syslog header's.
+ */
+export function eventTime(
+  deviceText: string | undefined,
+  zone: string | undefined,
+  header: SyslogHeader,
+  receivedTime: number | undefined,
+): { time: number | undefined; text: string | undefined } {
+  const device = deviceTime(deviceText, zone);
+  return { time: device ?? header.time ?? receivedTime, text: device !== undefined ? deviceText : header.timeText };
+}
+
 /** OCSF severity_id from a CEF 0–10 severity or word (Low, Medium, High, Very-High, Unknown). */
 export function severityOf(s: string | undefined): number {
   if (s === undefined || s.trim() === "") return 0;
@@ -255,19 +270,9 @@ export function severityOf(s: string | undefined): number {
   return word[w] ?? 0;
 }
 
-/** OCSF hash algorithm caption from a hex digest's length. */
-export function hashOf(v: string | undefined): { algorithm: string; value: string } | undefined {
-  if (!v || !/^[0-9a-f]+$/i.test(v)) return undefined;
-  const algorithm = { 32: "MD5", 40: "SHA-1", 64: "SHA-256", 128: "SHA-512" }[v.length];
-  return algorithm ? { algorithm, value: v } : undefined;
-}
-
-/** `DOMAIN\user` → name and domain. */
-export function splitUser(v: string | undefined, domain?: string): { name: string; domain?: string } | undefined {
-  if (!v) return undefined;
-  const i = v.indexOf("\\");
-  if (i > 0 && i < v.length - 1) return { name: v.slice(i + 1), domain: v.slice(0, i) };
-  return domain ? { name: v, domain } : { name: v };
+/** A traffic log's severity: the device's, but Low at most (Informational when the device gives none). */
+export function trafficSeverity(severity: number): number {
+  return Math.min(severity || 1, 2);
 }
 
 /** Whether an address is private, loopback, link-local or CGNAT. */

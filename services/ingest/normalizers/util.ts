@@ -38,6 +38,61 @@ export function arr(o: unknown, path: string): unknown[] {
   return Array.isArray(v) ? v : [];
 }
 
+// Case-insensitive field access, for vendors whose exporters change key case (Okta, Azure Monitor, Sentinel).
+
+/** The value at a dotted path (array indexes as numbers), matching each key exactly or else case-insensitively. */
+export function ciGet(o: unknown, path: string): unknown {
+  let cur: unknown = o;
+  for (const part of path.split(".")) {
+    if (Array.isArray(cur) && /^\d+$/.test(part)) {
+      cur = cur[Number(part)];
+      continue;
+    }
+    if (cur === null || typeof cur !== "object" || Array.isArray(cur)) return undefined;
+    const rec = cur as Record<string, unknown>;
+    if (part in rec) {
+      cur = rec[part];
+      continue;
+    }
+    const lower = part.toLowerCase();
+    const key = Object.keys(rec).find((k) => k.toLowerCase() === lower);
+    cur = key === undefined ? undefined : rec[key];
+  }
+  return cur;
+}
+
+/** A non-empty string (numbers stringified) at a case-insensitive path. */
+export function ciStr(o: unknown, path: string): string | undefined {
+  const v = ciGet(o, path);
+  if (typeof v === "string") return v.trim() === "" ? undefined : v;
+  if (typeof v === "number") return String(v);
+  return undefined;
+}
+
+/** The value, with a JSON object/array encoded as a string decoded (Log Analytics exports nest JSON in strings). */
+export function jsonish(v: unknown): unknown {
+  if (typeof v !== "string") return v;
+  const s = v.trim();
+  if (!s.startsWith("{") && !s.startsWith("[")) return v;
+  try {
+    return JSON.parse(s) as unknown;
+  } catch {
+    return v;
+  }
+}
+
+/** An object at a case-insensitive path (decoded when JSON-in-a-string), else undefined. */
+export function ciObj(o: unknown, path: string): Obj | undefined {
+  const v = jsonish(ciGet(o, path));
+  return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : undefined;
+}
+
+/** An array at a case-insensitive path (decoded when JSON-in-a-string), else []. */
+export function ciArr(o: unknown, path: string): unknown[] {
+  const v = jsonish(ciGet(o, path));
+  return Array.isArray(v) ? v : [];
+}
+
 /** A valid IPv4/IPv6 address (brackets and zone ids stripped), else undefined. */
 export function ip(v: unknown): string | undefined {
   if (typeof v !== "string") return undefined;
@@ -49,6 +104,41 @@ export function ip(v: unknown): string | undefined {
 export function port(v: unknown): number | undefined {
   const n = typeof v === "number" ? v : typeof v === "string" ? Number(v) : NaN;
   return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : undefined;
+}
+
+/** A hash with its algorithm guessed from its length, or undefined when it is not hex. */
+export function hashOf(value: unknown): { algorithm: string; value: string } | undefined {
+  if (typeof value !== "string" || !/^[0-9a-f]+$/i.test(value)) return undefined;
+  const algorithm = { 32: "MD5", 40: "SHA-1", 64: "SHA-256", 128: "SHA-512" }[value.length];
+  return algorithm ? { algorithm, value } : undefined;
+}
+
+/** OCSF captions of the hash algorithms, by the lower-case names vendors give their hash fields. */
+const HASH_ALGORITHMS = { md5: "MD5", sha1: "SHA-1", sha256: "SHA-256", sha512: "SHA-512" } as const;
+type HashName = keyof typeof HASH_ALGORITHMS;
+
+/** OCSF hashes: for each algorithm name in turn, the digest `digest` finds for it, when it finds one. */
+export function hashesBy(
+  names: readonly HashName[],
+  digest: (name: HashName) => string | undefined,
+): Array<{ algorithm: string; value: string }> {
+  return names.flatMap((name) => {
+    const value = digest(name);
+    return value ? [{ algorithm: HASH_ALGORITHMS[name], value }] : [];
+  });
+}
+
+/** The last path segment of a file path. */
+export function baseName(path: string | undefined): string | undefined {
+  return path?.split(/[\\/]/).pop() || undefined;
+}
+
+/** `DOMAIN\user` → name and domain. */
+export function splitUser(v: string | undefined, domain?: string): { name: string; domain?: string } | undefined {
+  if (!v) return undefined;
+  const i = v.indexOf("\\");
+  if (i > 0 && i < v.length - 1) return { name: v.slice(i + 1), domain: v.slice(0, i) };
+  return domain ? { name: v, domain } : { name: v };
 }
 
 /**
@@ -85,6 +175,15 @@ export function severityFromScore(score: number): number {
   if (score >= 70) return 4;
   if (score >= 40) return 3;
   if (score >= 20) return 2;
+  return 1;
+}
+
+/** OCSF severity_id from a 0–10 score as AWS grades it (GuardDuty; ASFF Normalized / 10): 9+ critical, 7+ high, 4+ medium, 1+ low. */
+export function severityFromTen(score: number): number {
+  if (score >= 9) return 5;
+  if (score >= 7) return 4;
+  if (score >= 4) return 3;
+  if (score >= 1) return 2;
   return 1;
 }
 

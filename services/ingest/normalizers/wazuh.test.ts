@@ -1,28 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { wazuh, wazuhLevelSeverity } from "./wazuh.ts";
-import { corpusEvents, json, normalizeWith } from "./testing.ts";
+import { corpusEvents, json, normalizeWith, otherVendors } from "./testing.ts";
 import type { NormalizedEvent } from "../../../schemas/index.ts";
-import { readdirSync } from "node:fs";
-import { CORPUS } from "./testing.ts";
-
-/** Every JSON event of the corpus outside the given folders (text-only files are skipped). */
-function otherVendors(...mine: string[]): Array<Record<string, unknown>> {
-  const out: Array<Record<string, unknown>> = [];
-  for (const dir of readdirSync(CORPUS, { withFileTypes: true })) {
-    if (!dir.isDirectory() || mine.includes(dir.name)) continue;
-    for (const f of readdirSync(`${CORPUS}${dir.name}`)) {
-      if (/\.(md|txt)$/.test(f) || !f.includes(".")) continue;
-      try {
-        out.push(...corpusEvents(`${dir.name}/${f}`));
-      } catch {
-        // not JSON (CEF, LEEF, syslog lines)
-      }
-    }
-  }
-  assert.ok(out.length > 200);
-  return out;
-}
 
 const DIR = "wazuh/wazuh5-sample-findings-";
 const FILES = {

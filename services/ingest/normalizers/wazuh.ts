@@ -5,10 +5,9 @@
 import { stableId } from "../../shared/ids.ts";
 import type { Draft, Normalizer, RawEvent } from "./types.ts";
 import { reject } from "./types.ts";
-import { arr, compact, get, ip, num, obj, port, severityFromWord, str, time, type Obj } from "./util.ts";
-
-type Ref = { uid?: string | undefined; name?: string | undefined };
-type Attack = { tactic?: Ref | undefined; technique?: Ref | undefined };
+import type { Obj } from "./util.ts";
+import { arr, baseName, compact, get, hashesBy, ip, num, obj, port, severityFromWord, str, time } from "./util.ts";
+import { pairAttacks, type AttackRef } from "./mitre-util.ts";
 
 /** Agent modules whose findings are about the agent's own host (FIM, vulnerability detection, SCA, ...). */
 const AGENT_LOCAL = /^wazuh[.-](fim|vd|sca|syscheck|rootcheck|syscollector|inventory)$/;
@@ -26,28 +25,22 @@ export function wazuhLevelSeverity(level: number): number {
 }
 
 /** ATT&CK entries from parallel id/name arrays; a single tactic is attached to every technique. */
-function attacksOf(tacticIds: string[], tacticNames: string[], techIds: string[], techNames: string[]): Attack[] {
+function attacksOf(tacticIds: string[], tacticNames: string[], techIds: string[], techNames: string[]): AttackRef[] {
   const tactics = (tacticIds.length ? tacticIds : tacticNames).map((_, i) =>
     compact({ uid: tacticIds[i], name: tacticNames[i] }),
   );
   const techniques = (techIds.length ? techIds : techNames).map((_, i) =>
     compact({ uid: techIds[i], name: techNames[i] }),
   );
-  if (techniques.length === 0) return tactics.map((tactic) => ({ tactic }));
-  const shared = tactics.length === 1 ? tactics[0] : undefined;
-  const out: Attack[] = techniques.map((technique) => compact({ technique, tactic: shared }));
-  if (!shared) out.push(...tactics.map((tactic) => ({ tactic })));
-  return out;
+  return pairAttacks(tactics, techniques);
 }
 
 function hashesOf(h: Obj | undefined, suffix = ""): Array<{ algorithm: string; value: string }> {
-  return ["md5", "sha1", "sha256", "sha512"].flatMap((a) => {
+  return hashesBy(["md5", "sha1", "sha256", "sha512"], (a) => {
     const value = str(h, a + suffix);
-    return value && /^[0-9a-f]+$/i.test(value) ? [{ algorithm: a.toUpperCase().replace("SHA", "SHA-"), value }] : [];
+    return value && /^[0-9a-f]+$/i.test(value) ? value : undefined;
   });
 }
-
-const basename = (p: string | undefined) => p?.split(/[\\/]/).pop() || undefined;
 
 /** The common part of a Wazuh finding, whichever generation produced it. */
 interface Parts {
@@ -60,7 +53,7 @@ interface Parts {
   readonly severity: number;
   readonly desc: string | undefined;
   readonly types: string[];
-  readonly attacks: Attack[];
+  readonly attacks: AttackRef[];
   readonly logName: string | undefined;
   readonly correlation: string | undefined;
 }
@@ -178,7 +171,7 @@ function normalize5(v: Obj): Draft | ReturnType<typeof reject> {
     cmd_line: str(v, "process.command_line"),
     file: compact({
       path: str(v, "process.executable"),
-      name: basename(str(v, "process.executable")),
+      name: baseName(str(v, "process.executable")),
       hashes: hashesOf(obj(v, "process.hash")),
     }),
     parent_process: compact({
@@ -190,7 +183,7 @@ function normalize5(v: Obj): Draft | ReturnType<typeof reject> {
   const filePath = str(v, "file.path");
   const file = compact({
     path: filePath,
-    name: str(v, "file.name") ?? basename(filePath),
+    name: str(v, "file.name") ?? baseName(filePath),
     hashes: hashesOf(obj(v, "file.hash")),
     size: num(v, "file.size"),
   });
@@ -265,7 +258,7 @@ function normalize4(v: Obj): Draft {
   const src = compact({ ip: ip(data["srcip"]) ?? ip(v["srcip"]), port: port(data["srcport"]) });
   const dst = compact({ ip: ip(data["dstip"]), port: port(data["dstport"]) });
   const sysPath = str(v, "syscheck.path");
-  const file = compact({ path: sysPath, name: basename(sysPath), hashes: hashesOf(obj(v, "syscheck"), "_after") });
+  const file = compact({ path: sysPath, name: baseName(sysPath), hashes: hashesOf(obj(v, "syscheck"), "_after") });
   const url = str(data, "url");
   return draftOf(p, {
     device: compact({ hostname, ip: ip(get(v, "agent.ip")), uid: agentId }),

@@ -1,30 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { zeekNotice } from "./zeek.ts";
-import { readdirSync } from "node:fs";
-import { CORPUS, corpusEvents, corpusText, json, normalizeWith } from "./testing.ts";
+import { corpusEvents, corpusText, json, normalizeWith, otherVendors } from "./testing.ts";
 import { get } from "./util.ts";
 
 const FILE = "zeek/elastic-integrations__zeek_notice__test-notice.log";
 const EXPECTED = "zeek/elastic-integrations__zeek_notice__test-notice.log-expected.json";
-
-/** Every JSON event of the corpus outside the given folders (text-only files are skipped). */
-function otherVendors(...mine: string[]): Array<Record<string, unknown>> {
-  const out: Array<Record<string, unknown>> = [];
-  for (const dir of readdirSync(CORPUS, { withFileTypes: true })) {
-    if (!dir.isDirectory() || mine.includes(dir.name)) continue;
-    for (const f of readdirSync(`${CORPUS}${dir.name}`)) {
-      if (/\.(md|txt)$/.test(f) || !f.includes(".")) continue;
-      try {
-        out.push(...corpusEvents(`${dir.name}/${f}`));
-      } catch {
-        // not JSON (CEF, LEEF, syslog lines)
-      }
-    }
-  }
-  assert.ok(out.length > 200);
-  return out;
-}
 
 const notices = () => corpusEvents(FILE);
 const expected = () => (JSON.parse(corpusText(EXPECTED)) as { expected: Array<Record<string, unknown>> }).expected;
