@@ -7,6 +7,7 @@ import { silentLogger } from "../shared/log.ts";
 import { Metrics } from "../shared/metrics.ts";
 import { MemoryState } from "../shared/state/index.ts";
 import { render } from "../shared/template.ts";
+import { RiposteError } from "../shared/errors.ts";
 import { normalizeEvent } from "../ingest/normalizers/index.ts";
 import { Correlator } from "./correlator.ts";
 import { loadLists, loadRules } from "./load.ts";
@@ -111,6 +112,51 @@ describe("correlator", () => {
     assert.equal(d?.outcome, "suppressed");
     assert.match(String(d?.reason), /device.hostname is missing/);
   });
+});
+
+test("an unexpected correlation failure dead-letters the event instead of blocking the partition; outages are retried", async () => {
+  const bus = new MemoryBus();
+  const topics = topicNames("fail");
+  await bus.ensureTopics([topics.decisions, topics.dlq].map((name) => ({ name, partitions: 1 })));
+  const got: string[] = [];
+  const sub = await bus.subscribe({
+    groupId: "g",
+    topics: [topics.dlq],
+    handler: async (b) => void got.push(...b.map((m) => m.value.toString())),
+  });
+  const state = new MemoryState();
+  const make = (err: Error) => {
+    state.claim = async () => {
+      throw err;
+    };
+    return new Correlator({
+      bus,
+      state,
+      topics,
+      rules: new RuleSet([], new Map()),
+      log: silentLogger,
+      metrics: new Metrics(),
+      statePrefix: "f",
+      dedupWindowMs: 1_000,
+    });
+  };
+  const e = suricata("10.9.9.9");
+  const msg = {
+    topic: "n",
+    partition: 0,
+    offset: "7",
+    key: "k",
+    value: Buffer.from(JSON.stringify(e)),
+    headers: {},
+    timestamp: 0,
+  };
+  await make(new TypeError("bug")).handle([msg]);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(got.length, 1);
+  assert.match(got[0] ?? "", /RIPOSTE_CORRELATION_FAILED/);
+  await assert.rejects(make(new RiposteError("RIPOSTE_STATE_UNAVAILABLE", "redis down")).handle([msg]), /redis down/);
+  await sub.stop();
+  await bus.close();
 });
 
 describe("operators and templates", () => {

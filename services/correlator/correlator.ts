@@ -64,14 +64,11 @@ export class Correlator {
       parent,
       {},
       async (span) => {
-        let event: NormalizedEvent;
-        try {
-          event = NormalizedEvent.parse(JSON.parse(m.value.toString("utf8")));
-        } catch (e) {
+        const deadLetter = (code: string, reason: string) => {
           const rec = dlqRecord({
             stage: "correlate",
-            code: "RIPOSTE_SCHEMA_INVALID",
-            reason: `not a normalized event: ${messageOf(e)}`,
+            code,
+            reason,
             source: "correlator",
             original: m.value,
             time: this.now(),
@@ -79,10 +76,29 @@ export class Correlator {
             origin: { topic: m.topic, partition: m.partition, offset: m.offset },
           });
           dlq.push({ key: m.key, value: JSON.stringify(rec), headers: headersFor(span) });
+        };
+        let event: NormalizedEvent;
+        try {
+          event = NormalizedEvent.parse(JSON.parse(m.value.toString("utf8")));
+        } catch (e) {
+          deadLetter("RIPOSTE_SCHEMA_INVALID", `not a normalized event: ${messageOf(e)}`);
           return;
         }
         span.setAttribute(ATTR.entityKey, event.riposte.entity_key);
-        const decisions = await this.decide(event, `${m.topic}/${m.partition}/${m.offset}`, traceIdOf(span));
+        let decisions: Decision[];
+        try {
+          decisions = await this.decide(event, `${m.topic}/${m.partition}/${m.offset}`, traceIdOf(span));
+        } catch (e) {
+          // State or bus outages are retried (the batch is redelivered); anything else would block the
+          // partition forever, so the event goes to the DLQ with the reason instead.
+          if (isRiposteError(e) && e.retriable) throw e;
+          this.deps.log.error(
+            { err: messageOf(e), entity: event.riposte.entity_key },
+            "correlation failed; event dead-lettered",
+          );
+          deadLetter("RIPOSTE_CORRELATION_FAILED", `correlation failed: ${messageOf(e)}`);
+          return;
+        }
         const headers = headersFor(span);
         for (const d of decisions) {
           out.push({

@@ -118,17 +118,24 @@ export class Executor {
       );
       return;
     }
-    await inSpan(
-      `playbook ${playbook.id}`,
-      parent,
-      {
-        [ATTR.decisionId]: decision.id,
-        [ATTR.playbook]: playbook.id,
-        ...(decision.rule ? { [ATTR.ruleId]: decision.rule.id } : {}),
-      },
-      () => this.runPlaybook(decision, playbook),
-      SpanKind.CONSUMER,
-    );
+    try {
+      await inSpan(
+        `playbook ${playbook.id}`,
+        parent,
+        {
+          [ATTR.decisionId]: decision.id,
+          [ATTR.playbook]: playbook.id,
+          ...(decision.rule ? { [ATTR.ruleId]: decision.rule.id } : {}),
+        },
+        () => this.runPlaybook(decision, playbook),
+        SpanKind.CONSUMER,
+      );
+    } catch (e) {
+      // Outages are retried (the batch is redelivered); anything else would block the partition forever.
+      if (isRiposteError(e) && e.retriable) throw e;
+      this.deps.log.error({ err: messageOf(e), decision_id: decision.id }, "playbook failed; decision dead-lettered");
+      await this.deadLetter(m, "RIPOSTE_EXECUTION_FAILED", `playbook ${playbook.id} failed: ${messageOf(e)}`, parent);
+    }
   }
 
   private async deadLetter(m: InMessage, code: string, reason: string, parent: Context): Promise<void> {
