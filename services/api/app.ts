@@ -89,6 +89,10 @@ export function buildApi(opts: ApiOptions) {
     if (!ok) return sendError(reply, "RIPOSTE_AUTH_INVALID", 401, "the token is not valid for this endpoint");
   });
 
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, "RIPOSTE_NOT_FOUND", 404, `no route ${req.method} ${req.url.split("?")[0] ?? ""} on this service`),
+  );
+
   app.get("/healthz", async () => ({ status: "ok", ...opts.health?.() }));
   app.get("/v1/stats", async () => ({ counters: opts.metrics.snapshot() }));
 
