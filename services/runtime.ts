@@ -50,6 +50,8 @@ export interface StartOptions {
   /** Share a bus/state with other runtimes in this process (tests); otherwise created from config. */
   readonly bus?: Bus;
   readonly state?: StateStore;
+  /** Called when the bus fails for good (a Kafka consumer that will not restart); `riposte run` exits. */
+  readonly onFatal?: (error: Error) => void;
 }
 
 /** Reads or creates the embedded mode's API token in the state dir (mode 0600); never logged. */
@@ -95,7 +97,12 @@ export async function startServices(opts: StartOptions): Promise<Running> {
   const bus: Bus =
     opts.bus ??
     (config.kafka.brokers
-      ? new KafkaBus({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, log })
+      ? new KafkaBus({
+          brokers: config.kafka.brokers,
+          clientId: config.kafka.clientId,
+          log,
+          ...(opts.onFatal ? { onFatal: opts.onFatal } : {}),
+        })
       : new MemoryBus());
   let state: StateStore;
   if (opts.state) state = opts.state;

@@ -106,7 +106,7 @@ export function buildApi(opts: ApiOptions) {
           throw new RiposteError("RIPOSTE_SOURCE_UNKNOWN", "source names are 1-64 letters, digits, '.', '_' or '-'");
         }
         let body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-        const secret = opts.hmacSecrets[source];
+        const secret = Object.hasOwn(opts.hmacSecrets, source) ? opts.hmacSecrets[source] : undefined;
         if (secret !== undefined) {
           const header = req.headers["x-riposte-signature"];
           const problem = signatureProblem(

@@ -21,7 +21,7 @@ export function mayIngest(
   apiToken: string | undefined,
   sourceTokens: Readonly<Record<string, string>>,
 ): boolean {
-  const own = sourceTokens[source];
+  const own = Object.hasOwn(sourceTokens, source) ? sourceTokens[source] : undefined;
   return (apiToken !== undefined && safeEqual(token, apiToken)) || (own !== undefined && safeEqual(token, own));
 }
 

@@ -33,7 +33,15 @@ export async function runCommand(target: string | undefined, flags: { demo: bool
     },
     "starting Riposte",
   );
-  const running = await startServices({ config, services, log });
+  const running = await startServices({
+    config,
+    services,
+    log,
+    onFatal: () => {
+      log.fatal("exiting so that the supervisor restarts this service; uncommitted messages are redelivered");
+      process.exit(1);
+    },
+  });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -193,7 +193,9 @@ export class Correlator {
     }
     const window = rule.dedup?.window ?? 0;
     const windowStart = window > 0 ? Math.floor(event.time / window) * window : 0;
-    const id = stableId(rule.id, rule.version, group, windowStart);
+    // The fingerprint of the event that opened the group: a redelivery collapses into the same decision, a later
+    // alert of the same group (after the dedup window expired) gets a decision of its own.
+    const id = stableId(rule.id, rule.version, group, windowStart, event.riposte.fingerprint);
     const withGroup = { ...common, id, group_key: group, window_start: windowStart };
     if (rule.dedup) {
       const key = stateKey(this.deps.statePrefix, event.riposte.entity_key, `dedup:${rule.id}`, stableId(group));

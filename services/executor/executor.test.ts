@@ -14,6 +14,7 @@ import {
   type FalconFake,
 } from "../../test/fakes/crowdstrike.ts";
 import { CONNECTORS } from "./connectors/index.ts";
+import { RiposteError } from "../shared/errors.ts";
 import { Executor } from "./executor.ts";
 
 const DEVICE = "0123456789abcdef0123456789abcdef";
@@ -122,15 +123,61 @@ describe("executor against a CrowdStrike fake", () => {
   }
   const settle = () => new Promise((r) => setTimeout(r, 20));
 
-  test("contains the host once, and a replayed decision does nothing", async () => {
+  test("contains the host once; a replayed decision calls nothing and re-publishes the same audit record", async () => {
     const ex = executor();
     await ex.handle([msg(decision("d1"))]);
     await ex.handle([msg(decision("d1"), 1)]);
     await settle();
     assert.equal(edr.actions().length, 1);
-    assert.equal(actions.length, 1);
+    assert.equal(actions.length, 2);
     assert.equal(actions[0]?.["status"], "succeeded");
+    assert.deepEqual(actions[1], actions[0], "the stored audit record, same id");
     assert.deepEqual((actions[0]?.["response"] as Record<string, unknown>)["device_id"], DEVICE);
+  });
+
+  test("if the audit cannot be published after the vendor acted, the redelivery does not act again", async () => {
+    const ex = executor();
+    const publish = bus.publish.bind(bus);
+    let failOnce = true;
+    bus.publish = async (topic, messages) => {
+      if (topic === topics.actions && failOnce) {
+        failOnce = false;
+        throw new RiposteError("RIPOSTE_BUS_UNAVAILABLE", "Kafka did not acknowledge");
+      }
+      return publish(topic, messages);
+    };
+    await assert.rejects(ex.handle([msg(decision("d1"))]), /did not acknowledge/);
+    await ex.handle([msg(decision("d1"))]);
+    await settle();
+    assert.equal(edr.actions().length, 1, "one containment");
+    assert.equal(actions.length, 1, "the audit record arrives with the redelivery");
+    assert.equal(actions[0]?.["status"], "succeeded");
+  });
+
+  test("on_failure abort holds on redelivery too", async () => {
+    const pb = PlaybookSchema.parse({
+      id: "isolate-host",
+      version: 1,
+      name: "Isolate",
+      steps: [
+        {
+          id: "contain",
+          connector: "crowdstrike",
+          action: "contain_host",
+          params: { host: "{{target.value}}" },
+          retry: { max: 0, backoff: "10ms" },
+        },
+        { id: "lift", connector: "crowdstrike", action: "lift_containment", params: { host: "{{target.value}}" } },
+      ],
+    });
+    const ex = executor(pb);
+    await ex.handle([msg(decision("d1", "ghost-1"))]);
+    await ex.handle([msg(decision("d1", "ghost-1"), 1)]);
+    await settle();
+    assert.ok(
+      actions.every((a) => a["step"] === "contain"),
+      "the second step never ran",
+    );
   });
 
   test("a second decision for the same host within the lease is skipped, not sent", async () => {

@@ -7,9 +7,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { randomUUID } from "node:crypto";
 import {
+  ActionRecord,
   Decision,
   targetKey,
-  type ActionRecord,
   type ActionStatus,
   type PlaybookFile,
   type PlaybookStep,
@@ -22,7 +22,16 @@ import { stableId } from "../shared/ids.ts";
 import type { Logger } from "../shared/log.ts";
 import type { Metrics } from "../shared/metrics.ts";
 import { stateKey, type StateStore } from "../shared/state/index.ts";
-import { ATTR, SpanKind, contextFrom, headersFor, inSpan, traceIdOf, type Context } from "../shared/telemetry.ts";
+import {
+  ATTR,
+  SpanKind,
+  activeHeaders,
+  contextFrom,
+  headersFor,
+  inSpan,
+  traceIdOf,
+  type Context,
+} from "../shared/telemetry.ts";
 import { renderAll } from "../shared/template.ts";
 import type { ActionDescriptor, ConnectorDescriptor } from "./connectors/index.ts";
 
@@ -58,7 +67,6 @@ interface StepOutcome {
 export class Executor {
   private readonly deps: ExecutorDeps;
   private readonly now: () => number;
-  private readonly owner = randomUUID();
   private readonly bound = new Map<string, Bound>();
 
   constructor(deps: ExecutorDeps) {
@@ -165,32 +173,41 @@ export class Executor {
     }
     for (const step of playbook.steps) {
       const outcome = await this.once(decision, step, step.id, () => this.runStep(decision, step));
-      if (outcome && outcome.status === "failed" && step.on_failure === "abort") break;
+      if (outcome.status === "failed" && step.on_failure === "abort") break;
     }
   }
 
   /**
-   * Runs a step at most once per decision: claims its action id, runs it, audits it, then marks it done.
-   * Returns undefined when an earlier delivery already completed it.
+   * Runs a step at most once per decision. The step's action id is claimed in state under a token of this call
+   * (so no re-entry, even by this process), the vendor is called, the audit record is stored with the claim
+   * (`complete`), and only then published. A redelivered decision finds the claim completed and re-publishes
+   * the stored audit record (same id) instead of calling the vendor again, so the audit is never lost and the
+   * vendor never called twice. A claim still pending (a call in flight, or a crashed executor) is retried until
+   * it completes or expires.
    */
   private async once(
     decision: Decision,
     step: PlaybookStep,
     stepId: string,
     run: () => Promise<StepOutcome>,
-  ): Promise<StepOutcome | undefined> {
+  ): Promise<StepOutcome> {
     const { state, statePrefix, metrics } = this.deps;
     const actionId = stableId(decision.id, stepId);
     const entity = decision.target ? targetKey(decision.target) : decision.alert.entity_key;
     const key = stateKey(statePrefix, entity, "action", actionId);
-    const pendingTtl = step.timeout * (step.retry.max + 1) + 60_000;
-    const claim = await state.claim(key, this.owner, pendingTtl);
-    if (claim.state === "done") {
-      metrics.inc("executor_replays_skipped_total");
-      return undefined;
-    }
+    const owner = randomUUID();
+    // Longest a step can take: every attempt's timeout, every backoff (at most 60 s each), and a margin.
+    const pendingTtl = (step.timeout + 60_000) * (step.retry.max + 1) + 60_000;
+    const claim = await state.claim(key, owner, pendingTtl);
     if (claim.state === "held") {
       throw new RiposteError("RIPOSTE_STATE_UNAVAILABLE", `action ${actionId} is in progress elsewhere; will retry`);
+    }
+    if (claim.state === "done") {
+      metrics.inc("executor_replays_skipped_total");
+      const stored = ActionRecord.safeParse(JSON.parse(claim.result || "null"));
+      if (!stored.success) return { status: "succeeded", attempts: 0 };
+      await this.publishAudit(stored.data, entity, activeHeaders());
+      return { status: stored.data.status, attempts: stored.data.attempts };
     }
     const started = this.now();
     return inSpan(
@@ -226,10 +243,14 @@ export class Executor {
           alert_uid: decision.alert.uid,
           trace_id: traceIdOf(span),
         };
-        await this.deps.bus.publish(this.deps.topics.actions, [
-          { key: entity, value: JSON.stringify(record), headers: headersFor(span) },
-        ]);
-        await state.complete(key, this.owner, outcome.status, DONE_TTL_MS);
+        if (!(await state.complete(key, owner, JSON.stringify(record), DONE_TTL_MS))) {
+          // The claim expired while the step ran (far beyond its timeouts): another executor may act too.
+          this.deps.log.error(
+            { action_id: actionId, decision_id: decision.id },
+            "action claim expired before completion",
+          );
+        }
+        await this.publishAudit(record, entity, headersFor(span));
         metrics.inc("executor_actions_total");
         if (outcome.status === "failed") metrics.inc("executor_actions_failed_total");
         this.deps.log.info(
@@ -248,6 +269,10 @@ export class Executor {
         return outcome;
       },
     );
+  }
+
+  private async publishAudit(record: ActionRecord, entity: string, headers: Record<string, string>): Promise<void> {
+    await this.deps.bus.publish(this.deps.topics.actions, [{ key: entity, value: JSON.stringify(record), headers }]);
   }
 
   private requestOf(decision: Decision, step: PlaybookStep): Record<string, unknown> {

@@ -34,3 +34,14 @@ test("bad whole bodies are explained", () => {
   assert.match(kinds('{"a": oops')[0] ?? "", /the body is not valid JSON/);
   assert.match(kinds("[1, 2]")[0] ?? "", /element 0 is number/);
 });
+
+test("a body of many broken lines splits in linear time", () => {
+  const body = '{"a": oops\n'.repeat(20_000);
+  const started = process.hrtime.bigint();
+  const pieces = splitBody(body);
+  assert.equal(pieces.length, 20_000);
+  assert.ok(pieces.every((p) => !p.ok));
+  // Not a timing assertion on speed, a guard against the quadratic rescan: 20,000 lines of rescanning to the end
+  // would take minutes.
+  assert.ok(process.hrtime.bigint() - started < 30_000_000_000n);
+});

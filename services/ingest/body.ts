@@ -17,11 +17,15 @@ function fromJson(value: unknown, text: string, where: string): Piece {
     : { ok: false, text, reason: `${where} is ${Array.isArray(value) ? "an array" : typeof value}, not a JSON object` };
 }
 
-/** Index just past the JSON object starting at `start`, or -1 when it is not closed. */
+/** How far a multi-line object may extend; keeps a body full of broken lines linear to split. */
+const MAX_OBJECT_CHARS = 1024 * 1024;
+
+/** Index just past the JSON object starting at `start`, or -1 when it is not closed within MAX_OBJECT_CHARS. */
 function objectEnd(s: string, start: number): number {
   let depth = 0;
   let inString = false;
-  for (let i = start; i < s.length; i++) {
+  const end = Math.min(s.length, start + MAX_OBJECT_CHARS);
+  for (let i = start; i < end; i++) {
     const c = s.charCodeAt(i);
     if (inString) {
       if (c === 92) i++;

@@ -122,3 +122,10 @@ export async function inSpan<T>(
     span.end();
   }
 }
+
+/** Headers carrying the active context (the current span, if any). */
+export function activeHeaders(): Record<string, string> {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return carrier;
+}

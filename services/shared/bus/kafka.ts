@@ -9,12 +9,23 @@ import type { Bus, InMessage, OutMessage, SubscribeOptions, Subscription, TopicS
 import { redeliveryDelay } from "./types.ts";
 import { RiposteError, messageOf } from "../errors.ts";
 
+/** Bytes per produce request; below the broker's default message.max.bytes (1 MiB) for any one partition. */
+const MAX_REQUEST_BYTES = 768 * 1024;
+
+/** Largest record Riposte's topics accept (set on the topics it creates): a 10 MiB event plus its DLQ envelope. */
+export const TOPIC_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
 export interface KafkaBusOptions {
   readonly brokers: readonly string[];
   readonly clientId: string;
   readonly log: Logger;
   /** Partitions of one consumer handled at once (default 4). */
   readonly partitionsConcurrently?: number;
+  /**
+   * Called when a consumer crashed for good (kafkajs will not restart it). Services exit so that their supervisor
+   * restarts them; the default only logs.
+   */
+  readonly onFatal?: (error: Error) => void;
 }
 
 export class KafkaBus implements Bus {
@@ -25,6 +36,7 @@ export class KafkaBus implements Bus {
   private producerReady: Promise<Producer> | undefined;
   private readonly consumers = new Set<Consumer>();
   private readonly concurrency: number;
+  private readonly onFatal: (error: Error) => void;
   private readonly queue: Array<{
     batches: ReadonlyArray<{ topic: string; messages: readonly OutMessage[] }>;
     resolve: () => void;
@@ -35,6 +47,7 @@ export class KafkaBus implements Bus {
   constructor(opts: KafkaBusOptions) {
     this.log = opts.log.child({ component: "kafka" });
     this.concurrency = opts.partitionsConcurrently ?? 4;
+    this.onFatal = opts.onFatal ?? (() => undefined);
     const log = this.log;
     this.kafka = new Kafka({
       clientId: opts.clientId,
@@ -77,7 +90,10 @@ export class KafkaBus implements Bus {
           topic: s.name,
           numPartitions: s.partitions,
           replicationFactor: s.replication ?? 1,
-          configEntries: s.compacted ? [{ name: "cleanup.policy", value: "compact" }] : [],
+          configEntries: [
+            { name: "max.message.bytes", value: String(TOPIC_MAX_MESSAGE_BYTES) },
+            ...(s.compacted ? [{ name: "cleanup.policy", value: "compact" }] : []),
+          ],
         })),
       });
       this.log.info({ topics: missing.map((s) => s.name) }, "created topics");
@@ -123,16 +139,17 @@ export class KafkaBus implements Bus {
         }
         try {
           const producer = await this.getProducer();
-          await producer.sendBatch({
-            acks: -1,
-            topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-          });
+          for (const part of splitBySize(byTopic, MAX_REQUEST_BYTES)) {
+            await producer.sendBatch({ acks: -1, topicMessages: part });
+          }
           for (const call of take) call.resolve();
         } catch (e) {
           const err = new RiposteError(
             "RIPOSTE_BUS_UNAVAILABLE",
             `Kafka did not acknowledge the batch: ${messageOf(e)}`,
-            { cause: e },
+            {
+              cause: e,
+            },
           );
           for (const call of take) call.reject(err);
         }
@@ -178,6 +195,8 @@ export class KafkaBus implements Bus {
           const chunk = all.slice(i, i + maxBatch);
           for (let attempt = 0; ; attempt++) {
             if (!isRunning() || isStale()) return;
+            // Heartbeats while the handler runs: a slow vendor API must not get this member evicted.
+            const beat = setInterval(() => void heartbeat().catch(() => undefined), 3_000);
             try {
               await opts.handler(chunk);
               break;
@@ -187,17 +206,34 @@ export class KafkaBus implements Bus {
                 "handler failed; batch will be redelivered",
               );
               await sleep(redeliveryDelay(attempt));
-              await heartbeat();
+            } finally {
+              clearInterval(beat);
             }
           }
+          // After a rebalance the partition may belong to another member: it will redeliver from the last commit.
+          if (!isRunning() || isStale()) return;
           const last = chunk[chunk.length - 1] as InMessage;
           resolveOffset(last.offset);
-          await consumer.commitOffsets([
-            { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
-          ]);
-          await heartbeat();
+          try {
+            await consumer.commitOffsets([
+              { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
+            ]);
+            await heartbeat();
+          } catch (e) {
+            log.warn(
+              { err: messageOf(e), topic: batch.topic, partition: batch.partition },
+              "commit failed; the batch will be redelivered",
+            );
+            return;
+          }
         }
       },
+    });
+    consumer.on(consumer.events.CRASH, (event) => {
+      const { error, restart } = event.payload;
+      if (restart) return;
+      log.fatal({ err: messageOf(error) }, "Kafka consumer crashed and will not restart");
+      this.onFatal(error);
     });
     return {
       stop: async () => {
@@ -240,6 +276,48 @@ export class KafkaBus implements Bus {
     this.producer = undefined;
     this.producerReady = undefined;
   }
+}
+
+type Produced = { key: string | null; value: Buffer | string; headers: Record<string, string> };
+
+/** Approximate bytes a message adds to a produce request. */
+function sizeOf(m: Produced): number {
+  let n = 64 + (m.key?.length ?? 0) + (typeof m.value === "string" ? Buffer.byteLength(m.value) : m.value.length);
+  for (const [k, v] of Object.entries(m.headers)) n += k.length + v.length + 8;
+  return n;
+}
+
+/**
+ * Splits coalesced messages into produce requests of at most `limit` bytes (a single larger message gets a request
+ * of its own), in order, so a flush never exceeds what the broker accepts per record batch.
+ */
+function splitBySize(
+  byTopic: Map<string, Produced[]>,
+  limit: number,
+): Array<Array<{ topic: string; messages: Produced[] }>> {
+  const parts: Array<Array<{ topic: string; messages: Produced[] }>> = [];
+  let current: Array<{ topic: string; messages: Produced[] }> = [];
+  let bytes = 0;
+  for (const [topic, messages] of byTopic) {
+    let entry: { topic: string; messages: Produced[] } | undefined;
+    for (const m of messages) {
+      const size = sizeOf(m);
+      if (bytes > 0 && bytes + size > limit) {
+        parts.push(current);
+        current = [];
+        bytes = 0;
+        entry = undefined;
+      }
+      if (!entry) {
+        entry = { topic, messages: [] };
+        current.push(entry);
+      }
+      entry.messages.push(m);
+      bytes += size;
+    }
+  }
+  if (current.length > 0) parts.push(current);
+  return parts;
 }
 
 function headersOf(h: IHeaders | undefined): Record<string, string> {

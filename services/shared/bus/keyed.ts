@@ -3,7 +3,7 @@ import type { InMessage } from "./types.ts";
 
 /**
  * Runs `fn` over a batch: one message at a time within a key, different keys concurrently. Results come back in
- * the batch's order. Rejects if any call rejects (the bus then redelivers the batch).
+ * the batch's order. Rejects, once every call has settled, if any call rejected (the bus then redelivers).
  */
 export async function inKeyOrder<T>(messages: readonly InMessage[], fn: (m: InMessage) => Promise<T>): Promise<T[]> {
   const results = new Array<T>(messages.length);
@@ -18,6 +18,9 @@ export async function inKeyOrder<T>(messages: readonly InMessage[], fn: (m: InMe
       }),
     );
   });
-  await Promise.all(chains.values());
+  // Wait for every key to finish before failing: a redelivered batch must not overlap calls still in flight.
+  const settled = await Promise.allSettled(chains.values());
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
   return results;
 }
