@@ -50,7 +50,10 @@ const Leaf = z.strictObject({
   fact: z.string().regex(/^[A-Za-z_][\w]*$/, "a fact name (a top-level event field, or `event`)"),
   path: z
     .string()
-    .regex(/^\$(\.[\w-]+)*$/, "a JSONPath of plain members like $.finding_info.title or $.observables.0.value (no filters or scripts)")
+    .regex(
+      /^\$(\.[\w-]+)*$/,
+      "a JSONPath of plain members like $.finding_info.title or $.observables.0.value (no filters or scripts)",
+    )
     .optional(),
   operator: z.enum(operators),
   value: z.unknown(),
