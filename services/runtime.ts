@@ -181,7 +181,9 @@ export async function startServices(opts: StartOptions): Promise<Running> {
     );
     log.info({ playbooks: [...playbooks.keys()], connectors: modes }, "executor started");
   }
-  const ingestor = want.has("ingest") ? new Ingestor({ bus, topics, metrics }) : undefined;
+  const ingestor = want.has("ingest")
+    ? new Ingestor({ bus, topics, metrics, sourceFormats: config.sourceFormats })
+    : undefined;
   if (ingestor) {
     subs.push(
       await bus.subscribe({

@@ -183,3 +183,36 @@ for (const [name, make] of implementations) {
     });
   });
 }
+
+test("the in-memory bus keeps bounded memory: consumed messages and unconsumed topics are trimmed", async () => {
+  const b = new MemoryBus();
+  await b.ensureTopics([
+    { name: "consumed", partitions: 1 },
+    { name: "audit", partitions: 1 },
+  ]);
+  let n = 0;
+  const sub = await b.subscribe({
+    groupId: "g",
+    topics: ["consumed"],
+    handler: async (batch) => void (n += batch.length),
+  });
+  for (let i = 0; i < 30; i++) {
+    await b.publish(
+      "consumed",
+      Array.from({ length: 1_000 }, () => ({ key: "k", value: "x" })),
+    );
+    await b.publish(
+      "audit",
+      Array.from({ length: 1_000 }, () => ({ key: "k", value: "x" })),
+    );
+  }
+  await eventually(() => n >= 30_000, "all consumed");
+  await sub.stop();
+  const kept = async (t: string) => {
+    const o = (await b.offsets(t)).get(0);
+    return Number(o?.high) - Number(o?.low);
+  };
+  assert.ok((await kept("consumed")) <= 3_000, `consumed topic keeps ${await kept("consumed")}`);
+  assert.ok((await kept("audit")) <= 12_000, `unconsumed topic keeps ${await kept("audit")}`);
+  await b.close();
+});

@@ -185,5 +185,29 @@ describe("ingest API", () => {
     assert.equal(normalized[0]?.riposte.source, "ids");
     const second = await post("/v1/dlq/replay", "{}");
     assert.equal(second.json<{ scanned: number }>().scanned, 0, "already replayed records are not replayed again");
+    const again = await post("/v1/dlq/replay", JSON.stringify({ from_beginning: true, dry_run: true }));
+    assert.deepEqual(again.json(), { scanned: 1, replayed: 1, still_failing: {}, skipped_other_stages: 0 });
+  });
+
+  test("a dry run does not use up the records it reports", async () => {
+    const old = dlqRecord({
+      stage: "normalize",
+      code: "RIPOSTE_FORMAT_UNKNOWN",
+      reason: "no normalizer",
+      source: "ids",
+      original: ALERT,
+      time: 1,
+    });
+    await bus.publish(topics.dlq, [{ key: "ids", value: JSON.stringify(old) }]);
+    assert.equal(
+      (await post("/v1/dlq/replay", JSON.stringify({ dry_run: true }))).json<{ replayed: number }>().replayed,
+      1,
+    );
+    assert.equal(got.filter((m) => m.topic === topics.normalized).length, 0, "a dry run publishes nothing");
+    assert.equal(
+      (await post("/v1/dlq/replay", "{}")).json<{ replayed: number }>().replayed,
+      1,
+      "the real run still replays it",
+    );
   });
 });

@@ -33,6 +33,7 @@ export interface ApiOptions {
     code?: string | undefined;
     since?: number | undefined;
     dryRun: boolean;
+    fromBeginning: boolean;
   }) => Promise<ReplayReport>;
   /** Extra readiness facts for /healthz (bus kind, state kind). */
   readonly health?: () => Record<string, unknown>;
@@ -154,19 +155,24 @@ export function buildApi(opts: ApiOptions) {
   if (replay) {
     app.post<{ Body: Buffer }>("/v1/dlq/replay", async (req) => {
       const text = Buffer.isBuffer(req.body) ? req.body.toString("utf8") : "";
-      let args: { code?: string; since?: string; dry_run?: boolean } = {};
+      let args: { code?: string; since?: string; dry_run?: boolean; from_beginning?: boolean } = {};
       try {
         args = text.trim() === "" ? {} : (JSON.parse(text) as typeof args);
       } catch (e) {
         throw new RiposteError(
           "RIPOSTE_BODY_INVALID",
-          `expected a JSON object {code?, since?, dry_run?}: ${messageOf(e)}`,
+          `expected a JSON object {code?, since?, dry_run?, from_beginning?}: ${messageOf(e)}`,
         );
       }
       const since = args.since === undefined ? undefined : Date.parse(args.since);
       if (since !== undefined && Number.isNaN(since))
         throw new RiposteError("RIPOSTE_BODY_INVALID", "since must be an ISO 8601 time");
-      return replay({ code: args.code, since, dryRun: args.dry_run === true });
+      return replay({
+        code: args.code,
+        since,
+        dryRun: args.dry_run === true,
+        fromBeginning: args.from_beginning === true,
+      });
     });
   }
   return app;

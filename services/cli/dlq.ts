@@ -1,5 +1,4 @@
 /** `riposte dlq replay`: sends dead-lettered events back through normalization on the distributed bus. */
-import { randomBytes } from "node:crypto";
 import { CONNECTORS } from "../executor/connectors/index.ts";
 import { Ingestor } from "../ingest/ingestor.ts";
 import { replayDlq } from "../ingest/replay.ts";
@@ -29,14 +28,13 @@ export async function dlqReplayCommand(opts: {
   const bus = new KafkaBus({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-dlq-replay`, log });
   const topics = topicNames(config.topics.prefix);
   try {
-    const groupId = opts.fromBeginning
-      ? `${config.groupPrefix}.dlq-replay.${randomBytes(4).toString("hex")}`
-      : `${config.groupPrefix}.dlq-replay`;
+    const groupId = `${config.groupPrefix}.dlq-replay`;
     const report = await replayDlq({
       bus,
       topics,
       ingestor: new Ingestor({ bus, topics, metrics: new Metrics() }),
       groupId,
+      fromBeginning: opts.fromBeginning,
       code: opts.code,
       since,
       dryRun: opts.dryRun,

@@ -8,7 +8,7 @@ import { dlqRecord } from "../shared/dlq.ts";
 import { eventUid } from "../../schemas/index.ts";
 import { ATTR, contextFrom, headersFor, inSpan, traceIdOf, SpanKind, type Context } from "../shared/telemetry.ts";
 import type { Metrics } from "../shared/metrics.ts";
-import { normalizeEvent } from "./normalizers/index.ts";
+import { normalizeEvent, type NormalizeOutcome } from "./normalizers/index.ts";
 import type { Piece } from "./body.ts";
 
 export interface IngestItemResult {
@@ -37,11 +37,42 @@ export interface IngestOptions {
   readonly receivedTime?: number;
 }
 
-export class Ingestor {
-  private readonly deps: { bus: Bus; topics: TopicNames; metrics: Metrics };
+export interface IngestorDeps {
+  readonly bus: Bus;
+  readonly topics: TopicNames;
+  readonly metrics: Metrics;
+  /** Formats each listed source may send (RIPOSTE_SOURCE_FORMATS); unlisted sources may send any. */
+  readonly sourceFormats?: Readonly<Record<string, readonly string[]>>;
+}
 
-  constructor(deps: { bus: Bus; topics: TopicNames; metrics: Metrics }) {
+export class Ingestor {
+  private readonly deps: IngestorDeps;
+
+  constructor(deps: IngestorDeps) {
     this.deps = deps;
+  }
+
+  /** The outcome of one piece, with the source's format allow-list applied. */
+  private outcomeOf(
+    piece: Piece,
+    opts: IngestOptions,
+    receivedTime: number,
+  ): NormalizeOutcome | { ok: false; code: string; reason: string; format?: string } {
+    if (!piece.ok) return { ok: false, code: "RIPOSTE_BODY_INVALID", reason: piece.reason };
+    const out = normalizeEvent(piece.event, piece.text, { source: opts.source, format: opts.format, receivedTime });
+    const allowed =
+      this.deps.sourceFormats && Object.hasOwn(this.deps.sourceFormats, opts.source)
+        ? this.deps.sourceFormats[opts.source]
+        : undefined;
+    if (out.ok && allowed && !allowed.includes(out.format)) {
+      return {
+        ok: false,
+        code: "RIPOSTE_FORMAT_NOT_ALLOWED",
+        format: out.format,
+        reason: `source "${opts.source}" may only send ${allowed.join(", ")}, not ${out.format} (RIPOSTE_SOURCE_FORMATS)`,
+      } as const;
+    }
+    return out;
   }
 
   /** Normalizes the pieces and publishes every outcome; rejects (RIPOSTE_BUS_UNAVAILABLE) if the bus did not acknowledge. */
@@ -60,9 +91,7 @@ export class Ingestor {
         const headers = headersFor(span);
         const traceId = traceIdOf(span);
         pieces.forEach((piece, index) => {
-          const outcome = piece.ok
-            ? normalizeEvent(piece.event, piece.text, { source: opts.source, format: opts.format, receivedTime })
-            : ({ ok: false, code: "RIPOSTE_BODY_INVALID", reason: piece.reason } as const);
+          const outcome = this.outcomeOf(piece, opts, receivedTime);
           if (outcome.ok) {
             const e = outcome.event;
             normalized.push({ key: e.riposte.entity_key, value: JSON.stringify(e), headers });

@@ -3,6 +3,7 @@
  * fixed). Records that now normalize are published to riposte.alerts.normalized; records that still fail stay
  * where they are (the DLQ is append-only) and are reported, so replay never loops.
  */
+import { randomBytes } from "node:crypto";
 import type { Bus } from "../shared/bus/index.ts";
 import type { TopicNames } from "../shared/config.ts";
 import { DlqRecord } from "../../schemas/index.ts";
@@ -21,8 +22,12 @@ export interface ReplayOptions {
   readonly bus: Bus;
   readonly topics: TopicNames;
   readonly ingestor: Ingestor;
-  /** Consumer group; records it already replayed are not replayed again. */
+  /**
+   * Consumer group of plain replays: records it already replayed are not replayed again. Dry runs, filtered runs
+   * and `fromBeginning` use a one-off group instead, scanning the whole DLQ and leaving this one untouched.
+   */
   readonly groupId: string;
+  readonly fromBeginning?: boolean | undefined;
   /** Only records with this code (e.g. RIPOSTE_FORMAT_UNKNOWN). */
   readonly code?: string | undefined;
   /** Only records at or after this time (ms). */
@@ -35,10 +40,10 @@ export interface ReplayOptions {
 /** Replays the DLQ up to its current end, then stops. */
 export async function replayDlq(opts: ReplayOptions): Promise<ReplayReport> {
   const { bus, topics } = opts;
-  const [offsets, committed] = await Promise.all([
-    bus.offsets(topics.dlq),
-    bus.committedOffsets(opts.groupId, topics.dlq),
-  ]);
+  const oneOff =
+    opts.dryRun === true || opts.code !== undefined || opts.since !== undefined || opts.fromBeginning === true;
+  const groupId = oneOff ? `${opts.groupId}.${randomBytes(6).toString("hex")}` : opts.groupId;
+  const [offsets, committed] = await Promise.all([bus.offsets(topics.dlq), bus.committedOffsets(groupId, topics.dlq)]);
   const remaining = new Map<number, bigint>();
   for (const [p, { low, high }] of offsets) {
     const from = BigInt(committed.get(p) ?? low) > BigInt(low) ? BigInt(committed.get(p) ?? low) : BigInt(low);
@@ -52,7 +57,7 @@ export async function replayDlq(opts: ReplayOptions): Promise<ReplayReport> {
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
   const sub = await bus.subscribe({
-    groupId: opts.groupId,
+    groupId,
     topics: [topics.dlq],
     fromBeginning: true,
     handler: async (batch) => {

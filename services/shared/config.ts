@@ -29,6 +29,7 @@ export const CONFIG_VARIABLES = {
   RIPOSTE_API_TOKEN: "Bearer token for the API and for ingest from any source",
   RIPOSTE_INGEST_TOKENS: "Per-source ingest tokens: source=token,source=token",
   RIPOSTE_INGEST_MAX_BODY: "Largest accepted ingest body in bytes (default 10485760)",
+  RIPOSTE_SOURCE_FORMATS: "Formats each source may send: source=fmt|fmt,...; events of other formats are dead-lettered",
   RIPOSTE_INGEST_HMAC_SECRETS: "Per-source HMAC-SHA256 secrets: source=secret,...; those sources must sign requests",
   RIPOSTE_INGEST_REPLAY_WINDOW: "How far a signature timestamp may be from now (default 5m)",
   RIPOSTE_RAW_SOURCE: "Source name for raw events on <prefix>.alerts.raw without a riposte-source header (default raw)",
@@ -97,6 +98,18 @@ const Base = z.object({
   RIPOSTE_API_TOKEN: optional.refine((s) => s === undefined || s.length >= 16, "must be at least 16 characters"),
   RIPOSTE_INGEST_TOKENS: pairs("token"),
   RIPOSTE_INGEST_HMAC_SECRETS: pairs("secret"),
+  RIPOSTE_SOURCE_FORMATS: optional.transform((s, ctx) => {
+    const out: Record<string, string[]> = {};
+    for (const pair of s?.split(",") ?? []) {
+      const [source, formats] = pair.split("=").map((p) => p.trim());
+      if (!source || !formats) {
+        ctx.addIssue({ code: "custom", message: "expected source=format|format pairs, e.g. edr=crowdstrike_falcon" });
+        return z.NEVER;
+      }
+      out[source] = formats.split("|").map((f) => f.trim());
+    }
+    return out;
+  }),
   RIPOSTE_INGEST_REPLAY_WINDOW: duration.default(300_000),
   RIPOSTE_RAW_SOURCE: z
     .string()
@@ -136,6 +149,8 @@ export interface Config {
     readonly replayWindowMs: number;
   };
   readonly rawSource: string;
+  /** Formats each listed source may send. */
+  readonly sourceFormats: Readonly<Record<string, readonly string[]>>;
   readonly syslog: {
     readonly host: string;
     readonly tcpPort: number | undefined;
@@ -220,6 +235,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, connectors: readonly Connecto
       replayWindowMs: e.RIPOSTE_INGEST_REPLAY_WINDOW,
     },
     rawSource: e.RIPOSTE_RAW_SOURCE,
+    sourceFormats: e.RIPOSTE_SOURCE_FORMATS ?? {},
     syslog: {
       host: e.RIPOSTE_SYSLOG_HOST,
       tcpPort: e.RIPOSTE_SYSLOG_TCP_PORT,

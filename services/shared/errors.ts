@@ -9,6 +9,7 @@ export const ERRORS = {
   RIPOSTE_BODY_TOO_LARGE: { status: 413, retriable: false },
   RIPOSTE_SIGNATURE_INVALID: { status: 401, retriable: false },
   RIPOSTE_FORMAT_UNKNOWN: { status: 422, retriable: false },
+  RIPOSTE_FORMAT_NOT_ALLOWED: { status: 422, retriable: false },
   RIPOSTE_SCHEMA_INVALID: { status: 422, retriable: false },
   RIPOSTE_SOURCE_UNKNOWN: { status: 404, retriable: false },
   RIPOSTE_BUS_UNAVAILABLE: { status: 503, retriable: true },

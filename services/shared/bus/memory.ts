@@ -15,10 +15,13 @@ interface Partition {
 
 interface Group {
   readonly committed: Map<string, number>;
+  readonly topics: Set<string>;
 }
 
 /** How many messages a partition keeps once every known group has consumed them. */
 const RETAIN_CONSUMED = 1_000;
+/** How many messages a partition of a topic that no group consumes keeps (the embedded mode's audit and DLQ). */
+const RETAIN_UNCONSUMED = 10_000;
 
 export class MemoryBus implements Bus {
   readonly kind = "memory" as const;
@@ -56,6 +59,7 @@ export class MemoryBus implements Bus {
         timestamp: now,
       });
     }
+    if (![...this.groups.values()].some((g) => g.topics.has(topic))) parts.forEach((p, i) => this.trim(topic, i, p));
     this.wake();
   }
 
@@ -81,7 +85,7 @@ export class MemoryBus implements Bus {
     for (const t of opts.topics) if (!this.topics.has(t)) throw new Error(`unknown topic ${t}`);
     let group = this.groups.get(opts.groupId);
     if (!group) {
-      group = { committed: new Map() };
+      group = { committed: new Map(), topics: new Set() };
       this.groups.set(opts.groupId, group);
       if (opts.fromBeginning === false) {
         for (const t of opts.topics) {
@@ -90,6 +94,7 @@ export class MemoryBus implements Bus {
       }
     }
     const g = group;
+    for (const t of opts.topics) g.topics.add(t);
     let running = true;
     const maxBatch = opts.maxBatch ?? 500;
     const loops: Promise<void>[] = [];
@@ -138,9 +143,16 @@ export class MemoryBus implements Bus {
     }
   }
 
+  /**
+   * Drops what every group consuming the topic has read, keeping the last RETAIN_CONSUMED; a topic nobody
+   * consumes keeps its last RETAIN_UNCONSUMED messages per partition.
+   */
   private trim(topic: string, index: number, p: Partition): void {
     let min = Infinity;
-    for (const g of this.groups.values()) min = Math.min(min, g.committed.get(`${topic}/${index}`) ?? p.base);
+    for (const g of this.groups.values()) {
+      if (g.topics.has(topic)) min = Math.min(min, g.committed.get(`${topic}/${index}`) ?? p.base);
+    }
+    if (min === Infinity) min = p.base + p.messages.length - RETAIN_UNCONSUMED + RETAIN_CONSUMED;
     const drop = Math.min(min - RETAIN_CONSUMED, p.base + p.messages.length) - p.base;
     if (drop > RETAIN_CONSUMED) {
       p.messages.splice(0, drop);

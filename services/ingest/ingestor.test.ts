@@ -1,0 +1,39 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { MemoryBus } from "../shared/bus/index.ts";
+import { topicNames } from "../shared/config.ts";
+import { Metrics } from "../shared/metrics.ts";
+import { splitBody } from "./body.ts";
+import { Ingestor } from "./ingestor.ts";
+
+const ALERT = JSON.stringify({
+  timestamp: "2026-11-20T09:14:02Z",
+  flow_id: 1,
+  event_type: "alert",
+  src_ip: "10.1.1.1",
+  dest_ip: "198.51.100.1",
+  alert: { signature_id: 1, signature: "Test", category: "Test", severity: 1 },
+});
+
+test("a source bound to formats cannot send others: the event is dead-lettered with the reason", async () => {
+  const bus = new MemoryBus();
+  const topics = topicNames("ing");
+  await bus.ensureTopics([topics.normalized, topics.dlq].map((name) => ({ name, partitions: 1 })));
+  const ingestor = new Ingestor({
+    bus,
+    topics,
+    metrics: new Metrics(),
+    sourceFormats: { edr: ["crowdstrike_falcon"], ids: ["suricata_eve"] },
+  });
+  const refused = await ingestor.ingest(splitBody(ALERT), { source: "edr" });
+  assert.equal(refused.dead_lettered, 1);
+  assert.equal(refused.items[0]?.code, "RIPOSTE_FORMAT_NOT_ALLOWED");
+  assert.match(refused.items[0]?.reason ?? "", /may only send crowdstrike_falcon, not suricata_eve/);
+  assert.equal((await ingestor.ingest(splitBody(ALERT), { source: "ids" })).normalized, 1);
+  assert.equal(
+    (await ingestor.ingest(splitBody(ALERT), { source: "unlisted" })).normalized,
+    1,
+    "unlisted sources may send any format",
+  );
+  await bus.close();
+});
