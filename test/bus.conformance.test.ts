@@ -216,3 +216,30 @@ test("the in-memory bus keeps bounded memory: consumed messages and unconsumed t
   assert.ok((await kept("audit")) <= 12_000, `unconsumed topic keeps ${await kept("audit")}`);
   await b.close();
 });
+
+test("kafka: a handler slower than the session timeout keeps its membership, commits, and consumes on", async () => {
+  const b = new KafkaBus({
+    brokers: await requireKafka(),
+    clientId: "slow",
+    log: silentLogger,
+    sessionTimeoutMs: 6_000,
+  });
+  const topic = uniquePrefix("slow");
+  await b.ensureTopics([{ name: topic, partitions: 1 }]);
+  await b.publish(topic, [{ key: "a", value: "1" }]);
+  const seen: string[] = [];
+  const sub = await b.subscribe({
+    groupId: `${topic}-g`,
+    topics: [topic],
+    handler: async (batch) => {
+      if (batch.some((m) => m.value.toString() === "1")) await new Promise((r) => setTimeout(r, 9_000));
+      seen.push(...batch.map((m) => m.value.toString()));
+    },
+  });
+  await eventually(() => seen.includes("1"), "the slow batch", 30_000);
+  await b.publish(topic, [{ key: "a", value: "2" }]);
+  await eventually(() => seen.includes("2"), "a message after the slow batch", 30_000);
+  assert.deepEqual(seen, ["1", "2"], "nothing redelivered: the slow batch was committed");
+  await sub.stop();
+  await b.close();
+});

@@ -26,6 +26,8 @@ export interface KafkaBusOptions {
    * restarts them; the default only logs.
    */
   readonly onFatal?: (error: Error) => void;
+  /** Consumer group session timeout (default 30 s); a member silent for longer is evicted. */
+  readonly sessionTimeoutMs?: number;
 }
 
 export class KafkaBus implements Bus {
@@ -37,6 +39,7 @@ export class KafkaBus implements Bus {
   private readonly consumers = new Set<Consumer>();
   private readonly concurrency: number;
   private readonly onFatal: (error: Error) => void;
+  private readonly sessionTimeoutMs: number;
   private readonly queue: Array<{
     batches: ReadonlyArray<{ topic: string; messages: readonly OutMessage[] }>;
     resolve: () => void;
@@ -48,6 +51,7 @@ export class KafkaBus implements Bus {
     this.log = opts.log.child({ component: "kafka" });
     this.concurrency = opts.partitionsConcurrently ?? 4;
     this.onFatal = opts.onFatal ?? (() => undefined);
+    this.sessionTimeoutMs = opts.sessionTimeoutMs ?? 30_000;
     const log = this.log;
     this.kafka = new Kafka({
       clientId: opts.clientId,
@@ -163,7 +167,7 @@ export class KafkaBus implements Bus {
     const consumer = this.kafka.consumer({
       groupId: opts.groupId,
       allowAutoTopicCreation: false,
-      sessionTimeout: 30_000,
+      sessionTimeout: this.sessionTimeoutMs,
       heartbeatInterval: 3_000,
       maxWaitTimeInMs: 100,
     });
@@ -196,7 +200,10 @@ export class KafkaBus implements Bus {
           for (let attempt = 0; ; attempt++) {
             if (!isRunning() || isStale()) return;
             // Heartbeats while the handler runs: a slow vendor API must not get this member evicted.
-            const beat = setInterval(() => void heartbeat().catch(() => undefined), 3_000);
+            const beat = setInterval(
+              () => void heartbeat().catch(() => undefined),
+              Math.min(3_000, this.sessionTimeoutMs / 3),
+            );
             try {
               await opts.handler(chunk);
               break;
