@@ -5,8 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
 import { basename } from "node:path";
-import { splitBody } from "../ingest/body.ts";
-import { normalizeEvent } from "../ingest/normalizers/index.ts";
+import { normalizePiece, splitBody } from "../ingest/body.ts";
 import { dlqRecord } from "../shared/dlq.ts";
 
 export async function normalizeCommand(
@@ -26,9 +25,7 @@ export async function normalizeCommand(
     const now = Date.now();
     const lines: string[] = [];
     for (const piece of splitBody(bytes.toString("utf8"))) {
-      const out = piece.ok
-        ? normalizeEvent(piece.event, piece.text, { source, format: opts.format, receivedTime: now })
-        : ({ ok: false, code: "RIPOSTE_BODY_INVALID", reason: piece.reason } as const);
+      const out = normalizePiece(piece, { source, format: opts.format, receivedTime: now });
       if (out.ok) {
         normalized++;
         lines.push(JSON.stringify(out.event));

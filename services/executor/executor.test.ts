@@ -20,12 +20,12 @@ import { Executor } from "./executor.ts";
 const DEVICE = "0123456789abcdef0123456789abcdef";
 const topics = topicNames("unit");
 
-function playbook(over: Record<string, unknown> = {}): PlaybookFile {
+function playbook(over: Record<string, unknown> = {}, steps?: unknown[]): PlaybookFile {
   return PlaybookSchema.parse({
     id: "isolate-host",
     version: 1,
     name: "Isolate",
-    steps: [
+    steps: steps ?? [
       {
         id: "contain",
         connector: "crowdstrike",
@@ -155,21 +155,16 @@ describe("executor against a CrowdStrike fake", () => {
   });
 
   test("on_failure abort holds on redelivery too", async () => {
-    const pb = PlaybookSchema.parse({
-      id: "isolate-host",
-      version: 1,
-      name: "Isolate",
-      steps: [
-        {
-          id: "contain",
-          connector: "crowdstrike",
-          action: "contain_host",
-          params: { host: "{{target.value}}" },
-          retry: { max: 0, backoff: "10ms" },
-        },
-        { id: "lift", connector: "crowdstrike", action: "lift_containment", params: { host: "{{target.value}}" } },
-      ],
-    });
+    const pb = playbook({}, [
+      {
+        id: "contain",
+        connector: "crowdstrike",
+        action: "contain_host",
+        params: { host: "{{target.value}}" },
+        retry: { max: 0, backoff: "10ms" },
+      },
+      { id: "lift", connector: "crowdstrike", action: "lift_containment", params: { host: "{{target.value}}" } },
+    ]);
     const ex = executor(pb);
     await ex.handle([msg(decision("d1", "ghost-1"))]);
     await ex.handle([msg(decision("d1", "ghost-1"), 1)]);

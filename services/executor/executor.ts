@@ -57,6 +57,9 @@ interface Bound {
   readonly dryRun: boolean;
 }
 
+/** A step's params rendered once per call, for the vendor input and the audit record alike. */
+type Rendered = { readonly params: Record<string, unknown> } | { readonly error: unknown };
+
 interface StepOutcome {
   readonly status: ActionStatus;
   readonly attempts: number;
@@ -172,7 +175,7 @@ export class Executor {
       return;
     }
     for (const step of playbook.steps) {
-      const outcome = await this.once(decision, step, step.id, () => this.runStep(decision, step));
+      const outcome = await this.once(decision, step, step.id, (rendered) => this.runStep(decision, step, rendered));
       if (outcome.status === "failed" && step.on_failure === "abort") break;
     }
   }
@@ -189,7 +192,7 @@ export class Executor {
     decision: Decision,
     step: PlaybookStep,
     stepId: string,
-    run: () => Promise<StepOutcome>,
+    run: (rendered: Rendered) => Promise<StepOutcome>,
   ): Promise<StepOutcome> {
     const { state, statePrefix, metrics } = this.deps;
     const actionId = stableId(decision.id, stepId);
@@ -210,6 +213,7 @@ export class Executor {
       return { status: stored.data.status, attempts: stored.data.attempts };
     }
     const started = this.now();
+    const rendered = this.render(decision, step);
     return inSpan(
       `step ${step.id}`,
       contextFrom({}),
@@ -220,7 +224,7 @@ export class Executor {
         [ATTR.connectorAction]: step.action,
       },
       async (span) => {
-        const outcome = await run();
+        const outcome = await run(rendered);
         span.setAttribute(ATTR.actionStatus, outcome.status);
         const descriptor = this.bound.get(step.connector)?.descriptor.actions[step.action];
         const record: ActionRecord = {
@@ -236,7 +240,7 @@ export class Executor {
           attempts: outcome.attempts,
           started,
           finished: this.now(),
-          request: this.requestOf(decision, step),
+          request: "params" in rendered ? rendered.params : {},
           ...(outcome.response ? { response: outcome.response } : {}),
           ...(outcome.error ? { error: outcome.error } : {}),
           ...(decision.rule ? { rule_id: decision.rule.id } : {}),
@@ -275,11 +279,12 @@ export class Executor {
     await this.deps.bus.publish(this.deps.topics.actions, [{ key: entity, value: JSON.stringify(record), headers }]);
   }
 
-  private requestOf(decision: Decision, step: PlaybookStep): Record<string, unknown> {
+  /** The step's params rendered from the decision, or why they cannot be. */
+  private render(decision: Decision, step: PlaybookStep): Rendered {
     try {
-      return renderAll(step.params, this.templateData(decision));
-    } catch {
-      return {};
+      return { params: renderAll(step.params, this.templateData(decision)) };
+    } catch (e) {
+      return { error: e };
     }
   }
 
@@ -293,12 +298,13 @@ export class Executor {
     };
   }
 
-  private async runStep(decision: Decision, step: PlaybookStep): Promise<StepOutcome> {
+  private async runStep(decision: Decision, step: PlaybookStep, rendered: Rendered): Promise<StepOutcome> {
     const bound = this.bound.get(step.connector) as Bound;
     const action = bound.descriptor.actions[step.action] as ActionDescriptor<unknown>;
     let input: unknown;
     try {
-      input = action.input.parse(renderAll(step.params, this.templateData(decision)));
+      if ("error" in rendered) throw rendered.error;
+      input = action.input.parse(rendered.params);
     } catch (e) {
       return {
         status: "failed",

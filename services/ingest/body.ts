@@ -2,7 +2,7 @@
  * Splits an ingest body into raw events: a JSON object, a JSON array of objects, NDJSON, concatenated or
  * pretty-printed JSON objects, or text lines (syslog, CEF, LEEF). Pure.
  */
-import type { RawEvent } from "./normalizers/index.ts";
+import { normalizeEvent, type NormalizeContext, type NormalizeOutcome, type RawEvent } from "./normalizers/index.ts";
 
 /** One piece of a body: an event with its own text, or text that could not be read as an event. */
 export type Piece =
@@ -98,4 +98,17 @@ export function splitBody(body: string): Piece[] {
     pos = next;
   }
   return pieces;
+}
+
+/** The outcome of one piece: a piece that could not be read as an event fails as RIPOSTE_BODY_INVALID. */
+export function normalizePiece(piece: Piece, ctx: NormalizeContext): NormalizeOutcome | BodyInvalid {
+  return piece.ok
+    ? normalizeEvent(piece.event, piece.text, ctx)
+    : { ok: false, code: "RIPOSTE_BODY_INVALID", reason: piece.reason };
+}
+
+export interface BodyInvalid {
+  readonly ok: false;
+  readonly code: "RIPOSTE_BODY_INVALID";
+  readonly reason: string;
 }

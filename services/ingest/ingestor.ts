@@ -8,8 +8,8 @@ import { dlqRecord } from "../shared/dlq.ts";
 import { eventUid } from "../../schemas/index.ts";
 import { ATTR, contextFrom, headersFor, inSpan, traceIdOf, SpanKind, type Context } from "../shared/telemetry.ts";
 import type { Metrics } from "../shared/metrics.ts";
-import { normalizeEvent, type NormalizeOutcome } from "./normalizers/index.ts";
-import type { Piece } from "./body.ts";
+import type { NormalizeOutcome } from "./normalizers/index.ts";
+import { normalizePiece, type BodyInvalid, type Piece } from "./body.ts";
 
 export interface IngestItemResult {
   readonly index: number;
@@ -57,9 +57,9 @@ export class Ingestor {
     piece: Piece,
     opts: IngestOptions,
     receivedTime: number,
-  ): NormalizeOutcome | { ok: false; code: string; reason: string; format?: string } {
-    if (!piece.ok) return { ok: false, code: "RIPOSTE_BODY_INVALID", reason: piece.reason };
-    const out = normalizeEvent(piece.event, piece.text, { source: opts.source, format: opts.format, receivedTime });
+  ):
+    NormalizeOutcome | BodyInvalid | { ok: false; code: "RIPOSTE_FORMAT_NOT_ALLOWED"; reason: string; format: string } {
+    const out = normalizePiece(piece, { source: opts.source, format: opts.format, receivedTime });
     const allowed =
       this.deps.sourceFormats && Object.hasOwn(this.deps.sourceFormats, opts.source)
         ? this.deps.sourceFormats[opts.source]

@@ -7,9 +7,8 @@ import { randomBytes } from "node:crypto";
 import type { Bus } from "../shared/bus/index.ts";
 import type { TopicNames } from "../shared/config.ts";
 import { DlqRecord } from "../../schemas/index.ts";
-import { splitBody } from "./body.ts";
+import { normalizePiece, splitBody } from "./body.ts";
 import type { Ingestor } from "./ingestor.ts";
-import { normalizeEvent } from "./normalizers/index.ts";
 
 export interface ReplayReport {
   readonly scanned: number;
@@ -74,15 +73,11 @@ export async function replayDlq(opts: ReplayOptions): Promise<ReplayReport> {
         const r = rec.data;
         if ((opts.code && r.code !== opts.code) || (opts.since && r.time < opts.since)) continue;
         const pieces = splitBody(Buffer.from(r.original, "base64").toString("utf8"));
-        const ok = pieces.filter(
-          (p) => p.ok && normalizeEvent(p.event, p.text, { source: r.source, receivedTime: r.time }).ok,
-        );
+        const outcomes = pieces.map((p) => normalizePiece(p, { source: r.source, receivedTime: r.time }));
+        const ok = pieces.filter((_p, i) => outcomes[i]?.ok);
         if (ok.length === 0) {
-          const first = pieces[0];
-          const out = first?.ok
-            ? normalizeEvent(first.event, first.text, { source: r.source, receivedTime: r.time })
-            : undefined;
-          const code = out && !out.ok ? out.code : "RIPOSTE_BODY_INVALID";
+          const first = outcomes[0];
+          const code = first && !first.ok ? first.code : "RIPOSTE_BODY_INVALID";
           failing[code] = (failing[code] ?? 0) + 1;
           continue;
         }
