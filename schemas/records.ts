@@ -90,7 +90,10 @@ export const DlqRecord = z.object({
   code: z.string(),
   reason: z.string(),
   source: z.string(),
+  /** The format the event was detected as, when it was. */
   format: z.string().optional(),
+  /** The format the sender asked for (`?format=`, `riposte-format`), which a replay applies again. */
+  requested_format: z.string().optional(),
   /** The original bytes, base64. */
   original: z.string(),
   origin: z.object({ topic: z.string(), partition: z.number().int(), offset: z.string() }).optional(),
