@@ -13,12 +13,13 @@ import { CONNECTORS } from "./executor/connectors/index.ts";
 import { Executor } from "./executor/executor.ts";
 import { Ingestor } from "./ingest/ingestor.ts";
 import { KafkaBus, MemoryBus, type Bus, type InMessage, type Subscription } from "./shared/bus/index.ts";
-import { splitBody } from "./ingest/body.ts";
+import { splitBodyAsync, type SplitLimits } from "./ingest/body.ts";
 import { replayDlq } from "./ingest/replay.ts";
 import { startSyslog, type SyslogServer } from "./ingest/syslog.ts";
-import { contextFrom } from "./shared/telemetry.ts";
+import { inboundTrace } from "./shared/telemetry.ts";
+import { dlqRecord } from "./shared/dlq.ts";
 import { topicNames, type Config, type TopicNames } from "./shared/config.ts";
-import { RiposteError } from "./shared/errors.ts";
+import { RiposteError, isRiposteError, messageOf } from "./shared/errors.ts";
 import type { Logger } from "./shared/log.ts";
 import { Metrics } from "./shared/metrics.ts";
 import { loadPlaybooks } from "./shared/rulefiles.ts";
@@ -72,19 +73,50 @@ async function embeddedToken(stateDir: string): Promise<{ token: string; file: s
 /**
  * Consumes raw vendor events from `<prefix>.alerts.raw` (for sites that already ship alerts to Kafka): each
  * message is a body as the HTTP ingest takes it; headers `riposte-source` / `riposte-format` name its source
- * and format. Offsets are committed only after the normalized events and DLQ records are durable.
+ * and format. Offsets are committed only after the normalized events and DLQ records are durable. A message that
+ * cannot be taken in as a whole (too many events, a bad header) is dead-lettered with its bytes and the partition
+ * moves on; only a bus that does not acknowledge makes the batch redeliver.
  */
-function rawHandler(ingestor: Ingestor, defaultSource: string) {
+function rawHandler(
+  ingestor: Ingestor,
+  bus: Bus,
+  topics: TopicNames,
+  defaultSource: string,
+  limits: SplitLimits,
+  trustedTrace: ReadonlySet<string>,
+  log: Logger,
+) {
   return async (messages: readonly InMessage[]): Promise<void> => {
     for (const m of messages) {
-      const source = /^[A-Za-z0-9._-]{1,64}$/.test(m.headers["riposte-source"] ?? "")
-        ? (m.headers["riposte-source"] as string)
-        : defaultSource;
-      await ingestor.ingest(splitBody(m.value.toString("utf8")), {
-        source,
-        format: m.headers["riposte-format"],
-        parent: contextFrom(m.headers),
-      });
+      const named = m.headers["riposte-source"] ?? "";
+      const source = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,64}$/.test(named) ? named : defaultSource;
+      const format = m.headers["riposte-format"];
+      try {
+        if (format !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(format)) {
+          throw new RiposteError("RIPOSTE_QUERY_INVALID", "the riposte-format header is not a format name");
+        }
+        const pieces = await splitBodyAsync(m.value.toString("utf8"), limits);
+        const { parent, links } = inboundTrace(m.headers, trustedTrace.has("*") || trustedTrace.has(source));
+        await ingestor.ingest(pieces, { source, format, parent, links });
+      } catch (e) {
+        if (isRiposteError(e) && e.retriable) throw e;
+        const code = isRiposteError(e) ? e.code : "RIPOSTE_NORMALIZER_FAILED";
+        log.warn(
+          { code, err: messageOf(e), partition: m.partition, offset: m.offset, source },
+          "raw message dead-lettered",
+        );
+        const rec = dlqRecord({
+          stage: "ingest",
+          code,
+          reason: messageOf(e),
+          source,
+          original: m.value,
+          requestedFormat: format,
+          time: Date.now(),
+          origin: { topic: m.topic, partition: m.partition, offset: m.offset },
+        });
+        await bus.publish(topics.dlq, [{ key: source, value: JSON.stringify(rec) }]);
+      }
     }
   };
 }
@@ -181,6 +213,8 @@ export async function startServices(opts: StartOptions): Promise<Running> {
     );
     log.info({ playbooks: [...playbooks.keys()], connectors: modes }, "executor started");
   }
+  const limits: SplitLimits = { maxEvents: config.api.maxEvents, maxDepth: config.api.maxDepth };
+  const trustedTrace = new Set(config.api.traceTrustedSources);
   const ingestor = want.has("ingest")
     ? new Ingestor({ bus, topics, metrics, sourceFormats: config.sourceFormats })
     : undefined;
@@ -189,11 +223,20 @@ export async function startServices(opts: StartOptions): Promise<Running> {
       await bus.subscribe({
         groupId: `${config.groupPrefix}.ingest-raw`,
         topics: [topics.raw],
-        handler: rawHandler(ingestor, config.rawSource),
+        handler: rawHandler(
+          ingestor,
+          bus,
+          topics,
+          config.rawSource,
+          limits,
+          trustedTrace,
+          log.child({ component: "raw" }),
+        ),
       }),
     );
   }
-  const publisher = ingestor ?? new Ingestor({ bus, topics, metrics });
+  // DLQ replay publishes through an ingestor with the same source→format binding as ingest, in every mode.
+  const publisher = ingestor ?? new Ingestor({ bus, topics, metrics, sourceFormats: config.sourceFormats });
   let syslog: SyslogServer | undefined;
   const { tcpPort, udpPort } = config.syslog;
   if (ingestor && (tcpPort !== undefined || udpPort !== undefined)) {
@@ -218,6 +261,10 @@ export async function startServices(opts: StartOptions): Promise<Running> {
       maxBodyBytes: config.api.maxBodyBytes,
       hmacSecrets: config.api.hmacSecrets,
       replayWindowMs: config.api.replayWindowMs,
+      signatureSeen: async (nonce, ttlMs) =>
+        (await state.seen(`${config.topics.prefix}:{hmac}:nonce:${nonce}`, ttlMs)) > 1,
+      limits,
+      traceTrustedSources: config.api.traceTrustedSources,
       ...(ingestor ? { ingestor } : {}),
       replay: (o) => replayDlq({ bus, topics, ingestor: publisher, groupId: `${config.groupPrefix}.dlq-replay`, ...o }),
       health: () => ({ bus: bus.kind, state: state.kind, services: [...want] }),

@@ -10,7 +10,7 @@ import { Ingestor } from "../ingest/ingestor.ts";
 import { replayDlq } from "../ingest/replay.ts";
 import { dlqRecord } from "../shared/dlq.ts";
 import { buildApi, type Api } from "./app.ts";
-import { signBody } from "./auth.ts";
+import { signRequest } from "./auth.ts";
 
 const topics = topicNames("api");
 const API_TOKEN = "api-token-0123456789abcdef";
@@ -124,12 +124,18 @@ describe("ingest API", () => {
     assert.equal(missing.statusCode, 401);
     assert.equal(missing.json<{ error: { code: string } }>().error.code, "RIPOSTE_SIGNATURE_INVALID");
     assert.equal(
-      (await post(url, ALERT, { "x-riposte-signature": signBody(`${ALERT} `, HMAC_SECRET) })).statusCode,
+      (await post(url, ALERT, { "x-riposte-signature": signRequest("POST", url, `${ALERT} `, HMAC_SECRET) }))
+        .statusCode,
       401,
     );
-    const stale = await post(url, ALERT, { "x-riposte-signature": signBody(ALERT, HMAC_SECRET, Date.now() - 600_000) });
+    const stale = await post(url, ALERT, {
+      "x-riposte-signature": signRequest("POST", url, ALERT, HMAC_SECRET, Date.now() - 600_000),
+    });
     assert.match(stale.json<{ error: { message: string } }>().error.message, /replay window/);
-    assert.equal((await post(url, ALERT, { "x-riposte-signature": signBody(ALERT, HMAC_SECRET) })).statusCode, 202);
+    assert.equal(
+      (await post(url, ALERT, { "x-riposte-signature": signRequest("POST", url, ALERT, HMAC_SECRET) })).statusCode,
+      202,
+    );
   });
 
   test("when the bus cannot acknowledge: 503 with Retry-After, nothing claimed accepted", async () => {

@@ -5,14 +5,15 @@
  */
 import { gunzip } from "node:zlib";
 import { promisify } from "node:util";
+import { z } from "zod";
 import Fastify, { LogController, type FastifyReply, type FastifyRequest } from "fastify";
-import { propagation, context } from "@opentelemetry/api";
 import { RiposteError, isRiposteError, messageOf, type ErrorCode } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
 import type { Metrics } from "../shared/metrics.ts";
-import { splitBody } from "../ingest/body.ts";
+import { inboundTrace } from "../shared/telemetry.ts";
+import { DEFAULT_LIMITS, splitBodyAsync, type SplitLimits } from "../ingest/body.ts";
 import type { Ingestor } from "../ingest/ingestor.ts";
-import { bearerOf, mayIngest, safeEqual, signatureProblem } from "./auth.ts";
+import { bearerOf, mayIngest, safeEqual, signatureProblem, signatureNonce, SignatureNonces } from "./auth.ts";
 import type { ReplayReport } from "../ingest/replay.ts";
 
 const inflate = promisify(gunzip);
@@ -28,6 +29,15 @@ export interface ApiOptions {
   /** Per-source HMAC secrets: a source listed here must sign its requests. */
   readonly hmacSecrets: Readonly<Record<string, string>>;
   readonly replayWindowMs: number;
+  /**
+   * Records a signature as used; true when it was already used within the replay window (a replayed request).
+   * Shared state in distributed mode, so a signature is refused by every ingest replica; in-process by default.
+   */
+  readonly signatureSeen?: (nonce: string, ttlMs: number) => Promise<boolean>;
+  /** Events per request and nesting depth per event (RIPOSTE_INGEST_MAX_EVENTS, RIPOSTE_INGEST_MAX_DEPTH). */
+  readonly limits?: SplitLimits;
+  /** Sources whose trace context is continued (RIPOSTE_TRACE_TRUSTED_SOURCES; `*` = all); others get a link only. */
+  readonly traceTrustedSources?: readonly string[];
   /** DLQ replay, when this process can publish. */
   readonly replay?: (opts: {
     code?: string | undefined;
@@ -49,11 +59,53 @@ function sendError(
   return reply.code(status).send({ error: { code, message }, ...extra });
 }
 
+const ReplayArgs = z.strictObject({
+  code: z
+    .string()
+    .regex(/^[A-Z0-9_]{1,64}$/, "an error code like RIPOSTE_FORMAT_UNKNOWN")
+    .optional(),
+  since: z.string().max(64).optional(),
+  dry_run: z.boolean().optional(),
+  from_beginning: z.boolean().optional(),
+});
+
+/** Source names: letters, digits, '.', '_' or '-', not `.` or `..`. */
+const SOURCE_NAME = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,64}$/;
+
+/** Content encodings an ingest body may have. */
+const ENCODINGS = new Set(["", "identity", "gzip"]);
+
+/** A query parameter given at most once, as a string; 400 otherwise. */
+function queryParam(query: unknown, name: string): string | undefined {
+  const v = query && typeof query === "object" ? (query as Record<string, unknown>)[name] : undefined;
+  if (v === undefined) return undefined;
+  if (typeof v !== "string" || v === "" || v.length > 64) {
+    throw new RiposteError("RIPOSTE_QUERY_INVALID", `give ?${name}= once, as a name of at most 64 characters`);
+  }
+  return v;
+}
+
 export function buildApi(opts: ApiOptions) {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const trusted = new Set(opts.traceTrustedSources ?? []);
+  const nonces = new SignatureNonces();
+  const signatureSeen = opts.signatureSeen ?? ((n: string, ttl: number) => Promise.resolve(nonces.seen(n, ttl)));
   const app = Fastify({
     loggerInstance: opts.log.child({ component: "api" }),
     bodyLimit: opts.maxBodyBytes,
     logController: new LogController({ disableRequestLogging: true }),
+    // Errors the router raises before a route runs get the catalogue's shape too.
+    frameworkErrors: (err, req, reply) => {
+      const long = err.code === "FST_ERR_MAX_PARAM_LENGTH";
+      void sendError(
+        reply,
+        long ? "RIPOSTE_URL_TOO_LONG" : "RIPOSTE_BODY_INVALID",
+        long ? 414 : 400,
+        long
+          ? "a path segment is too long: source names are at most 64 characters"
+          : `the URL ${JSON.stringify(req.url.slice(0, 200))} is not valid: check its percent-encoding`,
+      );
+    },
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: opts.maxBodyBytes }, (_req, body, done) =>
@@ -70,22 +122,32 @@ export function buildApi(opts: ApiOptions) {
         reply,
         "RIPOSTE_BODY_TOO_LARGE",
         413,
-        `body larger than ${opts.maxBodyBytes} bytes: split it into smaller batches`,
+        `body larger than ${opts.maxBodyBytes} bytes (RIPOSTE_INGEST_MAX_BODY): split it into smaller batches`,
       );
     }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status === 500) opts.log.error({ err: messageOf(err) }, "request failed");
-    return sendError(reply, err.code ?? "RIPOSTE_INTERNAL", status, status === 500 ? "internal error" : err.message);
+    if (status === 500) {
+      opts.log.error({ err: messageOf(err) }, "request failed");
+      return sendError(reply, "RIPOSTE_INTERNAL", 500, "internal error: the request was not processed; retry it");
+    }
+    // Other client errors Fastify raises (a malformed request): the catalogue's shape, the framework's status.
+    return sendError(reply, status === 415 ? "RIPOSTE_MEDIA_UNSUPPORTED" : "RIPOSTE_BODY_INVALID", status, err.message);
   });
 
   app.addHook("onRequest", async (req: FastifyRequest, reply: FastifyReply) => {
     if (req.url === "/healthz") return;
     const token = bearerOf(req.headers.authorization);
     if (!token) return sendError(reply, "RIPOSTE_AUTH_MISSING", 401, "send Authorization: Bearer <token>");
-    const source = /^\/v1\/alerts\/([^/?]+)/.exec(req.url)?.[1];
+    const raw = /^\/v1\/alerts\/([^/?]+)/.exec(req.url)?.[1];
+    let source: string | undefined;
+    try {
+      source = raw === undefined ? undefined : decodeURIComponent(raw);
+    } catch {
+      return sendError(reply, "RIPOSTE_SOURCE_INVALID", 400, "the source name is not valid percent-encoding");
+    }
     const ok =
       source !== undefined
-        ? mayIngest(token, decodeURIComponent(source), opts.apiToken, opts.sourceTokens)
+        ? mayIngest(token, source, opts.apiToken, opts.sourceTokens)
         : opts.apiToken !== undefined && safeEqual(token, opts.apiToken);
     if (!ok) return sendError(reply, "RIPOSTE_AUTH_INVALID", 401, "the token is not valid for this endpoint");
   });
@@ -99,79 +161,97 @@ export function buildApi(opts: ApiOptions) {
 
   const ingestor = opts.ingestor;
   if (ingestor) {
-    app.post<{ Params: { source: string }; Querystring: { format?: string } }>(
-      "/v1/alerts/:source",
-      async (req, reply) => {
-        const source = req.params.source;
-        if (!/^[A-Za-z0-9._-]{1,64}$/.test(source)) {
-          throw new RiposteError("RIPOSTE_SOURCE_UNKNOWN", "source names are 1-64 letters, digits, '.', '_' or '-'");
-        }
-        let body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-        const secret = Object.hasOwn(opts.hmacSecrets, source) ? opts.hmacSecrets[source] : undefined;
-        if (secret !== undefined) {
-          const header = req.headers["x-riposte-signature"];
-          const problem = signatureProblem(
-            typeof header === "string" ? header : undefined,
-            body,
-            secret,
-            Date.now(),
-            opts.replayWindowMs,
+    app.post<{ Params: { source: string } }>("/v1/alerts/:source", async (req, reply) => {
+      const source = req.params.source;
+      if (!SOURCE_NAME.test(source)) {
+        throw new RiposteError(
+          "RIPOSTE_SOURCE_INVALID",
+          "source names are 1-64 letters, digits, '.', '_' or '-' (and not '.' or '..')",
+        );
+      }
+      const format = queryParam(req.query, "format");
+      const encoding = String(req.headers["content-encoding"] ?? "")
+        .trim()
+        .toLowerCase();
+      if (!ENCODINGS.has(encoding)) {
+        throw new RiposteError(
+          "RIPOSTE_MEDIA_UNSUPPORTED",
+          `Content-Encoding ${JSON.stringify(encoding.slice(0, 40))} is not supported: send gzip or no encoding`,
+        );
+      }
+      let body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const secret = Object.hasOwn(opts.hmacSecrets, source) ? opts.hmacSecrets[source] : undefined;
+      if (secret !== undefined) {
+        const header = req.headers["x-riposte-signature"];
+        const signed = typeof header === "string" ? header : undefined;
+        const problem = signatureProblem(signed, req.method, req.url, body, secret, Date.now(), opts.replayWindowMs);
+        if (problem) throw new RiposteError("RIPOSTE_SIGNATURE_INVALID", problem);
+        // Valid: refuse it if it was used before within the window (a captured request sent again).
+        if (await signatureSeen(`${source}:${signatureNonce(signed ?? "")}`, 2 * opts.replayWindowMs)) {
+          throw new RiposteError(
+            "RIPOSTE_SIGNATURE_REPLAYED",
+            "this signature was already used: sign every request anew (a fresh t= and body)",
           );
-          if (problem) throw new RiposteError("RIPOSTE_SIGNATURE_INVALID", problem);
         }
-        if ((req.headers["content-encoding"] ?? "").toLowerCase() === "gzip") {
-          try {
-            body = await inflate(body, { maxOutputLength: opts.maxBodyBytes });
-          } catch (e) {
-            const tooLarge = (e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE";
-            throw new RiposteError(
-              tooLarge ? "RIPOSTE_BODY_TOO_LARGE" : "RIPOSTE_BODY_INVALID",
-              tooLarge
-                ? `the gzip body inflates beyond ${opts.maxBodyBytes} bytes: split it into smaller batches`
-                : `Content-Encoding is gzip but the body does not inflate: ${messageOf(e)}`,
-            );
-          }
+      }
+      if (encoding === "gzip") {
+        try {
+          body = await inflate(body, { maxOutputLength: opts.maxBodyBytes });
+        } catch (e) {
+          const tooLarge = (e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE";
+          throw new RiposteError(
+            tooLarge ? "RIPOSTE_BODY_TOO_LARGE" : "RIPOSTE_BODY_INVALID",
+            tooLarge
+              ? `the gzip body inflates beyond ${opts.maxBodyBytes} bytes (RIPOSTE_INGEST_MAX_BODY): split it into smaller batches`
+              : `Content-Encoding is gzip but the body does not inflate: ${messageOf(e)}`,
+          );
         }
-        const parent = propagation.extract(context.active(), req.headers);
-        const result = await ingestor.ingest(splitBody(body.toString("utf8")), {
-          source,
-          format: req.query.format,
-          parent,
+      }
+      const pieces = await splitBodyAsync(body.toString("utf8"), limits);
+      const { parent, links } = inboundTrace(req.headers, trusted.has("*") || trusted.has(source));
+      const result = await ingestor.ingest(pieces, { source, format, parent, links });
+      if (result.normalized === 0) {
+        const first = result.items[0];
+        const status = first?.code === "RIPOSTE_BODY_INVALID" ? 400 : 422;
+        return sendError(reply, first?.code ?? "RIPOSTE_BODY_INVALID", status, first?.reason ?? "nothing to ingest", {
+          accepted: result.accepted,
+          dead_lettered: result.dead_lettered,
+          failed: result.failed,
+          trace_id: result.trace_id,
+          items: result.items,
+          items_omitted: result.items_omitted,
         });
-        if (result.normalized === 0) {
-          const first = result.items[0];
-          const status = first?.code === "RIPOSTE_BODY_INVALID" ? 400 : 422;
-          return sendError(reply, first?.code ?? "RIPOSTE_BODY_INVALID", status, first?.reason ?? "nothing to ingest", {
-            dead_lettered: result.dead_lettered,
-            trace_id: result.trace_id,
-            items: result.items,
-          });
-        }
-        return reply.code(202).send(result);
-      },
-    );
+      }
+      return reply.code(202).send(result);
+    });
   }
   const replay = opts.replay;
   if (replay) {
     app.post<{ Body: Buffer }>("/v1/dlq/replay", async (req) => {
       const text = Buffer.isBuffer(req.body) ? req.body.toString("utf8") : "";
-      let args: { code?: string; since?: string; dry_run?: boolean; from_beginning?: boolean } = {};
+      const usage =
+        "expected a JSON object {code?: string, since?: ISO 8601 time, dry_run?: boolean, from_beginning?: boolean}";
+      let parsed: unknown;
       try {
-        args = text.trim() === "" ? {} : (JSON.parse(text) as typeof args);
+        parsed = text.trim() === "" ? {} : JSON.parse(text);
       } catch (e) {
+        throw new RiposteError("RIPOSTE_BODY_INVALID", `${usage}: ${messageOf(e)}`);
+      }
+      const args = ReplayArgs.safeParse(parsed);
+      if (!args.success) {
         throw new RiposteError(
           "RIPOSTE_BODY_INVALID",
-          `expected a JSON object {code?, since?, dry_run?, from_beginning?}: ${messageOf(e)}`,
+          `${usage}: ${args.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ")}`,
         );
       }
-      const since = args.since === undefined ? undefined : Date.parse(args.since);
+      const since = args.data.since === undefined ? undefined : Date.parse(args.data.since);
       if (since !== undefined && Number.isNaN(since))
         throw new RiposteError("RIPOSTE_BODY_INVALID", "since must be an ISO 8601 time");
       return replay({
-        code: args.code,
+        code: args.data.code,
         since,
-        dryRun: args.dry_run === true,
-        fromBeginning: args.from_beginning === true,
+        dryRun: args.data.dry_run === true,
+        fromBeginning: args.data.from_beginning === true,
       });
     });
   }

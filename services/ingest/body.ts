@@ -1,43 +1,62 @@
 /**
  * Splits an ingest body into raw events: a JSON object, a JSON array of objects, NDJSON, concatenated or
  * pretty-printed JSON objects, or text lines (syslog, CEF, LEEF). Pure.
+ *
+ * Work is linear in the body's bytes whatever it holds: every line is parsed at most once on its own, bracket
+ * matching for multi-line objects is one pass over the body, and the multi-line candidates tried are disjoint.
+ * The number of events and the nesting depth of each are capped (a hostile body can neither grow the work nor
+ * overflow the stack of a later stage).
  */
+import { RiposteError } from "../shared/errors.ts";
 import { normalizeEvent, type NormalizeContext, type NormalizeOutcome, type RawEvent } from "./normalizers/index.ts";
+
+/** Why a piece could not be read as an event. */
+export type PieceCode = "RIPOSTE_BODY_INVALID" | "RIPOSTE_NESTING_TOO_DEEP";
 
 /** One piece of a body: an event with its own text, or text that could not be read as an event. */
 export type Piece =
   | { readonly ok: true; readonly event: RawEvent; readonly text: string }
-  | { readonly ok: false; readonly text: string; readonly reason: string };
+  | { readonly ok: false; readonly text: string; readonly reason: string; readonly code?: PieceCode };
+
+export interface SplitLimits {
+  /** Most events in one body (RIPOSTE_INGEST_MAX_EVENTS); more is refused as a whole with RIPOSTE_TOO_MANY_EVENTS. */
+  readonly maxEvents: number;
+  /** Deepest nesting of one JSON event (RIPOSTE_INGEST_MAX_DEPTH); a deeper one is a RIPOSTE_NESTING_TOO_DEEP piece. */
+  readonly maxDepth: number;
+}
+
+export const DEFAULT_LIMITS: SplitLimits = { maxEvents: 50_000, maxDepth: 64 };
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 
-function fromJson(value: unknown, text: string, where: string): Piece {
-  return isObject(value)
-    ? { ok: true, event: { kind: "json", value }, text }
-    : { ok: false, text, reason: `${where} is ${Array.isArray(value) ? "an array" : typeof value}, not a JSON object` };
-}
-
-/** How far a multi-line object may extend; keeps a body full of broken lines linear to split. */
+/** How far a multi-line object may extend. */
 const MAX_OBJECT_CHARS = 1024 * 1024;
 
-/** Index just past the JSON object starting at `start`, or -1 when it is not closed within MAX_OBJECT_CHARS. */
-function objectEnd(s: string, start: number): number {
+/** Whitespace before an object on its line: ASCII blanks, no-break space and the byte-order mark. */
+function isBlank(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0xfeff;
+}
+
+/** Nesting depth of a JSON text (`{}` is 1), counted outside strings; stops counting once past `limit`. */
+export function jsonDepth(s: string, limit = Infinity): number {
   let depth = 0;
+  let max = 0;
   let inString = false;
-  const end = Math.min(s.length, start + MAX_OBJECT_CHARS);
-  for (let i = start; i < end; i++) {
+  for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (inString) {
       if (c === 92) i++;
       else if (c === 34) inString = false;
     } else if (c === 34) inString = true;
-    else if (c === 123 || c === 91) depth++;
-    else if (c === 125 || c === 93) {
-      depth--;
-      if (depth === 0) return i + 1;
-    }
+    else if (c === 123 || c === 91) {
+      depth++;
+      if (depth > max) {
+        max = depth;
+        if (max > limit) return max;
+      }
+    } else if (c === 125 || c === 93) depth--;
   }
-  return -1;
+  return max;
 }
 
 function tryParse(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
@@ -48,67 +67,257 @@ function tryParse(text: string): { ok: true; value: unknown } | { ok: false; err
   }
 }
 
+const TOO_DEEP = -2;
+
 /**
- * Splits a body. A body that parses as JSON is one object or an array of objects. Otherwise it is read line by
+ * For every `{` that is the first non-blank character of its line (or follows a closing bracket): the index just past its matching bracket,
+ * or TOO_DEEP when the object nests deeper than `maxDepth`. Unclosed ones are absent. One pass; strings end at
+ * a line break (JSON strings cannot hold one), so the string state at each line start is the same whichever
+ * earlier line a scan started from.
+ */
+function lineObjectEnds(s: string, maxDepth: number): Map<number, number> {
+  const ends = new Map<number, number>();
+  // Open brackets not yet closed, innermost last; only the innermost maxDepth are kept, the ones below are known
+  // to be too deep and counted in `dropped`.
+  const open: number[] = [];
+  let dropped = 0;
+  let inString = false;
+  let lineStart = true;
+  let afterClose = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 10) {
+      inString = false;
+      lineStart = true;
+      afterClose = false;
+      continue;
+    }
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+      continue;
+    }
+    const blank = isBlank(c);
+    // Where a split may start an object: the first character of a line, or the next one after a closed object.
+    const first = (lineStart || afterClose) && !blank;
+    if (first) lineStart = false;
+    if (!blank) afterClose = false;
+    if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (open.length === maxDepth) {
+        const bottom = open.shift() as number;
+        if (bottom >= 0) ends.set(bottom, TOO_DEEP);
+        dropped++;
+      }
+      // Negative entries are brackets whose end nobody asks for.
+      open.push(first && c === 123 ? i : -1);
+    } else if (c === 125 || c === 93) {
+      if (open.length > 0) {
+        const start = open.pop() as number;
+        if (start >= 0) ends.set(start, i + 1);
+      } else if (dropped > 0) dropped--;
+      afterClose = true;
+    }
+  }
+  return ends;
+}
+
+/**
+ * The text of each element of a JSON array that parsed (so it is well formed), with its nesting depth: original
+ * bytes, not re-serialized values (which could also overflow the stack for deep ones).
+ */
+function arrayElements(s: string): Array<{ text: string; depth: number }> {
+  const out: Array<{ text: string; depth: number }> = [];
+  let depth = 0;
+  let inString = false;
+  let start = -1;
+  let max = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+      continue;
+    }
+    if (depth === 1 && start < 0 && !isBlank(c) && c !== 44 && c !== 93) {
+      start = i;
+      max = 0;
+    }
+    if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      depth++;
+      if (depth - 1 > max) max = depth - 1;
+    } else if (c === 125 || c === 93) {
+      if (depth === 1 && start >= 0) {
+        out.push({ text: s.slice(start, i).trimEnd(), depth: max });
+        start = -1;
+      }
+      depth--;
+    } else if (c === 44 && depth === 1 && start >= 0) {
+      out.push({ text: s.slice(start, i).trimEnd(), depth: max });
+      start = -1;
+    }
+  }
+  return out;
+}
+
+function tooMany(limits: SplitLimits): RiposteError {
+  return new RiposteError(
+    "RIPOSTE_TOO_MANY_EVENTS",
+    `the body holds more than ${limits.maxEvents} events (RIPOSTE_INGEST_MAX_EVENTS): split it into smaller batches`,
+  );
+}
+
+function tooDeep(text: string, where: string, limits: SplitLimits): Piece {
+  return {
+    ok: false,
+    text,
+    code: "RIPOSTE_NESTING_TOO_DEEP",
+    reason: `${where} nests deeper than ${limits.maxDepth} levels (RIPOSTE_INGEST_MAX_DEPTH)`,
+  };
+}
+
+function jsonPiece(value: unknown, text: string, where: string, limits: SplitLimits, depth?: number): Piece {
+  if (!isObject(value)) {
+    return {
+      ok: false,
+      text,
+      reason: `${where} is ${value === null ? "null" : Array.isArray(value) ? "an array" : typeof value}, not a JSON object`,
+    };
+  }
+  if ((depth ?? jsonDepth(text, limits.maxDepth)) > limits.maxDepth) return tooDeep(text, where, limits);
+  return { ok: true, event: { kind: "json", value }, text };
+}
+
+/**
+ * The pieces of a body. A body that parses as JSON is one object or an array of objects. Otherwise it is read line by
  * line: a line starting with `{` is one JSON object (or the first line of a multi-line one), any other
  * non-empty line is a text event. A broken line becomes one failed piece; the lines after it are unaffected.
+ * Throws RIPOSTE_TOO_MANY_EVENTS when the body holds more than `limits.maxEvents` pieces.
  */
-export function splitBody(body: string): Piece[] {
+function* piecesOf(body: string, limits: SplitLimits): Generator<Piece> {
   const trimmed = body.trim();
-  if (trimmed === "") return [{ ok: false, text: body, reason: "the body is empty" }];
+  if (trimmed === "") {
+    yield { ok: false, text: body, reason: "the body is empty" };
+    return;
+  }
   if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
     const whole = tryParse(trimmed);
     if (whole.ok) {
-      if (!Array.isArray(whole.value)) return [fromJson(whole.value, trimmed, "the body")];
-      if (whole.value.length === 0) return [{ ok: false, text: body, reason: "the body is an empty JSON array" }];
-      return whole.value.map((v, i) => fromJson(v, JSON.stringify(v), `element ${i}`));
+      if (!Array.isArray(whole.value)) {
+        yield jsonPiece(whole.value, trimmed, "the body", limits);
+        return;
+      }
+      const values: unknown[] = whole.value;
+      if (values.length === 0) {
+        yield { ok: false, text: body, reason: "the body is an empty JSON array" };
+        return;
+      }
+      if (values.length > limits.maxEvents) throw tooMany(limits);
+      const elements = arrayElements(trimmed);
+      for (let i = 0; i < values.length; i++) {
+        const el = elements[i] ?? { text: "", depth: Infinity };
+        yield jsonPiece(values[i], el.text, `element ${i}`, limits, el.depth);
+      }
+      return;
     }
-    if (trimmed.startsWith("[") || !/\n\s*\S/.test(trimmed)) {
-      return [{ ok: false, text: body, reason: `the body is not valid JSON: ${whole.error}` }];
+    if (trimmed.startsWith("[") || !trimmed.includes("\n")) {
+      yield { ok: false, text: body, reason: `the body is not valid JSON: ${whole.error}` };
+      return;
     }
   }
-  const pieces: Piece[] = [];
+  let count = 0;
+  const counted = (p: Piece): Piece => {
+    if (++count > limits.maxEvents) throw tooMany(limits);
+    return p;
+  };
+  let ends: Map<number, number> | undefined;
+  // Multi-line candidates are tried only past the end of the last one that failed, so they never overlap.
+  let tryFrom = 0;
   let pos = 0;
   let lineNo = 1;
   while (pos < body.length) {
     const nl = body.indexOf("\n", pos);
     const lineEnd = nl < 0 ? body.length : nl;
-    const line = body.slice(pos, lineEnd).replace(/\r$/, "");
+    let first = pos;
+    while (first < lineEnd && isBlank(body.charCodeAt(first))) first++;
     let next = lineEnd + 1;
-    if (line.trim() !== "") {
-      if (line.trimStart().startsWith("{")) {
-        const one = tryParse(line);
-        if (one.ok) pieces.push(fromJson(one.value, line, `line ${lineNo}`));
+    if (first < lineEnd) {
+      const line = body.slice(pos, body.charCodeAt(lineEnd - 1) === 13 ? lineEnd - 1 : lineEnd);
+      const where = `line ${lineNo}`;
+      if (body.charCodeAt(first) === 123) {
+        // A line whose last non-blank character is not `}` cannot be an object on its own: no parse (and no thrown
+        // error, which costs more than the scan) for it.
+        let last = line.length - 1;
+        while (last > 0 && isBlank(line.charCodeAt(last))) last--;
+        const one =
+          line.charCodeAt(last) === 125
+            ? tryParse(line)
+            : ({ ok: false, error: "the object does not end on this line" } as const);
+        if (one.ok) yield counted(jsonPiece(one.value, line, where, limits));
         else {
-          const start = pos + line.indexOf("{");
-          const end = objectEnd(body, start);
-          const multi = end > 0 ? tryParse(body.slice(start, end)) : undefined;
+          ends ??= lineObjectEnds(body, limits.maxDepth);
+          const end = first >= tryFrom ? (ends.get(first) ?? -1) : -1;
+          // A candidate that is the line itself already failed.
+          const tryIt = end > 0 && end - first <= MAX_OBJECT_CHARS && end !== pos + last + 1;
+          const multi = tryIt ? tryParse(body.slice(first, end)) : undefined;
           if (multi?.ok) {
-            pieces.push(fromJson(multi.value, body.slice(start, end), `the object at line ${lineNo}`));
+            yield counted(jsonPiece(multi.value, body.slice(first, end), `the object at ${where}`, limits));
             next = end;
           } else {
-            pieces.push({ ok: false, text: line, reason: `line ${lineNo} is not valid JSON: ${one.error}` });
+            if (end > 0) tryFrom = end;
+            yield counted(
+              end === TOO_DEEP
+                ? tooDeep(line, `the object opened at ${where}`, limits)
+                : { ok: false, text: line, reason: `${where} is not valid JSON: ${one.error}` },
+            );
           }
         }
       } else {
-        pieces.push({ ok: true, event: { kind: "text", value: line }, text: line });
+        yield counted({ ok: true, event: { kind: "text", value: line }, text: line });
       }
     }
-    for (let i = pos; i < next && i < body.length; i++) if (body.charCodeAt(i) === 10) lineNo++;
+    lineNo += countNewlines(body, pos, next);
     pos = next;
   }
-  return pieces;
 }
 
-/** The outcome of one piece: a piece that could not be read as an event fails as RIPOSTE_BODY_INVALID. */
+/** Splits a body at once (the CLI, tests). */
+export function splitBody(body: string, limits: SplitLimits = DEFAULT_LIMITS): Piece[] {
+  return [...piecesOf(body, limits)];
+}
+
+/** Pieces between two yields to the event loop in splitBodyAsync. */
+const YIELD_EVERY = 512;
+
+/**
+ * Splits a body, yielding to the event loop every few hundred pieces so a big body never stalls other
+ * requests. Rejects with RIPOSTE_TOO_MANY_EVENTS before anything is published.
+ */
+export async function splitBodyAsync(body: string, limits: SplitLimits = DEFAULT_LIMITS): Promise<Piece[]> {
+  const out: Piece[] = [];
+  for (const p of piecesOf(body, limits)) {
+    out.push(p);
+    if (out.length % YIELD_EVERY === 0) await new Promise<void>((r) => setImmediate(r));
+  }
+  return out;
+}
+
+function countNewlines(s: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to && i < s.length; i++) if (s.charCodeAt(i) === 10) n++;
+  return n;
+}
+
+/** The outcome of one piece: a piece that could not be read as an event fails with its code. */
 export function normalizePiece(piece: Piece, ctx: NormalizeContext): NormalizeOutcome | BodyInvalid {
   return piece.ok
     ? normalizeEvent(piece.event, piece.text, ctx)
-    : { ok: false, code: "RIPOSTE_BODY_INVALID", reason: piece.reason };
+    : { ok: false, code: piece.code ?? "RIPOSTE_BODY_INVALID", reason: piece.reason };
 }
 
 export interface BodyInvalid {
   readonly ok: false;
-  readonly code: "RIPOSTE_BODY_INVALID";
+  readonly code: PieceCode;
   readonly reason: string;
 }

@@ -1,19 +1,25 @@
 /**
  * The ingest stage: raw pieces → normalized events on riposte.alerts.normalized, and everything else on
  * riposte.dlq with its reason and original bytes. Resolves only once every record is durable on the bus.
+ *
+ * Bounded work per call: pieces are normalized and published in chunks (one chunk built while the previous one is
+ * being acknowledged), with a yield to the event loop between chunks; one piece that fails, even by throwing, is
+ * dead-lettered alone; the answer summarises outcomes by code and lists per-piece results only up to a bound.
  */
+import { ROOT_CONTEXT } from "@opentelemetry/api";
 import type { Bus, OutMessage } from "../shared/bus/index.ts";
 import type { TopicNames } from "../shared/config.ts";
 import { dlqRecord } from "../shared/dlq.ts";
+import { messageOf } from "../shared/errors.ts";
 import { eventUid } from "../../schemas/index.ts";
-import { ATTR, contextFrom, headersFor, inSpan, traceIdOf, SpanKind, type Context } from "../shared/telemetry.ts";
+import { ATTR, headersFor, inSpan, traceIdOf, SpanKind, type Context, type Link } from "../shared/telemetry.ts";
 import type { Metrics } from "../shared/metrics.ts";
 import type { NormalizeOutcome } from "./normalizers/index.ts";
 import { normalizePiece, type BodyInvalid, type Piece } from "./body.ts";
 
 export interface IngestItemResult {
   readonly index: number;
-  readonly status: "normalized" | "dead_lettered";
+  readonly status: "normalized" | "dead_lettered" | "failed";
   readonly uid?: string;
   readonly entity_key?: string;
   readonly format?: string;
@@ -22,28 +28,60 @@ export interface IngestItemResult {
 }
 
 export interface IngestResult {
+  /** Pieces taken in (each ends normalized, dead-lettered, or — with deadLetter: false — failed). */
   readonly accepted: number;
   readonly normalized: number;
   readonly dead_lettered: number;
+  /** Pieces that did not normalize, by error code. */
+  readonly failed: Readonly<Record<string, number>>;
   readonly trace_id: string;
+  /** Per-piece results, the first MAX_RESULT_ITEMS only. */
   readonly items: readonly IngestItemResult[];
+  /** Per-piece results left out of `items`. */
+  readonly items_omitted: number;
 }
 
 export interface IngestOptions {
   readonly source: string;
   readonly format?: string | undefined;
-  /** Trace context of the request (HTTP traceparent) or raw message; a new trace starts when absent. */
+  /** Trace context to continue (a trusted sender's, or a raw message's); a new trace starts when absent. */
   readonly parent?: Context;
+  /** Span contexts to link to without continuing them (an untrusted sender's trace context). */
+  readonly links?: readonly Link[];
   readonly receivedTime?: number;
+  /** Dead-letter the pieces that fail (default true); replay turns it off so still-failing records are only counted. */
+  readonly deadLetter?: boolean;
+  /** Normalize and report, publish nothing. */
+  readonly dryRun?: boolean;
 }
 
 export interface IngestorDeps {
   readonly bus: Bus;
   readonly topics: TopicNames;
   readonly metrics: Metrics;
-  /** Formats each listed source may send (RIPOSTE_SOURCE_FORMATS); unlisted sources may send any. */
+  /**
+   * Formats each listed source may send (RIPOSTE_SOURCE_FORMATS; `*` allows any). Configuration refuses a source
+   * with its own token and no binding; sources not listed here (the API token's) may send any format.
+   */
   readonly sourceFormats?: Readonly<Record<string, readonly string[]>>;
 }
+
+/** Per-piece results an answer lists at most. */
+export const MAX_RESULT_ITEMS = 500;
+/** Longest reason an answer item carries (the DLQ record keeps the whole one). */
+const MAX_ITEM_REASON = 300;
+/** Pieces per published chunk. */
+const CHUNK_PIECES = 500;
+/** Bytes of records per published chunk. */
+const CHUNK_BYTES = 2 * 1024 * 1024;
+
+type Outcome =
+  | NormalizeOutcome
+  | BodyInvalid
+  | { ok: false; code: "RIPOSTE_FORMAT_NOT_ALLOWED"; reason: string; format: string }
+  | { ok: false; code: "RIPOSTE_NORMALIZER_FAILED"; reason: string };
+
+const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 export class Ingestor {
   private readonly deps: IngestorDeps;
@@ -52,93 +90,151 @@ export class Ingestor {
     this.deps = deps;
   }
 
-  /** The outcome of one piece, with the source's format allow-list applied. */
-  private outcomeOf(
-    piece: Piece,
-    opts: IngestOptions,
-    receivedTime: number,
-  ):
-    NormalizeOutcome | BodyInvalid | { ok: false; code: "RIPOSTE_FORMAT_NOT_ALLOWED"; reason: string; format: string } {
-    const out = normalizePiece(piece, { source: opts.source, format: opts.format, receivedTime });
-    const allowed =
-      this.deps.sourceFormats && Object.hasOwn(this.deps.sourceFormats, opts.source)
-        ? this.deps.sourceFormats[opts.source]
-        : undefined;
+  /** The formats a source may send, or undefined for any. */
+  allowedFormats(source: string): readonly string[] | undefined {
+    const map = this.deps.sourceFormats;
+    const allowed = map && Object.hasOwn(map, source) ? map[source] : undefined;
+    return allowed && !allowed.includes("*") ? allowed : undefined;
+  }
+
+  /** The outcome of one piece, with the source's format binding applied; never throws. */
+  private outcomeOf(piece: Piece, opts: IngestOptions, receivedTime: number): Outcome {
+    let out: NormalizeOutcome | BodyInvalid;
+    try {
+      out = normalizePiece(piece, { source: opts.source, format: opts.format, receivedTime });
+    } catch (e) {
+      return { ok: false, code: "RIPOSTE_NORMALIZER_FAILED", reason: `normalization failed: ${messageOf(e)}` };
+    }
+    const allowed = this.allowedFormats(opts.source);
     if (out.ok && allowed && !allowed.includes(out.format)) {
       return {
         ok: false,
         code: "RIPOSTE_FORMAT_NOT_ALLOWED",
         format: out.format,
         reason: `source "${opts.source}" may only send ${allowed.join(", ")}, not ${out.format} (RIPOSTE_SOURCE_FORMATS)`,
-      } as const;
+      };
     }
     return out;
   }
 
-  /** Normalizes the pieces and publishes every outcome; rejects (RIPOSTE_BUS_UNAVAILABLE) if the bus did not acknowledge. */
+  /**
+   * Normalizes the pieces and publishes every outcome; rejects (RIPOSTE_BUS_UNAVAILABLE) if the bus did not
+   * acknowledge. Chunks published before a rejection stay published (the sender's retry is deduplicated).
+   */
   async ingest(pieces: readonly Piece[], opts: IngestOptions): Promise<IngestResult> {
     const { bus, topics, metrics } = this.deps;
     const receivedTime = opts.receivedTime ?? Date.now();
-    const parent = opts.parent ?? contextFrom({});
+    const deadLetter = opts.deadLetter !== false;
     return inSpan(
       "ingest",
-      parent,
+      opts.parent ?? ROOT_CONTEXT,
       { [ATTR.source]: opts.source, [ATTR.batchSize]: pieces.length },
       async (span) => {
-        const normalized: OutMessage[] = [];
-        const dlq: OutMessage[] = [];
-        const items: IngestItemResult[] = [];
         const headers = headersFor(span);
         const traceId = traceIdOf(span);
-        pieces.forEach((piece, index) => {
-          const outcome = this.outcomeOf(piece, opts, receivedTime);
-          if (outcome.ok) {
-            const e = outcome.event;
-            normalized.push({ key: e.riposte.entity_key, value: JSON.stringify(e), headers });
-            items.push({
+        const items: IngestItemResult[] = [];
+        const failed: Record<string, number> = {};
+        let normalizedCount = 0;
+        let deadLettered = 0;
+        let inFlight: Promise<void> | undefined;
+        const note = (item: IngestItemResult) => {
+          if (items.length < MAX_RESULT_ITEMS) items.push(item);
+        };
+        for (let from = 0; from < pieces.length;) {
+          const normalized: OutMessage[] = [];
+          const dlq: OutMessage[] = [];
+          let bytes = 0;
+          let index = from;
+          for (; index < pieces.length && index - from < CHUNK_PIECES && bytes < CHUNK_BYTES; index++) {
+            const piece = pieces[index] as Piece;
+            const outcome = this.outcomeOf(piece, opts, receivedTime);
+            let value: string | undefined;
+            let fail: { code: string; reason: string; format?: string | undefined } | undefined;
+            if (outcome.ok) {
+              try {
+                value = JSON.stringify(outcome.event);
+              } catch (e) {
+                fail = { code: "RIPOSTE_NORMALIZER_FAILED", reason: `serializing the event failed: ${messageOf(e)}` };
+              }
+            } else
+              fail = {
+                code: outcome.code,
+                reason: outcome.reason,
+                format: "format" in outcome ? outcome.format : undefined,
+              };
+            if (outcome.ok && value !== undefined) {
+              const e = outcome.event;
+              normalized.push({ key: e.riposte.entity_key, value, headers });
+              bytes += value.length;
+              normalizedCount++;
+              note({
+                index,
+                status: "normalized",
+                uid: eventUid(e),
+                entity_key: e.riposte.entity_key,
+                format: outcome.format,
+              });
+              continue;
+            }
+            const { code, reason, format } = fail ?? { code: "RIPOSTE_NORMALIZER_FAILED", reason: "no outcome" };
+            failed[code] = (failed[code] ?? 0) + 1;
+            if (deadLetter) {
+              const rec = JSON.stringify(
+                dlqRecord({
+                  stage: piece.ok ? "normalize" : "ingest",
+                  code,
+                  reason,
+                  source: opts.source,
+                  original: piece.text,
+                  format,
+                  requestedFormat: opts.format,
+                  time: receivedTime,
+                  traceId,
+                }),
+              );
+              dlq.push({ key: opts.source, value: rec, headers });
+              bytes += rec.length;
+              deadLettered++;
+            }
+            note({
               index,
-              status: "normalized",
-              uid: eventUid(e),
-              entity_key: e.riposte.entity_key,
-              format: outcome.format,
-            });
-          } else {
-            const format = "format" in outcome ? outcome.format : undefined;
-            const rec = dlqRecord({
-              stage: piece.ok ? "normalize" : "ingest",
-              code: outcome.code,
-              reason: outcome.reason,
-              source: opts.source,
-              original: piece.text,
-              format,
-              time: receivedTime,
-              traceId,
-            });
-            dlq.push({ key: opts.source, value: JSON.stringify(rec), headers });
-            items.push({
-              index,
-              status: "dead_lettered",
-              code: outcome.code,
-              reason: outcome.reason,
+              status: deadLetter ? "dead_lettered" : "failed",
+              code,
+              reason: clip(reason, MAX_ITEM_REASON),
               ...(format ? { format } : {}),
             });
           }
-        });
-        await bus.publishBatch([
-          { topic: topics.normalized, messages: normalized },
-          { topic: topics.dlq, messages: dlq },
-        ]);
-        metrics.inc("ingest_normalized_total", normalized.length);
-        metrics.inc("ingest_dead_lettered_total", dlq.length);
+          from = index;
+          // One chunk in flight while the next is built: memory stays at two chunks whatever the body holds.
+          await inFlight;
+          inFlight = undefined;
+          if (!opts.dryRun && (normalized.length > 0 || dlq.length > 0)) {
+            inFlight = bus.publishBatch([
+              { topic: topics.normalized, messages: normalized },
+              { topic: topics.dlq, messages: dlq },
+            ]);
+            // Handled when awaited; keeps a rejection from being reported as unhandled meanwhile.
+            inFlight.catch(() => undefined);
+          }
+          if (from < pieces.length) await new Promise<void>((r) => setImmediate(r));
+        }
+        await inFlight;
+        if (!opts.dryRun) {
+          metrics.inc("ingest_normalized_total", normalizedCount);
+          metrics.inc("ingest_dead_lettered_total", deadLettered);
+        }
         return {
           accepted: pieces.length,
-          normalized: normalized.length,
-          dead_lettered: dlq.length,
+          normalized: normalizedCount,
+          dead_lettered: deadLettered,
+          failed,
           trace_id: traceId,
           items,
+          items_omitted: pieces.length - items.length,
         };
       },
       SpanKind.PRODUCER,
+      opts.links,
     );
   }
 }

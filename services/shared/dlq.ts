@@ -10,6 +10,8 @@ export function dlqRecord(args: {
   source: string;
   original: Buffer | string;
   format?: string | undefined;
+  /** The format the sender asked for, which a replay applies again. */
+  requestedFormat?: string | undefined;
   time: number;
   traceId?: string;
   origin?: DlqRecord["origin"];
@@ -23,6 +25,7 @@ export function dlqRecord(args: {
     reason: args.reason,
     source: args.source,
     ...(args.format ? { format: args.format } : {}),
+    ...(args.requestedFormat ? { requested_format: args.requestedFormat } : {}),
     original: original.toString("base64"),
     ...(args.origin ? { origin: args.origin } : {}),
     ...(args.traceId ? { trace_id: args.traceId } : {}),

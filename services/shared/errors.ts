@@ -3,6 +3,8 @@
  */
 export const ERRORS = {
   RIPOSTE_CONFIG_INVALID: { status: 500, retriable: false },
+  RIPOSTE_INTERNAL: { status: 500, retriable: true },
+  RIPOSTE_NOT_FOUND: { status: 404, retriable: false },
   RIPOSTE_AUTH_MISSING: { status: 401, retriable: false },
   RIPOSTE_AUTH_INVALID: { status: 401, retriable: false },
   RIPOSTE_BODY_INVALID: { status: 400, retriable: false },

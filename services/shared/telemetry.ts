@@ -4,13 +4,16 @@
  * Attribute names live here and nowhere else.
  */
 import {
+  ROOT_CONTEXT,
   context,
+  isSpanContextValid,
   propagation,
   trace,
   SpanKind,
   SpanStatusCode,
   type Attributes,
   type Context,
+  type Link,
   type Span,
 } from "@opentelemetry/api";
 import { NodeSDK } from "@opentelemetry/sdk-node";
@@ -24,7 +27,7 @@ import {
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 
 export { SpanKind };
-export type { Span, Context };
+export type { Span, Context, Link };
 
 /** Span attribute names. */
 export const ATTR = {
@@ -103,15 +106,19 @@ export function traceIdOf(span: Span): string {
   return span.spanContext().traceId;
 }
 
-/** Runs `fn` in a new span, child of `parent`; records an exception and error status when it throws. */
+/**
+ * Runs `fn` in a new span, child of `parent` (linked to `links`); records an exception and error status when it
+ * throws.
+ */
 export async function inSpan<T>(
   name: string,
   parent: Context,
   attributes: Attributes,
   fn: (span: Span) => Promise<T>,
   kind: SpanKind = SpanKind.INTERNAL,
+  links?: readonly Link[],
 ): Promise<T> {
-  const span = tracer().startSpan(name, { kind, attributes }, parent);
+  const span = tracer().startSpan(name, { kind, attributes, ...(links?.length ? { links: [...links] } : {}) }, parent);
   try {
     return await context.with(trace.setSpan(parent, span), () => fn(span));
   } catch (e) {
@@ -121,6 +128,28 @@ export async function inSpan<T>(
   } finally {
     span.end();
   }
+}
+
+/**
+ * Trace context a sender put on its request or message: continued (as the parent) only when the sender is
+ * trusted; otherwise a new trace starts and the sender's span, if valid, is kept as a link.
+ */
+export function inboundTrace(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  trusted: boolean,
+): { parent: Context; links: Link[] } {
+  const carrier: Record<string, string> = {};
+  for (const name of ["traceparent", "tracestate", "baggage"]) {
+    const v = headers[name];
+    if (typeof v === "string") carrier[name] = v;
+  }
+  const extracted = propagation.extract(ROOT_CONTEXT, carrier);
+  if (trusted) return { parent: extracted, links: [] };
+  const sc = trace.getSpanContext(extracted);
+  return {
+    parent: ROOT_CONTEXT,
+    links: sc && isSpanContextValid(sc) ? [{ context: sc, attributes: { "riposte.link": "sender" } }] : [],
+  };
 }
 
 /** Headers carrying the active context (the current span, if any). */
