@@ -1,13 +1,20 @@
 /** Schemas of the files detection engineers commit: rules/*.yaml and rules/playbooks/*.yaml. */
 import { z } from "zod";
-import { parseDuration } from "./duration.ts";
+import { DURATION_HINT, durationProblem, parseDuration } from "./duration.ts";
 import { Target } from "./records.ts";
 
-/** Durations as `500ms`, `30s`, `5m`, `1h`, `7d`. */
+const durationError = (iss: { input?: unknown }) =>
+  durationProblem(String(iss.input)) ?? `expected ${DURATION_HINT}, got "${String(iss.input)}"`;
+
+/**
+ * Durations as `500ms`, `30s`, `5m`, `1h`, `7d`, in milliseconds. Zero and negative durations are refused (as a
+ * TTL or window they would silently turn dedup, idempotency or leases off).
+ */
 export const Duration = z
   .string()
-  .regex(/^\d+(ms|s|m|h|d)$/, "a duration like 30s, 5m, 1h or 7d")
-  .transform((s) => parseDuration(s) ?? 0);
+  .regex(/^0*[1-9]\d*(ms|s|m|h|d)$/, { error: durationError, abort: true })
+  .refine((s) => parseDuration(s) !== undefined, { error: durationError })
+  .transform((s) => parseDuration(s) as number);
 
 /** A dotted field path into the event (`device.hostname`, `observables.0.value`); no expressions. */
 export const FieldPath = z

@@ -16,18 +16,30 @@ const compose = parse(readFileSync(new URL("../docker-compose.yml", import.meta.
 }) as Compose;
 const known = new Set<string>([...Object.keys(CONFIG_VARIABLES), ...CONNECTORS.flatMap((c) => connectorVariables(c))]);
 
-/** Resolves `${VAR:-default}` / `${VAR:?msg}` as compose would with an environment that sets only what is required. */
-function resolve(value: string | number): string {
-  return String(value).replace(/\$\{(\w+)(:-([^}]*)|:\?[^}]*)?\}/g, (_m, name: string, _op, def: string | undefined) =>
-    name === "RIPOSTE_API_TOKEN" ? "compose-token-0123456789" : (def ?? ""),
+const REQUIRED: Record<string, string> = { RIPOSTE_API_TOKEN: "compose-token-0123456789" };
+
+/** Resolves `${VAR:-default}` / `${VAR:?msg}` as compose would, with `shell` as the deployer's environment. */
+function resolve(value: string | number, shell: Record<string, string> = REQUIRED): string {
+  return String(value).replace(
+    /\$\{(\w+)(:-([^}]*)|:\?[^}]*)?\}/g,
+    (_m, name: string, _op, def: string | undefined) => shell[name] ?? def ?? "",
   );
+}
+
+/** Each Riposte service's environment as compose would pass it with `shell` set. */
+function serviceEnvs(shell: Record<string, string> = REQUIRED): Array<[string, Record<string, string>]> {
+  return Object.entries(compose.services)
+    .filter(([, s]) => s.command?.[0] === "run")
+    .map(([name, svc]) => [
+      name,
+      Object.fromEntries(Object.entries(svc.environment ?? {}).map(([k, v]) => [k, resolve(v, shell)])),
+    ]);
 }
 
 test("every Riposte service in docker-compose.yml runs one service with variables the config schema knows", () => {
   const riposte = Object.entries(compose.services).filter(([, s]) => s.command?.[0] === "run");
   assert.deepEqual(riposte.map(([, s]) => s.command?.[1]).sort(), [...SERVICES].sort());
-  for (const [name, svc] of riposte) {
-    const env = Object.fromEntries(Object.entries(svc.environment ?? {}).map(([k, v]) => [k, resolve(v)]));
+  for (const [name, env] of serviceEnvs()) {
     for (const key of Object.keys(env)) assert.ok(known.has(key), `${name}: ${key} is not a Riposte variable`);
     assert.ok(
       env["KAFKA_BROKERS"] && env["REDIS_URL"],
@@ -35,6 +47,23 @@ test("every Riposte service in docker-compose.yml runs one service with variable
     );
     assert.doesNotThrow(() => loadConfig(env, CONNECTORS), `${name}: environment passes the config schema`);
   }
+});
+
+test("a deployer who sets ingest tokens can bind their formats through compose", () => {
+  const shell = {
+    ...REQUIRED,
+    RIPOSTE_INGEST_TOKENS: "edr=edr-token-0123456789,ids=ids-token-0123456789",
+    RIPOSTE_SOURCE_FORMATS: "edr=crowdstrike_falcon,ids=*",
+    RIPOSTE_TRACE_TRUSTED_SOURCES: "edr",
+  };
+  const ingest = serviceEnvs(shell).find(([, env]) => env["RIPOSTE_INGEST_TOKENS"] !== undefined);
+  assert.ok(ingest, "a service takes ingest tokens");
+  const config = loadConfig(ingest[1], CONNECTORS);
+  assert.deepEqual(config.sourceFormats, { edr: ["crowdstrike_falcon"], ids: ["*"] });
+  assert.deepEqual(config.api.traceTrustedSources, ["edr"]);
+  const unbound = { ...shell, RIPOSTE_SOURCE_FORMATS: "edr=crowdstrike_falcon" };
+  const env = serviceEnvs(unbound).find(([n]) => n === ingest[0])?.[1] ?? {};
+  assert.throws(() => loadConfig(env, CONNECTORS), /source "ids" has an ingest token but no format binding/);
 });
 
 test("the configuration rejects bad values with the variable named", () => {
@@ -45,6 +74,19 @@ test("the configuration rejects bad values with the variable named", () => {
     /RIPOSTE_CONNECTOR_CROWDSTRIKE_CLIENT_ID/,
   );
   assert.throws(() => loadConfig({ RIPOSTE_INGEST_TOKENS: "suricata=short" }, CONNECTORS), /RIPOSTE_INGEST_TOKENS/);
+  assert.throws(() => loadConfig({ RIPOSTE_DEDUP_WINDOW: "0s" }, CONNECTORS), /RIPOSTE_DEDUP_WINDOW: must be positive/);
+  assert.throws(
+    () =>
+      loadConfig(
+        {
+          RIPOSTE_CONNECTOR_CROWDSTRIKE_URL: "https://svc:pw@api.crowdstrike.com",
+          RIPOSTE_CONNECTOR_CROWDSTRIKE_CLIENT_ID: "id",
+          RIPOSTE_CONNECTOR_CROWDSTRIKE_CLIENT_SECRET: "secret-0123456789",
+        },
+        CONNECTORS,
+      ),
+    /RIPOSTE_CONNECTOR_CROWDSTRIKE_URL: must not contain user info/,
+  );
   const ok = loadConfig({}, CONNECTORS);
   assert.equal(ok.connectors["crowdstrike"]?.dryRun, true, "connectors without URL run dry");
   assert.ok(Object.isFrozen(ok) && Object.isFrozen(ok.api), "config is frozen");

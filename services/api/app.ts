@@ -99,7 +99,7 @@ export function buildApi(opts: ApiOptions) {
       const long = err.code === "FST_ERR_MAX_PARAM_LENGTH";
       void sendError(
         reply,
-        long ? "RIPOSTE_URL_TOO_LONG" : "RIPOSTE_BODY_INVALID",
+        long ? "RIPOSTE_URL_TOO_LONG" : "RIPOSTE_URL_INVALID",
         long ? 414 : 400,
         long
           ? "a path segment is too long: source names are at most 64 characters"

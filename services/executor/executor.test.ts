@@ -13,7 +13,9 @@ import {
   FALCON_CLIENT_SECRET,
   type FalconFake,
 } from "../../test/fakes/crowdstrike.ts";
-import { CONNECTORS } from "./connectors/index.ts";
+import { pino } from "pino";
+import { z } from "zod";
+import { CONNECTORS, type ConnectorDescriptor } from "./connectors/index.ts";
 import { RiposteError } from "../shared/errors.ts";
 import { Executor } from "./executor.ts";
 
@@ -154,25 +156,145 @@ describe("executor against a CrowdStrike fake", () => {
     assert.equal(actions[0]?.["status"], "succeeded");
   });
 
-  test("on_failure abort holds on redelivery too", async () => {
-    const pb = playbook({}, [
+  /** A two-step playbook whose first step fails on an unknown host (the lookup finds no device). */
+  const failingFirst = (onFailure: "abort" | "continue") =>
+    playbook({}, [
       {
         id: "contain",
         connector: "crowdstrike",
         action: "contain_host",
         params: { host: "{{target.value}}" },
         retry: { max: 0, backoff: "10ms" },
+        on_failure: onFailure,
       },
       { id: "lift", connector: "crowdstrike", action: "lift_containment", params: { host: "{{target.value}}" } },
     ]);
-    const ex = executor(pb);
+  const lookups = () => edr.requests.filter((r) => r.path === "/devices/queries/devices/v1");
+
+  test("on_failure abort holds on redelivery too", async () => {
+    const ex = executor(failingFirst("abort"));
     await ex.handle([msg(decision("d1", "ghost-1"))]);
     await ex.handle([msg(decision("d1", "ghost-1"), 1)]);
     await settle();
-    assert.ok(
-      actions.every((a) => a["step"] === "contain"),
-      "the second step never ran",
+    assert.deepEqual(
+      actions.map((a) => [a["step"], a["status"], (a["error"] as Record<string, unknown> | undefined)?.["code"]]),
+      [
+        ["contain", "failed", "RIPOSTE_CONNECTOR_NOT_FOUND"],
+        ["contain", "failed", "RIPOSTE_CONNECTOR_NOT_FOUND"],
+      ],
+      "the failed step is audited, then re-published on redelivery; the aborted step is never recorded",
     );
+    assert.deepEqual(actions[1], actions[0], "the redelivery re-publishes the stored record (same id)");
+    assert.equal(actions[0]?.["attempts"], 1, "not found is not retried");
+    assert.equal(actions[0]?.["decision_id"], "d1");
+    assert.equal(lookups().length, 1, "one device lookup: the redelivery does not call the vendor again");
+    assert.equal(lookups()[0]?.query.get("filter"), "hostname:'ghost-1'");
+    assert.equal(edr.actions().length, 0, "no contain or lift request reached the vendor");
+  });
+
+  test("on_failure continue runs the next step (the contrast to abort)", async () => {
+    await executor(failingFirst("continue")).handle([msg(decision("d1", "ghost-1"))]);
+    await settle();
+    assert.deepEqual(
+      actions.map((a) => [a["step"], a["status"]]),
+      [
+        ["contain", "failed"],
+        ["lift", "failed"],
+      ],
+    );
+    assert.equal(lookups().length, 2, "each step looked the host up");
+    assert.notEqual(actions[0]?.["id"], actions[1]?.["id"], "one action id per step");
+  });
+
+  test("a vendor error quoting a URL reaches the audit record redacted", async () => {
+    const secret = "hunter2-0123456789";
+    edr.faults.push({
+      status: 400,
+      body: {
+        errors: [{ code: 400, message: `see https://svc:${secret}@falcon.example/oauth2?client_secret=${secret}` }],
+      },
+    });
+    await executor().handle([msg(decision("d1"))]);
+    await settle();
+    assert.equal(actions[0]?.["status"], "failed");
+    const err = actions[0]?.["error"] as Record<string, unknown>;
+    assert.equal(err["code"], "RIPOSTE_CONNECTOR_REJECTED");
+    assert.ok(!JSON.stringify(actions).includes(secret), JSON.stringify(err));
+    assert.match(String(err["message"]), /https:\/\/\[redacted\]@falcon\.example\/oauth2\?client_secret=\[redacted\]/);
+  });
+
+  test("a connector URL with user info is refused when the executor starts, without echoing it", () => {
+    const pb = playbook();
+    assert.throws(
+      () =>
+        new Executor({
+          bus,
+          state: new MemoryState(),
+          topics,
+          playbooks: new Map([[pb.id, pb]]),
+          connectors: CONNECTORS,
+          connectorConfig: {
+            crowdstrike: {
+              url: edr.url.replace("http://", "http://svc:hunter2-0123456789@"),
+              credentials: { client_id: FALCON_CLIENT_ID, client_secret: FALCON_CLIENT_SECRET },
+              dryRun: false,
+            },
+          },
+          log: silentLogger,
+          metrics: new Metrics(),
+          statePrefix: "unit",
+        }),
+      (e) => e instanceof RiposteError && /user info/.test(e.message) && !e.message.includes("hunter2"),
+    );
+  });
+
+  test("an error a connector throws with a URL in it is redacted in the audit record and the log line", async () => {
+    const secret = "hunter2-0123456789";
+    const leaky: ConnectorDescriptor<null> = {
+      name: "leaky",
+      title: "Leaky",
+      credentials: [],
+      client: () => null,
+      actions: {
+        ping: {
+          classification: "notify",
+          idempotent: true,
+          description: "fails quoting its URL",
+          input: z.object({}),
+          run: async () => {
+            throw new Error(`GET https://svc:${secret}@leaky.example/v1/ping?api_key=${secret} failed`);
+          },
+        },
+      },
+    };
+    const pb = playbook({}, [{ id: "ping", connector: "leaky", action: "ping", retry: { max: 0, backoff: "1ms" } }]);
+    const lines: string[] = [];
+    const log = pino({ level: "info" }, { write: (line: string) => void lines.push(line) });
+    const ex = new Executor({
+      bus,
+      state: new MemoryState(),
+      topics,
+      playbooks: new Map([[pb.id, pb]]),
+      connectors: [leaky],
+      connectorConfig: { leaky: { url: "https://leaky.example", credentials: {}, dryRun: false } },
+      log,
+      metrics: new Metrics(),
+      statePrefix: "unit",
+    });
+    await ex.handle([msg(decision("d1"))]);
+    await settle();
+    assert.equal(actions[0]?.["status"], "failed");
+    const err = actions[0]?.["error"] as Record<string, unknown>;
+    assert.equal(
+      err["message"],
+      "GET https://[redacted]@leaky.example/v1/ping?api_key=[redacted] failed",
+      "audit record redacted",
+    );
+    assert.ok(
+      lines.some((l) => l.includes('"msg":"action"')),
+      "the action was logged",
+    );
+    assert.ok(!lines.join("").includes(secret), "log lines redacted");
   });
 
   test("a second decision for the same host within the lease is skipped, not sent", async () => {

@@ -33,7 +33,7 @@ import {
   type Context,
 } from "../shared/telemetry.ts";
 import { renderAll } from "../shared/template.ts";
-import type { ActionDescriptor, ConnectorDescriptor } from "./connectors/index.ts";
+import { redactUrls, type ActionDescriptor, type ConnectorDescriptor } from "./connectors/index.ts";
 
 /** How long a completed action's record is kept, so replays within it are recognised. */
 const DONE_TTL_MS = 7 * 86_400_000;
@@ -226,6 +226,8 @@ export class Executor {
       async (span) => {
         const outcome = await run(rendered);
         span.setAttribute(ATTR.actionStatus, outcome.status);
+        // Whatever threw, no URL carries a secret (user info, query values) into the audit record or the log.
+        const error = outcome.error && { ...outcome.error, message: redactUrls(outcome.error.message) };
         const descriptor = this.bound.get(step.connector)?.descriptor.actions[step.action];
         const record: ActionRecord = {
           id: actionId,
@@ -242,7 +244,7 @@ export class Executor {
           finished: this.now(),
           request: "params" in rendered ? rendered.params : {},
           ...(outcome.response ? { response: outcome.response } : {}),
-          ...(outcome.error ? { error: outcome.error } : {}),
+          ...(error ? { error } : {}),
           ...(decision.rule ? { rule_id: decision.rule.id } : {}),
           alert_uid: decision.alert.uid,
           trace_id: traceIdOf(span),
@@ -266,7 +268,7 @@ export class Executor {
             action: step.action,
             status: outcome.status,
             target: decision.target,
-            error: outcome.error,
+            error,
           },
           "action",
         );

@@ -3,13 +3,12 @@
  * Every variable is listed in CONFIG_VARIABLES so the README and docker-compose can be checked against it.
  */
 import { z } from "zod";
-import { parseDuration } from "../../schemas/index.ts";
+import { Duration } from "../../schemas/index.ts";
+import { knownFormats, normalizerFor } from "../ingest/normalizers/index.ts";
 import { RiposteError } from "./errors.ts";
 
-const duration = z
-  .string()
-  .refine((s) => parseDuration(s) !== undefined, "a duration like 30s, 5m, 1h")
-  .transform((s) => parseDuration(s) ?? 0);
+/** A positive duration (`30s`, `5m`, ...) in milliseconds; zero and negative are refused. */
+const duration = z.string().trim().pipe(Duration);
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const optional = z
   .string()
@@ -29,7 +28,10 @@ export const CONFIG_VARIABLES = {
   RIPOSTE_API_TOKEN: "Bearer token for the API and for ingest from any source",
   RIPOSTE_INGEST_TOKENS: "Per-source ingest tokens: source=token,source=token",
   RIPOSTE_INGEST_MAX_BODY: "Largest accepted ingest body in bytes (default 10485760)",
-  RIPOSTE_SOURCE_FORMATS: "Formats each source may send: source=fmt|fmt,...; events of other formats are dead-lettered",
+  RIPOSTE_INGEST_MAX_EVENTS: "Most events (pieces) in one ingest request or raw message (default 50000)",
+  RIPOSTE_INGEST_MAX_DEPTH: "Deepest JSON nesting accepted in an event (default 64)",
+  RIPOSTE_SOURCE_FORMATS:
+    "Formats each source may send: source=fmt|fmt,... or source=* for any; events of other formats are dead-lettered; every source with an ingest token needs a binding",
   RIPOSTE_INGEST_HMAC_SECRETS: "Per-source HMAC-SHA256 secrets: source=secret,...; those sources must sign requests",
   RIPOSTE_INGEST_REPLAY_WINDOW: "How far a signature timestamp may be from now (default 5m)",
   RIPOSTE_RAW_SOURCE: "Source name for raw events on <prefix>.alerts.raw without a riposte-source header (default raw)",
@@ -37,12 +39,15 @@ export const CONFIG_VARIABLES = {
   RIPOSTE_SYSLOG_TCP_PORT: "TCP port for CEF/LEEF syslog (RFC 5424/3164, octet counting); unset = off",
   RIPOSTE_SYSLOG_UDP_PORT: "UDP port for CEF/LEEF syslog; unset = off",
   RIPOSTE_SYSLOG_SOURCE: "Source name of syslog events (default syslog)",
+  RIPOSTE_SYSLOG_MAX_LINE: "Longest syslog line or frame in bytes (default 65536)",
   RIPOSTE_RULES_DIR: "Directory of rule files; playbooks are in its playbooks/ (default ./rules)",
   RIPOSTE_DEDUP_WINDOW: "How long a re-sent alert counts as a duplicate (default 24h)",
   RIPOSTE_STATE_DIR: "Where the embedded mode keeps its generated API token (default ./.riposte)",
   RIPOSTE_LOG_LEVEL: "trace, debug, info, warn, error (default info)",
   RIPOSTE_CONSUMER_GROUP_PREFIX: "Prefix of consumer group ids (default = topic prefix)",
   OTEL_EXPORTER_OTLP_ENDPOINT: "OTLP/HTTP endpoint for traces; unset means traces are kept in-process only",
+  RIPOSTE_TRACE_TRUSTED_SOURCES:
+    "Comma-separated sources whose inbound trace context (traceparent, baggage) is continued; * = all (default none)",
 } as const;
 
 /** A connector's declared configuration needs (from its descriptor). */
@@ -58,7 +63,11 @@ export interface ConnectorConfig {
   readonly dryRun: boolean;
 }
 
-/** `name=value,name=value` pairs with values of at least 16 characters. */
+/** Source names as the ingest API accepts them. */
+const SOURCE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+const badSource = (name: string) => `source "${name}": source names are 1-64 letters, digits, '.', '_' or '-'`;
+
+/** `name=value,name=value` pairs with values of at least 16 characters (values never appear in messages). */
 const pairs = (what: string) =>
   optional.transform((s, ctx) => {
     const out: Record<string, string> = {};
@@ -70,10 +79,74 @@ const pairs = (what: string) =>
         ctx.addIssue({ code: "custom", message: `expected source=${what} pairs, each ${what} at least 16 characters` });
         return z.NEVER;
       }
+      if (!SOURCE_NAME.test(name)) {
+        ctx.addIssue({ code: "custom", message: badSource(name) });
+        return z.NEVER;
+      }
       out[name] = value;
     }
     return out;
   });
+
+/** The wildcard of format bindings and trusted trace sources. */
+export const ANY = "*";
+
+/**
+ * `source=format|format,...` bindings; `source=*` allows any format. Format names and aliases are checked against
+ * the normalizers and stored by their canonical name (the name ingest compares with the detected format).
+ */
+const formatBindings = optional.transform((s, ctx) => {
+  const out: Record<string, string[]> = {};
+  const issue = (message: string) => ctx.addIssue({ code: "custom", message });
+  for (const pair of s?.split(",") ?? []) {
+    const i = pair.indexOf("=");
+    const source = pair.slice(0, i).trim();
+    const formats = pair
+      .slice(i + 1)
+      .split("|")
+      .map((f) => f.trim())
+      .filter(Boolean);
+    if (i < 1 || source === "" || formats.length === 0) {
+      issue(`expected source=format|format pairs, e.g. edr=crowdstrike_falcon (or edr=${ANY} for any format)`);
+      continue;
+    }
+    if (!SOURCE_NAME.test(source)) {
+      issue(badSource(source));
+      continue;
+    }
+    if (Object.hasOwn(out, source))
+      issue(`source "${source}" is bound twice: list its formats once, e.g. ${source}=a|b`);
+    if (formats.includes(ANY)) {
+      if (formats.length > 1) issue(`source "${source}": "${ANY}" allows any format, so it stands alone`);
+      out[source] = [ANY];
+      continue;
+    }
+    const canonical: string[] = [];
+    for (const f of formats) {
+      const n = normalizerFor(f);
+      if (!n) issue(`source "${source}" binds unknown format "${f}"; known formats: ${knownFormats().join(", ")}`);
+      else if (!canonical.includes(n.format)) canonical.push(n.format);
+    }
+    out[source] = canonical;
+  }
+  return out;
+});
+
+/** A comma-separated list of source names, or `*` alone for every source. */
+const sourceList = optional.transform((s, ctx) => {
+  const names = [
+    ...new Set(
+      (s ?? "")
+        .split(",")
+        .map((n) => n.trim())
+        .filter(Boolean),
+    ),
+  ];
+  if (names.includes(ANY) && names.length > 1)
+    ctx.addIssue({ code: "custom", message: `"${ANY}" means every source, so it stands alone` });
+  for (const n of names) if (n !== ANY && !SOURCE_NAME.test(n)) ctx.addIssue({ code: "custom", message: badSource(n) });
+  return names;
+});
 
 const Base = z.object({
   KAFKA_BROKERS: optional.transform((s) =>
@@ -98,18 +171,7 @@ const Base = z.object({
   RIPOSTE_API_TOKEN: optional.refine((s) => s === undefined || s.length >= 16, "must be at least 16 characters"),
   RIPOSTE_INGEST_TOKENS: pairs("token"),
   RIPOSTE_INGEST_HMAC_SECRETS: pairs("secret"),
-  RIPOSTE_SOURCE_FORMATS: optional.transform((s, ctx) => {
-    const out: Record<string, string[]> = {};
-    for (const pair of s?.split(",") ?? []) {
-      const [source, formats] = pair.split("=").map((p) => p.trim());
-      if (!source || !formats) {
-        ctx.addIssue({ code: "custom", message: "expected source=format|format pairs, e.g. edr=crowdstrike_falcon" });
-        return z.NEVER;
-      }
-      out[source] = formats.split("|").map((f) => f.trim());
-    }
-    return out;
-  }),
+  RIPOSTE_SOURCE_FORMATS: formatBindings,
   RIPOSTE_INGEST_REPLAY_WINDOW: duration.default(300_000),
   RIPOSTE_RAW_SOURCE: z
     .string()
@@ -123,6 +185,10 @@ const Base = z.object({
     .regex(/^[A-Za-z0-9._-]{1,64}$/)
     .default("syslog"),
   RIPOSTE_INGEST_MAX_BODY: int(1024, 1024 * 1024 * 1024).default(10 * 1024 * 1024),
+  RIPOSTE_INGEST_MAX_EVENTS: int(1, 10_000_000).default(50_000),
+  RIPOSTE_INGEST_MAX_DEPTH: int(1, 1024).default(64),
+  RIPOSTE_SYSLOG_MAX_LINE: int(480, 16 * 1024 * 1024).default(65_536),
+  RIPOSTE_TRACE_TRUSTED_SOURCES: sourceList,
   RIPOSTE_RULES_DIR: z.string().default("rules"),
   RIPOSTE_DEDUP_WINDOW: duration.default(86_400_000),
   RIPOSTE_STATE_DIR: z.string().default(".riposte"),
@@ -147,15 +213,29 @@ export interface Config {
     readonly maxBodyBytes: number;
     readonly hmacSecrets: Readonly<Record<string, string>>;
     readonly replayWindowMs: number;
+    /** Most events (pieces) one ingest request or raw message may hold (RIPOSTE_INGEST_MAX_EVENTS). */
+    readonly maxEvents: number;
+    /** Deepest JSON nesting accepted in one event (RIPOSTE_INGEST_MAX_DEPTH). */
+    readonly maxDepth: number;
+    /**
+     * Sources whose inbound trace context (traceparent, baggage) is continued; `["*"]` means every source, empty
+     * means none (RIPOSTE_TRACE_TRUSTED_SOURCES).
+     */
+    readonly traceTrustedSources: readonly string[];
   };
   readonly rawSource: string;
-  /** Formats each listed source may send. */
+  /**
+   * Formats each listed source may send, by canonical format name; `["*"]` allows any format. Every source with
+   * an ingest token has an entry.
+   */
   readonly sourceFormats: Readonly<Record<string, readonly string[]>>;
   readonly syslog: {
     readonly host: string;
     readonly tcpPort: number | undefined;
     readonly udpPort: number | undefined;
     readonly source: string;
+    /** Longest syslog line or frame in bytes (RIPOSTE_SYSLOG_MAX_LINE). */
+    readonly maxLineBytes: number;
   };
   readonly rulesDir: string;
   readonly dedupWindowMs: number;
@@ -183,6 +263,38 @@ function deepFreeze<T>(o: T): T {
 }
 
 /**
+ * Sources with an ingest token but no format binding. Checked on those two variables alone, so the problem is
+ * listed whatever else is wrong.
+ */
+function bindingProblems(env: NodeJS.ProcessEnv): string[] {
+  const tokens = Base.shape.RIPOSTE_INGEST_TOKENS.safeParse(env["RIPOSTE_INGEST_TOKENS"]);
+  if (!tokens.success) return [];
+  const bound = new Set((env["RIPOSTE_SOURCE_FORMATS"] ?? "").split(",").map((pair) => pair.split("=")[0]?.trim()));
+  return Object.keys(tokens.data ?? {})
+    .filter((source) => !bound.has(source))
+    .map(
+      (source) =>
+        `RIPOSTE_SOURCE_FORMATS: source "${source}" has an ingest token but no format binding: add ${source}=${normalizerFor(source)?.format ?? "<format>"} (or ${source}=${ANY} to allow any format)`,
+    );
+}
+
+/** Why a connector base URL is refused, or undefined. The URL itself never appears in the message. */
+function connectorUrlProblem(raw: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return "must be an http(s) URL";
+  }
+  if ((url.protocol !== "http:" && url.protocol !== "https:") || /\s/.test(raw)) return "must be an http(s) URL";
+  if (url.username !== "" || url.password !== "")
+    return "must not contain user info (user:password@): it would end up in logs and audit records; put credentials in the connector's credential variables";
+  if (url.search !== "" || url.hash !== "")
+    return "must be a base URL without a query string or fragment (they are not sent, and could carry secrets into logs)";
+  return undefined;
+}
+
+/**
  * Parses and validates the environment. Throws RIPOSTE_CONFIG_INVALID listing every problem with its variable.
  */
 export function loadConfig(env: NodeJS.ProcessEnv, connectors: readonly ConnectorConfigSpec[] = []): Config {
@@ -190,13 +302,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, connectors: readonly Connecto
   const problems: string[] = parsed.success
     ? []
     : parsed.error.issues.map((i) => `${i.path.join(".") || "environment"}: ${i.message}`);
+  problems.push(...bindingProblems(env));
 
   const connectorConfigs: Record<string, ConnectorConfig> = {};
   for (const spec of connectors) {
     const url = env[envKey(spec.name, "URL")]?.trim() || undefined;
-    if (url !== undefined && !/^https?:\/\/[^\s]+$/.test(url)) {
-      problems.push(`${envKey(spec.name, "URL")}: must be an http(s) URL`);
-    }
+    const urlProblem = url === undefined ? undefined : connectorUrlProblem(url);
+    if (urlProblem !== undefined) problems.push(`${envKey(spec.name, "URL")}: ${urlProblem}`);
     const credentials: Record<string, string> = {};
     for (const c of spec.credentials) {
       const v = env[envKey(spec.name, c)];
@@ -233,6 +345,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, connectors: readonly Connecto
       maxBodyBytes: e.RIPOSTE_INGEST_MAX_BODY,
       hmacSecrets: e.RIPOSTE_INGEST_HMAC_SECRETS ?? {},
       replayWindowMs: e.RIPOSTE_INGEST_REPLAY_WINDOW,
+      maxEvents: e.RIPOSTE_INGEST_MAX_EVENTS,
+      maxDepth: e.RIPOSTE_INGEST_MAX_DEPTH,
+      traceTrustedSources: e.RIPOSTE_TRACE_TRUSTED_SOURCES,
     },
     rawSource: e.RIPOSTE_RAW_SOURCE,
     sourceFormats: e.RIPOSTE_SOURCE_FORMATS ?? {},
@@ -241,6 +356,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, connectors: readonly Connecto
       tcpPort: e.RIPOSTE_SYSLOG_TCP_PORT,
       udpPort: e.RIPOSTE_SYSLOG_UDP_PORT,
       source: e.RIPOSTE_SYSLOG_SOURCE,
+      maxLineBytes: e.RIPOSTE_SYSLOG_MAX_LINE,
     },
     rulesDir: e.RIPOSTE_RULES_DIR,
     dedupWindowMs: e.RIPOSTE_DEDUP_WINDOW,

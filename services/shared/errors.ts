@@ -17,6 +17,7 @@ export const ERRORS = {
   RIPOSTE_SOURCE_INVALID: { status: 400, retriable: false },
   RIPOSTE_QUERY_INVALID: { status: 400, retriable: false },
   RIPOSTE_URL_TOO_LONG: { status: 414, retriable: false },
+  RIPOSTE_URL_INVALID: { status: 400, retriable: false },
   RIPOSTE_MEDIA_UNSUPPORTED: { status: 415, retriable: false },
   RIPOSTE_TOO_MANY_EVENTS: { status: 413, retriable: false },
   RIPOSTE_NESTING_TOO_DEEP: { status: 422, retriable: false },

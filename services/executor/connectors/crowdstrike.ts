@@ -5,7 +5,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { RiposteError } from "../../shared/errors.ts";
-import { HttpTransport, httpError } from "./http.ts";
+import { HttpTransport, httpError, redactUrls } from "./http.ts";
 import { action, type ConnectorDescriptor } from "./types.ts";
 
 interface FalconEnvelope {
@@ -79,11 +79,16 @@ export class FalconClient {
     );
     const ids = (body.resources ?? []).filter((r): r is string => typeof r === "string");
     if (ids.length === 0)
-      throw new RiposteError("RIPOSTE_CONNECTOR_NOT_FOUND", `CrowdStrike has no host with ${field} ${host}`);
+      throw new RiposteError(
+        "RIPOSTE_CONNECTOR_NOT_FOUND",
+        redactUrls(`CrowdStrike has no host with ${field} ${host}`),
+      );
     if (ids.length > 1) {
       throw new RiposteError(
         "RIPOSTE_CONNECTOR_REJECTED",
-        `CrowdStrike has several hosts with ${field} ${host}; refusing to contain more than one (name the device_id)`,
+        redactUrls(
+          `CrowdStrike has several hosts with ${field} ${host}; refusing to contain more than one (name the device_id)`,
+        ),
       );
     }
     return ids[0] as string;
@@ -108,7 +113,7 @@ export class FalconClient {
     if (errors.length > 0) {
       throw new RiposteError(
         "RIPOSTE_CONNECTOR_REJECTED",
-        `CrowdStrike ${name}: ${errors.map((e) => `${e.code} ${e.message}`).join("; ")}`,
+        redactUrls(`CrowdStrike ${name}: ${errors.map((e) => `${e.code} ${e.message}`).join("; ")}`),
       );
     }
     return { device_id: id, action: name, resources: body.resources ?? [] };

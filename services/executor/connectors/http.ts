@@ -1,7 +1,8 @@
 /**
  * The HTTP transport every connector uses: base URL from configuration only, JSON or form bodies, trace context
  * on every request, and one mapping from HTTP failures to coded errors (401/403, 404, 429 + Retry-After, 5xx,
- * timeouts). Only the transport and the connector's auth see credentials.
+ * timeouts). Only the transport and the connector's auth see credentials. No URL leaves this layer unredacted:
+ * every error message it produces has user info and query values replaced (see redactUrls).
  */
 import { context, propagation } from "@opentelemetry/api";
 import { RiposteError, messageOf } from "../../shared/errors.ts";
@@ -22,6 +23,31 @@ export interface HttpResponse {
   readonly headers: Headers;
 }
 
+const REDACTED = "[redacted]";
+
+/**
+ * A URL safe for logs and audit records: user info and the fragment replaced, every query value replaced (the
+ * parameter names stay, so the message still says what was asked).
+ */
+export function redactUrl(url: string | URL): string {
+  let u: URL;
+  try {
+    u = new URL(String(url));
+  } catch {
+    return `${REDACTED} URL`;
+  }
+  const userInfo = u.username !== "" || u.password !== "" ? `${REDACTED}@` : "";
+  const keys = [...new Set(u.searchParams.keys())];
+  const query = u.search === "" ? "" : `?${keys.map((k) => `${encodeURIComponent(k)}=${REDACTED}`).join("&")}`;
+  const hash = u.hash === "" ? "" : `#${REDACTED}`;
+  return `${u.protocol}//${userInfo}${u.host}${u.pathname}${query}${hash}`;
+}
+
+/** Replaces every http(s) URL in a text (an error message, a vendor's error body) by its redacted form. */
+export function redactUrls(text: string): string {
+  return text.replace(/\bhttps?:\/\/[^\s"'<>`]+/gi, (m) => redactUrl(m));
+}
+
 /** Milliseconds to wait from a Retry-After header (seconds or HTTP date). */
 export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
   if (!value) return undefined;
@@ -32,8 +58,8 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | u
 
 /** The coded error for a failed HTTP response. */
 export function httpError(vendor: string, res: HttpResponse, what: string): RiposteError {
-  const detail = typeof res.body === "string" ? res.body.slice(0, 300) : JSON.stringify(res.body ?? "").slice(0, 300);
-  const msg = `${vendor} ${what}: HTTP ${res.status} ${detail}`;
+  const body = typeof res.body === "string" ? res.body : JSON.stringify(res.body ?? "");
+  const msg = redactUrls(`${vendor} ${what}: HTTP ${res.status} ${redactUrls(body).slice(0, 300)}`);
   if (res.status === 401 || res.status === 403)
     return new RiposteError("RIPOSTE_CONNECTOR_AUTH", `${msg} (check the connector's credentials and API scopes)`);
   if (res.status === 404) return new RiposteError("RIPOSTE_CONNECTOR_NOT_FOUND", msg);
@@ -49,9 +75,21 @@ export class HttpTransport {
   private readonly base: URL;
   private readonly vendor: string;
 
+  /** Refuses a base URL with user info (configuration refuses it too): it would be sent and could be logged. */
   constructor(vendor: string, baseUrl: string) {
     this.vendor = vendor;
-    this.base = new URL(baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`);
+    let base: URL;
+    try {
+      base = new URL(baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`);
+    } catch {
+      throw new RiposteError("RIPOSTE_CONFIG_INVALID", `${vendor} connector URL is not a valid http(s) URL`);
+    }
+    if (base.username !== "" || base.password !== "")
+      throw new RiposteError(
+        "RIPOSTE_CONFIG_INVALID",
+        `${vendor} connector URL must not contain user info (user:password@); configure credentials separately`,
+      );
+    this.base = base;
   }
 
   /** Sends a request; network failures and timeouts become coded errors, HTTP statuses are returned. */
@@ -86,10 +124,12 @@ export class HttpTransport {
           { cause: e },
         );
       }
+      // No cause: fetch's own errors may quote the full URL (query values included).
       throw new RiposteError(
         "RIPOSTE_CONNECTOR_UNAVAILABLE",
-        `${this.vendor} ${req.method} ${url.pathname}: ${messageOf(e)} ${messageOf((e as Error).cause ?? "")}`.trim(),
-        { cause: e },
+        redactUrls(
+          `${this.vendor} ${req.method} ${url.pathname}: ${messageOf(e)} ${messageOf((e as Error).cause ?? "")}`.trim(),
+        ),
       );
     }
     const text = await res.text().catch(() => "");

@@ -1,5 +1,5 @@
 /** In-memory state for the embedded mode: same semantics as the Redis scripts, expiry checked on access. */
-import type { ClaimResult, StateStore } from "./types.ts";
+import { checkTime, checkTtl, wrongKind, type ClaimResult, type StateStore } from "./types.ts";
 
 interface Entry {
   value: string | number | Map<string, number>;
@@ -28,7 +28,9 @@ export class MemoryState implements StateStore {
   }
 
   async seen(key: string, ttlMs: number): Promise<number> {
+    ttlMs = checkTtl("seen", ttlMs);
     const e = this.get(key);
+    if (e && typeof e.value !== "number") throw wrongKind("seen");
     if (!e) {
       this.data.set(key, { value: 1, expires: this.now() + ttlMs });
       return 1;
@@ -38,7 +40,9 @@ export class MemoryState implements StateStore {
   }
 
   async claim(key: string, owner: string, ttlMs: number): Promise<ClaimResult> {
+    ttlMs = checkTtl("claim", ttlMs);
     const e = this.get(key);
+    if (e?.value instanceof Map) throw wrongKind("claim");
     if (!e) {
       this.data.set(key, { value: `P${owner}`, expires: this.now() + ttlMs });
       return { state: "acquired" };
@@ -53,7 +57,9 @@ export class MemoryState implements StateStore {
   }
 
   async complete(key: string, owner: string, result: string, ttlMs: number): Promise<boolean> {
+    ttlMs = checkTtl("complete", ttlMs);
     const e = this.get(key);
+    if (e?.value instanceof Map) throw wrongKind("complete");
     if (!e || e.value !== `P${owner}`) return false;
     this.data.set(key, { value: `D${result}`, expires: this.now() + ttlMs });
     return true;
@@ -61,14 +67,18 @@ export class MemoryState implements StateStore {
 
   async release(key: string, owner: string): Promise<boolean> {
     const e = this.get(key);
+    if (e?.value instanceof Map) throw wrongKind("release");
     if (!e || e.value !== `P${owner}`) return false;
     this.data.delete(key);
     return true;
   }
 
   async windowAdd(key: string, member: string, nowMs: number, windowMs: number): Promise<number> {
+    windowMs = checkTtl("windowAdd", windowMs);
+    nowMs = checkTime("windowAdd", nowMs);
     let e = this.get(key);
-    if (!e || !(e.value instanceof Map)) {
+    if (e && !(e.value instanceof Map)) throw wrongKind("windowAdd");
+    if (!e) {
       e = { value: new Map<string, number>(), expires: 0 };
       this.data.set(key, e);
     }

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { Redis } from "ioredis";
 import { RiposteError, messageOf } from "../errors.ts";
-import type { ClaimResult, StateStore } from "./types.ts";
+import { checkTime, checkTtl, type ClaimResult, type StateStore } from "./types.ts";
 
 const LUA_DIR = new URL("./lua/", import.meta.url);
 
@@ -24,6 +24,65 @@ export function loadScripts(): Script[] {
       if (!m) throw new Error(`Lua script ${f} must be named <name>-<numKeys>.lua`);
       return { name: m[1] as string, numberOfKeys: Number(m[2]), lua: readFileSync(new URL(f, LUA_DIR), "utf8") };
     });
+}
+
+/** Socket-level error codes: the server could not be reached or the connection broke. */
+const CONNECTION_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTCONN",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "EHOSTDOWN",
+  "ENETUNREACH",
+  "ENETDOWN",
+]);
+
+/** ioredis / redis-errors classes raised when a command could not be delivered or answered. */
+const CONNECTION_ERROR_NAMES = new Set([
+  "MaxRetriesPerRequestError",
+  "AbortError",
+  "InterruptError",
+  "ParserError",
+  "ClusterAllFailedError",
+]);
+
+/** ioredis messages for commands that never reached a working connection. */
+const CONNECTION_MESSAGE =
+  /Connection is closed|Connection is (aborted|discarded)|Stream isn't writeable|Command timed out|Socket timeout|None of startup nodes is available|Cluster is disconnect|Cluster isn't ready|Node is disconnected|\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)\b/;
+
+/**
+ * Redis replies saying the server cannot serve the command right now (still loading, failing over, a replica,
+ * busy with a script, out of memory), also when a script's redis.call got them (`...: -READONLY ...`).
+ */
+const TRANSIENT_REPLY = /(^|: -?)(LOADING|CLUSTERDOWN|TRYAGAIN|READONLY|MASTERDOWN|NOREPLICAS|BUSY|OOM)\s/;
+
+/** True when an error means the connection or the server's availability, not the command. */
+function isConnectionError(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === "string" && CONNECTION_CODES.has(code)) return true;
+  if (CONNECTION_ERROR_NAMES.has(e.name)) return true;
+  if (TRANSIENT_REPLY.test(e.message)) return true;
+  if (e.name !== "ReplyError" && CONNECTION_MESSAGE.test(e.message)) return true;
+  return e.cause !== undefined && e.cause !== e && isConnectionError(e.cause);
+}
+
+/**
+ * The one mapping from a failed Redis command to a coded error. Only connection and availability errors are
+ * retriable (RIPOSTE_STATE_UNAVAILABLE: the message is redelivered until Redis is back); a script error or any
+ * other refused command (WRONGTYPE, a bad argument, ...) fails the same way every time, so it is
+ * RIPOSTE_STATE_SCRIPT, not retried.
+ */
+export function stateError(operation: string, e: unknown): RiposteError {
+  if (e instanceof RiposteError) return e;
+  if (isConnectionError(e))
+    return new RiposteError("RIPOSTE_STATE_UNAVAILABLE", `Redis ${operation} failed: ${messageOf(e)}`, { cause: e });
+  return new RiposteError("RIPOSTE_STATE_SCRIPT", `Redis ${operation} refused: ${messageOf(e)}`, { cause: e });
 }
 
 type Call = (script: string, keys: string[], args: Array<string | number>) => Promise<unknown>;
@@ -46,7 +105,7 @@ export class RedisState implements StateStore {
       try {
         return await fn.call(this.redis, ...keys, ...args);
       } catch (e) {
-        throw new RiposteError("RIPOSTE_STATE_UNAVAILABLE", `Redis ${script} failed: ${messageOf(e)}`, { cause: e });
+        throw stateError(script, e);
       }
     };
   }
@@ -61,18 +120,18 @@ export class RedisState implements StateStore {
   }
 
   async seen(key: string, ttlMs: number): Promise<number> {
-    return Number(await this.call("seen", [key], [ttlMs]));
+    return Number(await this.call("seen", [key], [checkTtl("seen", ttlMs)]));
   }
 
   async claim(key: string, owner: string, ttlMs: number): Promise<ClaimResult> {
-    const [code, detail] = (await this.call("claim", [key], [owner, ttlMs])) as [number, string];
+    const [code, detail] = (await this.call("claim", [key], [owner, checkTtl("claim", ttlMs)])) as [number, string];
     if (code === 1) return { state: "acquired" };
     if (code === 2) return { state: "done", result: detail };
     return { state: "held", owner: detail };
   }
 
   async complete(key: string, owner: string, result: string, ttlMs: number): Promise<boolean> {
-    return Number(await this.call("complete", [key], [owner, result, ttlMs])) === 1;
+    return Number(await this.call("complete", [key], [owner, result, checkTtl("complete", ttlMs)])) === 1;
   }
 
   async release(key: string, owner: string): Promise<boolean> {
@@ -80,7 +139,8 @@ export class RedisState implements StateStore {
   }
 
   async windowAdd(key: string, member: string, nowMs: number, windowMs: number): Promise<number> {
-    return Number(await this.call("window-add", [key], [member, nowMs, windowMs]));
+    const args = [member, checkTime("windowAdd", nowMs), checkTtl("windowAdd", windowMs)];
+    return Number(await this.call("window-add", [key], args));
   }
 
   async close(): Promise<void> {

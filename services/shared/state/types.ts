@@ -1,10 +1,49 @@
 /** Shared state: sightings, claims (idempotency records and leases) and sliding windows. */
+import { RiposteError } from "../errors.ts";
 
 export type ClaimResult =
   | { readonly state: "acquired" }
   | { readonly state: "done"; readonly result: string }
   | { readonly state: "held"; readonly owner: string };
 
+/**
+ * Every TTL and window goes through this in both stores, so they behave the same. A zero, negative or non-finite
+ * TTL is refused with a non-retriable error: Redis would refuse `SET PX 0` on every redelivery, and the in-memory
+ * store would forget the key at once (no dedup, no idempotency, no lease). Fractions round up to a whole ms.
+ */
+export function checkTtl(operation: string, ttlMs: number): number {
+  if (typeof ttlMs !== "number" || !Number.isFinite(ttlMs) || ttlMs <= 0) {
+    throw new RiposteError(
+      "RIPOSTE_STATE_SCRIPT",
+      `state ${operation}: the TTL must be a positive number of milliseconds, got ${String(ttlMs)}`,
+    );
+  }
+  return Math.ceil(ttlMs);
+}
+
+/** A time argument (ms since the epoch) must be a finite number. */
+export function checkTime(operation: string, ms: number): number {
+  if (typeof ms !== "number" || !Number.isFinite(ms)) {
+    throw new RiposteError(
+      "RIPOSTE_STATE_SCRIPT",
+      `state ${operation}: the time must be a finite number, got ${String(ms)}`,
+    );
+  }
+  return ms;
+}
+
+/**
+ * Operations on a key that holds another kind of value (a window used as a counter, ...), refused by both stores
+ * alike (Redis answers WRONGTYPE).
+ */
+export function wrongKind(operation: string): RiposteError {
+  return new RiposteError("RIPOSTE_STATE_SCRIPT", `state ${operation}: the key holds another kind of value`);
+}
+
+/**
+ * State operations. Every TTL must be positive and finite (see checkTtl); errors are RIPOSTE_STATE_UNAVAILABLE
+ * (retriable: the store cannot be reached) or RIPOSTE_STATE_SCRIPT (not retriable: the operation was refused).
+ */
 export interface StateStore {
   readonly kind: "redis" | "memory";
   /** Records a sighting of `key`; the count restarts `ttlMs` after the first sighting. Returns the count (1 = first). */
