@@ -266,7 +266,16 @@ export async function startServices(opts: StartOptions): Promise<Running> {
       limits,
       traceTrustedSources: config.api.traceTrustedSources,
       ...(ingestor ? { ingestor } : {}),
-      replay: (o) => replayDlq({ bus, topics, ingestor: publisher, groupId: `${config.groupPrefix}.dlq-replay`, ...o }),
+      replay: (o) =>
+        replayDlq({
+          bus,
+          topics,
+          ingestor: publisher,
+          state,
+          limits,
+          groupId: `${config.groupPrefix}.dlq-replay`,
+          ...o,
+        }),
       health: () => ({ bus: bus.kind, state: state.kind, services: [...want] }),
     });
     if (opts.listen !== false) {

@@ -1,9 +1,34 @@
 /** One conformance suite for both buses: the in-process bus and Kafka (real broker). */
 import { describe, test, after } from "node:test";
 import assert from "node:assert/strict";
+import { Kafka, Partitioners, logLevel } from "kafkajs";
 import { KafkaBus, MemoryBus, type Bus, type InMessage } from "../services/shared/bus/index.ts";
+import { RETAIN_BYTES, RETAIN_RECORDS } from "../services/shared/bus/memory.ts";
+import type { RiposteError } from "../services/shared/errors.ts";
 import { silentLogger } from "../services/shared/log.ts";
 import { eventually, requireKafka, uniquePrefix } from "./support/env.ts";
+
+/** Every retained message of a topic, read by an ephemeral group that is deleted afterwards. */
+async function readAll(b: Bus, topic: string): Promise<InMessage[]> {
+  const last = new Map<number, number>();
+  for (const [p, o] of await b.offsets(topic)) if (o.high !== o.low) last.set(p, Number(o.high) - 1);
+  const got: InMessage[] = [];
+  if (last.size === 0) return got;
+  const groupId = uniquePrefix("read-all");
+  const sub = await b.subscribe({
+    groupId,
+    topics: [topic],
+    ephemeral: true,
+    handler: async (batch) => {
+      got.push(...batch);
+      for (const m of batch) if (Number(m.offset) >= (last.get(m.partition) ?? Infinity)) last.delete(m.partition);
+    },
+  });
+  await eventually(() => last.size === 0, `${topic} read to its end`);
+  await sub.stop();
+  await b.deleteGroup(groupId);
+  return got;
+}
 
 const implementations: Array<[string, () => Promise<Bus>]> = [
   ["memory", async () => new MemoryBus()],
@@ -121,6 +146,32 @@ for (const [name, make] of implementations) {
       assert.deepEqual(second, ["3"]);
     });
 
+    test("stop lets the batch in flight finish and commits it", async () => {
+      const b = await bus();
+      const topic = uniquePrefix("stop-commit");
+      const group = `${topic}-g`;
+      await b.ensureTopics([{ name: topic, partitions: 1 }]);
+      await b.publish(
+        topic,
+        [1, 2, 3].map((i) => ({ key: "k", value: String(i) })),
+      );
+      let seen = 0;
+      let handled!: () => void;
+      const inHandler = new Promise<void>((r) => (handled = r));
+      const sub = await b.subscribe({
+        groupId: group,
+        topics: [topic],
+        handler: async (batch) => {
+          seen += batch.length;
+          if (seen >= 3) handled();
+          await new Promise((r) => setTimeout(r, 200));
+        },
+      });
+      await inHandler;
+      await sub.stop();
+      assert.equal((await b.committedOffsets(group, topic)).get(0), "3", "the handled batch is committed");
+    });
+
     test("publishBatch writes to several topics at once", async () => {
       const b = await bus();
       const t1 = uniquePrefix("multi1");
@@ -174,12 +225,81 @@ for (const [name, make] of implementations) {
       await sub.stop();
     });
 
-    test("ensureTopics is idempotent", async () => {
+    test("ensureTopics leaves existing topics as they are (partitions, messages) and creates the missing ones", async () => {
       const b = await bus();
-      const topic = uniquePrefix("idem");
-      await b.ensureTopics([{ name: topic, partitions: 2 }]);
-      await b.ensureTopics([{ name: topic, partitions: 2 }]);
-      await b.publish(topic, [{ key: "a", value: "1" }]);
+      const kept = uniquePrefix("idem");
+      const added = uniquePrefix("idem-new");
+      await b.ensureTopics([{ name: kept, partitions: 2 }]);
+      await b.publish(
+        kept,
+        ["a", "b", "c", "d"].map((k, i) => ({ key: k, value: String(i) })),
+      );
+      const before = [...(await b.offsets(kept))];
+      await b.ensureTopics([
+        { name: kept, partitions: 4 },
+        { name: added, partitions: 3 },
+      ]);
+      assert.deepEqual([...(await b.offsets(kept))], before, "same partitions, same offsets");
+      assert.equal((await b.offsets(added)).size, 3, "the missing topic is created with its partitions");
+      await b.publish(added, [{ key: "x", value: "new" }]);
+      assert.deepEqual(
+        (await readAll(b, kept)).map((m) => m.value.toString()).sort(),
+        ["0", "1", "2", "3"],
+        "the messages published before are still there",
+      );
+      assert.deepEqual(
+        (await readAll(b, added)).map((m) => m.value.toString()),
+        ["new"],
+      );
+    });
+
+    test("deleteGroup forgets a group's offsets (it reads from the start again); unknown groups are a no-op", async () => {
+      const b = await bus();
+      const topic = uniquePrefix("delgroup");
+      const group = `${topic}-g`;
+      await b.ensureTopics([{ name: topic, partitions: 1 }]);
+      await b.publish(topic, [
+        { key: "a", value: "1" },
+        { key: "a", value: "2" },
+      ]);
+      const s1 = await b.subscribe({ groupId: group, topics: [topic], handler: async () => undefined });
+      await eventually(async () => (await b.committedOffsets(group, topic)).get(0) === "2", "commit of offset 2");
+      await s1.stop();
+      await b.deleteGroup(group);
+      assert.equal((await b.committedOffsets(group, topic)).size, 0, "no committed offsets left");
+      const again: string[] = [];
+      const s2 = await b.subscribe({
+        groupId: group,
+        topics: [topic],
+        handler: async (batch) => void again.push(...batch.map((m) => m.value.toString())),
+      });
+      await eventually(() => again.length >= 2, "both messages again");
+      await s2.stop();
+      assert.deepEqual(again, ["1", "2"]);
+      await b.deleteGroup(group);
+      await b.deleteGroup(`${topic}-never-existed`);
+    });
+
+    test("what an ephemeral group reads stays retained for the other groups", async () => {
+      const b = await bus();
+      const topic = uniquePrefix("ephemeral");
+      await b.ensureTopics([{ name: topic, partitions: 1 }]);
+      await b.publish(
+        topic,
+        Array.from({ length: 3_000 }, (_, i) => ({ key: "k", value: String(i) })),
+      );
+      const once = `${topic}-once`;
+      let n = 0;
+      const s1 = await b.subscribe({
+        groupId: once,
+        topics: [topic],
+        ephemeral: true,
+        handler: async (batch) => void (n += batch.length),
+      });
+      await eventually(() => n >= 3_000, "the ephemeral group read everything");
+      await s1.stop();
+      await b.deleteGroup(once);
+      assert.equal((await readAll(b, topic)).length, 3_000, "nothing was freed by the ephemeral read");
     });
   });
 }
@@ -215,6 +335,120 @@ test("the in-memory bus keeps bounded memory: consumed messages and unconsumed t
   assert.ok((await kept("consumed")) <= 3_000, `consumed topic keeps ${await kept("consumed")}`);
   assert.ok((await kept("audit")) <= 12_000, `unconsumed topic keeps ${await kept("audit")}`);
   await b.close();
+});
+
+test("the in-memory bus retains fairly per key: a flood from one key does not evict another key's records", async () => {
+  const b = new MemoryBus();
+  await b.ensureTopics([{ name: "dlq", partitions: 1 }]);
+  await b.publish(
+    "dlq",
+    Array.from({ length: 5 }, (_, i) => ({ key: "edr", value: `edr-${i}` })),
+  );
+  for (let i = 0; i < 30; i++) {
+    await b.publish(
+      "dlq",
+      Array.from({ length: 1_000 }, () => ({ key: "flood", value: "x" })),
+    );
+  }
+  const kept = await readAll(b, "dlq");
+  assert.deepEqual(
+    kept.filter((m) => m.key === "edr").map((m) => m.value.toString()),
+    ["edr-0", "edr-1", "edr-2", "edr-3", "edr-4"],
+    "the small source keeps all its records",
+  );
+  assert.ok(kept.length <= RETAIN_RECORDS, `keeps ${kept.length} records`);
+  assert.equal(kept.at(-1)?.key, "flood", "the newest record is kept");
+  await b.close();
+});
+
+test("the in-memory bus caps retained bytes, fairly per key, not only records", async () => {
+  const b = new MemoryBus();
+  await b.ensureTopics([{ name: "dlq", partitions: 1 }]);
+  await b.publish(
+    "dlq",
+    Array.from({ length: 10 }, (_, i) => ({ key: "ids", value: `ids-${i}` })),
+  );
+  const big = "x".repeat(3 * 1024 * 1024);
+  for (let i = 0; i < 20; i++) await b.publish("dlq", [{ key: "edr", value: big }]);
+  const kept = await readAll(b, "dlq");
+  const bytes = kept.reduce((n, m) => n + m.value.length, 0);
+  assert.ok(bytes <= RETAIN_BYTES, `keeps ${bytes} bytes in ${kept.length} records`);
+  assert.equal(kept.filter((m) => m.key === "ids").length, 10, "the small source keeps all its records");
+  assert.ok(kept.filter((m) => m.key === "edr").length >= 1, "the big source keeps its newest");
+  await b.close();
+});
+
+test("the in-memory bus: groups that stopped or were deleted do not stop retention of a topic", async () => {
+  const b = new MemoryBus();
+  await b.ensureTopics([{ name: "dlq", partitions: 1 }]);
+  await b.publish("dlq", [{ key: "a", value: "first" }]);
+  for (const [groupId, ephemeral] of [
+    ["replay", false],
+    ["replay.once", true],
+    ["replay.deleted", false],
+  ] as const) {
+    let n = 0;
+    const sub = await b.subscribe({ groupId, topics: ["dlq"], ephemeral, handler: async (m) => void (n += m.length) });
+    await eventually(() => n >= 1, `${groupId} read`);
+    await sub.stop();
+  }
+  await b.deleteGroup("replay.deleted");
+  for (let i = 0; i < 30; i++) {
+    await b.publish(
+      "dlq",
+      Array.from({ length: 1_000 }, (_, j) => ({ key: `k${j % 7}`, value: "x" })),
+    );
+  }
+  const kept = (await readAll(b, "dlq")).length;
+  assert.ok(kept <= RETAIN_RECORDS, `keeps ${kept} records`);
+  await b.close();
+});
+
+test("kafka: a record the broker refuses fails only its own caller, and later publishes are all written", async () => {
+  const brokers = await requireKafka();
+  const b = new KafkaBus({ brokers, clientId: "rejected", log: silentLogger });
+  const topic = uniquePrefix("too-large");
+  const kafka = new Kafka({ clientId: "rejected-admin", brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    // A topic that existed before Riposte, with a small max.message.bytes.
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic, numPartitions: 2, configEntries: [{ name: "max.message.bytes", value: "4096" }] }],
+    });
+    await b.ensureTopics([{ name: topic, partitions: 2 }]);
+    const partitionOf = Partitioners.DefaultPartitioner();
+    const meta = [0, 1].map((p) => ({ partitionId: p, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+    const part = (key: string) => partitionOf({ topic, partitionMetadata: meta, message: { key, value: "" } });
+    const small = "s";
+    const large = ["l", "m", "n", "o", "p"].find((k) => part(k) !== part(small)) as string;
+    // The first call flushes alone; the three after it are coalesced into one produce request.
+    const warmUp = b.publish(topic, [{ key: small, value: "warm-up" }]);
+    const results = await Promise.allSettled([
+      b.publish(topic, [{ key: small, value: "a" }]),
+      b.publish(topic, [{ key: large, value: "x".repeat(20_000) }]),
+      b.publishBatch([{ topic, messages: [{ key: small, value: "c" }] }]),
+    ]);
+    await warmUp;
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ["fulfilled", "rejected", "fulfilled"],
+    );
+    const err = (results[1] as PromiseRejectedResult).reason as RiposteError;
+    assert.equal(err.code, "RIPOSTE_BUS_REJECTED");
+    assert.equal(err.retriable, false);
+    await b.publish(topic, [
+      { key: small, value: "d" },
+      { key: large, value: "e" },
+    ]);
+    const values = new Set((await readAll(b, topic)).map((m) => m.value.toString()));
+    for (const v of ["warm-up", "a", "c", "d", "e"]) assert.ok(values.has(v), `${v} was written`);
+  } finally {
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+    await b.close();
+  }
 });
 
 test("kafka: a handler slower than the session timeout keeps its membership, commits, and consumes on", async () => {

@@ -7,6 +7,12 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { splitBody } from "../services/ingest/body.ts";
 import { CORPUS } from "../services/ingest/normalizers/testing.ts";
+import type { ReplayReport } from "../services/ingest/replay.ts";
+import { KafkaBus } from "../services/shared/bus/index.ts";
+import { topicNames } from "../services/shared/config.ts";
+import { dlqRecord } from "../services/shared/dlq.ts";
+import { silentLogger } from "../services/shared/log.ts";
+import { requireKafka, requireRedis, uniquePrefix } from "./support/env.ts";
 
 const run = promisify(execFile);
 const riposte = (...args: string[]) =>
@@ -65,4 +71,76 @@ test("riposte rules check validates the shipped rules; bad input is a clear erro
     riposte("nope"),
     (e: { stderr: string; code: number }) => e.code === 2 && /unknown command/.test(e.stderr),
   );
+});
+
+test("riposte dlq replay needs Kafka and Redis (the replay lock is cluster-wide)", async () => {
+  for (const env of [embeddedEnv, { ...embeddedEnv, KAFKA_BROKERS: "127.0.0.1:9" }]) {
+    await assert.rejects(
+      run(process.execPath, ["bin/riposte.js", "dlq", "replay"], { env, timeout: 60_000 }),
+      (e: { stderr: string; code: number }) => {
+        assert.equal(e.code, 1);
+        assert.match(e.stderr, /RIPOSTE_CONFIG_INVALID: .*set KAFKA_BROKERS and REDIS_URL/);
+        return true;
+      },
+    );
+  }
+});
+
+test("riposte dlq replay applies the source→format binding and the requested format, and skips unreadable records", async () => {
+  const brokers = await requireKafka();
+  const redisUrl = await requireRedis();
+  const prefix = uniquePrefix("cli-dlq");
+  const topics = topicNames(prefix);
+  const bus = new KafkaBus({ brokers, clientId: "cli-dlq", log: silentLogger });
+  try {
+    await bus.ensureTopics([topics.normalized, topics.dlq].map((name) => ({ name, partitions: 2 })));
+    const alert = (file: string) => readFileSync(join("services/demo/alerts", file), "utf8").split("\n")[0] as string;
+    const parked = (source: string, original: string, requestedFormat?: string) => ({
+      key: source,
+      value: JSON.stringify(
+        dlqRecord({
+          stage: "normalize",
+          code: "RIPOSTE_FORMAT_UNKNOWN",
+          reason: "parked",
+          source,
+          original,
+          requestedFormat,
+          time: 1_700_000_000_000,
+        }),
+      ),
+    });
+    await bus.publish(topics.dlq, [
+      // A CrowdStrike detection sent through the IDS source: the binding must keep it out.
+      parked("ids", alert("crowdstrike.ndjson")),
+      // The sender forced okta: a replay must not detect it as Suricata instead.
+      parked("siem", alert("suricata.ndjson"), "okta"),
+      parked("ids", alert("suricata.ndjson")),
+      { key: "ids", value: "not a DLQ record" },
+    ]);
+    const { stdout } = await run(process.execPath, ["bin/riposte.js", "dlq", "replay"], {
+      env: {
+        ...process.env,
+        KAFKA_BROKERS: brokers.join(","),
+        REDIS_URL: redisUrl,
+        RIPOSTE_TOPIC_PREFIX: prefix,
+        RIPOSTE_SOURCE_FORMATS: "ids=suricata_eve",
+      },
+      timeout: 120_000,
+    });
+    const report = JSON.parse(stdout) as ReplayReport;
+    assert.equal(report.scanned, 4);
+    assert.equal(report.replayed, 1, stdout);
+    assert.equal(report.unreadable, 1);
+    assert.equal(report.still_failing["RIPOSTE_FORMAT_NOT_ALLOWED"], 1, stdout);
+    assert.equal(
+      Object.values(report.still_failing).reduce((a, b) => a + b, 0),
+      2,
+      stdout,
+    );
+    const count = async (t: string) => [...(await bus.offsets(t)).values()].reduce((n, o) => n + Number(o.high), 0);
+    assert.equal(await count(topics.normalized), 1, "only the IDS alert is published");
+    assert.equal(await count(topics.dlq), 4, "nothing is dead-lettered again");
+  } finally {
+    await bus.close();
+  }
 });

@@ -9,6 +9,7 @@ import { Metrics } from "../shared/metrics.ts";
 import { Ingestor } from "../ingest/ingestor.ts";
 import { replayDlq } from "../ingest/replay.ts";
 import { dlqRecord } from "../shared/dlq.ts";
+import { MemoryState } from "../shared/state/index.ts";
 import { buildApi, type Api } from "./app.ts";
 import { signRequest } from "./auth.ts";
 
@@ -45,7 +46,7 @@ describe("ingest API", () => {
       hmacSecrets: { signed: HMAC_SECRET },
       replayWindowMs: 300_000,
       ingestor,
-      replay: (o) => replayDlq({ bus: b, topics, ingestor, groupId: "replay", ...o }),
+      replay: (o) => replayDlq({ bus: b, topics, ingestor, state: new MemoryState(), groupId: "replay", ...o }),
     });
   }
   const post = (url: string, payload: string | Buffer, headers: Record<string, string> = {}) =>
@@ -167,6 +168,7 @@ describe("ingest API", () => {
       replayed: 0,
       still_failing: { RIPOSTE_FORMAT_UNKNOWN: 1 },
       skipped_other_stages: 0,
+      unreadable: 0,
     });
   });
 
@@ -182,7 +184,13 @@ describe("ingest API", () => {
     });
     await bus.publish(topics.dlq, [{ key: "ids", value: JSON.stringify(old) }]);
     const first = await post("/v1/dlq/replay", "{}");
-    assert.deepEqual(first.json(), { scanned: 1, replayed: 1, still_failing: {}, skipped_other_stages: 0 });
+    assert.deepEqual(first.json(), {
+      scanned: 1,
+      replayed: 1,
+      still_failing: {},
+      skipped_other_stages: 0,
+      unreadable: 0,
+    });
     await new Promise((r) => setTimeout(r, 20));
     const normalized = got
       .filter((m) => m.topic === topics.normalized)
@@ -192,7 +200,13 @@ describe("ingest API", () => {
     const second = await post("/v1/dlq/replay", "{}");
     assert.equal(second.json<{ scanned: number }>().scanned, 0, "already replayed records are not replayed again");
     const again = await post("/v1/dlq/replay", JSON.stringify({ from_beginning: true, dry_run: true }));
-    assert.deepEqual(again.json(), { scanned: 1, replayed: 1, still_failing: {}, skipped_other_stages: 0 });
+    assert.deepEqual(again.json(), {
+      scanned: 1,
+      replayed: 1,
+      still_failing: {},
+      skipped_other_stages: 0,
+      unreadable: 0,
+    });
   });
 
   test("a dry run does not use up the records it reports", async () => {

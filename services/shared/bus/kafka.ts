@@ -3,11 +3,20 @@
  * handler — and so everything it produced — has resolved.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { Kafka, logLevel, type Consumer, type IHeaders, type Producer, type Admin } from "kafkajs";
+import {
+  Kafka,
+  logLevel,
+  type Admin,
+  type Consumer,
+  type IHeaders,
+  type OffsetsByTopicPartition,
+  type Producer,
+} from "kafkajs";
 import type { Logger } from "../log.ts";
 import type { Bus, InMessage, OutMessage, SubscribeOptions, Subscription, TopicSpec } from "./types.ts";
 import { redeliveryDelay } from "./types.ts";
 import { RiposteError, messageOf } from "../errors.ts";
+import { busError, groupErrorTypes, splitBySize, type PublishCall, type Tracked } from "./kafka-produce.ts";
 
 /** Bytes per produce request; below the broker's default message.max.bytes (1 MiB) for any one partition. */
 const MAX_REQUEST_BYTES = 768 * 1024;
@@ -40,11 +49,7 @@ export class KafkaBus implements Bus {
   private readonly concurrency: number;
   private readonly onFatal: (error: Error) => void;
   private readonly sessionTimeoutMs: number;
-  private readonly queue: Array<{
-    batches: ReadonlyArray<{ topic: string; messages: readonly OutMessage[] }>;
-    resolve: () => void;
-    reject: (e: unknown) => void;
-  }> = [];
+  private readonly queue: PublishCall[] = [];
   private flushing = false;
 
   constructor(opts: KafkaBusOptions) {
@@ -114,7 +119,9 @@ export class KafkaBus implements Bus {
    * Appends batches, resolving once Kafka acknowledged them (acks=all). Concurrent calls are coalesced into one
    * produce request while the previous one is in flight: the idempotent producer allows one request in flight
    * per connection, so coalescing is what lets concurrent handlers share it. Each caller's messages keep their
-   * order, and callers are served in call order.
+   * order, and callers are served in call order. A record the broker refuses (RIPOSTE_BUS_REJECTED: too large,
+   * invalid, not authorized) fails only its own caller; the others' records may then be written twice
+   * (at-least-once, as on redelivery).
    */
   publishBatch(batches: ReadonlyArray<{ topic: string; messages: readonly OutMessage[] }>): Promise<void> {
     const nonEmpty = batches.filter((b) => b.messages.length > 0);
@@ -128,39 +135,90 @@ export class KafkaBus implements Bus {
   private async flush(): Promise<void> {
     this.flushing = true;
     try {
-      while (this.queue.length > 0) {
-        const take = this.queue.splice(0, this.queue.length);
-        const byTopic = new Map<
-          string,
-          Array<{ key: string | null; value: Buffer | string; headers: Record<string, string> }>
-        >();
-        for (const call of take) {
-          for (const b of call.batches) {
-            const list = byTopic.get(b.topic) ?? [];
-            for (const m of b.messages) list.push({ key: m.key, value: m.value, headers: { ...m.headers } });
-            byTopic.set(b.topic, list);
-          }
-        }
-        try {
-          const producer = await this.getProducer();
-          for (const part of splitBySize(byTopic, MAX_REQUEST_BYTES)) {
-            await producer.sendBatch({ acks: -1, topicMessages: part });
-          }
-          for (const call of take) call.resolve();
-        } catch (e) {
-          const err = new RiposteError(
-            "RIPOSTE_BUS_UNAVAILABLE",
-            `Kafka did not acknowledge the batch: ${messageOf(e)}`,
-            {
-              cause: e,
-            },
-          );
-          for (const call of take) call.reject(err);
-        }
-      }
+      while (this.queue.length > 0) await this.deliver(this.queue.splice(0, this.queue.length));
     } finally {
       this.flushing = false;
     }
+  }
+
+  /** Sends the calls coalesced; when the broker refuses a record, sends the calls not yet acknowledged one by one. */
+  private async deliver(calls: readonly PublishCall[]): Promise<void> {
+    const perCall = calls.map((c) =>
+      c.batches.map((b) => ({
+        topic: b.topic,
+        messages: b.messages.map((m): Tracked => ({
+          key: m.key,
+          value: m.value,
+          headers: { ...m.headers },
+          acked: false,
+        })),
+      })),
+    );
+    const acked = (i: number) => (perCall[i] ?? []).every((b) => b.messages.every((m) => m.acked));
+    const failure = await this.send(perCall.flat());
+    if (!failure) {
+      for (const c of calls) c.resolve();
+      return;
+    }
+    if (failure.code !== "RIPOSTE_BUS_REJECTED" || calls.length === 1) {
+      calls.forEach((c, i) => (acked(i) ? c.resolve() : c.reject(failure)));
+      return;
+    }
+    let unavailable: RiposteError | undefined;
+    for (const [i, c] of calls.entries()) {
+      if (acked(i)) c.resolve();
+      else if (unavailable) c.reject(unavailable);
+      else {
+        const own = (perCall[i] ?? []).map((b) => ({ topic: b.topic, messages: b.messages.filter((m) => !m.acked) }));
+        const e = await this.send(own);
+        if (!e) c.resolve();
+        else {
+          c.reject(e);
+          if (e.code !== "RIPOSTE_BUS_REJECTED") unavailable = e;
+        }
+      }
+    }
+  }
+
+  /**
+   * Sends in produce requests of at most MAX_REQUEST_BYTES, marking what Kafka acknowledged; returns the failure.
+   * After a failure the producer is replaced: kafkajs rolls back the sequence numbers of every partition of a
+   * failed request, also of those the broker wrote, and the broker would then drop later records as duplicates
+   * or refuse them as out of order.
+   */
+  private async send(
+    batches: ReadonlyArray<{ topic: string; messages: Tracked[] }>,
+  ): Promise<RiposteError | undefined> {
+    const byTopic = new Map<string, Tracked[]>();
+    for (const b of batches) {
+      const list = byTopic.get(b.topic) ?? [];
+      for (const m of b.messages) list.push(m);
+      byTopic.set(b.topic, list);
+    }
+    try {
+      const producer = await this.getProducer();
+      for (const part of splitBySize(byTopic, MAX_REQUEST_BYTES)) {
+        await producer.sendBatch({
+          acks: -1,
+          topicMessages: part.map((t) => ({
+            topic: t.topic,
+            messages: t.messages.map(({ key, value, headers }) => ({ key, value, headers })),
+          })),
+        });
+        for (const t of part) for (const m of t.messages) m.acked = true;
+      }
+      return undefined;
+    } catch (e) {
+      await this.resetProducer();
+      return busError(e);
+    }
+  }
+
+  private async resetProducer(): Promise<void> {
+    const p = this.producer;
+    this.producer = undefined;
+    this.producerReady = undefined;
+    await p?.disconnect().catch(() => undefined);
   }
 
   async subscribe(opts: SubscribeOptions): Promise<Subscription> {
@@ -186,6 +244,7 @@ export class KafkaBus implements Bus {
         const isRunning = () => payload.isRunning();
         const isStale = () => payload.isStale();
         const resolveOffset = (o: string) => payload.resolveOffset(o);
+        const commit = (o: OffsetsByTopicPartition) => payload.commitOffsetsIfNecessary(o);
         const all = batch.messages.map((m): InMessage => ({
           topic: batch.topic,
           partition: batch.partition,
@@ -218,14 +277,21 @@ export class KafkaBus implements Bus {
             }
           }
           // After a rebalance the partition may belong to another member: it will redeliver from the last commit.
-          if (!isRunning() || isStale()) return;
+          // A stop does not: the handled chunk is committed (stop waits for it), as the Subscription contract says.
+          if (isStale()) return;
           const last = chunk[chunk.length - 1] as InMessage;
           resolveOffset(last.offset);
           try {
-            await consumer.commitOffsets([
-              { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
-            ]);
-            await heartbeat();
+            // The batch's own commit, not consumer.commitOffsets: that one is a no-op once a stop has begun.
+            await commit({
+              topics: [
+                {
+                  topic: batch.topic,
+                  partitions: [{ partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }],
+                },
+              ],
+            });
+            if (isRunning()) await heartbeat();
           } catch (e) {
             log.warn(
               { err: messageOf(e), topic: batch.topic, partition: batch.partition },
@@ -266,6 +332,30 @@ export class KafkaBus implements Bus {
     });
   }
 
+  async deleteGroup(groupId: string): Promise<void> {
+    await this.withAdmin(async (admin) => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await admin.deleteGroups([groupId]);
+          return;
+        } catch (e) {
+          const types = groupErrorTypes(e);
+          if (types.length > 0 && types.every((t) => t === "GROUP_ID_NOT_FOUND")) return;
+          // The members of a stopped consumer may take a moment to be gone from the coordinator.
+          if (types.includes("NON_EMPTY_GROUP") && attempt < 40) {
+            await sleep(250);
+            continue;
+          }
+          throw new RiposteError(
+            "RIPOSTE_BUS_UNAVAILABLE",
+            `cannot delete consumer group ${groupId}: ${messageOf(e)}${types.length ? ` (${types.join(", ")})` : ""}`,
+            { cause: e },
+          );
+        }
+      }
+    });
+  }
+
   private async withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {
     const admin: Admin = this.kafka.admin();
     await admin.connect();
@@ -283,48 +373,6 @@ export class KafkaBus implements Bus {
     this.producer = undefined;
     this.producerReady = undefined;
   }
-}
-
-type Produced = { key: string | null; value: Buffer | string; headers: Record<string, string> };
-
-/** Approximate bytes a message adds to a produce request. */
-function sizeOf(m: Produced): number {
-  let n = 64 + (m.key?.length ?? 0) + (typeof m.value === "string" ? Buffer.byteLength(m.value) : m.value.length);
-  for (const [k, v] of Object.entries(m.headers)) n += k.length + v.length + 8;
-  return n;
-}
-
-/**
- * Splits coalesced messages into produce requests of at most `limit` bytes (a single larger message gets a request
- * of its own), in order, so a flush never exceeds what the broker accepts per record batch.
- */
-function splitBySize(
-  byTopic: Map<string, Produced[]>,
-  limit: number,
-): Array<Array<{ topic: string; messages: Produced[] }>> {
-  const parts: Array<Array<{ topic: string; messages: Produced[] }>> = [];
-  let current: Array<{ topic: string; messages: Produced[] }> = [];
-  let bytes = 0;
-  for (const [topic, messages] of byTopic) {
-    let entry: { topic: string; messages: Produced[] } | undefined;
-    for (const m of messages) {
-      const size = sizeOf(m);
-      if (bytes > 0 && bytes + size > limit) {
-        parts.push(current);
-        current = [];
-        bytes = 0;
-        entry = undefined;
-      }
-      if (!entry) {
-        entry = { topic, messages: [] };
-        current.push(entry);
-      }
-      entry.messages.push(m);
-      bytes += size;
-    }
-  }
-  if (current.length > 0) parts.push(current);
-  return parts;
 }
 
 function headersOf(h: IHeaders | undefined): Record<string, string> {

@@ -40,6 +40,12 @@ export interface SubscribeOptions {
   readonly fromBeginning?: boolean;
   /** Upper bound of messages handed to one handler call (default 500). */
   readonly maxBatch?: number;
+  /**
+   * A one-off reader (a dry run, a scan): what it reads stays retained for everyone else and it holds nothing
+   * back (the in-memory bus trims by what groups have read; Kafka retention ignores readers anyway). Remove the
+   * group with deleteGroup once it is done.
+   */
+  readonly ephemeral?: boolean;
 }
 
 export interface Subscription {
@@ -60,6 +66,8 @@ export interface Bus {
   /** Appends to several topics in one round trip; same durability as publish. */
   publishBatch(batches: ReadonlyArray<{ topic: string; messages: readonly OutMessage[] }>): Promise<void>;
   subscribe(opts: SubscribeOptions): Promise<Subscription>;
+  /** Removes a consumer group and its committed offsets (no-op when unknown); stop its subscriptions first. */
+  deleteGroup(groupId: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,0 +1,103 @@
+/**
+ * The Kafka bus's produce path, apart from the client: how publish failures map to the error catalogue and how
+ * coalesced messages are cut into produce requests. Pure.
+ */
+import { RiposteError, messageOf } from "../errors.ts";
+import type { OutMessage } from "./types.ts";
+
+export type Produced = { key: string | null; value: Buffer | string; headers: Record<string, string> };
+export type Tracked = Produced & { acked: boolean };
+
+export interface PublishCall {
+  readonly batches: ReadonlyArray<{ topic: string; messages: readonly OutMessage[] }>;
+  readonly resolve: () => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/** Broker errors that retrying the same records cannot cure. */
+const REJECTIONS = new Set([
+  "MESSAGE_TOO_LARGE",
+  "RECORD_LIST_TOO_LARGE",
+  "INVALID_RECORD",
+  "CORRUPT_MESSAGE",
+  "INVALID_TIMESTAMP",
+  "UNSUPPORTED_FOR_MESSAGE_FORMAT",
+  "POLICY_VIOLATION",
+  "INVALID_TOPIC_EXCEPTION",
+  "TOPIC_AUTHORIZATION_FAILED",
+  "CLUSTER_AUTHORIZATION_FAILED",
+]);
+
+/** The kafkajs error `type`s of an error and its causes. */
+function errorTypes(e: unknown): string[] {
+  const out: string[] = [];
+  let cur: unknown = e;
+  for (let depth = 0; depth < 5 && cur !== null && typeof cur === "object"; depth++) {
+    const o = cur as { type?: unknown; cause?: unknown; originalError?: unknown };
+    if (typeof o.type === "string") out.push(o.type);
+    cur = o.cause ?? o.originalError;
+  }
+  return out;
+}
+
+export function groupErrorTypes(e: unknown): string[] {
+  const groups = (e as { groups?: unknown } | null)?.groups;
+  if (!Array.isArray(groups)) return [];
+  return groups.flatMap((g: { error?: { type?: unknown } }) =>
+    typeof g.error?.type === "string" ? [g.error.type] : [],
+  );
+}
+
+/**
+ * A produce failure in the error catalogue: RIPOSTE_BUS_REJECTED (not retriable) when the broker refused the
+ * records themselves, RIPOSTE_BUS_UNAVAILABLE (retriable) for connections, timeouts and everything else.
+ */
+export function busError(e: unknown): RiposteError {
+  if (e instanceof RiposteError) return e;
+  const rejection = errorTypes(e).find((t) => REJECTIONS.has(t));
+  return rejection
+    ? new RiposteError("RIPOSTE_BUS_REJECTED", `Kafka refused the records (${rejection}): ${messageOf(e)}`, {
+        cause: e,
+      })
+    : new RiposteError("RIPOSTE_BUS_UNAVAILABLE", `Kafka did not acknowledge the batch: ${messageOf(e)}`, { cause: e });
+}
+
+/** Approximate bytes a message adds to a produce request. */
+function sizeOf(m: Produced): number {
+  let n = 64 + (m.key?.length ?? 0) + (typeof m.value === "string" ? Buffer.byteLength(m.value) : m.value.length);
+  for (const [k, v] of Object.entries(m.headers)) n += k.length + v.length + 8;
+  return n;
+}
+
+/**
+ * Splits coalesced messages into produce requests of at most `limit` bytes (a single larger message gets a request
+ * of its own), in order, so a flush never exceeds what the broker accepts per record batch.
+ */
+export function splitBySize<M extends Produced>(
+  byTopic: Map<string, M[]>,
+  limit: number,
+): Array<Array<{ topic: string; messages: M[] }>> {
+  const parts: Array<Array<{ topic: string; messages: M[] }>> = [];
+  let current: Array<{ topic: string; messages: M[] }> = [];
+  let bytes = 0;
+  for (const [topic, messages] of byTopic) {
+    let entry: { topic: string; messages: M[] } | undefined;
+    for (const m of messages) {
+      const size = sizeOf(m);
+      if (bytes > 0 && bytes + size > limit) {
+        parts.push(current);
+        current = [];
+        bytes = 0;
+        entry = undefined;
+      }
+      if (!entry) {
+        entry = { topic, messages: [] };
+        current.push(entry);
+      }
+      entry.messages.push(m);
+      bytes += size;
+    }
+  }
+  if (current.length > 0) parts.push(current);
+  return parts;
+}
