@@ -17,7 +17,7 @@ Usage:
   riposte normalize [--format F] FILE...
                                       print each input event as normalized OCSF or as a DLQ record (NDJSON)
   riposte dlq replay [--code C] [--since ISO] [--dry-run] [--from-beginning]
-                                      send dead-lettered events back through normalization (Kafka);
+                                      send dead-lettered events back through normalization (Kafka + Redis);
                                       records this command replayed before are skipped unless --from-beginning
   riposte rules check [DIR]           validate rule files, playbooks and lists (default ./rules)
   riposte schemas export [DIR]        write JSON Schema for every Riposte schema (default ./schemas/json)

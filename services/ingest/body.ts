@@ -11,7 +11,7 @@ import { RiposteError } from "../shared/errors.ts";
 import { normalizeEvent, type NormalizeContext, type NormalizeOutcome, type RawEvent } from "./normalizers/index.ts";
 
 /** Why a piece could not be read as an event. */
-export type PieceCode = "RIPOSTE_BODY_INVALID" | "RIPOSTE_NESTING_TOO_DEEP";
+export type PieceCode = "RIPOSTE_BODY_INVALID" | "RIPOSTE_NESTING_TOO_DEEP" | "RIPOSTE_LINE_TOO_LONG";
 
 /** One piece of a body: an event with its own text, or text that could not be read as an event. */
 export type Piece =

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SyslogDeframer, splitDatagram, type DeframerOptions, type Frame } from "./syslog-framing.ts";
+import { LINEAR, growth } from "./growth.testing.ts";
 
 const CEF5424 =
   "<134>1 2026-11-20T10:00:00Z fw01 CheckPoint - - - CEF:0|Check Point|VPN-1 & FireWall-1|R81|100|Port scan|7|src=198.51.100.7 dst=10.1.2.3 rt=1763632800000";
@@ -97,37 +98,145 @@ test("an octet-counted stream with a frame that has no count: a framing error wi
   assert.deepEqual(frames[5], { ok: true, text: CEF3164 });
 });
 
+const isTooLong = (f: Frame | undefined): f is Extract<Frame, { ok: false }> =>
+  f !== undefined && !f.ok && f.code === "RIPOSTE_LINE_TOO_LONG";
+
 test("an oversize message is reported with its first bytes and skipped, in both framings, without buffering it", () => {
   const max = 200;
   const big = `<134>1 - h a - - - CEF:0|V|P|1|1|big|5|msg=${"x".repeat(5_000)}`;
   const oc = Buffer.from(counted(CEF5424.slice(0, 150)) + counted(big) + counted("<1>1 - h a - - - after"));
   for (const chunks of [[oc], cut(oc, [10, 160, 400, 2_000, 5_100])]) {
-    const d = new SyslogDeframer({ maxMessageBytes: max });
+    const d = new SyslogDeframer({ maxLineBytes: max });
     const frames: Frame[] = [];
     for (const c of chunks) {
       frames.push(...d.push(c));
-      assert.ok((d as unknown as { kept: number }).kept <= max, "never more than maxMessageBytes kept");
+      assert.ok((d as unknown as { kept: number }).kept <= max, "never more than maxLineBytes kept");
     }
     frames.push(...d.end());
     assert.equal(frames.length, 3);
     assert.ok(frames[0]!.ok);
     assert.deepEqual(frames[2], { ok: true, text: "<1>1 - h a - - - after" });
-    const over = frames[1]!;
-    assert.ok(!over.ok);
+    const over = frames[1];
+    assert.ok(isTooLong(over));
     assert.equal(over.text, big.slice(0, max));
-    assert.match(over.reason, /message of 5[0-9]{3} bytes exceeds the 200-byte limit/);
+    assert.match(
+      over.reason,
+      /^octet-counted message of 5[0-9]{3} bytes is longer than the 200-byte limit \(RIPOSTE_SYSLOG_MAX_LINE\): its first 200 bytes are kept here/,
+    );
   }
   const lf = Buffer.from(`short\n${big}\r\nafter\n`);
-  const { frames } = run(cut(lf, [3, 100, 1_000, 4_000]), { maxMessageBytes: max });
+  const { frames } = run(cut(lf, [3, 100, 1_000, 4_000]), { maxLineBytes: max });
   assert.deepEqual(
     frames.map((f) => f.ok),
     [true, false, true],
   );
-  assert.equal(frames[1]!.text, big.slice(0, max));
-  // Exactly at the limit is fine.
-  assert.deepEqual(texts(run([Buffer.from(`${"y".repeat(max)}\n`)], { maxMessageBytes: max }).frames), [
-    "y".repeat(max),
+  assert.ok(isTooLong(frames[1]));
+  assert.equal(frames[1].text, big.slice(0, max));
+  assert.match(frames[1].reason, /^line longer than the 200-byte limit \(RIPOSTE_SYSLOG_MAX_LINE\)/);
+  // Exactly at the limit is fine, with any terminator.
+  for (const end of ["\n", "\r\n", "\0", ""]) {
+    assert.deepEqual(texts(run([Buffer.from(`${"y".repeat(max)}${end}`)], { maxLineBytes: max }).frames), [
+      "y".repeat(max),
+    ]);
+    assert.deepEqual(
+      texts(
+        run([Buffer.from(`${"y".repeat(max)}\r`), Buffer.from(`\n${"z".repeat(max)}${end}`)], { maxLineBytes: max })
+          .frames,
+      ),
+      ["y".repeat(max), "z".repeat(max)],
+    );
+  }
+  // One byte more (a CR not followed by LF counts) is too long.
+  for (const line of [`${"y".repeat(max + 1)}\n`, `${"y".repeat(max)}\rz\n`]) {
+    const f = run([Buffer.from(line)], { maxLineBytes: max }).frames;
+    assert.equal(f.length, 1);
+    assert.ok(isTooLong(f[0]) && f[0].text === "y".repeat(max));
+  }
+});
+
+test("a line over the limit is reported as soon as it passes it; the rest, up to its LF, is skipped unbuffered", () => {
+  const max = 1_000;
+  const d = new SyslogDeframer({ maxLineBytes: max });
+  const kept = () => (d as unknown as { kept: number }).kept;
+  assert.deepEqual(texts(d.push(Buffer.from(`first\n${"a".repeat(max)}`))), ["first"]);
+  const reported = d.push(Buffer.from("b"));
+  assert.equal(reported.length, 1);
+  assert.ok(isTooLong(reported[0]) && reported[0].text === "a".repeat(max));
+  assert.match(reported[0].reason, /1000-byte limit \(RIPOSTE_SYSLOG_MAX_LINE\).*rest of the line was discarded/);
+  // 8 MB more of the same line: nothing reported, nothing kept.
+  const mb = Buffer.alloc(1024 * 1024, "c");
+  for (let k = 0; k < 8; k++) {
+    assert.deepEqual(d.push(mb), []);
+    assert.equal(kept(), 0);
+  }
+  assert.deepEqual(texts(d.push(Buffer.from("tail\nnext line\n"))), ["next line"]);
+  assert.deepEqual(d.end(), []);
+  // The rest may end with NUL too, and the stream may end inside it.
+  assert.deepEqual(texts(run([Buffer.from(`${"x".repeat(max + 5)}\0after`)], { maxLineBytes: max }).frames).slice(1), [
+    "after",
   ]);
+  assert.equal(run([Buffer.from("x".repeat(max + 5))], { maxLineBytes: max }).frames.length, 1);
+});
+
+test("an octet-counted frame declaring a huge length: reported after its first bytes, the rest skipped unbuffered", () => {
+  const max = 1_000;
+  // 999,999,999: the largest count accepted. The stream ends long before it.
+  const d = new SyslogDeframer({ maxLineBytes: max });
+  const kept = () => (d as unknown as { kept: number }).kept;
+  assert.deepEqual(texts(d.push(Buffer.from(`${counted(CEF5424)}999999999 <1>1 `))), [CEF5424]);
+  const chunk = Buffer.alloc(64 * 1024, "z");
+  const frames: Frame[] = [];
+  for (let k = 0; k < 64; k++) {
+    frames.push(...d.push(chunk));
+    assert.ok(kept() <= max);
+  }
+  assert.equal(frames.length, 1, "reported once, as soon as its first maxLineBytes bytes were in");
+  assert.ok(isTooLong(frames[0]) && frames[0].text === `<1>1 ${"z".repeat(max - 5)}`);
+  assert.match(frames[0].reason, /octet-counted message of 999999999 bytes is longer than the 1000-byte limit/);
+  assert.equal(kept(), 0);
+  assert.deepEqual(d.end(), [], "already reported");
+  // A declared length past the limit, then more frames: they are read once the declared length has passed.
+  const body = "q".repeat(5_000);
+  const stream = Buffer.from(counted(body) + counted(CEF3164) + counted(LEEF));
+  for (const chunks of [[stream], cut(stream, [3, 900, 1_001, 1_006, 4_000, 5_005])]) {
+    const f = run(chunks, { maxLineBytes: max }).frames;
+    assert.equal(f.length, 3);
+    assert.ok(isTooLong(f[0]) && f[0].text === "q".repeat(max));
+    assert.deepEqual(f.slice(1), [
+      { ok: true, text: CEF3164 },
+      { ok: true, text: LEEF },
+    ]);
+  }
+  // Cut off before the limit was reached: still too long, with what arrived.
+  const short = run([Buffer.from(`5000 ${"r".repeat(300)}`)], { maxLineBytes: max }).frames;
+  assert.ok(isTooLong(short[0]) && short[0].text === "r".repeat(300) && /stream ended after 300/.test(short[0].reason));
+});
+
+test("a too-long line keeps whole UTF-8 characters only", () => {
+  const f = run([Buffer.from(`${"é".repeat(10)}\n`)], { maxLineBytes: 7 }).frames;
+  assert.ok(isTooLong(f[0]));
+  assert.equal(f[0].text, "ééé");
+  assert.match(f[0].reason, /its first 6 bytes are kept/);
+  const g = run([Buffer.from(`ab${"✓".repeat(3)}\n`)], { maxLineBytes: 6 }).frames;
+  assert.ok(isTooLong(g[0]) && g[0].text === "ab✓");
+});
+
+test("de-framing is linear: a run of CR/LF inside an octet-counted message (time for 4n / time for n)", () => {
+  const newlines = (n: number) => {
+    const b = Buffer.from(counted(`x${"\n".repeat(n)}x`));
+    return () => new SyslogDeframer({ maxLineBytes: 1 << 24 }).push(b);
+  };
+  const r = growth(newlines, 8_000);
+  assert.ok(r < LINEAR, `4x the input took ${r.toFixed(1)}x the time`);
+});
+
+test("de-framing is linear: a 64 KB chunk of many short LF- and NUL-terminated lines", () => {
+  const lines = (n: number) => {
+    const b = Buffer.from("ab\0cd\n".repeat(n / 6));
+    return () => new SyslogDeframer().push(b);
+  };
+  const r = growth(lines, 16_000);
+  assert.ok(r < LINEAR, `4x the input took ${r.toFixed(1)}x the time`);
 });
 
 test("end() returns the remainder: an unterminated line, or a cut-off octet-counted frame", () => {
@@ -159,11 +268,12 @@ test("UDP datagrams: one message, or several lines; trailing LF, CRLF and NUL ar
   // A datagram is never octet-counted.
   assert.deepEqual(texts(splitDatagram(Buffer.from("12 hello"))), ["12 hello"]);
   assert.deepEqual(splitDatagram(Buffer.from("\n\r\n")), []);
-  const over = splitDatagram(Buffer.from("z".repeat(300)), 100);
-  assert.equal(over.length, 1);
-  assert.ok(!over[0]!.ok && over[0]!.text.length === 100);
+  const over = splitDatagram(Buffer.from(`${"z".repeat(300)}\nafter`), 100);
+  assert.equal(over.length, 2);
+  assert.ok(isTooLong(over[0]) && over[0].text.length === 100);
+  assert.deepEqual(over[1], { ok: true, text: "after" });
 });
 
-test("maxMessageBytes must be a positive integer", () => {
-  assert.throws(() => new SyslogDeframer({ maxMessageBytes: 0 }), RangeError);
+test("maxLineBytes must be a positive integer", () => {
+  assert.throws(() => new SyslogDeframer({ maxLineBytes: 0 }), RangeError);
 });

@@ -188,7 +188,7 @@ test("UDP: one or several lines per datagram, each on the bus once", async () =>
 test("framing errors and unreadable lines land in the DLQ with their bytes and reason", async () => {
   const h = await harness();
   const { log } = captureLog();
-  const server = await startSyslog(opts(h.ingestor, log, { tcpPort: 0, maxMessageBytes: 1_000 }));
+  const server = await startSyslog(opts(h.ingestor, log, { tcpPort: 0, maxLineBytes: 1_000 }));
   try {
     const good = cefLine(1, "5424");
     const big = `${cefLine(2, "5424")} msg=${"A".repeat(3_000)}`;

@@ -17,13 +17,13 @@
  */
 import { createServer, isIPv6, type AddressInfo, type Server, type Socket } from "node:net";
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
-import { setTimeout as sleep } from "node:timers/promises";
+import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
 import type { Ingestor } from "./ingestor.ts";
 import type { Piece } from "./body.ts";
 import type { Logger } from "../shared/log.ts";
 import { messageOf } from "../shared/errors.ts";
 import { redeliveryDelay } from "../shared/bus/types.ts";
-import { DEFAULT_MAX_MESSAGE_BYTES, SyslogDeframer, splitDatagram, type Frame } from "./syslog-framing.ts";
+import { DEFAULT_MAX_LINE_BYTES, SyslogDeframer, splitDatagram, type Frame } from "./syslog-framing.ts";
 
 export interface SyslogOptions {
   /** Address to listen on (`0.0.0.0`, `::`, `127.0.0.1`, ...). */
@@ -36,8 +36,13 @@ export interface SyslogOptions {
   readonly source: string;
   readonly ingestor: Pick<Ingestor, "ingest">;
   readonly log: Logger;
-  /** Longest message (bytes) accepted; longer ones go to the DLQ, truncated to this. Default 64 KiB. */
-  readonly maxMessageBytes?: number;
+  /**
+   * Longest line / octet-counted message / datagram line (bytes, without its terminator) accepted
+   * (RIPOSTE_SYSLOG_MAX_LINE). A longer one is dead-lettered as RIPOSTE_LINE_TOO_LONG with its first `maxLineBytes`
+   * bytes as the original, the rest of it is discarded without being buffered, and the connection carries on.
+   * Default 65536.
+   */
+  readonly maxLineBytes?: number;
   /** Messages per ingest call, at most. Default 500. */
   readonly batchMaxMessages?: number;
   /** How long a message may wait for its batch to fill. Default 50 ms. */
@@ -60,15 +65,22 @@ export interface SyslogServer {
 /** How often (at most) a warning about UDP messages dropped for a full queue is logged. */
 const DROP_REPORT_MS = 10_000;
 
+/**
+ * Text (UTF-16 code units) per ingest call, at most (a single longer message goes alone): normalizing a batch is
+ * synchronous, so this bounds how long one batch holds the event loop; the loop gets a turn between batches.
+ */
+const BATCH_MAX_CHARS = 1024 * 1024;
+
 function toPiece(f: Frame, origin: string): Piece {
-  return f.ok
-    ? { ok: true, event: { kind: "text", value: f.text }, text: f.text }
-    : { ok: false, text: f.text, reason: `${f.reason} (syslog ${origin})` };
+  if (f.ok) return { ok: true, event: { kind: "text", value: f.text }, text: f.text };
+  const reason = `${f.reason} (syslog ${origin})`;
+  return f.code ? { ok: false, text: f.text, reason, code: f.code } : { ok: false, text: f.text, reason };
 }
 
 /**
- * Collects frames and hands them out in batches of at most `max`, when full or `waitMs` after the first one.
- * Batches are published one at a time, in order; `onBusy` tells when publishing starts and stops.
+ * Collects frames and hands them out in batches of at most `max` frames and {@link BATCH_MAX_CHARS} of text, when
+ * full or `waitMs` after the first one. Batches are published one at a time, in order, with a turn of the event
+ * loop between them; `onBusy` tells when publishing starts and stops.
  */
 class Batcher {
   private readonly max: number;
@@ -76,6 +88,7 @@ class Batcher {
   private readonly publish: (frames: Frame[], receivedTime: number) => Promise<void>;
   private readonly onBusy: ((busy: boolean) => void) | undefined;
   private pending: Frame[] = [];
+  private pendingChars = 0;
   private firstAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -100,9 +113,12 @@ class Batcher {
   add(frames: readonly Frame[]): void {
     if (frames.length === 0) return;
     if (this.pending.length === 0) this.firstAt = Date.now();
-    for (const f of frames) this.pending.push(f);
+    for (const f of frames) {
+      this.pending.push(f);
+      this.pendingChars += f.text.length;
+    }
     if (this.running) return;
-    if (this.pending.length >= this.max) void this.flush();
+    if (this.pending.length >= this.max || this.pendingChars >= BATCH_MAX_CHARS) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), this.waitMs);
   }
 
@@ -124,10 +140,20 @@ class Batcher {
     try {
       while (this.pending.length > 0) {
         const receivedTime = this.firstAt;
-        const batch = this.pending.length <= this.max ? this.pending : this.pending.slice(0, this.max);
-        this.pending = this.pending.length <= this.max ? [] : this.pending.slice(this.max);
+        let count = 0;
+        let chars = 0;
+        for (const f of this.pending) {
+          if (count === this.max || (count > 0 && chars + f.text.length > BATCH_MAX_CHARS)) break;
+          chars += f.text.length;
+          count++;
+        }
+        const batch = count === this.pending.length ? this.pending : this.pending.slice(0, count);
+        this.pending = count === this.pending.length ? [] : this.pending.slice(count);
+        this.pendingChars -= chars;
         this.firstAt = Date.now();
         await this.publish(batch, receivedTime);
+        // Normalizing is synchronous: let sockets, timers and health checks run before the next batch.
+        if (this.pending.length > 0) await nextTurn();
       }
     } finally {
       this.onBusy?.(false);
@@ -150,8 +176,7 @@ export async function startSyslog(opts: SyslogOptions): Promise<SyslogServer> {
     throw new Error("startSyslog: give tcpPort, udpPort or both");
   }
   const { ingestor, log, source } = opts;
-  const maxMessageBytes = new SyslogDeframer({ maxMessageBytes: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES })
-    .maxMessageBytes; // validated
+  const maxLineBytes = new SyslogDeframer({ maxLineBytes: opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES }).maxLineBytes; // validated
   const batchMax = Math.max(1, opts.batchMaxMessages ?? 500);
   const waitMs = Math.max(0, opts.batchMaxWaitMs ?? 50);
   const udpMaxAttempts = Math.max(1, opts.udpMaxAttempts ?? 4);
@@ -282,7 +307,7 @@ export async function startSyslog(opts: SyslogOptions): Promise<SyslogServer> {
       const batcher = new Batcher({ max: batchMax, waitMs, publish: publishUdp });
       udpBatcher = batcher;
       sock.on("message", (msg) => {
-        const frames = splitDatagram(msg, maxMessageBytes);
+        const frames = splitDatagram(msg, maxLineBytes);
         if (batcher.size + frames.length > udpMaxQueued) {
           udpDroppedQueueFull += frames.length;
           reportQueueDrops(false);
@@ -315,7 +340,7 @@ export async function startSyslog(opts: SyslogOptions): Promise<SyslogServer> {
       return;
     }
     const peer = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
-    const deframer = new SyslogDeframer({ maxMessageBytes });
+    const deframer = new SyslogDeframer({ maxLineBytes });
     let messages = 0;
     let framingErrors = 0;
     let closed = false;
@@ -371,7 +396,7 @@ export async function startSyslog(opts: SyslogOptions): Promise<SyslogServer> {
     });
   }
 
-  log.info({ source, host: opts.host, ...result }, "syslog receiver listening");
+  log.info({ source, host: opts.host, max_line_bytes: maxLineBytes, ...result }, "syslog receiver listening");
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

@@ -15,60 +15,68 @@ import {
 } from "./syslog-parse.ts";
 import type { NormalizeHints, Draft, Normalizer, RawEvent } from "./types.ts";
 import { reject } from "./types.ts";
-import { compact, hashOf, ip, port, splitUser } from "./util.ts";
+import { compact, dict, hashOf, ip, port, splitUser } from "./util.ts";
 
 /** CEF full key names → the short names used below. */
-const FULL: Record<string, string> = {
-  sourceAddress: "src",
-  destinationAddress: "dst",
-  sourcePort: "spt",
-  destinationPort: "dpt",
-  sourceUserName: "suser",
-  destinationUserName: "duser",
-  sourceUserId: "suid",
-  destinationUserId: "duid",
-  sourceNtDomain: "sntdom",
-  destinationNtDomain: "dntdom",
-  sourceHostName: "shost",
-  destinationHostName: "dhost",
-  sourceMacAddress: "smac",
-  destinationMacAddress: "dmac",
-  sourceProcessName: "sproc",
-  destinationProcessName: "dproc",
-  sourceProcessId: "spid",
-  destinationProcessId: "dpid",
-  deviceAction: "act",
-  message: "msg",
-  fileName: "fname",
-  fileSize: "fsize",
-  deviceReceiptTime: "rt",
-  startTime: "start",
-  endTime: "end",
-  deviceHostName: "dvchost",
-  deviceAddress: "dvc",
-  deviceTimeZone: "dtz",
-  transportProtocol: "proto",
-  requestURL: "request",
-  requestUrl: "request",
-  deviceEventCategory: "cat",
-  applicationProtocol: "app",
-  categoryOutcome: "outcome",
-  eventOutcome: "outcome",
-};
+const FULL = new Map<string, string>([
+  ["sourceAddress", "src"],
+  ["destinationAddress", "dst"],
+  ["sourcePort", "spt"],
+  ["destinationPort", "dpt"],
+  ["sourceUserName", "suser"],
+  ["destinationUserName", "duser"],
+  ["sourceUserId", "suid"],
+  ["destinationUserId", "duid"],
+  ["sourceNtDomain", "sntdom"],
+  ["destinationNtDomain", "dntdom"],
+  ["sourceHostName", "shost"],
+  ["destinationHostName", "dhost"],
+  ["sourceMacAddress", "smac"],
+  ["destinationMacAddress", "dmac"],
+  ["sourceProcessName", "sproc"],
+  ["destinationProcessName", "dproc"],
+  ["sourceProcessId", "spid"],
+  ["destinationProcessId", "dpid"],
+  ["deviceAction", "act"],
+  ["message", "msg"],
+  ["fileName", "fname"],
+  ["fileSize", "fsize"],
+  ["deviceReceiptTime", "rt"],
+  ["startTime", "start"],
+  ["endTime", "end"],
+  ["deviceHostName", "dvchost"],
+  ["deviceAddress", "dvc"],
+  ["deviceTimeZone", "dtz"],
+  ["transportProtocol", "proto"],
+  ["requestURL", "request"],
+  ["requestUrl", "request"],
+  ["deviceEventCategory", "cat"],
+  ["applicationProtocol", "app"],
+  ["categoryOutcome", "outcome"],
+  ["eventOutcome", "outcome"],
+]);
 
 const CUSTOM = /^(cs|cn|cfp|c6a|deviceCustomDate|flexString|flexNumber|flexDate)(\d)$/;
 const CUSTOM_FULL = /^deviceCustom(String|Number|FloatingPoint|IPv6Address)(\d)(Label)?$/;
-const CUSTOM_SHORT: Record<string, string> = { String: "cs", Number: "cn", FloatingPoint: "cfp", IPv6Address: "c6a" };
+const CUSTOM_SHORT = new Map([
+  ["String", "cs"],
+  ["Number", "cn"],
+  ["FloatingPoint", "cfp"],
+  ["IPv6Address", "c6a"],
+]);
 
-/** Extension with short key names, and the labelled custom fields (`cs1=v cs1Label=Rule` → `{ Rule: v }`). */
+/**
+ * Extension with short key names, and the labelled custom fields (`cs1=v cs1Label=Rule` → `{ Rule: v }`). Both maps
+ * have no prototype: keys and labels are the sender's data (`__proto__`, `constructor` included).
+ */
 function canonical(ext: Record<string, string>): { x: Record<string, string>; custom: Record<string, string> } {
-  const x: Record<string, string> = {};
+  const x = dict<string>();
   for (const [k, v] of Object.entries(ext)) {
     const full = CUSTOM_FULL.exec(k);
-    const key = full ? `${CUSTOM_SHORT[full[1]!]}${full[2]}${full[3] ?? ""}` : (FULL[k] ?? k);
+    const key = full ? `${CUSTOM_SHORT.get(full[1]!)}${full[2]}${full[3] ?? ""}` : (FULL.get(k) ?? k);
     if (v !== "") x[key] = v;
   }
-  const custom: Record<string, string> = {};
+  const custom = dict<string>();
   for (const [k, v] of Object.entries(x)) if (CUSTOM.test(k)) custom[x[`${k}Label`] ?? k] = v;
   return { x, custom };
 }

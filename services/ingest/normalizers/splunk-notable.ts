@@ -5,17 +5,71 @@
 import { stableId } from "../../shared/ids.ts";
 import type { Draft, Normalizer, RawEvent } from "./types.ts";
 import { reject } from "./types.ts";
-import { compact, ip, obj, port, severityFromWord, splitUser, time, type Obj } from "./util.ts";
+import { compact, dict, ip, isSpaceCode, obj, port, severityFromWord, splitUser, time, type Obj } from "./util.ts";
 
-/** `_raw` of a stash event: `epoch, k="v", k2=v2, k="v3"` (repeated keys become lists). */
+const isKeyStart = (c: number) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+/** `[\w.:\-{}]` */
+const isKeyChar = (c: number) =>
+  isKeyStart(c) || (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x3a || c === 0x2d || c === 0x7b || c === 0x7d;
+const isSeparator = (c: number) => c === 0x2c || isSpaceCode(c);
+const isLineTerminator = (c: number) => c === 0x0a || c === 0x0d || c === 0x2028 || c === 0x2029;
+
+/**
+ * End (index of the closing quote) of the quoted value whose text starts at `from`, or -1 when it is not closed
+ * (a backslash escapes any character but a line terminator).
+ */
+function quotedEnd(raw: string, from: number): number {
+  for (let p = from; p < raw.length; p++) {
+    const c = raw.charCodeAt(p);
+    if (c === 0x22) return p;
+    if (c === 0x5c) {
+      if (p + 1 >= raw.length || isLineTerminator(raw.charCodeAt(p + 1))) return -1;
+      p++;
+    }
+  }
+  return -1;
+}
+
+/**
+ * `_raw` of a stash event: `epoch, k="v", k2=v2, k="v3"` (repeated keys become lists). A key starts at the start or
+ * after whitespace or a comma; a value is quoted (`\"` and `\\` unescape) or runs to the next comma or whitespace;
+ * a quote that is never closed starts an unquoted value. One pass: a scan for a closing quote never covers text
+ * another one scans (a quote after `=` inside it would have closed it). The field map has no prototype, so keys such
+ * as `__proto__` or `constructor` are plain data.
+ */
 export function parseSplunkRaw(raw: string): { epoch?: string; fields: Record<string, string | string[]> } {
-  const fields: Record<string, string | string[]> = {};
+  const fields = dict<string | string[]>();
   const lead = /^\s*(\d{9,}(?:\.\d+)?)\s*,/.exec(raw);
-  for (const m of raw.matchAll(/(?:^|[\s,])([A-Za-z_][\w.:\-{}]*)=(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g)) {
-    const key = m[1]!;
-    const value = m[2] !== undefined ? m[2].replace(/\\(["\\])/g, "$1") : (m[3] ?? "");
+  const n = raw.length;
+  let i = 0;
+  while (i < n) {
+    const k = i === 0 && isKeyStart(raw.charCodeAt(0)) ? 0 : isSeparator(raw.charCodeAt(i)) ? i + 1 : -1;
+    if (k < 0 || !isKeyStart(raw.charCodeAt(k))) {
+      i++;
+      continue;
+    }
+    let j = k + 1;
+    while (j < n && isKeyChar(raw.charCodeAt(j))) j++;
+    if (raw.charCodeAt(j) !== 0x3d) {
+      i = j;
+      continue;
+    }
+    let value: string;
+    const close = raw.charCodeAt(j + 1) === 0x22 ? quotedEnd(raw, j + 2) : -1;
+    if (close >= 0) {
+      value = raw.slice(j + 2, close).replace(/\\(["\\])/g, "$1");
+      i = close + 1;
+    } else {
+      let p = j + 1;
+      while (p < n && !isSeparator(raw.charCodeAt(p))) p++;
+      value = raw.slice(j + 1, p);
+      i = p;
+    }
+    const key = raw.slice(k, j);
     const prev = fields[key];
-    fields[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+    if (prev === undefined) fields[key] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else fields[key] = [prev, value];
   }
   return lead ? { epoch: lead[1]!, fields } : { fields };
 }
@@ -32,18 +86,18 @@ const SPLUNK_META = new Set([
   "punct",
 ]);
 
-const STATUS: Record<string, [number, string]> = {
-  "1": [1, "New"],
-  new: [1, "New"],
-  "2": [2, "In Progress"],
-  "in progress": [2, "In Progress"],
-  "3": [2, "In Progress"],
-  pending: [2, "In Progress"],
-  "4": [4, "Resolved"],
-  resolved: [4, "Resolved"],
-  "5": [4, "Resolved"],
-  closed: [4, "Resolved"],
-};
+const STATUS = new Map<string, readonly [number, string]>([
+  ["1", [1, "New"]],
+  ["new", [1, "New"]],
+  ["2", [2, "In Progress"]],
+  ["in progress", [2, "In Progress"]],
+  ["3", [2, "In Progress"]],
+  ["pending", [2, "In Progress"]],
+  ["4", [4, "Resolved"]],
+  ["resolved", [4, "Resolved"]],
+  ["5", [4, "Resolved"]],
+  ["closed", [4, "Resolved"]],
+]);
 
 const TECH = /^T\d{4}(\.\d{3})?$/i;
 const TACTIC = /^TA\d{4}$/i;
@@ -67,8 +121,8 @@ export const splunkNotable: Normalizer = {
     if (e.kind !== "json") throw new Error("a Splunk notable is a JSON search result");
     const top = e.value;
     const result: Obj = obj(top, "result") ?? top;
-    const raw = typeof result["_raw"] === "string" ? parseSplunkRaw(result["_raw"]) : { fields: {} };
-    const f: Record<string, unknown> = { ...raw.fields };
+    const raw = typeof result["_raw"] === "string" ? parseSplunkRaw(result["_raw"]) : { fields: dict<string>() };
+    const f: Record<string, unknown> = Object.assign(dict<unknown>(), raw.fields);
     for (const [k, val] of Object.entries(result)) if (!k.startsWith("_") && !SPLUNK_META.has(k)) f[k] = val;
     const one = (...keys: string[]): string | undefined => {
       for (const k of keys) {
@@ -107,7 +161,7 @@ export const splunkNotable: Normalizer = {
       severityFromWord(one("urgency")) ||
       severityFromWord(one("severity")) ||
       severityFromWord(sevKey ? one(sevKey) : undefined);
-    const [status_id, status] = STATUS[(one("status_label") ?? one("status") ?? "new").toLowerCase()] ?? [99, "Other"];
+    const [status_id, status] = STATUS.get((one("status_label") ?? one("status") ?? "new").toLowerCase()) ?? [99, "Other"];
 
     const asEndpoint = (v: string | undefined) => (v === undefined ? {} : ip(v) ? { ip: ip(v)! } : { hostname: v });
     const src = compact({ ...asEndpoint(one("src", "src_ip", "src_host")), port: port(one("src_port")) });

@@ -1,5 +1,14 @@
 /** Shared pieces of the CEF and LEEF normalizers: syslog header stripping, CEF/LEEF parsing, times, severities. */
-import { ip, time } from "./util.ts";
+import { dict, ip, isSpaceCode, time } from "./util.ts";
+
+const BACKSLASH = 0x5c;
+const EQUALS = 0x3d;
+const GT = 0x3e;
+const LT = 0x3c;
+const COLON = 0x3a;
+const DOT = 0x2e;
+const PIPE = 0x7c;
+const SP = 0x20;
 
 /** What an RFC 5424 or RFC 3164 header before the CEF/LEEF payload said. */
 export interface SyslogHeader {
@@ -15,19 +24,87 @@ const COLLECTOR =
   /log-?fwd|log-?forward|forwarder|collector|relay|syslog|logstash|fluent|nxlog|cribl|\bwec\b|omsagent|sentinel|\bama\b/i;
 
 /**
+ * Where the `CEF:<version>|` / `LEEF:<version>|` payload starts in `line` (at the start, or after whitespace, `>` or
+ * `:`), or -1. Each occurrence of the marker is checked once, over its own version digits only: linear.
+ */
+function markerStart(line: string, marker: "CEF" | "LEEF"): number {
+  const tag = `${marker}:`;
+  for (let at = line.indexOf(tag); at >= 0; at = line.indexOf(tag, at + 1)) {
+    if (at > 0) {
+      const p = line.charCodeAt(at - 1);
+      if (!isSpaceCode(p) && p !== GT && p !== COLON) continue;
+    }
+    let j = digitsEnd(line, at + tag.length);
+    if (j === at + tag.length) continue;
+    if (line.charCodeAt(j) === DOT) {
+      const k = digitsEnd(line, j + 1);
+      if (k > j + 1) j = k;
+    }
+    if (line.charCodeAt(j) === PIPE) return at;
+  }
+  return -1;
+}
+
+function digitsEnd(s: string, from: number, max = Infinity): number {
+  let j = from;
+  while (j < s.length && j - from < max && s.charCodeAt(j) >= 0x30 && s.charCodeAt(j) <= 0x39) j++;
+  return j;
+}
+
+/**
+ * The RFC 5424 header `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID` starting at `p` (the `<`), as its five
+ * space-separated fields, or undefined. Reads at most those five fields.
+ */
+function header5424At(s: string, p: number): string[] | undefined {
+  const d = digitsEnd(s, p + 1, 3);
+  if (d === p + 1 || s.charCodeAt(d) !== GT || s.charCodeAt(d + 1) !== 0x31 || s.charCodeAt(d + 2) !== SP) {
+    return undefined;
+  }
+  const fields: string[] = [];
+  let i = d + 3;
+  while (fields.length < 5) {
+    let j = i;
+    while (j < s.length && !isSpaceCode(s.charCodeAt(j))) j++;
+    if (j === i) return undefined;
+    fields.push(s.slice(i, j));
+    if (fields.length < 5) {
+      if (s.charCodeAt(j) !== SP) return undefined;
+      i = j + 1;
+    }
+  }
+  return fields;
+}
+
+/**
+ * The innermost (last) RFC 5424 header in `prefix`. Candidates are tried from the right; each `<` starts at most one
+ * candidate, and a candidate reads only the five fields after it, so each field is read by at most five candidates.
+ */
+function last5424(prefix: string): string[] | undefined {
+  for (let p = prefix.lastIndexOf("<"); p >= 0; p = p === 0 ? -1 : prefix.lastIndexOf("<", p - 1)) {
+    if (prefix.charCodeAt(p) !== LT) continue;
+    const h = header5424At(prefix, p);
+    if (h) return h;
+  }
+  return undefined;
+}
+
+/** RFC 3164 `<PRI>MMM dd hh:mm:ss HOST [TAG[pid]:]`; anchored, and no two parts can match the same text. */
+const R3164 = /^(?:<\d{1,3}>)?(?:[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}) (\S+)(?: ([^\s:[]+)(?:\[\d+\])?:)?/;
+
+/**
  * Splits `line` at the `CEF:`/`LEEF:` marker. The text before it is one or more syslog headers (relays may stack
  * them); the innermost (last) RFC 5424 header is read, else an RFC 3164 one. Undefined when there is no marker.
+ * Linear in the length of the line.
  */
 export function stripSyslog(line: string, marker: "CEF" | "LEEF"): { body: string; header: SyslogHeader } | undefined {
-  const m = new RegExp(`(?:^|[\\s>:])(${marker}:\\d+(?:\\.\\d+)?\\|)`).exec(line);
-  if (!m) return undefined;
-  const start = m.index + m[0].length - m[1]!.length;
+  const start = markerStart(line, marker);
+  if (start < 0) return undefined;
   const prefix = line.slice(0, start).trim();
   const body = line.slice(start);
   if (prefix === "") return { body, header: {} };
-  const r5424 = [...prefix.matchAll(/<\d{1,3}>1 (\S+) (\S+) (\S+) (\S+) (\S+)(?: (?:-|\[.*\]))?/g)].pop();
+  const r5424 = last5424(prefix);
   if (r5424) {
-    const [, ts, host, app] = r5424;
+    const [ts, host, app] = r5424;
     const t = ts && ts !== "-" ? time(ts) : undefined;
     return {
       body,
@@ -38,9 +115,7 @@ export function stripSyslog(line: string, marker: "CEF" | "LEEF"): { body: strin
       },
     };
   }
-  const r3164 = /^(?:<\d{1,3}>)?(?:[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}) (\S+)(?: ([^\s:[]+)(?:\[\d+\])?:)?/.exec(
-    prefix,
-  );
+  const r3164 = R3164.exec(prefix);
   if (r3164)
     return { body, header: { ...(r3164[1] ? { host: r3164[1] } : {}), ...(r3164[2] ? { app: r3164[2] } : {}) } };
   return { body, header: {} };
@@ -64,21 +139,23 @@ export interface Cef {
   readonly ext: Record<string, string>;
 }
 
-/** Parses `CEF:0|Vendor|Product|Version|ClassId|Name|Severity|ext`; header pipes may be escaped as `\|`. */
+/** Parses `CEF:0|Vendor|Product|Version|ClassId|Name|Severity|ext`; header pipes may be escaped as `\|`. Linear. */
 export function parseCef(body: string): Cef {
   if (!body.startsWith("CEF:")) throw new Error("not a CEF record: it does not start with CEF:");
   const fields: string[] = [];
   let cur = "";
+  let from = 4;
   let i = 4;
   for (; i < body.length && fields.length < 7; i++) {
-    const c = body[i];
-    if (c === "\\" && (body[i + 1] === "|" || body[i + 1] === "\\")) {
-      cur += body[i + 1];
-      i++;
-    } else if (c === "|") {
-      fields.push(cur);
+    const c = body.charCodeAt(i);
+    if (c === BACKSLASH && (body.charCodeAt(i + 1) === PIPE || body.charCodeAt(i + 1) === BACKSLASH)) {
+      cur += body.slice(from, i);
+      from = ++i;
+    } else if (c === PIPE) {
+      fields.push(cur + body.slice(from, i));
       cur = "";
-    } else cur += c;
+      from = i + 1;
+    }
   }
   if (fields.length < 7) throw new Error(`CEF header has ${fields.length + 1} of its 8 pipe-separated fields`);
   const [version, vendor, product, deviceVersion, classId, name, severity] = fields as [
@@ -102,26 +179,55 @@ export function parseCef(body: string): Cef {
   };
 }
 
-const CEF_KEY = /(?:^|\s)([A-Za-z0-9_.\-[\]]+)=/g;
+/** Characters of a CEF extension key: `[A-Za-z0-9_.\-[\]]`. */
+function isCefKeyCode(c: number): boolean {
+  return (
+    (c >= 0x30 && c <= 0x39) ||
+    (c >= 0x41 && c <= 0x5a) ||
+    (c >= 0x61 && c <= 0x7a) ||
+    c === 0x5f ||
+    c === DOT ||
+    c === 0x2d ||
+    c === 0x5b ||
+    c === 0x5d
+  );
+}
 
 /**
- * `k=v k2=v with spaces`: a key starts after whitespace and ends at an unescaped `=`; `\=`, `\\`, `\n` and `\r`
- * unescape. A value runs to the next key, so an unescaped `=` inside a value (URLs) stays in the value.
+ * `k=v k2=v with spaces`: a key starts at the start or after whitespace and ends at an unescaped `=`; `\=`, `\\`,
+ * `\|`, `\n` and `\r` unescape. A value runs to the whitespace before the next key, less trailing whitespace, so an
+ * unescaped `=` inside a value (URLs) stays in the value. One pass over the text; the map has no prototype, so keys
+ * such as `__proto__` are plain data.
  */
 export function parseCefExtension(ext: string): Record<string, string> {
-  const keys = [...ext.matchAll(CEF_KEY)];
-  const out: Record<string, string> = {};
-  keys.forEach((m, j) => {
-    const from = m.index + m[0].length;
-    const next = keys[j + 1];
-    const raw = ext.slice(from, next ? next.index : ext.length);
-    out[m[1]!] = unescapeCef(raw.replace(/\s+$/, ""));
-  });
+  const out = dict<string>();
+  const n = ext.length;
+  let key: string | undefined;
+  let from = 0;
+  let i = 0;
+  while (i < n) {
+    if (!isCefKeyCode(ext.charCodeAt(i)) || (i > 0 && !isSpaceCode(ext.charCodeAt(i - 1)))) {
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < n && isCefKeyCode(ext.charCodeAt(j))) j++;
+    if (ext.charCodeAt(j) === EQUALS) {
+      if (key !== undefined) out[key] = unescapeCef(ext.slice(from, i - 1).trimEnd());
+      key = ext.slice(i, j);
+      from = j + 1;
+      i = j + 1;
+    } else i = j;
+  }
+  if (key !== undefined) out[key] = unescapeCef(ext.slice(from).trimEnd());
   return out;
 }
 
+const CEF_ESCAPE = /\\([\\=|nr])/g;
+
 function unescapeCef(s: string): string {
-  return s.replace(/\\([\\=|nr])/g, (_m, c: string) => (c === "n" ? "\n" : c === "r" ? "\r" : c));
+  if (!s.includes("\\")) return s;
+  return s.replace(CEF_ESCAPE, (_m, c: string) => (c === "n" ? "\n" : c === "r" ? "\r" : c));
 }
 
 /** A parsed LEEF 1.0/2.0 record. */
@@ -146,7 +252,8 @@ function leefDelimiter(f: string): string | undefined {
 /**
  * Parses `LEEF:1.0|Vendor|Product|Version|EventID|attrs` and `LEEF:2.0|...|EventID|Delimiter|attrs`. A LEEF 2.0 line
  * whose delimiter field is missing (the attributes follow the event id) uses the default tab; when the attributes
- * hold no tab but the two characters `\t`, those separate them (PAN-OS templates).
+ * hold no tab but the two characters `\t`, those separate them (PAN-OS templates). Linear; the attribute map has no
+ * prototype, so keys such as `__proto__` are plain data.
  */
 export function parseLeef(body: string): Leef {
   const head = /^LEEF:(\d+(?:\.\d+)?)\|/.exec(body);
@@ -167,31 +274,34 @@ export function parseLeef(body: string): Leef {
   const text = rest.join("|");
   let sep = delimiter;
   if (sep === "\t" && !text.includes("\t") && text.includes("\\t")) sep = "\\t";
-  const attrs: Record<string, string> = {};
+  const attrs = dict<string>();
   for (const pair of text.split(sep)) {
     const eq = pair.indexOf("=");
     if (eq <= 0) continue;
-    attrs[pair.slice(0, eq).trim()] = pair.slice(eq + 1).replace(/\s+$/, "");
+    attrs[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trimEnd();
   }
   return { version, vendor, product, deviceVersion, eventId, delimiter, attrs };
 }
 
 const MONTHS = "jan feb mar apr may jun jul aug sep oct nov dec".split(" ");
 /** Minutes east of UTC of the zone abbreviations devices commonly print. */
-const ZONES: Record<string, number> = Object.fromEntries(
+const ZONES = new Map<string, number>(
   "UTC:0 GMT:0 Z:0 EST:-300 EDT:-240 CST:-360 CDT:-300 MST:-420 MDT:-360 PST:-480 PDT:-420 CET:60 CEST:120"
     .split(" ")
     .map((z) => [z.split(":")[0]!, Number(z.split(":")[1])]),
 );
 
+/** Longer than any IANA zone name: not handed to Intl. */
+const MAX_ZONE_NAME = 64;
+
 /** Minutes east of UTC of a zone (`UTC`, `+01:00`, `GMT+0100`, an IANA name, a few abbreviations) near `at`. */
 function zoneOffset(z: string | undefined, at: number): number | undefined {
   if (!z) return undefined;
-  const named = ZONES[z.toUpperCase()];
+  const named = ZONES.get(z.toUpperCase());
   if (named !== undefined) return named;
   const m = /^(?:UTC|GMT)?([+-])(\d{1,2}):?(\d{2})?$/i.exec(z);
   if (m) return (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3] ?? 0));
-  if (!z.includes("/")) return undefined;
+  if (!z.includes("/") || z.length > MAX_ZONE_NAME) return undefined;
   try {
     const f = new Intl.DateTimeFormat("en-US", {
       timeZone: z,
@@ -251,6 +361,16 @@ export function eventTime(
   return { time: device ?? header.time ?? receivedTime, text: device !== undefined ? deviceText : header.timeText };
 }
 
+const SEVERITY_WORDS = new Map<string, number>([
+  ["critical", 5],
+  ["high", 4],
+  ["medium", 3],
+  ["low", 2],
+  ["informational", 1],
+  ["info", 1],
+  ["very-low", 1],
+]);
+
 /** OCSF severity_id from a CEF 0–10 severity or word (Low, Medium, High, Very-High, Unknown). */
 export function severityOf(s: string | undefined): number {
   if (s === undefined || s.trim() === "") return 0;
@@ -258,16 +378,7 @@ export function severityOf(s: string | undefined): number {
   if (Number.isFinite(n)) return n <= 0 ? 1 : n <= 3 ? 2 : n <= 6 ? 3 : n <= 8 ? 4 : 5;
   const w = s.trim().toLowerCase();
   if (w === "very-high" || w === "very high" || w === "veryhigh") return 5;
-  const word: Record<string, number> = {
-    critical: 5,
-    high: 4,
-    medium: 3,
-    low: 2,
-    informational: 1,
-    info: 1,
-    "very-low": 1,
-  };
-  return word[w] ?? 0;
+  return SEVERITY_WORDS.get(w) ?? 0;
 }
 
 /** A traffic log's severity: the device's, but Low at most (Informational when the device gives none). */

@@ -209,3 +209,25 @@ export function severityFromWord(w: string | undefined): number {
       return 0;
   }
 }
+
+/** An empty object without a prototype: vendor keys such as `__proto__` or `constructor` stay plain data in it. */
+export function dict<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+/** Whether a UTF-16 code unit is what `\s` matches in a JavaScript regex (WhiteSpace or LineTerminator). */
+export function isSpaceCode(c: number): boolean {
+  return (
+    c === 0x20 ||
+    (c >= 0x09 && c <= 0x0d) ||
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
+}
