@@ -74,7 +74,11 @@ for (const [name, make, n] of [
   ["broken JSON lines", (n: number) => '{"a": oops\n'.repeat(n), 20_000],
   ["broken lines closing on the same line", (n: number) => '{"a": oops}\n'.repeat(n), 5_000],
   ["nested openers closed late", (n: number) => `${'{"a":\n'.repeat(n)}1,}${"\n}".repeat(n)}`, 10_000],
-  ["an unclosed string then many lines", (n: number) => `{"a": "${"x".repeat(8 * n)}\n${'{"b":1}\n'.repeat(n)}`, 20_000],
+  [
+    "an unclosed string then many lines",
+    (n: number) => `{"a": "${"x".repeat(8 * n)}\n${'{"b":1}\n'.repeat(n)}`,
+    20_000,
+  ],
   ["concatenated objects on one line", (n: number) => '{"a":1}'.repeat(n), 50_000],
 ] as const) {
   test(`splitting is linear: ${name} (time for 4n / time for n)`, () => {
@@ -117,4 +121,33 @@ test("a multi-line object may start right after another one on the same line", (
     out.map((p) => p.ok && p.event.kind === "json" && Object.keys(p.event.value)[0]),
     ["a", "b", "c"],
   );
+});
+
+test("fuzz finding: a string ending in a backslash does not carry past its line break", () => {
+  const out = splitBody('a"\\\n{\n"k": 1\n}\n');
+  assert.deepEqual(
+    out.map((p) => (p.ok ? p.event.kind : "error")),
+    ["text", "json"],
+  );
+});
+
+test("fuzz finding: megabytes of nesting are refused without parsing them whole", () => {
+  const limits = { maxEvents: 50_000, maxDepth: 64 };
+  const arr = splitBody("[".repeat(1024 * 1024), limits);
+  assert.deepEqual(
+    arr.map((p) => !p.ok && p.code),
+    ["RIPOSTE_NESTING_TOO_DEEP"],
+  );
+  const mixed = splitBody(`[{"a":1}, ${"[".repeat(200)}${"]".repeat(200)}, {"b":2}]`, limits);
+  assert.deepEqual(
+    mixed.map((p) => (p.ok ? "ok" : p.code)),
+    ["ok", "RIPOSTE_NESTING_TOO_DEEP", "ok"],
+    "the elements of a too-deep array are read one by one",
+  );
+  const ndjson = splitBody(`{"a":1}\n${'{"a":'.repeat(100_000)}1${"}".repeat(100_000)}\n{"b":2}`, limits);
+  assert.deepEqual(
+    ndjson.map((p) => (p.ok ? "ok" : p.code)),
+    ["ok", "RIPOSTE_NESTING_TOO_DEEP", "ok"],
+  );
+  assert.throws(() => splitBody("{\n".repeat(1024 * 1024), limits), /RIPOSTE_INGEST_MAX_EVENTS/);
 });

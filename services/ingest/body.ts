@@ -70,56 +70,98 @@ function tryParse(text: string): { ok: true; value: unknown } | { ok: false; err
 const TOO_DEEP = -2;
 
 /**
- * For every `{` that is the first non-blank character of its line (or follows a closing bracket): the index just past its matching bracket,
- * or TOO_DEEP when the object nests deeper than `maxDepth`. Unclosed ones are absent. One pass; strings end at
- * a line break (JSON strings cannot hold one), so the string state at each line start is the same whichever
- * earlier line a scan started from.
+ * For every `{` that is the first non-blank character of its line (or follows a closing bracket): the index just
+ * past its matching bracket, or TOO_DEEP when the object nests deeper than `maxDepth`. Unclosed ones are absent.
+ * Strings end at a line break (JSON strings cannot hold one), so the string state at each line start is the same
+ * whichever earlier line a scan started from. The scan is incremental (`advanceTo`): it goes only as far as the
+ * splitter asks, so a body refused for its number of events is not scanned to its end, and the whole scan is one
+ * pass however many times it is asked.
  */
-function lineObjectEnds(s: string, maxDepth: number): Map<number, number> {
-  const ends = new Map<number, number>();
-  // Open brackets not yet closed, innermost last; only the innermost maxDepth are kept, the ones below are known
-  // to be too deep and counted in `dropped`.
-  const open: number[] = [];
-  let dropped = 0;
-  let inString = false;
-  let lineStart = true;
-  let afterClose = false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 10) {
-      inString = false;
-      lineStart = true;
-      afterClose = false;
-      continue;
-    }
-    if (inString) {
-      if (c === 92) i++;
-      else if (c === 34) inString = false;
-      continue;
-    }
-    const blank = isBlank(c);
-    // Where a split may start an object: the first character of a line, or the next one after a closed object.
-    const first = (lineStart || afterClose) && !blank;
-    if (first) lineStart = false;
-    if (!blank) afterClose = false;
-    if (c === 34) inString = true;
-    else if (c === 123 || c === 91) {
-      if (open.length === maxDepth) {
-        const bottom = open.shift() as number;
-        if (bottom >= 0) ends.set(bottom, TOO_DEEP);
-        dropped++;
-      }
-      // Negative entries are brackets whose end nobody asks for.
-      open.push(first && c === 123 ? i : -1);
-    } else if (c === 125 || c === 93) {
-      if (open.length > 0) {
-        const start = open.pop() as number;
-        if (start >= 0) ends.set(start, i + 1);
-      } else if (dropped > 0) dropped--;
-      afterClose = true;
-    }
+class ObjectEnds {
+  private readonly ends = new Map<number, number>();
+  /** Open brackets not yet closed, as a ring of the innermost maxDepth; the ones below are counted in `dropped`. */
+  private readonly ring: Int32Array;
+  private top = 0;
+  private size = 0;
+  private dropped = 0;
+  private i = 0;
+  private inString = false;
+  private lineStart = true;
+  private afterClose = false;
+  private pruneAt = 65_536;
+  private readonly s: string;
+
+  constructor(s: string, maxDepth: number) {
+    this.s = s;
+    this.ring = new Int32Array(Math.max(1, maxDepth));
   }
-  return ends;
+
+  /** The end of the object starting at `start`, scanning at most `maxChars` past it; -1 when none. */
+  endOf(start: number, maxChars: number): number {
+    this.advanceTo(Math.min(this.s.length, start + maxChars + 1));
+    const end = this.ends.get(start);
+    this.ends.delete(start);
+    return end ?? -1;
+  }
+
+  /** Forgets ends of objects starting before `pos` (never asked for: inside an object already split off). */
+  prune(pos: number): void {
+    if (this.ends.size < this.pruneAt) return;
+    for (const k of this.ends.keys()) if (k < pos) this.ends.delete(k);
+    // Amortized: the next prune waits until the map has doubled again.
+    this.pruneAt = Math.max(65_536, 2 * this.ends.size);
+  }
+
+  private advanceTo(limit: number): void {
+    const s = this.s;
+    const ring = this.ring;
+    const cap = ring.length;
+    let i = this.i;
+    for (; i < limit; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 10) {
+        this.inString = false;
+        this.lineStart = true;
+        this.afterClose = false;
+        continue;
+      }
+      if (this.inString) {
+        // An escape never takes the line break: the string ends there all the same.
+        if (c === 92) {
+          if (s.charCodeAt(i + 1) !== 10) i++;
+        } else if (c === 34) this.inString = false;
+        continue;
+      }
+      const blank = isBlank(c);
+      // Where a split may start an object: the first character of a line, or the next one after a closed object.
+      const first = (this.lineStart || this.afterClose) && !blank;
+      if (first) this.lineStart = false;
+      if (!blank) this.afterClose = false;
+      if (c === 34) this.inString = true;
+      else if (c === 123 || c === 91) {
+        if (this.size === cap) {
+          // The bottom of the ring is overwritten: that bracket's object nests deeper than maxDepth.
+          const bottom = ring[(this.top - cap + cap * 2) % cap] as number;
+          if (bottom >= 0) this.ends.set(bottom, TOO_DEEP);
+          this.dropped++;
+          this.size--;
+        }
+        // Negative entries are brackets whose end nobody asks for.
+        ring[this.top] = first && c === 123 ? i : -1;
+        this.top = (this.top + 1) % cap;
+        this.size++;
+      } else if (c === 125 || c === 93) {
+        if (this.size > 0) {
+          this.top = (this.top - 1 + cap) % cap;
+          this.size--;
+          const start = ring[this.top] as number;
+          if (start >= 0) this.ends.set(start, i + 1);
+        } else if (this.dropped > 0) this.dropped--;
+        this.afterClose = true;
+      }
+    }
+    this.i = i;
+  }
 }
 
 /**
@@ -201,7 +243,36 @@ function* piecesOf(body: string, limits: SplitLimits): Generator<Piece> {
     yield { ok: false, text: body, reason: "the body is empty" };
     return;
   }
-  if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
+  // Too deep to parse whole (JSON.parse of megabytes of `[[[[` is slow and big): an array is split into its elements
+  // by text, each parsed alone; an object body with several lines is read line by line; one line is one deep piece.
+  const deep =
+    (trimmed.startsWith("{") || trimmed.startsWith("[")) &&
+    jsonDepth(trimmed, limits.maxDepth + 1) > limits.maxDepth + 1;
+  if (deep && trimmed.startsWith("[")) {
+    const elements = arrayElements(trimmed);
+    if (elements.length > limits.maxEvents) throw tooMany(limits);
+    if (elements.length === 0) {
+      yield tooDeep(body, "the body", limits);
+      return;
+    }
+    for (let i = 0; i < elements.length; i++) {
+      const el = elements[i] as { text: string; depth: number };
+      if (el.depth > limits.maxDepth) {
+        yield tooDeep(el.text, `element ${i}`, limits);
+        continue;
+      }
+      const one = tryParse(el.text);
+      yield one.ok
+        ? jsonPiece(one.value, el.text, `element ${i}`, limits, el.depth)
+        : { ok: false, text: el.text, reason: `element ${i} is not valid JSON: ${one.error}` };
+    }
+    return;
+  }
+  if (deep && !trimmed.includes("\n")) {
+    yield tooDeep(body, "the body", limits);
+    return;
+  }
+  if (!deep && (trimmed.startsWith("{") || trimmed.startsWith("["))) {
     const whole = tryParse(trimmed);
     if (whole.ok) {
       if (!Array.isArray(whole.value)) {
@@ -231,7 +302,7 @@ function* piecesOf(body: string, limits: SplitLimits): Generator<Piece> {
     if (++count > limits.maxEvents) throw tooMany(limits);
     return p;
   };
-  let ends: Map<number, number> | undefined;
+  let ends: ObjectEnds | undefined;
   // Multi-line candidates are tried only past the end of the last one that failed, so they never overlap.
   let tryFrom = 0;
   let pos = 0;
@@ -250,14 +321,22 @@ function* piecesOf(body: string, limits: SplitLimits): Generator<Piece> {
         // error, which costs more than the scan) for it.
         let last = line.length - 1;
         while (last > 0 && isBlank(line.charCodeAt(last))) last--;
+        if (line.charCodeAt(last) === 125 && jsonDepth(line, limits.maxDepth) > limits.maxDepth) {
+          // Not parsed at all: a line of megabytes of nesting would cost seconds in JSON.parse.
+          yield counted(tooDeep(line, where, limits));
+          lineNo += countNewlines(body, pos, next);
+          pos = next;
+          continue;
+        }
         const one =
           line.charCodeAt(last) === 125
             ? tryParse(line)
             : ({ ok: false, error: "the object does not end on this line" } as const);
         if (one.ok) yield counted(jsonPiece(one.value, line, where, limits));
         else {
-          ends ??= lineObjectEnds(body, limits.maxDepth);
-          const end = first >= tryFrom ? (ends.get(first) ?? -1) : -1;
+          ends ??= new ObjectEnds(body, limits.maxDepth);
+          const end = first >= tryFrom ? ends.endOf(first, MAX_OBJECT_CHARS) : -1;
+          ends.prune(first);
           // A candidate that is the line itself already failed.
           const tryIt = end > 0 && end - first <= MAX_OBJECT_CHARS && end !== pos + last + 1;
           const multi = tryIt ? tryParse(body.slice(first, end)) : undefined;

@@ -37,3 +37,14 @@ test("a source bound to formats cannot send others: the event is dead-lettered w
   );
   await bus.close();
 });
+
+test("fuzz finding: normalizeEvent never throws, even for an event too deep to serialize", async () => {
+  const { normalizeEvent } = await import("./normalizers/index.ts");
+  const value = JSON.parse(ALERT) as Record<string, unknown>;
+  let deep: unknown = 1;
+  for (let i = 0; i < 20_000; i++) deep = [deep];
+  value["extra"] = deep;
+  const out = normalizeEvent({ kind: "json", value }, ALERT, { source: "ids", receivedTime: 0 });
+  assert.equal(out.ok, false);
+  assert.equal(!out.ok && out.code, "RIPOSTE_SCHEMA_INVALID");
+});

@@ -119,11 +119,17 @@ export function normalizeEvent(event: RawEvent, rawText: string, ctx: NormalizeC
     return { ok: false, code: "RIPOSTE_SCHEMA_INVALID", format: n.format, reason: `${n.format}: ${messageOf(e)}` };
   }
   if (isRejection(draft)) return { ok: false, code: draft.code, format: n.format, reason: draft.reason };
-  const done = finalize(draft, event, rawText, {
-    source: ctx.source,
-    format: n.format,
-    receivedTime: ctx.receivedTime,
-  });
+  let done: ReturnType<typeof finalize>;
+  try {
+    done = finalize(draft, event, rawText, {
+      source: ctx.source,
+      format: n.format,
+      receivedTime: ctx.receivedTime,
+    });
+  } catch (e) {
+    // Never throws: an event that breaks finalization (say, nested too deep to serialize) fails alone.
+    return { ok: false, code: "RIPOSTE_SCHEMA_INVALID", format: n.format, reason: `${n.format}: ${messageOf(e)}` };
+  }
   return done.ok
     ? { ok: true, event: done.event, format: n.format }
     : { ok: false, code: "RIPOSTE_SCHEMA_INVALID", format: n.format, reason: `${n.format}: ${done.reason}` };
