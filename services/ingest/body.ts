@@ -245,9 +245,12 @@ function* piecesOf(body: string, limits: SplitLimits): Generator<Piece> {
   }
   // Too deep to parse whole (JSON.parse of megabytes of `[[[[` is slow and big): an array is split into its elements
   // by text, each parsed alone; an object body with several lines is read line by line; one line is one deep piece.
-  const deep =
-    (trimmed.startsWith("{") || trimmed.startsWith("[")) &&
-    jsonDepth(trimmed, limits.maxDepth + 1) > limits.maxDepth + 1;
+  // One scan of the body's nesting: when nothing in it nests deeper than the limit, no piece needs its own check.
+  const bodyDepth = jsonDepth(trimmed, limits.maxDepth + 1);
+  const checkPieces = bodyDepth > limits.maxDepth;
+  const deep = (trimmed.startsWith("{") || trimmed.startsWith("[")) && bodyDepth > limits.maxDepth + 1;
+  const piece = (value: unknown, text: string, where: string, depth?: number) =>
+    jsonPiece(value, text, where, limits, checkPieces ? depth : 0);
   if (deep && trimmed.startsWith("[")) {
     const elements = arrayElements(trimmed);
     if (elements.length > limits.maxEvents) throw tooMany(limits);
@@ -263,7 +266,7 @@ function* piecesOf(body: string, limits: SplitLimits): Generator<Piece> {
       }
       const one = tryParse(el.text);
       yield one.ok
-        ? jsonPiece(one.value, el.text, `element ${i}`, limits, el.depth)
+        ? piece(one.value, el.text, `element ${i}`, el.depth)
         : { ok: false, text: el.text, reason: `element ${i} is not valid JSON: ${one.error}` };
     }
     return;
@@ -276,7 +279,7 @@ function* piecesOf(body: string, limits: SplitLimits): Generator<Piece> {
     const whole = tryParse(trimmed);
     if (whole.ok) {
       if (!Array.isArray(whole.value)) {
-        yield jsonPiece(whole.value, trimmed, "the body", limits);
+        yield piece(whole.value, trimmed, "the body");
         return;
       }
       const values: unknown[] = whole.value;
@@ -288,7 +291,7 @@ function* piecesOf(body: string, limits: SplitLimits): Generator<Piece> {
       const elements = arrayElements(trimmed);
       for (let i = 0; i < values.length; i++) {
         const el = elements[i] ?? { text: "", depth: Infinity };
-        yield jsonPiece(values[i], el.text, `element ${i}`, limits, el.depth);
+        yield piece(values[i], el.text, `element ${i}`, el.depth);
       }
       return;
     }
@@ -321,7 +324,7 @@ function* piecesOf(body: string, limits: SplitLimits): Generator<Piece> {
         // error, which costs more than the scan) for it.
         let last = line.length - 1;
         while (last > 0 && isBlank(line.charCodeAt(last))) last--;
-        if (line.charCodeAt(last) === 125 && jsonDepth(line, limits.maxDepth) > limits.maxDepth) {
+        if (checkPieces && line.charCodeAt(last) === 125 && jsonDepth(line, limits.maxDepth) > limits.maxDepth) {
           // Not parsed at all: a line of megabytes of nesting would cost seconds in JSON.parse.
           yield counted(tooDeep(line, where, limits));
           lineNo += countNewlines(body, pos, next);
@@ -332,7 +335,7 @@ function* piecesOf(body: string, limits: SplitLimits): Generator<Piece> {
           line.charCodeAt(last) === 125
             ? tryParse(line)
             : ({ ok: false, error: "the object does not end on this line" } as const);
-        if (one.ok) yield counted(jsonPiece(one.value, line, where, limits));
+        if (one.ok) yield counted(piece(one.value, line, where));
         else {
           ends ??= new ObjectEnds(body, limits.maxDepth);
           const end = first >= tryFrom ? ends.endOf(first, MAX_OBJECT_CHARS) : -1;
@@ -341,7 +344,7 @@ function* piecesOf(body: string, limits: SplitLimits): Generator<Piece> {
           const tryIt = end > 0 && end - first <= MAX_OBJECT_CHARS && end !== pos + last + 1;
           const multi = tryIt ? tryParse(body.slice(first, end)) : undefined;
           if (multi?.ok) {
-            yield counted(jsonPiece(multi.value, body.slice(first, end), `the object at ${where}`, limits));
+            yield counted(piece(multi.value, body.slice(first, end), `the object at ${where}`));
             next = end;
           } else {
             if (end > 0) tryFrom = end;
