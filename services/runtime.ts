@@ -245,6 +245,7 @@ export async function startServices(opts: StartOptions): Promise<Running> {
       ...(tcpPort !== undefined ? { tcpPort } : {}),
       ...(udpPort !== undefined ? { udpPort } : {}),
       source: config.syslog.source,
+      maxLineBytes: config.syslog.maxLineBytes,
       ingestor,
       log: log.child({ component: "syslog" }),
     });

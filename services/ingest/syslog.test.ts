@@ -29,6 +29,7 @@ interface Rec {
   readonly topic: "normalized" | "dlq";
   readonly text: string;
   readonly reason?: string;
+  readonly code?: string;
 }
 
 /** A bus that fails publishBatch while `failing` says so (before publishing anything). */
@@ -75,6 +76,7 @@ async function harness(bus: MemoryBus = new MemoryBus()) {
             topic: "dlq",
             text: Buffer.from(v.original as string, "base64").toString("utf8"),
             reason: v.reason as string,
+            code: v.code as string,
           });
       }
     },
@@ -203,9 +205,14 @@ test("framing errors and unreadable lines land in the DLQ with their bytes and r
     assert.equal(by(good)?.topic, "normalized");
     const over = h.records.find((r) => r.text === big.slice(0, 1_000));
     assert.equal(over?.topic, "dlq");
-    assert.match(over?.reason ?? "", /exceeds the 1000-byte limit.*\(syslog TCP from 127\.0\.0\.1:\d+\)/);
+    assert.equal(over?.code, "RIPOSTE_LINE_TOO_LONG");
+    assert.match(
+      over?.reason ?? "",
+      /longer than the 1000-byte limit \(RIPOSTE_SYSLOG_MAX_LINE\).*\(syslog TCP from 127\.0\.0\.1:\d+\)/,
+    );
     assert.equal(by(noCount)?.topic, "dlq");
     assert.match(by(noCount)?.reason ?? "", /expected an RFC 6587 octet count/);
+    assert.equal(by(noCount)?.code, "RIPOSTE_BODY_INVALID");
     assert.equal(by(garbage)?.topic, "dlq");
   } finally {
     await server.close();
@@ -340,4 +347,161 @@ test("startSyslog needs a port, and reports a port already in use", async () => 
   await assert.rejects(startSyslog(opts(h.ingestor, log, { tcpPort: first.tcpPort! })), /EADDRINUSE/);
   await first.close();
   await h.stop();
+});
+
+/** A CEF line of exactly `bytes` bytes (ASCII), padded in msg. */
+function cefLineOf(i: number, bytes: number): string {
+  const base = `${cefLine(i, "5424")} msg=`;
+  assert.ok(bytes > base.length);
+  return base + "x".repeat(bytes - base.length);
+}
+
+test("TCP: a line over maxLineBytes is dead-lettered as RIPOSTE_LINE_TOO_LONG with its first bytes; the rest is discarded and the connection carries on", async () => {
+  const h = await harness();
+  const { log } = captureLog();
+  const server = await startSyslog(opts(h.ingestor, log, { tcpPort: 0, maxLineBytes: 1_000 }));
+  try {
+    const before = cefLine(90_000, "5424");
+    const huge = cefLineOf(90_001, 3 * 1024 * 1024);
+    const after = cefLine(90_002, "3164");
+    const atLimit = cefLineOf(90_003, 1_000);
+    await sendTcp(server.tcpPort!, Buffer.from(`${before}\n${huge}\r\n${after}\n${atLimit}\r\n`), 64_000);
+    await until("4 records", () => h.records.length >= 4);
+    await sleep(100);
+    assert.equal(h.records.length, 4);
+    const dlq = h.records.filter((r) => r.topic === "dlq");
+    assert.equal(dlq.length, 1);
+    assert.equal(dlq[0]!.code, "RIPOSTE_LINE_TOO_LONG");
+    assert.equal(dlq[0]!.text, huge.slice(0, 1_000));
+    assert.match(dlq[0]!.reason!, /1000-byte limit \(RIPOSTE_SYSLOG_MAX_LINE\)/);
+    assert.deepEqual(
+      h.records.filter((r) => r.topic === "normalized").map((r) => r.text),
+      [before, after, atLimit],
+    );
+  } finally {
+    await server.close();
+    await h.stop();
+  }
+});
+
+test("TCP: the default line limit is 65536 bytes", async () => {
+  const h = await harness();
+  const { log } = captureLog();
+  const server = await startSyslog(opts(h.ingestor, log, { tcpPort: 0 }));
+  try {
+    const fits = cefLineOf(91_000, 65_536);
+    const over = cefLineOf(91_001, 65_537);
+    await sendTcp(server.tcpPort!, Buffer.from(`${fits}\n${over}\n`), 10_000);
+    await until("2 records", () => h.records.length >= 2);
+    assert.equal(h.records.find((r) => r.text === fits)?.topic, "normalized");
+    const cut = h.records.find((r) => r.topic === "dlq");
+    assert.equal(cut?.code, "RIPOSTE_LINE_TOO_LONG");
+    assert.equal(cut?.text, over.slice(0, 65_536));
+    assert.match(cut?.reason ?? "", /65536-byte limit \(RIPOSTE_SYSLOG_MAX_LINE\)/);
+  } finally {
+    await server.close();
+    await h.stop();
+  }
+});
+
+test("TCP: an octet-counted frame declaring a huge length is dead-lettered once its first bytes are in, unbuffered; other frames and connections carry on", async () => {
+  const h = await harness();
+  const { log } = captureLog();
+  const server = await startSyslog(opts(h.ingestor, log, { tcpPort: 0, maxLineBytes: 1_000, batchMaxWaitMs: 5 }));
+  const socket = connect({ host: "127.0.0.1", port: server.tcpPort! });
+  socket.on("error", () => undefined);
+  try {
+    await new Promise((r) => socket.once("connect", r));
+    const first = cefLine(92_000, "5424");
+    socket.write(`${counted(first)}999999999 <134>1 `);
+    const filler = Buffer.alloc(64 * 1024, "z");
+    for (let k = 0; k < 32; k++) if (!socket.write(filler)) await new Promise((r) => socket.once("drain", r));
+    // Reported while the frame is still arriving (2 MB of its declared 1 GB).
+    await until("the too-long record", () => h.records.some((r) => r.topic === "dlq"));
+    const dlq = h.records.find((r) => r.topic === "dlq")!;
+    assert.equal(dlq.code, "RIPOSTE_LINE_TOO_LONG");
+    assert.equal(dlq.text, `<134>1 ${"z".repeat(993)}`);
+    assert.match(dlq.reason!, /octet-counted message of 999999999 bytes is longer than the 1000-byte limit/);
+    // Another connection is unaffected; and on one connection, frames after a long one are read as usual.
+    const others = [cefLine(92_001, "5424"), cefLine(92_002, "3164")];
+    await sendTcp(
+      server.tcpPort!,
+      Buffer.from(counted(others[0]!) + counted(cefLineOf(92_003, 50_000)) + counted(others[1]!)),
+      4_000,
+    );
+    await until("4 records", () => h.records.length >= 4);
+    assert.deepEqual(
+      h.records.filter((r) => r.topic === "normalized").map((r) => r.text),
+      [first, ...others],
+    );
+    assert.equal(h.records.filter((r) => r.code === "RIPOSTE_LINE_TOO_LONG").length, 2);
+  } finally {
+    socket.destroy();
+    await server.close();
+    await h.stop();
+  }
+});
+
+test("UDP: a datagram line over maxLineBytes is dead-lettered as RIPOSTE_LINE_TOO_LONG; other lines and datagrams carry on", async () => {
+  const h = await harness();
+  const { log } = captureLog();
+  const server = await startSyslog(opts(h.ingestor, log, { udpPort: 0, maxLineBytes: 1_000 }));
+  try {
+    const good = [cefLine(93_000, "3164"), cefLine(93_001, "5424"), cefLine(93_002, "3164")];
+    const big = cefLineOf(93_003, 60_000);
+    await sendUdp(server.udpPort!, [good[0]!, big, `${big}\n${good[1]!}`, good[2]!]);
+    await until("5 records", () => h.records.length >= 5);
+    await sleep(100);
+    assert.equal(h.records.length, 5);
+    assert.deepEqual(
+      h.records
+        .filter((r) => r.topic === "normalized")
+        .map((r) => r.text)
+        .sort(),
+      [...good].sort(),
+    );
+    const dlq = h.records.filter((r) => r.topic === "dlq");
+    assert.equal(dlq.length, 2);
+    for (const r of dlq) {
+      assert.equal(r.code, "RIPOSTE_LINE_TOO_LONG");
+      assert.equal(r.text, big.slice(0, 1_000));
+      assert.match(r.reason!, /1000-byte limit \(RIPOSTE_SYSLOG_MAX_LINE\).*\(syslog UDP\)/);
+    }
+  } finally {
+    await server.close();
+    await h.stop();
+  }
+});
+
+test("a big burst is ingested in batches of at most 1 MiB of text, with a turn of the event loop between them", async () => {
+  const h = await harness();
+  const { log } = captureLog();
+  const calls: Array<{ chars: number; turn: number }> = [];
+  let turns = 0;
+  let spinning = true;
+  const spin = () => {
+    turns++;
+    if (spinning) setImmediate(spin);
+  };
+  spin();
+  const ingestor: SyslogOptions["ingestor"] = {
+    ingest: (pieces, o) => {
+      calls.push({ chars: pieces.reduce((n, p) => n + p.text.length, 0), turn: turns });
+      return h.ingestor.ingest(pieces, o);
+    },
+  };
+  const server = await startSyslog(opts(ingestor, log, { tcpPort: 0, batchMaxWaitMs: 200 }));
+  try {
+    const lines = Array.from({ length: 120 }, (_, i) => cefLineOf(94_000 + i, 60_000));
+    await sendTcp(server.tcpPort!, Buffer.from(lines.map((l) => `${l}\n`).join("")), 256 * 1024);
+    await until("120 records", () => h.records.length >= 120, 30_000);
+    assertExactlyOnce(h.records, lines);
+    assert.ok(calls.length >= 7, `${calls.length} ingest calls`);
+    for (const c of calls) assert.ok(c.chars <= 1024 * 1024, `a batch of ${c.chars} characters`);
+    for (let i = 1; i < calls.length; i++) assert.ok(calls[i]!.turn > calls[i - 1]!.turn, `no turn before call ${i}`);
+  } finally {
+    spinning = false;
+    await server.close();
+    await h.stop();
+  }
 });

@@ -151,9 +151,9 @@ class Batcher {
         this.pending = count === this.pending.length ? [] : this.pending.slice(count);
         this.pendingChars -= chars;
         this.firstAt = Date.now();
+        // Normalizing a batch is synchronous: let sockets, timers and health checks run before each one.
+        await nextTurn();
         await this.publish(batch, receivedTime);
-        // Normalizing is synchronous: let sockets, timers and health checks run before the next batch.
-        if (this.pending.length > 0) await nextTurn();
       }
     } finally {
       this.onBusy?.(false);

@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { cef } from "./cef.ts";
 import { parseCef, stripSyslog } from "./syslog-parse.ts";
 import { corpusEvents, corpusLines, json, normalizeWith, text } from "./testing.ts";
+import { normalizeEvent } from "./index.ts";
+import { LINEAR, growth } from "../growth.testing.ts";
 import { isRejection } from "./types.ts";
 
 const DIR = "cef_leef_syslog/";
@@ -22,17 +24,23 @@ test("cef parser: header escapes, extension escapes, values with spaces, empty v
   assert.equal(c.vendor, "Ven|dor");
   assert.equal(c.name, "Name with \\ slash");
   assert.equal(c.severity, "7");
-  assert.deepEqual(c.ext, { msg: "a=b c\\d", x: "", y: "last value" });
-  assert.deepEqual(parseCef("CEF:0|V|P|1|1|N|5|request=https://x.example/?a=b&c=d act=x").ext, {
-    request: "https://x.example/?a=b&c=d",
-    act: "x",
-  });
+  assert.deepEqual({ ...c.ext }, { msg: "a=b c\\d", x: "", y: "last value" });
+  assert.deepEqual(
+    { ...parseCef("CEF:0|V|P|1|1|N|5|request=https://x.example/?a=b&c=d act=x").ext },
+    {
+      request: "https://x.example/?a=b&c=d",
+      act: "x",
+    },
+  );
   const padded = parseCef(BARE[3]!);
-  assert.deepEqual(padded.ext, {
-    message: "This event is padded with whitespace",
-    dst: "192.168.1.2",
-    src: "192.168.3.4",
-  });
+  assert.deepEqual(
+    { ...padded.ext },
+    {
+      message: "This event is padded with whitespace",
+      dst: "192.168.1.2",
+      src: "192.168.3.4",
+    },
+  );
   assert.throws(() => parseCef("CEF:0|Vendor|Product"), /CEF header has 3 of its 8/);
 });
 
@@ -174,4 +182,59 @@ test("cef: detection is specific; malformed lines give clear errors", () => {
     /CEF header has 4 of its 8 pipe-separated fields/,
   );
   assert.throws(() => cef.normalize(json({ a: 1 })), /text line/);
+});
+
+test("cef: keys and custom labels named __proto__, constructor, toString are plain data; Object.prototype is untouched", () => {
+  const line =
+    "CEF:0|V|P|1|100|Probe|5|rt=1714644672000 src=10.0.0.5 __proto__=p constructor=c toString=t cs1Label=__proto__ cs1=evil cs2Label=constructor cs2=x cs3=y cs3Label=hasOwnProperty";
+  const ext = parseCef(line).ext;
+  assert.equal(Object.getPrototypeOf(ext), null);
+  assert.ok(Object.hasOwn(ext, "__proto__") && ext["__proto__"] === "p");
+  assert.equal(ext["constructor"], "c");
+  assert.equal(ext["toString" as string], "t");
+  const e = normalizeWith(cef, text(line));
+  const custom = e.unmapped?.["custom"] as Record<string, string>;
+  assert.ok(Object.hasOwn(custom, "__proto__"));
+  assert.deepEqual(Object.entries(custom), [
+    ["__proto__", "evil"],
+    ["constructor", "x"],
+    ["hasOwnProperty", "y"],
+  ]);
+  const round = JSON.parse(JSON.stringify(e.unmapped)) as { custom: Record<string, string> };
+  assert.equal(Object.getOwnPropertyDescriptor(round.custom, "__proto__")?.value, "evil", "survives serialization");
+  // Full names that are Object.prototype members are kept as they are, not mapped to a short name.
+  assert.equal(e.message, "Probe");
+  assert.equal(({} as Record<string, unknown>)["evil"], undefined);
+  assert.equal(Object.getPrototypeOf({}), Object.prototype);
+  assert.equal(typeof ({} as { constructor: unknown }).constructor, "function");
+});
+
+test("cef is linear: an extension value with many inner spaces (time for 4n / time for n)", () => {
+  // 4n = 80,000 inner spaces: 4.5 s before the fix.
+  const r = growth((n) => {
+    const line = `CEF:0|V|P|1|1|N|5|msg=a${" ".repeat(n)}b rt=1714644672000`;
+    return () => cef.normalize(text(line));
+  }, 20_000);
+  assert.ok(r < LINEAR, `4x the input took ${r.toFixed(1)}x the time`);
+});
+
+test("cef is linear: a 64 KB line through detection and normalization (16 KB vs 64 KB)", () => {
+  const shapes: Array<[string, (n: number) => string]> = [
+    ["spaces", (n) => `CEF:0|V|P|1|1|N|5|rt=1714644672000 msg=${" ".repeat(n)}x`],
+    ["spaces, escapes and =", (n) => `CEF:0|V|P|1|1|N|5|rt=1714644672000 msg=${"a \\= =  \\\\ ".repeat(n / 14)}`],
+    ["many short pairs", (n) => `CEF:0|V|P|1|1|N|5|rt=1714644672000 ${"k=v ".repeat(n / 4)}`],
+    ["many keys without =", (n) => `CEF:0|V|P|1|1|N|5|rt=1714644672000 ${"key ".repeat(n / 4)}`],
+    [
+      "behind RFC 5424 with structured data",
+      (n) =>
+        `<134>1 2026-11-20T10:00:00Z fw01 app - - ${'[a@1 x="y"]'.repeat(n / 28)} CEF:0|V|P|1|1|N|5|rt=1714644672000 msg=${" ".repeat(n / 2)}x`,
+    ],
+  ];
+  for (const [name, line] of shapes) {
+    const r = growth((n) => {
+      const s = line(n);
+      return () => normalizeEvent({ kind: "text", value: s }, s, { source: "fw", receivedTime: 1 });
+    }, 16 * 1024);
+    assert.ok(r < LINEAR, `${name}: 4x the input took ${r.toFixed(1)}x the time`);
+  }
 });

@@ -2,7 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { leef } from "./leef.ts";
 import { parseLeef } from "./syslog-parse.ts";
+import fc from "fast-check";
 import { corpusLines, json, normalizeWith, text } from "./testing.ts";
+import { LINEAR, growth } from "../growth.testing.ts";
 import { isRejection } from "./types.ts";
 
 const TENZIR = corpusLines("cef_leef_syslog/tenzir__leef2.log");
@@ -23,12 +25,18 @@ test("leef parser: PAN-OS LEEF 2.0 templates without a delimiter field split on 
 });
 
 test("leef parser: LEEF 2.0 delimiters as a character, as x09 hex, and LEEF 1.0 tabs", () => {
-  assert.deepEqual(parseLeef("LEEF:2.0|V|P|1|E|^|a=1^b=x y").attrs, { a: "1", b: "x y" });
+  const attrs = (line: string) => ({ ...parseLeef(line).attrs });
+  assert.deepEqual(attrs("LEEF:2.0|V|P|1|E|^|a=1^b=x y"), { a: "1", b: "x y" });
   const hex = parseLeef("LEEF:2.0|V|P|1|E|x09|a=1\tb=2|3");
   assert.equal(hex.delimiter, "\t");
-  assert.deepEqual(hex.attrs, { a: "1", b: "2|3" });
-  assert.deepEqual(parseLeef("LEEF:2.0|V|P|1|E|0x7c|a=1|b=2").attrs, { a: "1", b: "2" });
-  assert.deepEqual(parseLeef("LEEF:1.0|V|P|1|E|a=1\tb=2").attrs, { a: "1", b: "2" });
+  assert.deepEqual({ ...hex.attrs }, { a: "1", b: "2|3" });
+  assert.deepEqual(attrs("LEEF:2.0|V|P|1|E|0x7c|a=1|b=2"), { a: "1", b: "2" });
+  assert.deepEqual(attrs("LEEF:1.0|V|P|1|E|a=1\tb=2"), { a: "1", b: "2" });
+  // LEEF 1.0 has no delimiter field: a pipe in the attributes is data.
+  assert.deepEqual(attrs("LEEF:1.0|V|P|1|E|a=1|2\tb=2"), { a: "1|2", b: "2" });
+  // A LEEF 2.0 delimiter field that is empty means tab; one with "=" in it is the first attribute.
+  assert.deepEqual(attrs("LEEF:2.0|V|P|1|E||a=1\tb=2"), { a: "1", b: "2" });
+  assert.deepEqual(attrs("LEEF:2.0|V|P|1|E|a=1|b=2"), { a: "1|b=2" });
   assert.throws(() => parseLeef("LEEF:1.0|V|P"), /LEEF header has 3 of its 6/);
 });
 
@@ -82,4 +90,102 @@ test("leef: detection is specific; malformed lines give clear errors", () => {
   assert.equal(leef.detect(json({ message: TENZIR[0]! })), false);
   assert.throws(() => leef.normalize(text("LEEF:2.0|V|P")), /LEEF header has 3 of its 6/);
   assert.throws(() => leef.normalize(text("LEEF:1.0|V|P|1||src=10.0.0.1\tdevTime=1714644672000")), /no Event ID/);
+});
+
+/** The attribute parser as it was written with split and regular expressions (quadratic on runs of spaces). */
+function referenceAttrs(body: string): Record<string, string> {
+  const head = /^LEEF:(\d+(?:\.\d+)?)\|/.exec(body)!;
+  const parts = body.slice(head[0].length).split("|");
+  let rest = parts.slice(4);
+  let delimiter = "\t";
+  if (head[1]!.startsWith("2") && rest.length > 1) {
+    const f = rest[0]!;
+    const hex = /^(?:0x|x)([0-9a-f]{1,4})$/i.exec(f);
+    const d =
+      f === ""
+        ? "\t"
+        : f === "\\t"
+          ? "\t"
+          : hex
+            ? String.fromCharCode(parseInt(hex[1]!, 16))
+            : f.length === 1 && f !== "="
+              ? f
+              : undefined;
+    if (d !== undefined && !f.includes("=")) {
+      delimiter = d;
+      rest = rest.slice(1);
+    }
+  }
+  const text = rest.join("|");
+  const sep = delimiter === "\t" && !text.includes("\t") && text.includes("\\t") ? "\\t" : delimiter;
+  const out: Record<string, string> = {};
+  for (const pair of text.split(sep)) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) continue;
+    Object.defineProperty(out, pair.slice(0, eq).trim(), {
+      value: pair.slice(eq + 1).replace(/\s+$/, ""),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return out;
+}
+
+test("leef parser: same attributes as the reference on random lines over LEEF's special characters", () => {
+  const piece = fc.constantFrom("a", "b", "=", "|", "^", "\t", "\\t", " ", "  ", "x09", "0x5e", "\u00a0", "é");
+  fc.assert(
+    fc.property(fc.constantFrom("1.0", "2.0"), fc.array(piece, { maxLength: 40 }), (v, pieces) => {
+      const line = `LEEF:${v}|V|P|1|E|${pieces.join("")}`;
+      assert.deepEqual({ ...parseLeef(line).attrs }, referenceAttrs(line), JSON.stringify(line));
+    }),
+    { numRuns: 3_000 },
+  );
+});
+
+test("leef: attributes named __proto__, constructor, toString are plain data; Object.prototype is untouched", () => {
+  const line =
+    "LEEF:2.0|V|P|1|E|^|__proto__=evil^constructor=c^toString=t^hasOwnProperty=h^devTime=1714644672000^cat=toString";
+  const a = parseLeef(line).attrs;
+  assert.equal(Object.getPrototypeOf(a), null);
+  assert.ok(Object.hasOwn(a, "__proto__"));
+  assert.deepEqual(
+    Object.entries(a).filter(([k]) => k !== "devTime" && k !== "cat"),
+    [
+      ["__proto__", "evil"],
+      ["constructor", "c"],
+      ["toString", "t"],
+      ["hasOwnProperty", "h"],
+    ],
+  );
+  const e = normalizeWith(leef, text(line));
+  assert.ok(e.class_uid === 2004);
+  assert.equal(e.finding_info.title, "E: toString");
+  assert.equal(({} as Record<string, unknown>)["evil"], undefined);
+  assert.equal(Object.getPrototypeOf({}), Object.prototype);
+  assert.equal(typeof ({} as { toString: unknown }).toString, "function");
+});
+
+test("leef is linear: a value with many inner spaces (time for 4n / time for n)", () => {
+  const r = growth((n) => {
+    const line = `LEEF:1.0|V|P|1|E|msg=a${" ".repeat(n)}b\tdevTime=1714644672000`;
+    return () => leef.normalize(text(line));
+  }, 20_000);
+  assert.ok(r < LINEAR, `4x the input took ${r.toFixed(1)}x the time`);
+});
+
+test("leef is linear: many attributes, trailing spaces, pieces without =, and a 64 KB line", () => {
+  const cases: Array<[string, (n: number) => string]> = [
+    ["many attributes", (n) => `LEEF:2.0|V|P|1|E|^|${"k=v ^".repeat(n / 5)}devTime=1714644672000`],
+    ["pieces without =", (n) => `LEEF:2.0|V|P|1|E|^|${"xx^".repeat(n / 3)}devTime=1714644672000`],
+    ["trailing spaces", (n) => `LEEF:1.0|V|P|1|E|${"k=v     \t".repeat(n / 10)}devTime=1714644672000`],
+    ["a 64 KB line", (n) => `<13>1 2024-05-02T10:11:13Z h a - - - LEEF:2.0|V|P|1|E|^|msg=${"a  \\t=|".repeat(n / 8)}`],
+  ];
+  for (const [name, line] of cases) {
+    const r = growth((n) => {
+      const s = line(n);
+      return () => leef.normalize(text(s));
+    }, 16_000);
+    assert.ok(r < LINEAR, `${name}: 4x the input took ${r.toFixed(1)}x the time`);
+  }
 });

@@ -1,7 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseSplunkRaw, splunkNotable } from "./splunk-notable.ts";
+import fc from "fast-check";
 import { corpusEvents, json, normalizeWith } from "./testing.ts";
+import { LINEAR, growth } from "../growth.testing.ts";
 import { isRejection } from "./types.ts";
 
 const NOTABLES = corpusEvents("splunk_notable/elastic-integrations__splunk_alert__test-alert.log");
@@ -9,7 +11,7 @@ const NOTABLES = corpusEvents("splunk_notable/elastic-integrations__splunk_alert
 test("splunk: _raw k=v pairs parse with quotes, escapes and repeated keys", () => {
   const r = parseSplunkRaw('1739168412, search_name="A - B", tag="x", tag="y", n=5, p="C:\\\\dir \\"q\\""');
   assert.equal(r.epoch, "1739168412");
-  assert.deepEqual(r.fields, { search_name: "A - B", tag: ["x", "y"], n: "5", p: 'C:\\dir "q"' });
+  assert.deepEqual({ ...r.fields }, { search_name: "A - B", tag: ["x", "y"], n: "5", p: 'C:\\dir "q"' });
 });
 
 test("splunk: the failed-logins notable maps title, source IP, time and tags; the Splunk server is not the host", () => {
@@ -102,4 +104,86 @@ test("splunk: detection is specific", () => {
     splunkNotable.detect(json(corpusEvents("proofpoint_tap/panther-analysis__Proofpoint.Event.jsonl")[0]!)),
     false,
   );
+});
+
+/** `_raw` parsing as it was written with one regular expression (lists grown by copying): the reference. */
+function referenceRaw(raw: string): Record<string, string | string[]> {
+  const fields = new Map<string, string | string[]>();
+  for (const m of raw.matchAll(/(?:^|[\s,])([A-Za-z_][\w.:\-{}]*)=(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g)) {
+    const value = m[2] !== undefined ? m[2].replace(/\\(["\\])/g, "$1") : (m[3] ?? "");
+    const prev = fields.get(m[1]!);
+    fields.set(m[1]!, prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value]);
+  }
+  return Object.fromEntries(fields);
+}
+
+test("splunk: _raw parsing gives the reference's fields on random text over its special characters", () => {
+  const piece = fc.constantFrom(
+    "a",
+    "k1",
+    "_x",
+    ".",
+    ":",
+    "{",
+    "}",
+    "-",
+    "=",
+    '"',
+    "\\",
+    ",",
+    " ",
+    "\n",
+    "\u2028",
+    "é",
+    "9",
+  );
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 50 }), (pieces) => {
+      const raw = pieces.join("");
+      assert.deepEqual({ ...parseSplunkRaw(raw).fields }, referenceRaw(raw), JSON.stringify(raw));
+    }),
+    { numRuns: 3_000 },
+  );
+});
+
+test("splunk: _raw keys named __proto__, constructor, toString are plain data; Object.prototype is untouched", () => {
+  const raw =
+    '1714644672, search_name="Probe", __proto__="p1", __proto__="p2", constructor="c", toString="t", hasOwnProperty=h, rule_title="constructor", status_label="constructor", urgency="__proto__", user="toString"';
+  const r = parseSplunkRaw(raw);
+  assert.equal(Object.getPrototypeOf(r.fields), null);
+  assert.ok(Object.hasOwn(r.fields, "__proto__"));
+  assert.deepEqual(r.fields["__proto__"], ["p1", "p2"]);
+  assert.equal(r.fields["constructor"], "c");
+  assert.equal(r.fields["toString" as string], "t");
+  assert.equal(r.fields["hasOwnProperty" as string], "h");
+  const top = JSON.parse(
+    `{"_time": "2024-05-02T10:11:12Z", "index": "notable", "__proto__": {"polluted": 1}, "constructor": "top", "_raw": ${JSON.stringify(raw)}}`,
+  ) as Record<string, unknown>;
+  const e = normalizeWith(splunkNotable, json(top));
+  assert.ok(e.class_uid === 2004);
+  assert.equal(e.finding_info.title, "constructor");
+  assert.equal(e.status, "Other", "a status that is an Object.prototype member is no known status");
+  assert.equal(e.severity_id, 0);
+  assert.deepEqual(e.user, { name: "toString" });
+  assert.equal(({} as Record<string, unknown>)["polluted"], undefined);
+  assert.equal(Object.getPrototypeOf({}), Object.prototype);
+  assert.equal(typeof ({} as { toString: unknown }).toString, "function");
+});
+
+test("splunk: _raw parsing is linear: repeated keys, unclosed quotes, escapes, a 64 KB _raw", () => {
+  const cases: Array<[string, (n: number) => string]> = [
+    ["one key repeated", (n) => 'tag="x", '.repeat(n / 9)],
+    ["unclosed quotes", (n) => `a="${'x b="y '.repeat(n / 8)}`],
+    ["quotes broken by backslash-newline", (n) => 'a="x\\\n b="y\\\n '.repeat(n / 16)],
+    ["escaped quotes", (n) => `a="${'\\"'.repeat(n / 2)}"`],
+    ["key characters without =", (n) => `,${"k.k:k".repeat(n / 5)}`],
+    ["a 64 KB _raw", (n) => `1714644672, ${'k="v  \\" ,=", x=y, '.repeat(n / 20)}`],
+  ];
+  for (const [name, raw] of cases) {
+    const r = growth((n) => {
+      const s = raw(n);
+      return () => parseSplunkRaw(s);
+    }, 16_000);
+    assert.ok(r < LINEAR, `${name}: 4x the input took ${r.toFixed(1)}x the time`);
+  }
 });

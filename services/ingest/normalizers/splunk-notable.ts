@@ -30,6 +30,23 @@ function quotedEnd(raw: string, from: number): number {
   return -1;
 }
 
+/** A quoted value's text with `\"` and `\\` unescaped (any other backslash stays). */
+function unescapeQuoted(v: string): string {
+  let i = v.indexOf("\\");
+  if (i < 0) return v;
+  let out = "";
+  let start = 0;
+  while (i >= 0 && i + 1 < v.length) {
+    const c = v.charCodeAt(i + 1);
+    if (c === 0x22 || c === 0x5c) {
+      out += v.slice(start, i);
+      start = i + 1;
+      i = v.indexOf("\\", i + 2);
+    } else i = v.indexOf("\\", i + 1);
+  }
+  return out + v.slice(start);
+}
+
 /**
  * `_raw` of a stash event: `epoch, k="v", k2=v2, k="v3"` (repeated keys become lists). A key starts at the start or
  * after whitespace or a comma; a value is quoted (`\"` and `\\` unescape) or runs to the next comma or whitespace;
@@ -57,7 +74,7 @@ export function parseSplunkRaw(raw: string): { epoch?: string; fields: Record<st
     let value: string;
     const close = raw.charCodeAt(j + 1) === 0x22 ? quotedEnd(raw, j + 2) : -1;
     if (close >= 0) {
-      value = raw.slice(j + 2, close).replace(/\\(["\\])/g, "$1");
+      value = unescapeQuoted(raw.slice(j + 2, close));
       i = close + 1;
     } else {
       let p = j + 1;
@@ -161,7 +178,10 @@ export const splunkNotable: Normalizer = {
       severityFromWord(one("urgency")) ||
       severityFromWord(one("severity")) ||
       severityFromWord(sevKey ? one(sevKey) : undefined);
-    const [status_id, status] = STATUS.get((one("status_label") ?? one("status") ?? "new").toLowerCase()) ?? [99, "Other"];
+    const [status_id, status] = STATUS.get((one("status_label") ?? one("status") ?? "new").toLowerCase()) ?? [
+      99,
+      "Other",
+    ];
 
     const asEndpoint = (v: string | undefined) => (v === undefined ? {} : ip(v) ? { ip: ip(v)! } : { hostname: v });
     const src = compact({ ...asEndpoint(one("src", "src_ip", "src_host")), port: port(one("src_port")) });

@@ -223,11 +223,24 @@ export function parseCefExtension(ext: string): Record<string, string> {
   return out;
 }
 
-const CEF_ESCAPE = /\\([\\=|nr])/g;
-
+/** `\\`, `\=`, `\|`, `\n` and `\r` unescaped, left to right; any other backslash stays. */
 function unescapeCef(s: string): string {
-  if (!s.includes("\\")) return s;
-  return s.replace(CEF_ESCAPE, (_m, c: string) => (c === "n" ? "\n" : c === "r" ? "\r" : c));
+  let i = s.indexOf("\\");
+  if (i < 0) return s;
+  let out = "";
+  let from = 0;
+  while (i >= 0 && i + 1 < s.length) {
+    const c = s.charCodeAt(i + 1);
+    const rep =
+      c === 0x6e ? "\n" : c === 0x72 ? "\r" : c === BACKSLASH || c === EQUALS || c === PIPE ? s[i + 1] : undefined;
+    if (rep === undefined) i = s.indexOf("\\", i + 1);
+    else {
+      out += s.slice(from, i) + rep;
+      from = i + 2;
+      i = s.indexOf("\\", from);
+    }
+  }
+  return out + s.slice(from);
 }
 
 /** A parsed LEEF 1.0/2.0 record. */
@@ -259,26 +272,39 @@ export function parseLeef(body: string): Leef {
   const head = /^LEEF:(\d+(?:\.\d+)?)\|/.exec(body);
   if (!head) throw new Error("not a LEEF record: it does not start with LEEF:<version>|");
   const version = head[1]!;
-  const parts = body.slice(head[0].length).split("|");
-  if (parts.length < 5) throw new Error(`LEEF header has ${parts.length + 1} of its 6 pipe-separated fields`);
-  const [vendor, product, deviceVersion, eventId] = parts as [string, string, string, string];
-  let rest = parts.slice(4);
+  const header: string[] = [];
+  let pos = head[0].length;
+  while (header.length < 4) {
+    const bar = body.indexOf("|", pos);
+    if (bar < 0) throw new Error(`LEEF header has ${header.length + 2} of its 6 pipe-separated fields`);
+    header.push(body.slice(pos, bar));
+    pos = bar + 1;
+  }
+  const [vendor, product, deviceVersion, eventId] = header as [string, string, string, string];
   let delimiter = "\t";
-  if (version.startsWith("2") && rest.length > 1) {
-    const d = rest[0] === "" ? "\t" : leefDelimiter(rest[0]!);
-    if (d !== undefined && !rest[0]!.includes("=")) {
+  const bar = version.startsWith("2") ? body.indexOf("|", pos) : -1;
+  if (bar >= 0) {
+    const field = body.slice(pos, bar);
+    const d = field === "" ? "\t" : leefDelimiter(field);
+    if (d !== undefined && !field.includes("=")) {
       delimiter = d;
-      rest = rest.slice(1);
+      pos = bar + 1;
     }
   }
-  const text = rest.join("|");
   let sep = delimiter;
-  if (sep === "\t" && !text.includes("\t") && text.includes("\\t")) sep = "\\t";
+  if (sep === "\t" && body.indexOf("\t", pos) < 0 && body.includes("\\t", pos)) sep = "\\t";
   const attrs = dict<string>();
-  for (const pair of text.split(sep)) {
-    const eq = pair.indexOf("=");
-    if (eq <= 0) continue;
-    attrs[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trimEnd();
+  // The next `=` is remembered: pairs without one must not each search the rest of the line for it.
+  let eq = -1;
+  for (let from = pos; from <= body.length;) {
+    const at = body.indexOf(sep, from);
+    const end = at < 0 ? body.length : at;
+    if (eq < from) {
+      eq = body.indexOf("=", from);
+      if (eq < 0) eq = body.length;
+    }
+    if (eq > from && eq < end) attrs[body.slice(from, eq).trim()] = body.slice(eq + 1, end).trimEnd();
+    from = end + sep.length;
   }
   return { version, vendor, product, deviceVersion, eventId, delimiter, attrs };
 }
