@@ -225,7 +225,10 @@ describe("ingest API under hostile input", () => {
     assert.equal(again.statusCode, 401, "a replayed signature is refused within the window");
     assert.equal(again.json<Answer>().error?.code, "RIPOSTE_SIGNATURE_REPLAYED");
     const q = `${url}?format=suricata_eve`;
-    assert.equal((await post(q, ALERT, { "x-riposte-signature": signRequest("POST", q, ALERT, HMAC_SECRET) })).statusCode, 202);
+    assert.equal(
+      (await post(q, ALERT, { "x-riposte-signature": signRequest("POST", q, ALERT, HMAC_SECRET) })).statusCode,
+      202,
+    );
   });
 
   test("7. bad source names are 400, long ones 414, bad URLs 400, other encodings 415: all in the catalogue's shape", async () => {
