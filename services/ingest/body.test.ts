@@ -151,3 +151,19 @@ test("fuzz finding: megabytes of nesting are refused without parsing them whole"
   );
   assert.throws(() => splitBody("{\n".repeat(1024 * 1024), limits), /RIPOSTE_INGEST_MAX_EVENTS/);
 });
+
+test("fuzz finding: a line cut inside a string does not hide the nesting of the next line", () => {
+  const limits = { maxEvents: 100, maxDepth: 64 };
+  const deep = `{"a":${"[".repeat(5_000)}${"]".repeat(5_000)}}`;
+  for (const cut of ['{"k":"broken', '{"k":"broken\\']) {
+    const out = splitBody(`${cut}\n${deep}\n{"b":2}`, limits);
+    // The cut line fails (its unclosed `{` also counts the deep line as inside it); the deep line is caught.
+    assert.equal(out.length, 3, cut);
+    assert.equal(out[0]?.ok, false, cut);
+    assert.deepEqual(
+      out.slice(1).map((p) => (p.ok ? "ok" : p.code)),
+      ["RIPOSTE_NESTING_TOO_DEEP", "ok"],
+      cut,
+    );
+  }
+});

@@ -37,7 +37,11 @@ function isBlank(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0xfeff;
 }
 
-/** Nesting depth of a JSON text (`{}` is 1), counted outside strings; stops counting once past `limit`. */
+/**
+ * Nesting depth of a JSON text (`{}` is 1), counted outside strings; stops counting once past `limit`. As in
+ * ObjectEnds, a string ends at a line break (JSON strings cannot hold one), so a line cut inside a string cannot
+ * hide the nesting of the lines after it.
+ */
 export function jsonDepth(s: string, limit = Infinity): number {
   let depth = 0;
   let max = 0;
@@ -45,8 +49,10 @@ export function jsonDepth(s: string, limit = Infinity): number {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (inString) {
-      if (c === 92) i++;
-      else if (c === 34) inString = false;
+      if (c === 10) inString = false;
+      else if (c === 92) {
+        if (s.charCodeAt(i + 1) !== 10) i++;
+      } else if (c === 34) inString = false;
     } else if (c === 34) inString = true;
     else if (c === 123 || c === 91) {
       depth++;
