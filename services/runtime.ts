@@ -18,7 +18,7 @@ import { replayDlq } from "./ingest/replay.ts";
 import { startSyslog, type SyslogServer } from "./ingest/syslog.ts";
 import { inboundTrace } from "./shared/telemetry.ts";
 import { dlqRecord } from "./shared/dlq.ts";
-import { topicNames, type Config, type TopicNames } from "./shared/config.ts";
+import { SOURCE_NAME, topicNames, type Config, type TopicNames } from "./shared/config.ts";
 import { RiposteError, isRiposteError, messageOf } from "./shared/errors.ts";
 import type { Logger } from "./shared/log.ts";
 import { Metrics } from "./shared/metrics.ts";
@@ -89,7 +89,7 @@ function rawHandler(
   return async (messages: readonly InMessage[]): Promise<void> => {
     for (const m of messages) {
       const named = m.headers["riposte-source"] ?? "";
-      const source = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,64}$/.test(named) ? named : defaultSource;
+      const source = SOURCE_NAME.test(named) ? named : defaultSource;
       const format = m.headers["riposte-format"];
       try {
         if (format !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(format)) {

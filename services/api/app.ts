@@ -11,6 +11,7 @@ import { RiposteError, isRiposteError, messageOf, type ErrorCode } from "../shar
 import type { Logger } from "../shared/log.ts";
 import type { Metrics } from "../shared/metrics.ts";
 import { inboundTrace } from "../shared/telemetry.ts";
+import { SOURCE_NAME } from "../shared/config.ts";
 import { DEFAULT_LIMITS, splitBodyAsync, type SplitLimits } from "../ingest/body.ts";
 import type { Ingestor } from "../ingest/ingestor.ts";
 import { bearerOf, mayIngest, safeEqual, signatureProblem, signatureNonce, SignatureNonces } from "./auth.ts";
@@ -68,9 +69,6 @@ const ReplayArgs = z.strictObject({
   dry_run: z.boolean().optional(),
   from_beginning: z.boolean().optional(),
 });
-
-/** Source names: letters, digits, '.', '_' or '-', not `.` or `..`. */
-const SOURCE_NAME = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,64}$/;
 
 /** Content encodings an ingest body may have. */
 const ENCODINGS = new Set(["", "identity", "gzip"]);

@@ -63,8 +63,11 @@ export interface ConnectorConfig {
   readonly dryRun: boolean;
 }
 
-/** Source names as the ingest API accepts them. */
-const SOURCE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+/**
+ * Source names, one definition for ingest paths, raw-topic headers and configuration: 1-64 letters, digits, '.',
+ * '_' or '-', and not `.` or `..`.
+ */
+export const SOURCE_NAME = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,64}$/;
 const badSource = (name: string) => `source "${name}": source names are 1-64 letters, digits, '.', '_' or '-'`;
 
 /** `name=value,name=value` pairs with values of at least 16 characters (values never appear in messages). */
@@ -175,14 +178,14 @@ const Base = z.object({
   RIPOSTE_INGEST_REPLAY_WINDOW: duration.default(300_000),
   RIPOSTE_RAW_SOURCE: z
     .string()
-    .regex(/^[A-Za-z0-9._-]{1,64}$/)
+    .regex(SOURCE_NAME, "a source name: 1-64 letters, digits, '.', '_' or '-', not '.' or '..'")
     .default("raw"),
   RIPOSTE_SYSLOG_HOST: z.string().default("127.0.0.1"),
   RIPOSTE_SYSLOG_TCP_PORT: int(0, 65535).optional(),
   RIPOSTE_SYSLOG_UDP_PORT: int(0, 65535).optional(),
   RIPOSTE_SYSLOG_SOURCE: z
     .string()
-    .regex(/^[A-Za-z0-9._-]{1,64}$/)
+    .regex(SOURCE_NAME, "a source name: 1-64 letters, digits, '.', '_' or '-', not '.' or '..'")
     .default("syslog"),
   RIPOSTE_INGEST_MAX_BODY: int(1024, 1024 * 1024 * 1024).default(10 * 1024 * 1024),
   RIPOSTE_INGEST_MAX_EVENTS: int(1, 10_000_000).default(50_000),
