@@ -58,9 +58,19 @@ export const Endpoint = z.object({
 });
 export type Endpoint = z.infer<typeof Endpoint>;
 
+/** OCSF account (a cloud account, or the account a user belongs to). */
+export const Account = z.object({
+  uid: z.string().optional(),
+  name: z.string().optional(),
+  type: z.string().optional(),
+});
+
 export const User = z.object({
   name: z.string().optional(),
   uid: z.string().optional(),
+  uid_alt: z.string().optional(),
+  credential_uid: z.string().optional(),
+  account: Account.optional(),
   email_addr: z.string().optional(),
   domain: z.string().optional(),
   type: z.string().optional(),
@@ -136,6 +146,17 @@ export const Metadata = z.object({
   event_code: z.string().optional(),
   processed_time: z.number().optional(),
   correlation_uid: z.string().optional(),
+  labels: z.array(z.string()).optional(),
+});
+
+/** OCSF cloud (the cloud profile): where the event happened. */
+export const Cloud = z.object({
+  provider: z.string(),
+  region: z.string().optional(),
+  zone: z.string().optional(),
+  account: Account.optional(),
+  cloud_partition: z.string().optional(),
+  project_uid: z.string().optional(),
 });
 
 export const Url = z.object({
@@ -177,10 +198,12 @@ export const RiposteFields = z.object({
   format: z.string().min(1),
   /** Time Riposte received the event, ms since epoch. */
   received_time: z.number().int(),
-  /** Primary entity key, `host:<name>`, `user:<name>` or `ip:<addr>`; the Kafka partition key. */
+  /** Primary entity key, `host:<name>`, `user:<name>`, `ip:<addr>` or `resource:<uid>`; the Kafka partition key. */
   entity_key: z.string().min(1),
   /** Stable hash of the vendor event identity, for de-duplication. */
   fingerprint: z.string().min(1),
+  /** Set when the event carried no readable time of its own and `time` is the received time. */
+  time_fallback: z.literal(true).optional(),
 });
 export type RiposteFields = z.infer<typeof RiposteFields>;
 
@@ -206,6 +229,7 @@ const base = {
   user: User.optional(),
   src_endpoint: Endpoint.optional(),
   dst_endpoint: Endpoint.optional(),
+  cloud: Cloud.optional(),
   riposte: RiposteFields,
 };
 

@@ -18,6 +18,7 @@ import { z } from "zod";
 import { CONNECTORS, type ConnectorDescriptor } from "./connectors/index.ts";
 import { RiposteError } from "../shared/errors.ts";
 import { Executor } from "./executor.ts";
+import { eventually } from "../../test/support/env.ts";
 
 const DEVICE = "0123456789abcdef0123456789abcdef";
 const topics = topicNames("unit");
@@ -123,7 +124,11 @@ describe("executor against a CrowdStrike fake", () => {
       statePrefix: "unit",
     });
   }
-  const settle = () => new Promise((r) => setTimeout(r, 20));
+  /** Waits until the audit consumer has read everything published to the actions topic (no fixed sleep). */
+  const settle = async () => {
+    const end = Number((await bus.offsets(topics.actions)).get(0)?.high ?? "0");
+    await eventually(() => actions.length >= end, `the audit consumer to read ${end} action records`, 10_000);
+  };
 
   test("contains the host once; a replayed decision calls nothing and re-publishes the same audit record", async () => {
     const ex = executor();

@@ -212,6 +212,20 @@ test("an octet-counted frame declaring a huge length: reported after its first b
   assert.ok(isTooLong(short[0]) && short[0].text === "r".repeat(300) && /stream ended after 300/.test(short[0].reason));
 });
 
+test("a line of only digits over the limit, at the end of the stream, is too long too", () => {
+  // Digits could start an octet count: they are held as such until the stream says otherwise.
+  for (const [stream, framing] of [
+    ["12345", undefined],
+    ["12345\n", undefined],
+    ["12345x\n", undefined],
+    ["123456789", "non-transparent"],
+  ] as const) {
+    const f = run([Buffer.from(stream)], { maxLineBytes: 4, ...(framing ? { framing } : {}) }).frames;
+    assert.equal(f.length, 1, stream);
+    assert.ok(isTooLong(f[0]) && f[0].text === "1234", stream);
+  }
+});
+
 test("a too-long line keeps whole UTF-8 characters only", () => {
   const f = run([Buffer.from(`${"é".repeat(10)}\n`)], { maxLineBytes: 7 }).frames;
   assert.ok(isTooLong(f[0]));

@@ -319,6 +319,18 @@ export class SyslogDeframer {
   }
 
   private emitLine(): void {
+    if (this.seen > this.maxLineBytes && !(this.seen === this.maxLineBytes + 1 && this.lastByte === CR)) {
+      // Only digits kept before the line was known not to be an octet count can get here past the limit.
+      this.reportTooLong(
+        `line longer than the ${this.maxLineBytes}-byte limit (${MAX_LINE_VARIABLE})`,
+        "the rest of the line was discarded",
+        this.lineError,
+      );
+      this.state = "between";
+      this.lineError = undefined;
+      this.resetFrame();
+      return;
+    }
     let text = this.text();
     // The CR of a CRLF: the last byte kept, or the one byte past the limit that was not kept.
     if (this.seen === this.kept && text.charCodeAt(text.length - 1) === CR) text = text.slice(0, -1);

@@ -1,6 +1,10 @@
 /**
  * The syslog receiver: CEF, LEEF (or any text line) over TCP (RFC 6587 octet counting or LF framing) and UDP
  * (RFC 5426), batched into {@link Ingestor.ingest} as text pieces; framing errors go to the DLQ with their bytes.
+ * A line, octet-counted message or datagram line over `maxLineBytes` (RIPOSTE_SYSLOG_MAX_LINE) is dead-lettered as
+ * RIPOSTE_LINE_TOO_LONG with its first `maxLineBytes` bytes, the rest of it skipped unbuffered. Every step is linear
+ * in the bytes received, and batches are bounded in text too, with a turn of the event loop before each, so that no
+ * burst holds the event loop for long.
  *
  * Delivery, per transport:
  * - TCP: syslog over TCP has no application acknowledgement, so the only promise a receiver can keep is to not read

@@ -8,9 +8,26 @@ import {
   jsonObjects,
   normalizeWith,
   outcomeOf,
+  otherVendors,
   pantherRecord,
   pantherRecords,
 } from "./testing.ts";
+import {
+  ALERT_EPP,
+  ALERT_IDP,
+  DOTTED_EPP,
+  ENVELOPE_EPP,
+  ENVELOPE_IDP,
+  ENVELOPE_ROLE_GRANT,
+  ENVELOPE_SIGNIN,
+  ENVELOPE_USER_ACTIVITY,
+  FDR_SENSOR,
+  FLAT_2FA_FAILED,
+  FLAT_EPP,
+  FLAT_LEGACY,
+  LOGSCALE_EPP,
+  UNKNOWN_PAYLOAD_EPP,
+} from "./fixtures/crowdstrike.ts";
 
 const LEGACY = "crowdstrike/elastic-integrations__crowdstrike_falcon__test-falcon-detection-summary.log";
 const EPP = "crowdstrike/elastic-integrations__crowdstrike_falcon__test-falcon-epp-detection-summary.excerpt.log";
@@ -20,8 +37,8 @@ const legacy = jsonObjects(corpusText(LEGACY));
 const epp = corpusEvents(EPP);
 const streams = pantherRecords(STREAMS);
 
-const finding = (ev: Record<string, unknown>) => {
-  const e = normalizeWith(crowdstrikeFalcon, json(ev));
+const finding = (ev: object) => {
+  const e = normalizeWith(crowdstrikeFalcon, json(ev as Record<string, unknown>));
   assert.equal(e.class_uid, 2004);
   if (e.class_uid !== 2004) throw new Error("not a finding");
   return e;
@@ -112,14 +129,21 @@ test("crowdstrike: every EppDetectionSummaryEvent of the excerpt normalizes, eac
   assert.equal(choice?.evidences?.[0]?.process?.file?.hashes, undefined, "all-zero hashes are dropped");
 });
 
-test("crowdstrike: Panther event streams — EPP detections normalize, audit records are refused with a reason", () => {
+test("crowdstrike: Panther event streams — EPP detections and sign-ins normalize, other audit records are refused with a reason", () => {
   for (const r of streams) {
     const out = outcomeOf(crowdstrikeFalcon, json(r.log));
     const type = (r.log["metadata"] as Record<string, unknown>)["eventType"];
+    const event = r.log["event"] as Record<string, unknown> | undefined;
     if (type === "EppDetectionSummaryEvent") assert.equal(out.kind, "ok", `${r.name}: ${JSON.stringify(out)}`);
+    else if (event === undefined)
+      assert.ok(out.kind === "error" && /without an event body/.test(out.message), `${r.name}: ${JSON.stringify(out)}`);
+    else if (event["OperationName"] === "userAuthenticate")
+      assert.ok(out.kind === "ok" && out.event.class_uid === 3002, `${r.name}: ${JSON.stringify(out)}`);
     else
       assert.ok(
-        out.kind === "rejected" && out.reason.includes("AuthActivityAuditEvent"),
+        out.kind === "rejected" &&
+          out.reason.includes("AuthActivityAuditEvent") &&
+          out.reason.includes(String(event["OperationName"])),
         `${r.name}: ${JSON.stringify(out)}`,
       );
   }
@@ -139,14 +163,9 @@ test("crowdstrike: Panther event streams — EPP detections normalize, audit rec
   ]);
 });
 
-test("crowdstrike: detect claims Falcon stream records only", () => {
+test("crowdstrike: detect claims Falcon records only", () => {
   for (const ev of [...legacy, ...epp, ...streams.map((r) => r.log)]) assert.ok(crowdstrikeFalcon.detect(json(ev)));
-  for (const other of [
-    ...corpusEvents("microsoft_defender/elastic-integrations__m365_defender_alert__test-alert.log"),
-    ...corpusEvents("suricata/elastic-integrations__suricata_eve__test-eve-small.log"),
-    ...corpusEvents("okta/panther-analysis__Okta.SystemLog.jsonl"),
-  ])
-    assert.equal(crowdstrikeFalcon.detect(json(other)), false);
+  for (const other of otherVendors("crowdstrike")) assert.equal(crowdstrikeFalcon.detect(json(other)), false);
 });
 
 test("crowdstrike: a detection without its event body or ids is a clear error", () => {
@@ -156,4 +175,170 @@ test("crowdstrike: a detection without its event body or ids is a clear error", 
     () => crowdstrikeFalcon.normalize(json({ metadata: meta, event: { Name: "x" } })),
     /CompositeId\/DetectId/,
   );
+});
+
+// Delivery shapes built field by field from the documents named in fixtures/crowdstrike.ts.
+
+test("crowdstrike: one EPP detection maps the same from the envelope, flattened (ExternalApiType), dotted, unknown_payload and LogScale shapes", () => {
+  for (const [name, shape] of Object.entries({
+    ENVELOPE_EPP,
+    FLAT_EPP,
+    DOTTED_EPP,
+    UNKNOWN_PAYLOAD_EPP,
+    LOGSCALE_EPP,
+  })) {
+    assert.ok(crowdstrikeFalcon.detect(json(shape)), name);
+    const e = finding(shape);
+    assert.equal(e.finding_info.uid, ENVELOPE_EPP.event.CompositeId, name);
+    assert.equal(e.finding_info.title, "CredentialDumping", name);
+    assert.equal(e.metadata.log_name, "EppDetectionSummaryEvent", name);
+    assert.equal(e.time, Date.parse("2026-01-01T12:00:00Z"), name);
+    assert.equal(e.severity, "High", name);
+    assert.equal(e.device?.hostname, "FIN-WS-042", name);
+    assert.equal(e.device?.ip, "10.20.30.40", name);
+    assert.equal(e.device?.uid, ENVELOPE_EPP.event.AgentId, name);
+    assert.equal(e.user?.name, "jdoe", name);
+    assert.equal(e.user?.domain, "CORP", name);
+    assert.equal(e.riposte.entity_key, "host:fin-ws-042", name);
+    assert.deepEqual(
+      e.finding_info.attacks,
+      [
+        {
+          tactic: { uid: "TA0006", name: "Credential Access" },
+          technique: { uid: "T1003", name: "OS Credential Dumping" },
+        },
+      ],
+      name,
+    );
+    const proc = e.evidences?.[0]?.process;
+    assert.equal(proc?.pid, 12345678901, name);
+    assert.equal(proc?.parent_process?.name, "cmd.exe", name);
+    assert.ok(
+      e.observables?.some((o) => o.type_id === 8 && o.value === ENVELOPE_EPP.event.SHA256String),
+      name,
+    );
+  }
+});
+
+test("crowdstrike: flattened legacy Event_DetectionSummaryEvent: ComputerName, DetectId, string times, directory FilePath", () => {
+  const e = finding(FLAT_LEGACY);
+  assert.equal(e.finding_info.uid, FLAT_LEGACY.DetectId);
+  assert.equal(e.finding_info.title, "Malicious Document");
+  assert.equal(e.metadata.log_name, "DetectionSummaryEvent");
+  assert.equal(e.time, Date.parse("2026-01-02T03:04:05Z"));
+  assert.equal(e.finding_info.first_seen_time, Date.parse("2026-01-02T03:04:00Z"));
+  assert.equal(e.severity_id, 4);
+  assert.equal(e.device?.hostname, "mac-7");
+  assert.equal(e.user?.name, "alice");
+  assert.equal(e.evidences?.[0]?.process?.file?.path, "/Users/alice/Downloads/invoice.docm");
+});
+
+test("crowdstrike: IdpDetectionSummaryEvent: the source account is the user, source and target endpoints", () => {
+  const e = finding(ENVELOPE_IDP);
+  assert.equal(e.finding_info.title, "Unusual login to an endpoint");
+  assert.equal(e.user?.name, "bsmith");
+  assert.equal(e.user?.domain, "CORP.EXAMPLE");
+  assert.equal(e.user?.uid, ENVELOPE_IDP.event.SourceAccountObjectSid);
+  assert.deepEqual(e.src_endpoint, {
+    hostname: "ws-17.corp.example",
+    ip: "198.51.100.23",
+    uid: ENVELOPE_IDP.event.SourceEndpointSensorId,
+  });
+  assert.equal(e.dst_endpoint?.hostname, "srv-db-01.corp.example");
+  assert.equal(e.device, undefined);
+  assert.equal(e.riposte.entity_key, "user:bsmith");
+  assert.equal(e.severity, "Medium");
+});
+
+test("crowdstrike: Alerts API v2 endpoint alert: device object, process tree, files, network, status, tags", () => {
+  assert.ok(crowdstrikeFalcon.detect(json(ALERT_EPP)));
+  const e = finding(ALERT_EPP);
+  assert.equal(e.finding_info.uid, ALERT_EPP.composite_id);
+  assert.equal(e.finding_info.title, "Credential dumping via ProcDump");
+  assert.equal(e.finding_info.analytic?.name, "CredentialDumping");
+  assert.equal(e.metadata.log_name, "alerts_v2");
+  assert.equal(e.time, Date.parse("2026-01-01T12:00:00Z"));
+  assert.equal(e.finding_info.created_time, Date.parse("2026-01-01T12:00:05.123Z"));
+  assert.equal(e.severity, "High");
+  assert.equal(e.status, "New");
+  assert.equal(e.confidence_score, 80);
+  assert.deepEqual(e.device, {
+    hostname: "FIN-WS-042",
+    ip: "10.20.30.40",
+    mac: "00-11-22-33-44-55",
+    uid: ALERT_EPP.device.device_id,
+    domain: "corp.example",
+    os: { name: "Windows", version: "Windows 11" },
+  });
+  assert.deepEqual(e.user, {
+    name: "jdoe",
+    uid: ALERT_EPP.user_id,
+    domain: "CORP",
+    email_addr: "jdoe@corp.example",
+  });
+  assert.equal(e.riposte.entity_key, "host:fin-ws-042");
+  const proc = e.evidences?.[0]?.process;
+  assert.equal(proc?.pid, 4242, "local_process_id is the OS pid");
+  assert.equal(proc?.parent_process?.pid, 4100);
+  assert.equal(proc?.file?.hashes?.length, 2, "the all-zero sha1 is dropped");
+  assert.ok(e.evidences?.some((ev) => ev.file?.path === "\\Device\\HarddiskVolume3\\Tools\\out.dmp"));
+  assert.ok(e.evidences?.some((ev) => ev.dst_endpoint?.ip === "203.0.113.99" && ev.dst_endpoint.port === 443));
+  assert.deepEqual(e.metadata.labels, ["falcon_complete"]);
+  assert.deepEqual(e.finding_info.attacks, [
+    {
+      tactic: { uid: "TA0006", name: "Credential Access" },
+      technique: { uid: "T1003", name: "OS Credential Dumping" },
+    },
+  ]);
+});
+
+test("crowdstrike: Alerts API v2 identity alert: source account as user, no device; a response batch is refused", () => {
+  const e = finding(ALERT_IDP);
+  assert.equal(e.user?.name, "svc-backup@corp.example");
+  assert.equal(e.user?.domain, "CORP.EXAMPLE");
+  assert.equal(e.src_endpoint?.ip, "198.51.100.23");
+  assert.equal(e.dst_endpoint?.hostname, "dc01.corp.example");
+  assert.equal(e.device, undefined);
+  assert.equal(e.status, "In Progress");
+  assert.equal(e.severity, "High", "severity 79 on the 0-100 scale");
+  assert.equal(e.riposte.entity_key, "user:svc-backup@corp.example");
+  const batch = { meta: { query_time: 0.1 }, resources: [ALERT_EPP, ALERT_IDP], errors: [] };
+  assert.ok(crowdstrikeFalcon.detect(json(batch)));
+  const out = outcomeOf(crowdstrikeFalcon, json(batch));
+  assert.ok(out.kind === "rejected" && /2 alerts .* resources\[\]/.test(out.reason), JSON.stringify(out));
+});
+
+test("crowdstrike: AuthActivityAuditEvent sign-ins become OCSF Authentication (envelope and flattened)", () => {
+  const ok = normalizeWith(crowdstrikeFalcon, json(ENVELOPE_SIGNIN));
+  assert.equal(ok.class_uid, 3002);
+  if (ok.class_uid !== 3002) return;
+  assert.equal(ok.user.name, "analyst@corp.example");
+  assert.equal(ok.user.email_addr, "analyst@corp.example");
+  assert.equal(ok.src_endpoint?.ip, "203.0.113.10");
+  assert.equal(ok.status, "Success");
+  assert.equal(ok.is_mfa, false);
+  assert.equal(ok.time, 1767272400000);
+  assert.equal(ok.metadata.event_code, "userAuthenticate");
+  assert.equal(ok.riposte.entity_key, "user:analyst@corp.example");
+
+  const failed = normalizeWith(crowdstrikeFalcon, json(FLAT_2FA_FAILED));
+  assert.ok(failed.class_uid === 3002);
+  assert.equal(failed.status, "Failure");
+  assert.equal(failed.is_mfa, true);
+  assert.equal(failed.time, 1767272460000);
+  assert.equal(failed.metadata.log_name, "AuthActivityAuditEvent");
+});
+
+test("crowdstrike: audit records that are not sign-ins, other stream records and FDR telemetry are refused with what they are", () => {
+  const reason = (ev: Record<string, unknown>) => {
+    const out = outcomeOf(crowdstrikeFalcon, json(ev));
+    assert.equal(out.kind, "rejected", JSON.stringify(out));
+    return out.kind === "rejected" ? out.reason : "";
+  };
+  assert.match(reason(ENVELOPE_ROLE_GRANT), /grantUserRoles.*User Access Management \(3005\)/);
+  assert.match(reason(ENVELOPE_USER_ACTIVITY), /UserActivityAuditEvent "detection_update"/);
+  const firewall = { ...ENVELOPE_SIGNIN, metadata: { ...ENVELOPE_SIGNIN.metadata, eventType: "FirewallMatchEvent" } };
+  assert.match(reason(firewall), /FirewallMatchEvent is an event-stream record/);
+  assert.ok(crowdstrikeFalcon.detect(json(FDR_SENSOR)));
+  assert.match(reason(FDR_SENSOR), /Data Replicator event ProcessRollup2 is sensor telemetry/);
 });

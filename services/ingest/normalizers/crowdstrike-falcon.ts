@@ -1,29 +1,26 @@
 /**
- * CrowdStrike Falcon streaming API (Event Streams) detections: DetectionSummaryEvent (legacy) and
- * EppDetectionSummaryEvent (current). Other event-stream records (audit, auth activity, incidents) are refused.
+ * CrowdStrike Falcon detections and audit records in every shape Falcon delivers them:
+ * - the streaming API / Falcon SIEM connector JSON, `{metadata: {eventType, eventCreationTime, ...}, event: {...}}`;
+ * - the same flattened, as the SIEM connector's and event stream's flat output, Falcon Data Replicator, Falcon
+ *   LogScale / Next-Gen SIEM and their forwarders deliver it: the event's fields at the top level (or in
+ *   `unknown_payload`, or as dotted `metadata.x` / `event.x` keys), the type in `ExternalApiType`
+ *   (`Event_EppDetectionSummaryEvent`) or `#event_simpleName`;
+ * - Alerts API v2 resources (`/alerts/entities/alerts/v2`, see crowdstrike-alerts.ts).
+ * Every `*DetectionSummaryEvent` (legacy, EPP, identity, XDR, mobile...) becomes a Detection Finding; console and
+ * API sign-ins (AuthActivityAuditEvent) an Authentication; other records are refused with what they are.
  */
-import type { Draft, Normalizer, RawEvent } from "./types.ts";
+import type { Draft, Normalizer, RawEvent, Rejection } from "./types.ts";
 import { reject } from "./types.ts";
 import type { Obj } from "./util.ts";
-import {
-  arr,
-  compact,
-  get,
-  hashesBy,
-  ip,
-  num,
-  obj,
-  port,
-  severityFromScore,
-  severityFromWord,
-  str,
-  time,
-} from "./util.ts";
+import { arr, compact, get, hashesBy, ip, num, obj, port, severityFromScore, severityFromWord, str } from "./util.ts";
 import { tacticOf, type AttackRef } from "./mitre-util.ts";
+import { eventTime } from "./finalize.ts";
+import { auditDraft } from "./crowdstrike-audit.ts";
+import { alertDraft, isAlertBatch, isAlertResource } from "./crowdstrike-alerts.ts";
 
 type Evidence = NonNullable<Extract<Draft, { class_uid: 2004 }>["evidences"]>[number];
 
-const DETECTION_TYPES = new Set(["detectionsummaryevent", "eppdetectionsummaryevent"]);
+const AUDIT_TYPES = new Set(["authactivityauditevent", "useractivityauditevent"]);
 const MAX_EVIDENCES = 20;
 
 /** SHA256String, SHA1String and MD5String, lower-cased; all-zero placeholders are not hashes. */
@@ -115,94 +112,181 @@ function evidences(e: Obj): Evidence[] {
   return out;
 }
 
-/** Falcon streaming API detections (`metadata.eventType` DetectionSummaryEvent / EppDetectionSummaryEvent). */
+/** A Falcon record reduced to its type, stream metadata and event fields, whatever shape delivered it. */
+interface Shape {
+  readonly type: string;
+  readonly meta: Obj;
+  readonly event: Obj;
+}
+
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/** `metadata.x` / `event.x` keys of a flattened record, as objects. */
+function dotted(v: Obj, prefix: string): Obj {
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = x;
+  return out;
+}
+
+/** `Event_EppDetectionSummaryEvent` → `EppDetectionSummaryEvent`. */
+const bare = (t: string) => t.replace(/^Event_/, "");
+
+function shapeOf(v: Obj): Shape | undefined {
+  const meta = obj(v, "metadata");
+  const metaType = str(meta, "eventType");
+  if (meta && metaType) {
+    // customerIDString and offset are on every stream record; eventCreationTime may be missing or redacted.
+    const envelope = typeof meta["customerIDString"] === "string" || typeof meta["offset"] === "number";
+    return envelope ? { type: metaType, meta, event: obj(v, "event") ?? {} } : undefined;
+  }
+  if (typeof v["metadata.eventType"] === "string") {
+    return { type: v["metadata.eventType"], meta: dotted(v, "metadata."), event: dotted(v, "event.") };
+  }
+  const payload = obj(v, "unknown_payload") ?? {};
+  const nested = obj(v, "event") ?? {};
+  const api = [
+    v["ExternalApiType"],
+    nested["ExternalApiType"],
+    payload["ExternalApiType"],
+    v["#event_simpleName"],
+  ].find((t): t is string => typeof t === "string" && /^Event_[A-Za-z]+$/.test(t));
+  const event: Obj = { ...payload, ...v, ...nested };
+  const flatMeta: Obj = compact({
+    customerIDString: str(event, "CustomerIdString") ?? str(event, "cid"),
+    eventType: api ? bare(api) : undefined,
+  });
+  if (api) return { type: bare(api), meta: flatMeta, event };
+  const fdr = str(v, "event_simpleName");
+  if (fdr && typeof v["aid"] === "string" && typeof v["cid"] === "string")
+    return { type: fdr.startsWith("Event_") ? bare(fdr) : `fdr:${fdr}`, meta: flatMeta, event };
+  return undefined;
+}
+
+/** A Falcon detection summary of any product as an OCSF Detection Finding. */
+function detectionDraft({ type, meta, event: e }: Shape): Draft {
+  const uid = str(e, "CompositeId") ?? str(e, "DetectId") ?? str(e, "CompositeID");
+  const title = str(e, "DetectName") ?? str(e, "Name") ?? str(e, "DisplayName");
+  if (!uid || !title) throw new Error(`CrowdStrike ${type} without CompositeId/DetectId and DetectName/Name`);
+  const candidates = [
+    meta["eventCreationTime"],
+    e["timestamp"],
+    e["UTCTimestamp"],
+    e["@timestamp"],
+    e["ProcessStartTime"],
+  ];
+  const originalTime = candidates.find((c) => typeof c === "string" || typeof c === "number");
+  const desc = str(e, "DetectDescription") ?? str(e, "Description");
+  const hostname = str(e, "ComputerName") ?? str(e, "Hostname");
+  const userName = str(e, "UserName") ?? str(e, "SourceAccountUpn") ?? str(e, "SourceAccountName");
+  const upn = str(e, "SourceAccountUpn") ?? str(e, "UserPrincipal");
+  const patternId = str(e, "PatternId");
+  const objective = str(e, "Objective");
+  const started = eventTime(e["ProcessStartTime"]);
+  const draft: Draft = {
+    class_uid: 2004,
+    activity_id: 1,
+    activity_name: "Create",
+    time: eventTime(...candidates),
+    severity_id: severity(e),
+    status_id: 1,
+    status: "New",
+    message: desc ?? title,
+    is_alert: true,
+    finding_info: compact({
+      uid,
+      title,
+      desc,
+      types: objective ? [objective] : undefined,
+      analytic: compact({ uid: patternId, name: title, type_id: 1, type: "Rule", category: objective }),
+      attacks: attacks(e),
+      created_time: eventTime(...candidates.slice(0, 4)),
+      first_seen_time: started,
+      src_url: str(e, "FalconHostLink"),
+    }),
+    device: compact({
+      hostname,
+      ip: ip(e["LocalIP"]) ?? ip(e["LocalIPv6"]) ?? ip(e["aip"]),
+      mac: str(e, "MACAddress"),
+      uid: str(e, "SensorId") ?? str(e, "AgentId") ?? str(e, "AgentIdString") ?? str(e, "aid"),
+      domain: str(e, "MachineDomain"),
+      os: compact({ name: str(e, "PlatformName") }),
+    }),
+    ...(userName
+      ? {
+          user: compact({
+            name: userName,
+            uid: str(e, "SourceAccountObjectSid") ?? str(e, "UserSid"),
+            domain: str(e, "LogonDomain") ?? str(e, "SourceAccountDomain") ?? str(e, "MachineDomain"),
+            email_addr: upn?.includes("@") ? upn : undefined,
+          }),
+        }
+      : {}),
+    src_endpoint: compact({
+      hostname: str(e, "SourceEndpointHostName"),
+      ip: ip(e["SourceEndpointIpAddress"]) ?? ip(e["SourceEndpointAddressIP4"]),
+      uid: str(e, "SourceEndpointSensorId"),
+    }),
+    dst_endpoint: compact({ hostname: str(e, "TargetEndpointHostName"), uid: str(e, "TargetEndpointSensorId") }),
+    evidences: evidences(e),
+    metadata: compact({
+      product: { vendor_name: "CrowdStrike", name: "Falcon" },
+      uid,
+      original_time: originalTime === undefined ? undefined : String(originalTime),
+      log_name: type,
+      event_code: patternId,
+      correlation_uid: str(e, "AggregateId"),
+    }),
+    unmapped: compact({
+      disposition: str(e, "PatternDispositionDescription"),
+      disposition_value: num(e, "PatternDispositionValue"),
+      ioc_type: str(e, "IOCType"),
+      ioc_value: str(e, "IOCValue"),
+      detection_type: str(e, "Type"),
+      host_groups: str(e, "HostGroups"),
+      grandparent_cmd_line: str(e, "GrandParentCommandLine") ?? str(e, "GrandparentCommandLine"),
+      customer_id: str(meta, "customerIDString"),
+      source_products: str(e, "SourceProducts"),
+    }),
+  };
+  return compact(draft);
+}
+
+function refuse(type: string): Rejection {
+  if (type.startsWith("fdr:"))
+    return reject(
+      `CrowdStrike Falcon Data Replicator event ${type.slice(4)} is sensor telemetry, not a detection: send detections (EppDetectionSummaryEvent) or the Alerts API instead`,
+    );
+  return reject(
+    `CrowdStrike ${type} is an event-stream record Riposte does not map (only *DetectionSummaryEvent detections and AuthActivityAuditEvent sign-ins are): filter the Falcon event stream to those`,
+  );
+}
+
+/** CrowdStrike Falcon: streaming / SIEM connector records (nested or flattened) and Alerts API v2 resources. */
 export const crowdstrikeFalcon: Normalizer = {
   format: "crowdstrike_falcon",
   aliases: ["crowdstrike", "falcon"],
   detect: (e: RawEvent) =>
-    e.kind === "json" &&
-    typeof get(e.value, "metadata.eventType") === "string" &&
-    (typeof get(e.value, "metadata.customerIDString") === "string" ||
-      typeof get(e.value, "metadata.offset") === "number") &&
-    get(e.value, "metadata.eventCreationTime") !== undefined,
+    e.kind === "json" && (shapeOf(e.value) !== undefined || isAlertResource(e.value) || isAlertBatch(e.value)),
   normalize(raw: RawEvent) {
-    if (raw.kind !== "json") throw new Error("CrowdStrike Falcon streaming events are JSON");
-    const meta = obj(raw.value, "metadata");
-    const eventType = str(meta, "eventType");
-    if (!meta || !eventType) throw new Error("CrowdStrike streaming event without metadata.eventType");
-    if (!DETECTION_TYPES.has(eventType.toLowerCase())) {
+    if (raw.kind !== "json") throw new Error("CrowdStrike Falcon events are JSON");
+    const v = raw.value;
+    if (isAlertBatch(v))
       return reject(
-        /DetectionSummaryEvent$/i.test(eventType)
-          ? `CrowdStrike ${eventType} is a detection type Riposte does not map yet; only DetectionSummaryEvent and EppDetectionSummaryEvent are`
-          : `CrowdStrike ${eventType} is an event-stream record (audit/activity), not a detection: filter the Falcon event stream to DetectionSummaryEvent and EppDetectionSummaryEvent`,
+        `an Alerts API response of ${arr(v, "resources").length} alerts is not one event: send each alert of resources[] as its own event`,
       );
+    if (isAlertResource(v)) return alertDraft(v);
+    const shape = shapeOf(v);
+    if (!shape)
+      throw new Error("not a CrowdStrike Falcon record (no metadata.eventType, ExternalApiType or composite_id)");
+    if (/DetectionSummaryEvent$/i.test(shape.type)) {
+      if (Object.keys(shape.event).length === 0) throw new Error(`CrowdStrike ${shape.type} without an event body`);
+      return detectionDraft(shape);
     }
-    const e = obj(raw.value, "event");
-    if (!e) throw new Error(`CrowdStrike ${eventType} without an event body`);
-    const uid = str(e, "CompositeId") ?? str(e, "DetectId");
-    const title = str(e, "DetectName") ?? str(e, "Name");
-    if (!uid || !title) throw new Error(`CrowdStrike ${eventType} without CompositeId/DetectId and DetectName/Name`);
-    const originalTime = meta["eventCreationTime"] ?? e["ProcessStartTime"];
-    const t = time(originalTime);
-    if (t === undefined) throw new Error(`CrowdStrike eventCreationTime ${JSON.stringify(originalTime)} is not a time`);
-    const desc = str(e, "DetectDescription") ?? str(e, "Description");
-    const hostname = str(e, "ComputerName") ?? str(e, "Hostname");
-    const userName = str(e, "UserName");
-    const patternId = str(e, "PatternId");
-    const objective = str(e, "Objective");
-    const started = time(e["ProcessStartTime"]);
-    const draft: Draft = {
-      class_uid: 2004,
-      activity_id: 1,
-      activity_name: "Create",
-      time: t,
-      severity_id: severity(e),
-      status_id: 1,
-      status: "New",
-      message: desc ?? title,
-      is_alert: true,
-      finding_info: compact({
-        uid,
-        title,
-        desc,
-        types: objective ? [objective] : undefined,
-        analytic: compact({ uid: patternId, name: title, type_id: 1, type: "Rule", category: objective }),
-        attacks: attacks(e),
-        created_time: t,
-        first_seen_time: started && started > 0 ? started : undefined,
-        src_url: str(e, "FalconHostLink"),
-      }),
-      device: compact({
-        hostname,
-        ip: ip(e["LocalIP"]) ?? ip(e["LocalIPv6"]),
-        mac: str(e, "MACAddress"),
-        uid: str(e, "SensorId") ?? str(e, "AgentId"),
-        domain: str(e, "MachineDomain"),
-      }),
-      ...(userName
-        ? { user: compact({ name: userName, domain: str(e, "LogonDomain") ?? str(e, "MachineDomain") }) }
-        : {}),
-      evidences: evidences(e),
-      metadata: compact({
-        product: { vendor_name: "CrowdStrike", name: "Falcon" },
-        uid,
-        original_time:
-          typeof originalTime === "string" || typeof originalTime === "number" ? String(originalTime) : undefined,
-        log_name: eventType,
-        event_code: patternId,
-        correlation_uid: str(e, "AggregateId"),
-      }),
-      unmapped: compact({
-        disposition: str(e, "PatternDispositionDescription"),
-        disposition_value: num(e, "PatternDispositionValue"),
-        ioc_type: str(e, "IOCType"),
-        ioc_value: str(e, "IOCValue"),
-        detection_type: str(e, "Type"),
-        host_groups: str(e, "HostGroups"),
-        grandparent_cmd_line: str(e, "GrandParentCommandLine") ?? str(e, "GrandparentCommandLine"),
-        customer_id: str(meta, "customerIDString"),
-      }),
-    };
-    return draft;
+    if (AUDIT_TYPES.has(shape.type.toLowerCase())) {
+      if (!isObj(shape.event) || Object.keys(shape.event).length === 0)
+        throw new Error(`CrowdStrike ${shape.type} without an event body`);
+      return auditDraft(shape.type, shape.meta, shape.event);
+    }
+    return refuse(shape.type);
   },
 };

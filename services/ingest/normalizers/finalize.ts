@@ -2,7 +2,7 @@
 import { NormalizedEvent, OBSERVABLE_TYPE, OCSF_VERSION, SEVERITY, type Observable } from "../../../schemas/index.ts";
 import { canonicalJson, stableId } from "../../shared/ids.ts";
 import type { Draft, RawEvent } from "./types.ts";
-import { get } from "./util.ts";
+import { get, time as readTime } from "./util.ts";
 
 const CLASSES: Record<number, { class_name: string; category_uid: number; category_name: string }> = {
   2004: { class_name: "Detection Finding", category_uid: 2, category_name: "Findings" },
@@ -54,15 +54,20 @@ function observablesOf(draft: Draft): Observable[] {
       for (const h of ev.file?.hashes ?? []) add(`evidences[${i}].file.hashes`, OBSERVABLE_TYPE.hash, h.value);
     });
   }
+  if (draft.class_uid === 2004)
+    (draft.resources ?? []).forEach((r, i) => add(`resources[${i}].uid`, OBSERVABLE_TYPE.resource_uid, r.uid));
   for (const o of draft.observables ?? []) out.set(`${o.name}\u0000${o.value}`, o);
   return [...out.values()];
 }
 
-/** The primary entity: host, else user, else source IP, else the source itself. */
+/**
+ * The primary entity: host, else user (a cloud principal is a user: name, else ARN or access key id), else source
+ * IP, else the affected cloud resource, else the source itself.
+ */
 export function entityKeyOf(draft: Draft, source: string): string {
   const host = get(draft, "device.hostname");
   if (typeof host === "string" && host) return `host:${host.toLowerCase()}`;
-  for (const p of ["user.name", "actor.user.name", "user.email_addr", "user.uid"]) {
+  for (const p of ["user.name", "actor.user.name", "user.email_addr", "user.uid", "actor.user.uid"]) {
     const u = get(draft, p);
     if (typeof u === "string" && u) return `user:${u.toLowerCase()}`;
   }
@@ -70,7 +75,40 @@ export function entityKeyOf(draft: Draft, source: string): string {
     const a = get(draft, p);
     if (typeof a === "string" && a) return `ip:${a}`;
   }
+  const resource = draft.class_uid === 2004 ? draft.resources?.find((r) => r.uid)?.uid : undefined;
+  if (resource) return `resource:${resource}`;
   return `source:${source}`;
+}
+
+/** A draft's `time` when its event carries no time Riposte can read: finalize puts the received time there. */
+export const NO_TIME = Number.NaN;
+
+/** The `metadata.labels` entry of an event whose `time` is the received time, not its own. */
+export const TIME_FALLBACK_LABEL = "riposte:time_fallback";
+
+/** Latest time accepted as an event's own (year 9999); later readings are unit mistakes, not times. */
+const MAX_TIME = 253_402_300_799_999;
+
+/**
+ * An event's own time for a draft: epoch ms of the first candidate that reads as a time after the epoch
+ * (ISO-8601, epoch seconds or milliseconds), else NO_TIME. An absent, redacted ("redacted", "***") or unparseable
+ * time never fails an event: finalize falls back to the received time and marks the event.
+ */
+export function eventTime(...candidates: unknown[]): number {
+  for (const c of candidates) {
+    const t = readTime(c);
+    if (t !== undefined && t > 0 && t <= MAX_TIME) return t;
+  }
+  return NO_TIME;
+}
+
+const isTime = (t: unknown): t is number => typeof t === "number" && Number.isFinite(t);
+
+/** finding_info without the times a normalizer could not read (NO_TIME). */
+function knownTimes<T extends object>(o: T): T {
+  const out: Record<string, unknown> = { ...(o as Record<string, unknown>) };
+  for (const k of ["created_time", "first_seen_time", "last_seen_time"]) if (k in out && !isTime(out[k])) delete out[k];
+  return out as T;
 }
 
 export interface FinalizeContext {
@@ -87,12 +125,21 @@ export function finalize(draft: Draft, raw: RawEvent, rawText: string, ctx: Fina
   const cls = CLASSES[draft.class_uid];
   if (!cls) return { ok: false, reason: `class_uid ${draft.class_uid} is not one Riposte emits` };
   const identity = draft.metadata.uid ?? canonicalJson(raw.value);
+  const timeFallback = !isTime(draft.time);
   const candidate = {
     ...draft,
     ...cls,
+    ...(draft.class_uid === 2004 ? { finding_info: knownTimes(draft.finding_info) } : {}),
+    time: timeFallback ? ctx.receivedTime : draft.time,
     type_uid: draft.class_uid * 100 + draft.activity_id,
     severity: SEVERITY[draft.severity_id as keyof typeof SEVERITY] ?? "Other",
-    metadata: { ...draft.metadata, version: OCSF_VERSION },
+    metadata: {
+      ...draft.metadata,
+      version: OCSF_VERSION,
+      ...(timeFallback
+        ? { processed_time: ctx.receivedTime, labels: [...(draft.metadata.labels ?? []), TIME_FALLBACK_LABEL] }
+        : {}),
+    },
     observables: observablesOf(draft),
     raw_data: rawText,
     riposte: {
@@ -101,6 +148,7 @@ export function finalize(draft: Draft, raw: RawEvent, rawText: string, ctx: Fina
       received_time: ctx.receivedTime,
       entity_key: entityKeyOf(draft, ctx.source),
       fingerprint: stableId(ctx.format, identity),
+      ...(timeFallback ? { time_fallback: true as const } : {}),
     },
   };
   const parsed = NormalizedEvent.safeParse(candidate);

@@ -3,6 +3,16 @@ import assert from "node:assert/strict";
 import { guardduty } from "./guardduty.ts";
 import { corpusEvents, json, normalizeWith, otherVendors } from "./testing.ts";
 import type { NormalizedEvent } from "../../../schemas/index.ts";
+import {
+  GD_ASSUMED_ROLE,
+  GD_EKS,
+  GD_IAM_USER_KEY,
+  GD_LAMBDA,
+  GD_RDS,
+  GD_S3_BUCKET,
+  GD_S3_ONLY,
+  GD_SEQUENCE,
+} from "./fixtures/aws.ts";
 
 const FILE = "aws_guardduty/panther-analysis__AWS.GuardDuty.jsonl";
 const findings = () => corpusEvents(FILE);
@@ -103,6 +113,7 @@ test("guardduty: an instance finding in an EventBridge envelope: device, endpoin
     hostname: "ip-10-9-8-7.eu-west-1.compute.internal",
     ip: "10.9.8.7",
     uid: "i-0123456789abcdef0",
+    type: "Virtual",
     os: { name: "Linux" },
   });
   assert.equal(e.riposte.entity_key, "host:ip-10-9-8-7.eu-west-1.compute.internal");
@@ -126,15 +137,145 @@ test("guardduty: an instance finding in an EventBridge envelope: device, endpoin
   assert.equal(pascal.metadata.uid, "x1");
 });
 
-test("guardduty: other EventBridge events are refused, malformed findings are clear errors, other vendors are not claimed", () => {
+test("guardduty: other EventBridge events and batches are refused, a word severity is read, malformed findings are clear errors, other vendors are not claimed", () => {
   const health = { "detail-type": "GuardDuty Runtime Protection Unhealthy", source: "aws.guardduty", detail: {} };
   assert.ok(guardduty.detect(json(health)));
   const r = guardduty.normalize(json(health));
   assert.ok("rejected" in r && /route only detail-type "GuardDuty Finding"/.test(r.reason));
-  assert.throws(() => guardduty.normalize(json({ ...instanceFinding, severity: "high" })), /numeric severity/);
-  assert.throws(
-    () => guardduty.normalize(json({ ...instanceFinding, updatedAt: "later", createdAt: undefined })),
-    /is not a time/,
-  );
+  assert.equal(normalizeWith(guardduty, json({ ...instanceFinding, severity: "high" })).severity, "High");
+  assert.equal(normalizeWith(guardduty, json({ ...instanceFinding, severity: undefined })).severity_id, 0);
+  assert.throws(() => guardduty.normalize(json({ ...instanceFinding, id: "" })), /without id and type/);
+  const batch = { findings: [instanceFinding, instanceFinding] };
+  assert.ok(guardduty.detect(json(batch)));
+  const b = guardduty.normalize(json(batch));
+  assert.ok("rejected" in b && /batch of 2 GuardDuty findings/.test(b.reason));
   for (const other of otherVendors("aws_guardduty")) assert.equal(guardduty.detect(json(other)), false);
+});
+
+// Cloud findings without a host: shapes built field by field from the GuardDuty API Reference (see fixtures/aws.ts).
+
+const gd = (f: object) => {
+  const e = normalizeWith(guardduty, json(f as Record<string, unknown>));
+  assert.ok(e.class_uid === 2004);
+  return e;
+};
+const CLOUD = {
+  provider: "AWS",
+  region: "eu-west-1",
+  cloud_partition: "aws",
+  account: { uid: "111122223333", type: "AWS Account" },
+};
+
+test("guardduty: an IAM user's access key (AccessKeyDetails) is the user and actor: uid = access key id, type, account; cloud context", () => {
+  const e = gd(GD_IAM_USER_KEY);
+  const principal = {
+    name: "ops-admin",
+    uid: "AKIAIOSFODNN7EXAMPLE",
+    uid_alt: "AIDACKCEVSQ6C2EXAMPLE",
+    credential_uid: "AKIAIOSFODNN7EXAMPLE",
+    type: "IAMUser",
+    account: { uid: "111122223333", type: "AWS Account" },
+  };
+  assert.deepEqual(e.user, principal);
+  assert.deepEqual(e.actor?.user, principal);
+  assert.deepEqual(e.cloud, CLOUD);
+  assert.equal(e.riposte.entity_key, "user:ops-admin");
+  assert.deepEqual(e.src_endpoint, { ip: "198.51.100.9", location: { country: "RO", city: "Bucharest" } });
+  assert.equal(e.dst_endpoint?.hostname, "s3.amazonaws.com");
+  assert.ok(e.resources?.some((r) => r.type === "AWS::IAM::AccessKey" && r.uid === "AKIAIOSFODNN7EXAMPLE"));
+  assert.equal(e.unmapped?.["user_agent"], "aws-cli/2.15.0");
+  assert.equal(e.device, undefined);
+});
+
+test("guardduty: an assumed role's temporary key maps to the role session principal", () => {
+  const e = gd(GD_ASSUMED_ROLE);
+  assert.equal(e.user?.name, "deploy-role");
+  assert.equal(e.user?.type, "AssumedRole");
+  assert.equal(e.user?.uid, "ASIAIOSFODNN7EXAMPLE");
+  assert.equal(e.user?.uid_alt, "AROADBQP57FF2AEXAMPLE:ci-session");
+  assert.equal(e.riposte.entity_key, "user:deploy-role");
+  assert.equal(e.severity, "High");
+});
+
+test("guardduty: S3 buckets (S3BucketDetails) are resources with owner, tags and exposure; a bucket alone is the entity", () => {
+  const e = gd(GD_S3_BUCKET);
+  const bucket = e.resources?.find((r) => r.type === "AWS::S3::Bucket");
+  assert.deepEqual(bucket, {
+    region: "eu-west-1",
+    cloud_partition: "aws",
+    type: "AWS::S3::Bucket",
+    uid: "arn:aws:s3:::contoso-logs",
+    name: "contoso-logs",
+    owner: { uid: "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be" },
+    data: { role: "Destination", encryption: "AES256", effective_permission: "PUBLIC" },
+    tags: [{ name: "env", value: "prod" }],
+  });
+  assert.equal(e.riposte.entity_key, "user:ops-admin", "the principal comes before the resource");
+  const alone = gd(GD_S3_ONLY);
+  assert.equal(alone.user, undefined);
+  assert.equal(alone.riposte.entity_key, "resource:arn:aws:s3:::contoso-uploads");
+  assert.ok(alone.observables?.some((o) => o.type_id === 10 && o.value === "arn:aws:s3:::contoso-uploads"));
+});
+
+test("guardduty: EKS findings map the Kubernetes user, the cluster and the workload; the API caller's IP", () => {
+  const e = gd(GD_EKS);
+  assert.deepEqual(e.user, {
+    name: "system:serviceaccount:ci:deployer",
+    uid: "6f8d2c1a-0000-4000-8000-000000000e01",
+    type: "Kubernetes User",
+  });
+  assert.equal(e.riposte.entity_key, "user:system:serviceaccount:ci:deployer");
+  assert.ok(
+    e.resources?.some(
+      (r) =>
+        r.type === "AWS::EKS::Cluster" &&
+        r.uid === "arn:aws:eks:eu-west-1:111122223333:cluster/prod-eks" &&
+        r.name === "prod-eks",
+    ),
+  );
+  assert.ok(
+    e.resources?.some((r) => r.type === "Kubernetes pods" && r.name === "debug-pod" && r["namespace"] === "default"),
+  );
+  assert.equal(e.src_endpoint?.ip, "203.0.113.50");
+});
+
+test("guardduty: a Lambda function (LambdaDetails) is the entity of a network finding; its execution role is kept", () => {
+  const e = gd(GD_LAMBDA);
+  const fn = e.resources?.find((r) => r.type === "AWS::Lambda::Function");
+  assert.equal(fn?.uid, "arn:aws:lambda:eu-west-1:111122223333:function:image-resizer");
+  assert.equal(fn?.name, "image-resizer");
+  assert.deepEqual(fn?.["data"], { role: "arn:aws:iam::111122223333:role/image-resizer-exec", vpc_id: "vpc-0a1b2c3d" });
+  assert.equal(e.dst_endpoint?.ip, "203.0.113.66");
+  assert.equal(e.dst_endpoint?.port, 443);
+  assert.equal(e.riposte.entity_key, "resource:arn:aws:lambda:eu-west-1:111122223333:function:image-resizer");
+});
+
+test("guardduty: an RDS login maps the database user and instance (RdsDbUserDetails, RdsDbInstanceDetails)", () => {
+  const e = gd(GD_RDS);
+  assert.deepEqual(e.user, { name: "app_rw", type: "Database User" });
+  assert.equal(e.src_endpoint?.ip, "203.0.113.70");
+  const db = e.resources?.find((r) => r.type === "AWS::RDS::DBInstance");
+  assert.equal(db?.uid, "arn:aws:rds:eu-west-1:111122223333:db:orders-db");
+  assert.equal(db?.name, "orders-db");
+  assert.equal(e.riposte.entity_key, "user:app_rw");
+});
+
+test("guardduty: an attack sequence maps its actors and resources (Detection.Sequence); without them, the principal its text names", () => {
+  const e = gd(GD_SEQUENCE);
+  assert.equal(e.user?.name, "john_doe");
+  assert.equal(e.user?.uid, "AKIAIOSFODNN7EXAMPLE");
+  assert.equal(e.user?.uid_alt, "AIDACKCEVSQ6C2EXAMPLE");
+  assert.ok(e.resources?.some((r) => r.uid === "arn:aws:s3:::contoso-finance" && r.type === "AWS::S3::Bucket"));
+  const corpus = gd(findings()[0]!);
+  assert.deepEqual(corpus.user, {
+    name: "john_doe",
+    uid: "AIDA3UBBJ2K3TVEXAMPLE",
+    type: "IAMUser",
+    account: { uid: "111122223333", type: "AWS Account" },
+  });
+  assert.equal(corpus.riposte.entity_key, "user:john_doe");
+});
+
+test("guardduty: every corpus finding has an entity from the event (principal or affected resource)", () => {
+  for (const f of findings()) assert.doesNotMatch(gd(f).riposte.entity_key, /^source:/);
 });

@@ -1,11 +1,36 @@
-/** Amazon GuardDuty findings: the finding JSON, or an EventBridge "GuardDuty Finding" event (finding in `detail`). */
+/**
+ * Amazon GuardDuty findings: the finding JSON (GetFindings, S3 export), the same in the SDK's PascalCase, or an
+ * EventBridge "GuardDuty Finding" event (finding in `detail`). Built from the GuardDuty finding format and API
+ * reference (Finding, Resource, Service, Action, Detection/Sequence data types).
+ */
 import type { Draft, Normalizer, RawEvent } from "./types.ts";
 import { reject } from "./types.ts";
 import type { Obj } from "./util.ts";
-import { arr, baseName, compact, get, hashOf, ip, num, obj, port, severityFromTen, str, time } from "./util.ts";
+import {
+  arr,
+  baseName,
+  compact,
+  get,
+  hashOf,
+  ip,
+  num,
+  obj,
+  port,
+  severityFromTen,
+  severityFromWord,
+  str,
+} from "./util.ts";
 import { awsTactic } from "./mitre-util.ts";
+import { eventTime } from "./finalize.ts";
+import { awsCloud } from "./aws-util.ts";
+import { deviceOf, principalOf, resourcesOf } from "./guardduty-entities.ts";
 
-type Ep = { ip?: string | undefined; port?: number | undefined; hostname?: string | undefined };
+type Ep = {
+  ip?: string | undefined;
+  port?: number | undefined;
+  hostname?: string | undefined;
+  location?: { country?: string | undefined; city?: string | undefined } | undefined;
+};
 
 const GUARDDUTY_ARN = /^arn:aws[a-z-]*:guardduty:/;
 
@@ -19,6 +44,12 @@ function isFinding(f: Obj): boolean {
     (f["schemaVersion"] ?? f["SchemaVersion"]) !== undefined
   );
 }
+
+/** GetFindings' `{"findings": [...]}` (`Findings` from the CLI): a batch, not one event. */
+const isBatch = (v: Obj) => {
+  const list = v["findings"] ?? v["Findings"];
+  return Array.isArray(list) && list.length > 0 && isFinding((list[0] ?? {}) as Obj);
+};
 
 /** A copy with every object key's first letter lower-cased (AWS SDK PascalCase → the camelCase of the service JSON). */
 function camelKeys(v: unknown): unknown {
@@ -37,6 +68,18 @@ const isEnvelope = (v: Obj) =>
 
 const remoteIp = (o: unknown) => ip(get(o, "ipAddressV4")) ?? ip(get(o, "ipAddressV6"));
 
+/** A remote endpoint from RemoteIpDetails (address, country, city). */
+function remote(d: unknown, p?: number): Ep {
+  return compact({
+    ip: remoteIp(d),
+    port: p,
+    location: compact({
+      country: str(d, "country.countryCode") ?? str(d, "country.countryName"),
+      city: str(d, "city.cityName"),
+    }),
+  });
+}
+
 /** Source and destination of the finding's action; `local` is the affected instance's address. */
 function endpointsOf(
   action: Obj | undefined,
@@ -45,17 +88,17 @@ function endpointsOf(
   switch (str(action, "actionType")) {
     case "NETWORK_CONNECTION": {
       const a = obj(action, "networkConnectionAction");
-      const remote = { ip: remoteIp(get(a, "remoteIpDetails")), port: port(get(a, "remotePortDetails.port")) };
+      const far = remote(get(a, "remoteIpDetails"), port(get(a, "remotePortDetails.port")));
       const mine = {
-        ip: ip(get(a, "localIpDetails.ipAddressV4")) ?? local,
+        ip: ip(get(a, "localIpDetails.ipAddressV4")) ?? ip(get(a, "localIpDetails.ipAddressV6")) ?? local,
         port: port(get(a, "localPortDetails.port")),
       };
-      return str(a, "connectionDirection") === "INBOUND" ? { src: remote, dst: mine } : { src: mine, dst: remote };
+      return str(a, "connectionDirection") === "INBOUND" ? { src: far, dst: mine } : { src: mine, dst: far };
     }
     case "PORT_PROBE": {
       const d = arr(action, "portProbeAction.portProbeDetails")[0];
       return {
-        src: { ip: remoteIp(get(d, "remoteIpDetails")) },
+        src: remote(get(d, "remoteIpDetails")),
         dst: { ip: ip(get(d, "localIpDetails.ipAddressV4")) ?? local, port: port(get(d, "localPortDetails.port")) },
       };
     }
@@ -64,56 +107,20 @@ function endpointsOf(
     case "AWS_API_CALL": {
       const a = obj(action, "awsApiCallAction");
       return {
-        src: { ip: remoteIp(get(a, "remoteIpDetails")), hostname: str(a, "domainDetails.domain") },
+        src: { ...remote(get(a, "remoteIpDetails")), hostname: str(a, "domainDetails.domain") },
         dst: { hostname: str(a, "serviceName") },
       };
     }
     case "KUBERNETES_API_CALL": {
       const a = obj(action, "kubernetesApiCallAction");
-      return { src: { ip: remoteIp(get(a, "remoteIpDetails")) ?? ip(arr(a, "sourceIps")[0]) }, dst: {} };
+      const src = remote(get(a, "remoteIpDetails"));
+      return { src: { ...src, ip: src.ip ?? ip(arr(a, "sourceIps")[0]) }, dst: {} };
     }
     case "RDS_LOGIN_ATTEMPT":
-      return { src: { ip: remoteIp(get(action, "rdsLoginAttemptAction.remoteIpDetails")) }, dst: {} };
+      return { src: remote(get(action, "rdsLoginAttemptAction.remoteIpDetails")), dst: {} };
     default:
       return { src: {}, dst: {} };
   }
-}
-
-/** The affected resources: OCSF resources entries plus the device and user they imply. */
-function resourceOf(f: Obj) {
-  const r = obj(f, "resource");
-  const type = str(r, "resourceType");
-  const inst = obj(r, "instanceDetails");
-  const nic0 = arr(inst, "networkInterfaces")[0];
-  const ak = obj(r, "accessKeyDetails");
-  const k8sUser = obj(r, "kubernetesDetails.kubernetesUserDetails");
-  const ids: Array<[string | undefined, string | undefined]> = [
-    [str(inst, "instanceId"), undefined],
-    [str(ak, "accessKeyId"), str(ak, "userName")],
-    ...arr(r, "s3BucketDetails").map((b): [string | undefined, string | undefined] => [str(b, "arn"), str(b, "name")]),
-    [str(r, "eksClusterDetails.arn"), str(r, "eksClusterDetails.name")],
-    [str(r, "rdsDbInstanceDetails.dbInstanceArn"), str(r, "rdsDbInstanceDetails.dbInstanceIdentifier")],
-    [str(r, "lambdaDetails.functionArn"), str(r, "lambdaDetails.functionName")],
-    [str(r, "ecsClusterDetails.arn"), str(r, "ecsClusterDetails.name")],
-  ];
-  const common = { type, region: str(f, "region"), cloud_partition: str(f, "partition") };
-  const resources = ids.filter(([uid, name]) => uid ?? name).map(([uid, name]) => compact({ ...common, uid, name }));
-  const device = compact({
-    hostname: str(nic0, "privateDnsName"),
-    ip: ip(get(nic0, "privateIpAddress")),
-    uid: str(inst, "instanceId"),
-    os: compact({ name: str(inst, "platform") }),
-  });
-  const user = compact({
-    name: str(ak, "userName") ?? str(k8sUser, "username") ?? str(r, "rdsDbUserDetails.user"),
-    uid: str(ak, "principalId") ?? str(k8sUser, "uid"),
-    type: str(ak, "userType"),
-  });
-  const affected = Object.entries(obj(f, "service.action.awsApiCallAction.affectedResources") ?? {})
-    .filter((kv): kv is [string, string] => typeof kv[1] === "string")
-    .map(([t, uid]) => compact({ ...common, type: t, uid }));
-  const all = [...resources, ...affected];
-  return { resources: all.length || !r ? all : [compact(common)], device, user };
 }
 
 /** ATT&CK: the tactic named by the finding type's threat purpose, and techniques an attack sequence lists. */
@@ -127,18 +134,24 @@ function attacksOf(f: Obj, type: string) {
   return techniques.map((technique) => compact({ technique, tactic }));
 }
 
+function severityOf(v: unknown): number {
+  if (typeof v === "string" && !/^\d/.test(v.trim())) return severityFromWord(v);
+  const n = typeof v === "number" ? v : typeof v === "string" ? Number(v) : NaN;
+  return Number.isFinite(n) ? severityFromTen(n) : 0;
+}
+
 function normalizeFinding(f: Obj): Draft {
   const id = str(f, "id");
   const type = str(f, "type");
   if (!id || !type) throw new Error("GuardDuty finding without id and type");
   const timeStr = str(f, "updatedAt") ?? str(f, "createdAt");
-  const t = time(timeStr);
-  if (t === undefined) throw new Error(`GuardDuty updatedAt/createdAt ${JSON.stringify(timeStr)} is not a time`);
-  const severity = num(f, "severity");
-  if (severity === undefined) throw new Error("GuardDuty finding without a numeric severity");
+  const t = eventTime(f["updatedAt"], f["createdAt"]);
+  const account = str(f, "accountId");
   const service = obj(f, "service");
   const action = obj(service, "action");
-  const { resources, device, user } = resourceOf(f);
+  const r = obj(f, "resource");
+  const device = deviceOf(r);
+  const principal = principalOf(f, r, account);
   const { src, dst, domain } = endpointsOf(action, device.ip);
   const proc = obj(service, "runtimeDetails.process");
   const process = compact({
@@ -149,45 +162,57 @@ function normalizeFinding(f: Obj): Draft {
       name: baseName(str(proc, "executablePath")),
       hashes: [hashOf(get(proc, "executableSha256"))].filter((h) => h !== undefined),
     }),
+    user: str(proc, "user") ? compact({ name: str(proc, "user"), uid: str(proc, "userId") }) : undefined,
   });
-  const malwareFiles = arr(service, "ebsVolumeScanDetails.scanDetections.threatDetectedByName.threatNames")
-    .flatMap((tn) => arr(tn, "filePaths"))
+  const malwareFiles = [
+    ...arr(service, "ebsVolumeScanDetails.scanDetections.threatDetectedByName.threatNames").flatMap((tn) =>
+      arr(tn, "filePaths"),
+    ),
+    ...arr(service, "malwareScanDetails.threats").flatMap((tn) => arr(tn, "itemPaths")),
+  ]
     .slice(0, 10)
     .map((fp) => ({
       file: compact({
-        name: str(fp, "fileName") ?? baseName(str(fp, "filePath")),
-        path: str(fp, "filePath"),
+        name: str(fp, "fileName") ?? baseName(str(fp, "filePath") ?? str(fp, "nestedItemPath")),
+        path: str(fp, "filePath") ?? str(fp, "nestedItemPath"),
         hashes: [hashOf(get(fp, "hash"))].filter((h) => h !== undefined),
       }),
     }));
   const sample = get(service, "additionalInfo.sample") === true;
   const archived = get(service, "archived") === true;
+  const title = str(f, "title") ?? type;
   const draft: Draft = {
     class_uid: 2004,
     activity_id: 1,
     activity_name: "Create",
     time: t,
-    severity_id: severityFromTen(severity),
+    severity_id: severityOf(f["severity"]),
     status_id: archived ? 5 : 1,
     status: archived ? "Archived" : "New",
-    message: str(f, "title") ?? type,
+    message: title,
     is_alert: true,
     finding_info: compact({
       uid: id,
-      title: str(f, "title") ?? type,
+      title,
       desc: str(f, "description"),
       types: [type],
       analytic: compact({ uid: type, name: type, type_id: 1, type: "Rule", category: str(service, "featureName") }),
       attacks: attacksOf(f, type),
-      created_time: time(get(f, "createdAt")),
-      first_seen_time: time(get(service, "eventFirstSeen")),
-      last_seen_time: time(get(service, "eventLastSeen")),
+      created_time: eventTime(f["createdAt"]),
+      first_seen_time: eventTime(get(service, "eventFirstSeen")),
+      last_seen_time: eventTime(get(service, "eventLastSeen")),
     }),
     device,
-    user,
+    ...(principal ? { user: principal, actor: { user: principal } } : {}),
     src_endpoint: compact(src),
     dst_endpoint: compact(dst),
-    resources,
+    resources: resourcesOf(f, r),
+    cloud: awsCloud({
+      account,
+      region: str(f, "region"),
+      partition: str(f, "partition"),
+      zone: str(r, "instanceDetails.availabilityZone"),
+    }),
     evidences: [
       compact({
         src_endpoint: compact(src),
@@ -205,14 +230,20 @@ function normalizeFinding(f: Obj): Draft {
       event_code: type,
     }),
     unmapped: compact({
-      account_id: str(f, "accountId"),
+      account_id: account,
       region: str(f, "region"),
       arn: str(f, "arn"),
-      severity,
+      severity: num(f, "severity"),
       count: num(service, "count"),
       detector_id: str(service, "detectorId"),
+      resource_role: str(service, "resourceRole"),
       action_type: str(action, "actionType"),
       api: str(action, "awsApiCallAction.api"),
+      caller_type: str(action, "awsApiCallAction.callerType"),
+      error_code: str(action, "awsApiCallAction.errorCode"),
+      user_agent: str(action, "awsApiCallAction.userAgent") ?? str(action, "kubernetesApiCallAction.userAgent"),
+      remote_account_id: str(action, "awsApiCallAction.remoteAccountDetails.accountId"),
+      attack_sequence_arn: str(f, "associatedAttackSequenceArn"),
       sample: sample || undefined,
     }),
   };
@@ -223,10 +254,16 @@ function normalizeFinding(f: Obj): Draft {
 export const guardduty: Normalizer = {
   format: "aws_guardduty",
   aliases: ["guardduty"],
-  detect: (e: RawEvent) => e.kind === "json" && (isEnvelope(e.value) || isFinding(e.value)),
+  detect: (e: RawEvent) => e.kind === "json" && (isEnvelope(e.value) || isFinding(e.value) || isBatch(e.value)),
   normalize(e: RawEvent) {
     if (e.kind !== "json") throw new Error("GuardDuty findings are JSON");
     let f: Obj = e.value;
+    if (isBatch(f)) {
+      const n = arr(f, "findings").length || arr(f, "Findings").length;
+      return reject(
+        `a batch of ${n} GuardDuty findings is not one event: send each finding of findings[] as its own event`,
+      );
+    }
     if (isEnvelope(f)) {
       if (f["detail-type"] !== "GuardDuty Finding") {
         return reject(

@@ -1,14 +1,23 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { microsoftGraphAlert } from "./microsoft-graph-alert.ts";
-import { corpusEvents, json, normalizeWith, outcomeOf } from "./testing.ts";
+import { corpusEvents, json, normalizeWith, otherVendors, outcomeOf } from "./testing.ts";
+import {
+  CLOUD_RESOURCE,
+  LEGACY_ALERT,
+  LIST_RESPONSE,
+  MAILBOX_ONLY,
+  ODATA_SPELLED,
+  PARTIAL_IDENTITY,
+  PASCAL_CASE,
+} from "./fixtures/graph.ts";
 
 const HIDDEN_FILE = "microsoft_defender/elastic-integrations__m365_defender_alert__test-alert.log";
 const POWERSHELL = "microsoft_defender/elastic-integrations__m365_defender_alert__expected-event-original.json";
 const HUNTING = "microsoft_defender/panther-analysis__MicrosoftDefenderXDR.AdvancedHunting.jsonl";
 
-const finding = (ev: Record<string, unknown>) => {
-  const e = normalizeWith(microsoftGraphAlert, json(ev));
+const finding = (ev: object) => {
+  const e = normalizeWith(microsoftGraphAlert, json(ev as Record<string, unknown>));
   if (e.class_uid !== 2004) throw new Error("not a finding");
   return e;
 };
@@ -107,4 +116,72 @@ test("graph alert: a resolved false positive closes as Suppressed; an alert with
       ),
     /without id and title/,
   );
+});
+
+// Shapes built field by field from the Graph v1.0 reference pages named in fixtures/graph.ts.
+
+test("graph alert: an alert carrying only part of the documented fields, without @odata.type, is recognised; the compromised user and attacker IP map", () => {
+  assert.ok(microsoftGraphAlert.detect(json(PARTIAL_IDENTITY)));
+  const e = finding(PARTIAL_IDENTITY);
+  assert.equal(e.finding_info.title, "Unfamiliar sign-in properties");
+  assert.equal(e.time, Date.parse("2026-02-01T08:15:30.123Z"));
+  assert.equal(e.severity, "Medium");
+  assert.equal(e.user?.name, "mgarcia@contoso.example");
+  assert.equal(e.user?.uid, "5d7f9a1b-0000-4000-8000-0000000000b1");
+  assert.deepEqual(e.src_endpoint, { ip: "198.51.100.77", location: { country: "NL" } });
+  assert.equal(e.riposte.entity_key, "user:mgarcia@contoso.example");
+  assert.equal(e.metadata.product.name, "Microsoft Entra ID Protection");
+  assert.deepEqual(e.finding_info.attacks, [{ tactic: { uid: "TA0001", name: "Initial Access" } }]);
+});
+
+test("graph alert: `odata.type` without '#' and PascalCase keys (PowerShell export) are recognised and mapped", () => {
+  assert.ok(microsoftGraphAlert.detect(json(ODATA_SPELLED)));
+  const spelled = finding(ODATA_SPELLED);
+  assert.equal(spelled.device?.hostname, "fin-ws-042.contoso.example");
+  assert.equal(spelled.device?.ip, "10.20.30.40");
+  assert.equal(spelled.status, "In Progress");
+  assert.equal(spelled.riposte.entity_key, "host:fin-ws-042.contoso.example");
+
+  assert.ok(microsoftGraphAlert.detect(json(PASCAL_CASE)));
+  const pascal = finding(PASCAL_CASE);
+  assert.equal(pascal.finding_info.title, "Ransomware behavior detected");
+  assert.equal(pascal.time, Date.parse("2026-02-03T11:00:00Z"));
+  assert.equal(pascal.severity, "High");
+  assert.equal(pascal.device?.hostname, "srv-files-02", "device evidence known by its fields");
+  assert.equal(pascal.user?.name, "svc-sql");
+  assert.equal(pascal.user?.domain, "CONTOSO");
+  const proc = pascal.evidences?.find((ev) => ev.process)?.process;
+  assert.equal(proc?.pid, 6120);
+  assert.equal(proc?.file?.path, "C:\\Windows\\System32\\vssadmin.exe");
+  assert.equal(pascal.metadata.product.name, "Microsoft Defender for Endpoint");
+});
+
+test("graph alert: a cloud resource is the entity when there is no device or user; a mailbox's owner is the user", () => {
+  const cloud = finding(CLOUD_RESOURCE);
+  assert.deepEqual(cloud.resources, [
+    {
+      uid: "arn:aws:s3:::contoso-finance-exports",
+      name: "contoso-finance-exports",
+      type: "S3 bucket",
+      account_uid: "111122223333",
+    },
+  ]);
+  assert.equal(cloud.riposte.entity_key, "resource:arn:aws:s3:::contoso-finance-exports");
+  const mail = finding(MAILBOX_ONLY);
+  assert.equal(mail.user?.email_addr, "ceo@contoso.example");
+  assert.equal(mail.riposte.entity_key, "user:ceo@contoso.example");
+  assert.equal(mail.status, "Resolved");
+});
+
+test("graph alert: a list response is refused as a batch; a legacy alert is not claimed and is refused when named", () => {
+  assert.ok(microsoftGraphAlert.detect(json(LIST_RESPONSE)));
+  const list = outcomeOf(microsoftGraphAlert, json(LIST_RESPONSE));
+  assert.ok(list.kind === "rejected" && /2 alerts .* value\[\]/.test(list.reason), JSON.stringify(list));
+  assert.equal(microsoftGraphAlert.detect(json(LEGACY_ALERT)), false);
+  const legacy = outcomeOf(microsoftGraphAlert, json(LEGACY_ALERT));
+  assert.ok(legacy.kind === "rejected" && /legacy alerts API/.test(legacy.reason), JSON.stringify(legacy));
+});
+
+test("graph alert: the partial-field recognition claims no other vendor's corpus event", () => {
+  for (const other of otherVendors("microsoft_defender")) assert.equal(microsoftGraphAlert.detect(json(other)), false);
 });

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { securityhub } from "./securityhub.ts";
 import { corpusEvents, json, normalizeWith, otherVendors } from "./testing.ts";
 import type { NormalizedEvent } from "../../../schemas/index.ts";
+import { ASFF_ACCESS_KEY, ASFF_EKS, ASFF_IAM_ROLE, ASFF_IAM_USER, ASFF_LAMBDA, ASFF_S3 } from "./fixtures/aws.ts";
 
 const FILE =
   "aws_securityhub_asff/elastic-integrations__aws_securityhub_findings__test-securityhub-findings.excerpt.log";
@@ -62,6 +63,7 @@ test("securityhub: the FSBP control finding: high, archived, control id", () => 
   assert.equal(e.finding_info.analytic?.uid, "EC2.8");
   assert.equal(e.unmapped?.["compliance_status"], "FAILED");
   assert.deepEqual(e.resources, [{ uid: "xxx", type: "AwsEc2Instance", region: "us-east-1", cloud_partition: "aws" }]);
+  assert.equal(e.riposte.entity_key, "resource:xxx", "no host, user or IP: the affected resource");
   assert.equal(e.src_endpoint, undefined);
 });
 
@@ -107,6 +109,86 @@ test("securityhub: batches are refused, malformed findings are clear errors, oth
   const listed = securityhub.normalize(json({ Findings: [minimal] }));
   assert.ok("rejected" in listed && /Findings\[\]/.test(listed.reason));
   assert.throws(() => securityhub.normalize(json({ ...minimal, Title: "" })), /without Id and Title/);
-  assert.throws(() => securityhub.normalize(json({ ...minimal, UpdatedAt: "n/a" })), /is not a time/);
   for (const other of otherVendors("aws_securityhub_asff")) assert.equal(securityhub.detect(json(other)), false);
+});
+
+// Cloud principals and resources: shapes built field by field from the Security Hub API Reference (ASFF resource
+// details) and the Security Hub controls reference; see fixtures/aws.ts.
+
+const sh = (f: object) => finding(normalizeWith(securityhub, json(f as Record<string, unknown>)));
+const ACCOUNT = { uid: "111122223333", type: "AWS Account" };
+
+test("securityhub: an AwsIamAccessKey (GuardDuty via Security Hub) is the acting principal; cloud account and region", () => {
+  const e = sh(ASFF_ACCESS_KEY);
+  const principal = {
+    name: "ops-admin",
+    uid: "AKIAIOSFODNN7EXAMPLE",
+    uid_alt: "AIDACKCEVSQ6C2EXAMPLE",
+    credential_uid: "AKIAIOSFODNN7EXAMPLE",
+    type: "IAMUser",
+    account: ACCOUNT,
+  };
+  assert.deepEqual(e.user, principal);
+  assert.deepEqual(e.actor?.user, principal);
+  assert.deepEqual(e.cloud, {
+    provider: "AWS",
+    region: "eu-west-1",
+    cloud_partition: "aws",
+    account: { uid: "111122223333", name: "prod", type: "AWS Account" },
+  });
+  assert.equal(e.src_endpoint?.ip, "198.51.100.9");
+  assert.equal(e.riposte.entity_key, "user:ops-admin");
+});
+
+test("securityhub: AwsIamUser and AwsIamRole findings name the principal (uid = ARN) without making it the actor", () => {
+  const u = sh(ASFF_IAM_USER);
+  assert.deepEqual(u.user, {
+    name: "legacy-etl",
+    uid: "arn:aws:iam::111122223333:user/legacy-etl",
+    uid_alt: "AIDAJQABLZS4A3QDU576Q",
+    type: "IAMUser",
+    account: ACCOUNT,
+  });
+  assert.equal(u.actor, undefined);
+  assert.equal(u.riposte.entity_key, "user:legacy-etl");
+  assert.equal(u.resources?.[0]?.name, "legacy-etl");
+  const r = sh(ASFF_IAM_ROLE);
+  assert.equal(r.user?.name, "ci-admin");
+  assert.equal(r.user?.uid, "arn:aws:iam::111122223333:role/ci-admin");
+  assert.equal(r.user?.type, "Role");
+  assert.equal(r.riposte.entity_key, "user:ci-admin");
+});
+
+test("securityhub: S3 buckets, EKS clusters and Lambda functions are resources with their details; the resource is the entity", () => {
+  const s3 = sh(ASFF_S3);
+  assert.deepEqual(s3.resources, [
+    {
+      uid: "arn:aws:s3:::contoso-public-assets",
+      name: "contoso-public-assets",
+      type: "AwsS3Bucket",
+      region: "eu-west-1",
+      cloud_partition: "aws",
+      owner: {
+        uid: "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be",
+        name: "contoso-prod",
+        account: ACCOUNT,
+      },
+      tags: [{ name: "env", value: "prod" }],
+    },
+  ]);
+  assert.equal(s3.riposte.entity_key, "resource:arn:aws:s3:::contoso-public-assets");
+  const eks = sh(ASFF_EKS);
+  assert.equal(eks.resources?.[0]?.name, "prod-eks");
+  assert.deepEqual(eks.resources?.[0]?.["data"], {
+    role: "arn:aws:iam::111122223333:role/eks-cluster",
+    status: "ACTIVE",
+    version: "1.29",
+    endpoint: "https://0123456789ABCDEF.gr7.eu-west-1.eks.amazonaws.com",
+  });
+  assert.equal(eks.riposte.entity_key, "resource:arn:aws:eks:eu-west-1:111122223333:cluster/prod-eks");
+  const fn = sh(ASFF_LAMBDA);
+  assert.equal(fn.resources?.[0]?.name, "image-resizer");
+  assert.equal((fn.resources?.[0]?.["data"] as { runtime?: string }).runtime, "python3.7");
+  assert.equal(fn.riposte.entity_key, "resource:arn:aws:lambda:eu-west-1:111122223333:function:image-resizer");
+  assert.equal(fn.cloud?.account?.uid, "111122223333");
 });

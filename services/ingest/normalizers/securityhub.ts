@@ -2,8 +2,10 @@
 import type { Draft, Normalizer, RawEvent } from "./types.ts";
 import { reject } from "./types.ts";
 import type { Obj } from "./util.ts";
-import { arr, baseName, compact, get, hashOf, ip, num, obj, port, severityFromTen, str, time } from "./util.ts";
+import { arr, baseName, compact, get, hashOf, ip, num, obj, port, severityFromTen, str } from "./util.ts";
 import { awsTactic } from "./mitre-util.ts";
+import { eventTime } from "./finalize.ts";
+import { arnParts, awsCloud, awsPrincipal, awsResource, type OcsfResource, type OcsfUser } from "./aws-util.ts";
 
 const SEVERITY_BY_LABEL: Record<string, number> = { INFORMATIONAL: 1, LOW: 2, MEDIUM: 3, HIGH: 4, CRITICAL: 5 };
 
@@ -44,19 +46,102 @@ function deviceOf(resources: Obj[]) {
   });
 }
 
-function userOf(resources: Obj[]) {
-  for (const r of resources) {
-    const name =
-      str(r, "Details.AwsIamAccessKey.PrincipalName") ??
-      str(r, "Details.AwsIamAccessKey.UserName") ??
-      str(r, "Details.AwsIamUser.UserName");
-    if (name)
-      return compact({
-        name,
-        uid: str(r, "Details.AwsIamAccessKey.PrincipalId") ?? str(r, "Details.AwsIamUser.UserId"),
-      });
+const isArn = (s: string | undefined) => (s?.startsWith("arn:") ? s : undefined);
+/** The access key id in a resource Id (`AKIA...`, or GuardDuty's `AWS::IAM::AccessKey:AKIA...`). */
+const accessKeyIn = (s: string | undefined) => (s ? /\b(?:AKIA|ASIA)[A-Z0-9]{12,}\b/.exec(s)?.[0] : undefined);
+
+/**
+ * The IAM principal among the resources (ASFF AwsIamAccessKey, AwsIamUser, AwsIamRole resource details), in that
+ * order, and whether it is the one that acted (an access key was used).
+ */
+function principalOf(resources: Obj[], account: string | undefined): { user?: OcsfUser; acted: boolean } {
+  const of = (type: string) => resources.find((r) => r["Type"] === type);
+  const key = of("AwsIamAccessKey");
+  if (key) {
+    const d = obj(key, "Details.AwsIamAccessKey");
+    const user = awsPrincipal({
+      name: str(d, "PrincipalName") ?? str(d, "UserName") ?? str(d, "SessionContext.SessionIssuer.UserName"),
+      arn: isArn(str(key, "Id")),
+      accessKeyId: str(d, "AccessKeyId") ?? accessKeyIn(str(key, "Id")),
+      principalId: str(d, "PrincipalId"),
+      type: str(d, "PrincipalType"),
+      account: str(d, "AccountId") ?? account,
+    });
+    if (user) return { user, acted: true };
   }
-  return {};
+  const iamUser = of("AwsIamUser");
+  if (iamUser) {
+    const d = obj(iamUser, "Details.AwsIamUser");
+    const user = awsPrincipal({
+      name: str(d, "UserName"),
+      arn: isArn(str(iamUser, "Id")),
+      principalId: str(d, "UserId"),
+      type: "IAMUser",
+      account,
+    });
+    if (user) return { user, acted: false };
+  }
+  const role = of("AwsIamRole");
+  if (role) {
+    const d = obj(role, "Details.AwsIamRole");
+    const user = awsPrincipal({
+      name: str(d, "RoleName") ?? arnParts(str(role, "Id"))?.resource.split("/").pop(),
+      arn: isArn(str(role, "Id")),
+      principalId: str(d, "RoleId"),
+      type: "Role",
+      account,
+    });
+    if (user) return { user, acted: false };
+  }
+  return { acted: false };
+}
+
+/** The name ASFF gives a resource in its details (bucket, cluster, function, role, user, instance, ...). */
+function resourceName(r: Obj): string | undefined {
+  const type = str(r, "Type") ?? "";
+  const d = obj(r, `Details.${type}`);
+  return (
+    str(d, "Name") ??
+    str(d, "FunctionName") ??
+    str(d, "RoleName") ??
+    str(d, "UserName") ??
+    str(d, "PrincipalName") ??
+    str(d, "DBInstanceIdentifier") ??
+    str(d, "ClusterName") ??
+    str(d, "TableName")
+  );
+}
+
+/** ASFF Resources[] as OCSF resources (uid = the resource Id, usually its ARN) with what their details name. */
+function resourcesOf(resources: Obj[]): OcsfResource[] {
+  return resources.map((r) => {
+    const type = str(r, "Type") ?? "";
+    const d = obj(r, `Details.${type}`);
+    const owner = compact({
+      uid: str(d, "OwnerId"),
+      name: str(d, "OwnerName"),
+      account: str(d, "OwnerAccountId") ? { uid: str(d, "OwnerAccountId"), type: "AWS Account" } : undefined,
+    });
+    return awsResource(
+      compact({
+        uid: str(r, "Id"),
+        name: resourceName(r),
+        type: type || undefined,
+        region: str(r, "Region"),
+        cloud_partition: str(r, "Partition"),
+        ...(Object.keys(owner).length > 0 ? { owner } : {}),
+        data: compact({
+          resource_role: str(r, "ResourceRole"),
+          role: str(d, "Role") ?? str(d, "RoleArn"),
+          runtime: str(d, "Runtime"),
+          status: str(d, "ClusterStatus") ?? str(d, "Status"),
+          version: str(d, "Version"),
+          endpoint: str(d, "Endpoint"),
+        }),
+      }),
+      get(r, "Tags"),
+    );
+  });
 }
 
 function endpointsOf(f: Obj) {
@@ -126,9 +211,10 @@ function normalizeFinding(f: Obj): Draft {
   const title = str(f, "Title");
   if (!id || !title) throw new Error("ASFF finding without Id and Title");
   const timeStr = str(f, "UpdatedAt") ?? str(f, "CreatedAt");
-  const t = time(timeStr);
-  if (t === undefined) throw new Error(`ASFF UpdatedAt/CreatedAt ${JSON.stringify(timeStr)} is not a time`);
+  const t = eventTime(f["UpdatedAt"], f["CreatedAt"]);
   const resources = arr(f, "Resources").filter((r): r is Obj => r !== null && typeof r === "object");
+  const account = str(f, "AwsAccountId");
+  const principal = principalOf(resources, account);
   const types = arr(f, "Types").length ? arr(f, "Types") : arr(f, "FindingProviderFields.Types");
   const typeStrings = types.filter((x): x is string => typeof x === "string");
   const attacks = typeStrings
@@ -165,25 +251,25 @@ function normalizeFinding(f: Obj): Draft {
         type: "Rule",
       }),
       attacks: [...new Map(attacks.map((a) => [a.tactic.uid, a])).values()],
-      created_time: time(get(f, "CreatedAt")),
-      first_seen_time: time(get(f, "FirstObservedAt")),
-      last_seen_time: time(get(f, "LastObservedAt")),
+      created_time: eventTime(get(f, "CreatedAt")),
+      first_seen_time: eventTime(get(f, "FirstObservedAt")),
+      last_seen_time: eventTime(get(f, "LastObservedAt")),
       src_url: str(f, "SourceUrl"),
       product_uid: str(f, "ProductArn"),
     }),
     confidence_score: num(f, "Confidence"),
     device: deviceOf(resources),
-    user: userOf(resources),
+    ...(principal.user ? { user: principal.user } : {}),
+    ...(principal.user && principal.acted ? { actor: { user: principal.user } } : {}),
     src_endpoint: src,
     dst_endpoint: dst,
-    resources: resources.map((r) =>
-      compact({
-        uid: str(r, "Id"),
-        type: str(r, "Type"),
-        region: str(r, "Region"),
-        cloud_partition: str(r, "Partition"),
-      }),
-    ),
+    resources: resourcesOf(resources),
+    cloud: awsCloud({
+      account,
+      accountName: str(f, "AwsAccountName"),
+      region: str(f, "Region") ?? str(resources[0], "Region"),
+      partition: str(resources[0], "Partition"),
+    }),
     evidences: evidencesOf(f, src, dst),
     observables: indicatorsOf(f),
     ...(str(f, "Remediation.Recommendation.Text")
@@ -197,7 +283,8 @@ function normalizeFinding(f: Obj): Draft {
       event_code: controlId ?? str(f, "GeneratorId"),
     }),
     unmapped: compact({
-      account_id: str(f, "AwsAccountId"),
+      account_id: account,
+      account_name: str(f, "AwsAccountName"),
       region: str(f, "Region"),
       generator_id: str(f, "GeneratorId"),
       compliance_status: str(f, "Compliance.Status"),
