@@ -276,8 +276,184 @@ export const EmailActivity = z.object({
 });
 export type EmailActivity = z.infer<typeof EmailActivity>;
 
+/** A resource an activity acted on (OCSF resource_details): a bucket, an application, a group, a policy. */
+export const Resource = z.looseObject({
+  uid: z.string().optional(),
+  name: z.string().optional(),
+  type: z.string().optional(),
+  region: z.string().optional(),
+});
+
+/** OCSF group: the group a user was added to, or a privileged group. */
+export const Group = z.object({
+  uid: z.string().optional(),
+  name: z.string().optional(),
+  type: z.string().optional(),
+  privileges: z.array(z.string()).optional(),
+});
+
+/** OCSF Base Event (class 0): an event Riposte understands that no more specific class describes. */
+export const BaseEvent = z.object({
+  ...base,
+  class_uid: z.literal(0),
+  resources: z.array(Resource).optional(),
+});
+export type BaseEvent = z.infer<typeof BaseEvent>;
+
+/**
+ * OCSF Account Change (class 3001): an account created, enabled, disabled, locked, unlocked, deleted, its password
+ * changed or reset, a policy attached or detached, an MFA factor enabled or disabled (activity ids 1–12).
+ */
+export const AccountChange = z.object({
+  ...base,
+  class_uid: z.literal(3001),
+  user: User,
+  user_result: User.optional(),
+  resources: z.array(Resource).optional(),
+});
+export type AccountChange = z.infer<typeof AccountChange>;
+
+/** OCSF Entity Management (class 3004): a managed entity (application, policy, key, device) created, changed, deleted. */
+export const EntityManagement = z.object({
+  ...base,
+  class_uid: z.literal(3004),
+  entity: z.looseObject({ uid: z.string().optional(), name: z.string().optional(), type: z.string().optional() }),
+  entity_result: z
+    .looseObject({ uid: z.string().optional(), name: z.string().optional(), type: z.string().optional() })
+    .optional(),
+  resources: z.array(Resource).optional(),
+});
+export type EntityManagement = z.infer<typeof EntityManagement>;
+
+/** OCSF User Access Management (class 3005): privileges assigned to or revoked from a user. */
+export const UserAccessManagement = z.object({
+  ...base,
+  class_uid: z.literal(3005),
+  user: User,
+  privileges: z.array(z.string()).optional(),
+  resources: z.array(Resource).optional(),
+});
+export type UserAccessManagement = z.infer<typeof UserAccessManagement>;
+
+/** OCSF Group Management (class 3006): a user added to or removed from a group, a group's privileges changed. */
+export const GroupManagement = z.object({
+  ...base,
+  class_uid: z.literal(3006),
+  group: Group,
+  privileges: z.array(z.string()).optional(),
+  resources: z.array(Resource).optional(),
+});
+export type GroupManagement = z.infer<typeof GroupManagement>;
+
+/** OCSF API Activity (class 6003): an API call (create, read, update, delete) by an actor, on resources. */
+export const ApiActivity = z.object({
+  ...base,
+  class_uid: z.literal(6003),
+  actor: Actor,
+  api: z.looseObject({
+    operation: z.string(),
+    service: z.object({ name: z.string().optional(), uid: z.string().optional() }).optional(),
+    request: z.object({ uid: z.string().optional() }).optional(),
+    response: z
+      .object({ code: z.number().int().optional(), error: z.string().optional(), message: z.string().optional() })
+      .optional(),
+  }),
+  resources: z.array(Resource).optional(),
+});
+export type ApiActivity = z.infer<typeof ApiActivity>;
+
+/** OCSF network connection details shared by the Network Activity category. */
+export const ConnectionInfo = z.object({
+  protocol_name: z.string().optional(),
+  protocol_num: z.number().int().optional(),
+  direction: z.string().optional(),
+  direction_id: z.number().int().optional(),
+  uid: z.string().optional(),
+});
+
+export const Traffic = z.object({
+  bytes_in: z.number().optional(),
+  bytes_out: z.number().optional(),
+  packets_in: z.number().optional(),
+  packets_out: z.number().optional(),
+  bytes: z.number().optional(),
+  packets: z.number().optional(),
+});
+
+const network = {
+  connection_info: ConnectionInfo.optional(),
+  traffic: Traffic.optional(),
+  app_name: z.string().optional(),
+  tls: z.looseObject({ version: z.string().optional(), sni: z.string().optional() }).optional(),
+};
+
+/** OCSF Network Activity (class 4001): connections and flows. */
+export const NetworkActivity = z.object({ ...base, ...network, class_uid: z.literal(4001) });
+export type NetworkActivity = z.infer<typeof NetworkActivity>;
+
+/** OCSF HTTP Activity (class 4002). */
+export const HttpActivity = z.object({
+  ...base,
+  ...network,
+  class_uid: z.literal(4002),
+  http_request: z
+    .looseObject({
+      http_method: z.string().optional(),
+      url: Url.optional(),
+      user_agent: z.string().optional(),
+      referrer: z.string().optional(),
+    })
+    .optional(),
+  http_response: z.looseObject({ code: z.number().int().optional(), length: z.number().optional() }).optional(),
+});
+export type HttpActivity = z.infer<typeof HttpActivity>;
+
+/** OCSF DNS Activity (class 4003): queries and answers. */
+export const DnsActivity = z.object({
+  ...base,
+  ...network,
+  class_uid: z.literal(4003),
+  query: z.looseObject({ hostname: z.string(), type: z.string().optional(), class: z.string().optional() }).optional(),
+  answers: z
+    .array(z.looseObject({ rdata: z.string().optional(), type: z.string().optional(), ttl: z.number().optional() }))
+    .optional(),
+  rcode: z.string().optional(),
+  rcode_id: z.number().int().optional(),
+});
+export type DnsActivity = z.infer<typeof DnsActivity>;
+
+/** OCSF SSH Activity (class 4007). */
+export const SshActivity = z.object({
+  ...base,
+  ...network,
+  class_uid: z.literal(4007),
+  protocol_ver: z.string().optional(),
+  client_hassh: z.looseObject({}).optional(),
+  server_hassh: z.looseObject({}).optional(),
+});
+export type SshActivity = z.infer<typeof SshActivity>;
+
+/** OCSF Network File Activity (class 4010): a file seen on the wire. */
+export const NetworkFileActivity = z.object({ ...base, ...network, class_uid: z.literal(4010), file: File });
+export type NetworkFileActivity = z.infer<typeof NetworkFileActivity>;
+
 /** Any event Riposte puts on `riposte.alerts.normalized`. */
-export const NormalizedEvent = z.discriminatedUnion("class_uid", [DetectionFinding, Authentication, EmailActivity]);
+export const NormalizedEvent = z.discriminatedUnion("class_uid", [
+  DetectionFinding,
+  Authentication,
+  EmailActivity,
+  BaseEvent,
+  AccountChange,
+  EntityManagement,
+  UserAccessManagement,
+  GroupManagement,
+  ApiActivity,
+  NetworkActivity,
+  HttpActivity,
+  DnsActivity,
+  SshActivity,
+  NetworkFileActivity,
+]);
 export type NormalizedEvent = z.infer<typeof NormalizedEvent>;
 
 export const OCSF_VERSION = "1.5.0";

@@ -8,6 +8,17 @@ const CLASSES: Record<number, { class_name: string; category_uid: number; catego
   2004: { class_name: "Detection Finding", category_uid: 2, category_name: "Findings" },
   3002: { class_name: "Authentication", category_uid: 3, category_name: "Identity & Access Management" },
   4009: { class_name: "Email Activity", category_uid: 4, category_name: "Network Activity" },
+  0: { class_name: "Base Event", category_uid: 0, category_name: "Uncategorized" },
+  3001: { class_name: "Account Change", category_uid: 3, category_name: "Identity & Access Management" },
+  3004: { class_name: "Entity Management", category_uid: 3, category_name: "Identity & Access Management" },
+  3005: { class_name: "User Access Management", category_uid: 3, category_name: "Identity & Access Management" },
+  3006: { class_name: "Group Management", category_uid: 3, category_name: "Identity & Access Management" },
+  6003: { class_name: "API Activity", category_uid: 6, category_name: "Application Activity" },
+  4001: { class_name: "Network Activity", category_uid: 4, category_name: "Network Activity" },
+  4002: { class_name: "HTTP Activity", category_uid: 4, category_name: "Network Activity" },
+  4003: { class_name: "DNS Activity", category_uid: 4, category_name: "Network Activity" },
+  4007: { class_name: "SSH Activity", category_uid: 4, category_name: "Network Activity" },
+  4010: { class_name: "Network File Activity", category_uid: 4, category_name: "Network Activity" },
 };
 
 /** Where observables come from: path in the event → observable type. */
