@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { jsonSchemas } from "../services/cli/schemas.ts";
+import { NormalizedEvent } from "./ocsf.ts";
 
 test("the committed JSON Schema files match the zod schemas (run `npm run schemas:export` after changing them)", () => {
   for (const [file, text] of Object.entries(jsonSchemas())) {
@@ -10,10 +11,11 @@ test("the committed JSON Schema files match the zod schemas (run `npm run schema
   }
 });
 
-test("the normalized-event schema is a union of the three OCSF classes Riposte emits", () => {
+test("the normalized-event schema is a union of the OCSF classes Riposte emits, one branch per class", () => {
   const schema = JSON.parse(jsonSchemas()["normalized-event.schema.json"] ?? "{}") as {
     oneOf?: unknown[];
     anyOf?: unknown[];
   };
-  assert.equal((schema.oneOf ?? schema.anyOf ?? []).length, 3);
+  assert.equal((schema.oneOf ?? schema.anyOf ?? []).length, NormalizedEvent.options.length);
+  assert.ok(NormalizedEvent.options.length >= 3);
 });
