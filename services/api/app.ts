@@ -1,7 +1,7 @@
 /**
  * The HTTP API, built by a factory (tests use `inject`, `listen` happens in the CLI):
  * - `POST /v1/alerts/:source` ingest (JSON object, array, NDJSON, text lines; gzip), 202 once durable
- * - `GET /v1/stats` counters, `GET /healthz` liveness (no auth)
+ * - `GET /v1/stats` counters, `GET /metrics` Prometheus text, `GET /healthz` liveness (no auth)
  */
 import { gunzip } from "node:zlib";
 import { promisify } from "node:util";
@@ -156,6 +156,10 @@ export function buildApi(opts: ApiOptions) {
 
   app.get("/healthz", async () => ({ status: "ok", ...opts.health?.() }));
   app.get("/v1/stats", async () => ({ counters: opts.metrics.snapshot() }));
+  // Prometheus scrapes with `authorization: Bearer <token>` (deploy/prometheus.yml), like every other reader.
+  app.get("/metrics", async (_req, reply) =>
+    reply.type("text/plain; version=0.0.4; charset=utf-8").send(await opts.metrics.prometheusText()),
+  );
 
   const ingestor = opts.ingestor;
   if (ingestor) {

@@ -1,4 +1,13 @@
-/** In-process counters, served by the API at /v1/stats. Names live here. */
+/**
+ * Metrics: counters and histograms through OpenTelemetry, served as Prometheus text at `GET /metrics` and exported
+ * over OTLP when an endpoint is configured. The plain counters also back `/v1/stats`. Names live here and nowhere
+ * else: a dashboard or alert rule that queries a metric queries one of these.
+ */
+import { type Attributes, type Counter, type Histogram } from "@opentelemetry/api";
+import { PrometheusExporter, PrometheusSerializer } from "@opentelemetry/exporter-prometheus";
+import { MeterProvider, PeriodicExportingMetricReader, type MetricReader } from "@opentelemetry/sdk-metrics";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+
 export type MetricName =
   | "ingest_normalized_total"
   | "ingest_dead_lettered_total"
@@ -14,11 +23,130 @@ export type MetricName =
   | "executor_replays_skipped_total"
   | "executor_dead_lettered_total";
 
+/**
+ * Labelled series (Prometheus name → help). Label names used with them live in LABEL.
+ */
+export const SERIES = {
+  riposte_alerts_in_total: "Alerts received, by source and format",
+  riposte_alerts_out_total: "Normalized events published, by source, format and OCSF class",
+  riposte_dlq_records_total: "Dead-letter records written, by stage and code",
+  riposte_rule_hits_total: "Rule matches, by rule",
+  riposte_decisions_total: "Decision records, by outcome and playbook",
+  riposte_actions_total: "Playbook actions, by connector, action and outcome",
+} as const;
+export type SeriesName = keyof typeof SERIES;
+
+export const HISTOGRAMS = {
+  riposte_mttd_seconds: {
+    help: "Mean time to detect: the alert's event time to its decision, by rule and playbook",
+    buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400],
+  },
+  riposte_mttr_seconds: {
+    help: "Mean time to respond: the decision to the containment the vendor confirmed, by rule and playbook",
+    buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600],
+  },
+  riposte_vendor_call_seconds: {
+    help: "Vendor API call latency, by connector, action and HTTP status",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  },
+  riposte_stage_seconds: {
+    help: "Processing latency per stage (ingest, correlate, execute), per message",
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  },
+} as const;
+export type HistogramName = keyof typeof HISTOGRAMS;
+
+export const GAUGES = {
+  riposte_consumer_lag_messages: "Messages not yet consumed, by consumer group, topic and partition",
+} as const;
+export type GaugeName = keyof typeof GAUGES;
+
+/** Label (attribute) names. */
+export const LABEL = {
+  source: "source",
+  format: "format",
+  classUid: "class_uid",
+  stage: "stage",
+  code: "code",
+  rule: "rule",
+  playbook: "playbook",
+  outcome: "outcome",
+  connector: "connector",
+  action: "action",
+  status: "status",
+  group: "group",
+  topic: "topic",
+  partition: "partition",
+} as const;
+
+export interface MetricsOptions {
+  readonly serviceName?: string;
+  /** An OTLP metrics exporter to push to as well (built by telemetry from the OTEL_* variables). */
+  readonly otlpReader?: MetricReader;
+}
+
 export class Metrics {
   private readonly counters = new Map<MetricName, number>();
+  private readonly prometheus: PrometheusExporter;
+  private readonly serializer = new PrometheusSerializer("", false, undefined, true, true);
+  private readonly provider: MeterProvider;
+  private readonly otelCounters = new Map<string, Counter>();
+  private readonly histograms = new Map<HistogramName, Histogram>();
+  private readonly gauges = new Map<string, Map<string, { attrs: Attributes; value: number }>>();
 
+  constructor(opts: MetricsOptions = {}) {
+    this.prometheus = new PrometheusExporter({
+      preventServerStart: true,
+      withoutScopeInfo: true,
+      withoutTargetInfo: true,
+    });
+    const readers: MetricReader[] = [this.prometheus];
+    if (opts.otlpReader) readers.push(opts.otlpReader);
+    this.provider = new MeterProvider({
+      resource: resourceFromAttributes({ "service.name": opts.serviceName ?? "riposte" }),
+      readers,
+    });
+    const meter = this.provider.getMeter("riposte");
+    for (const [name, help] of Object.entries(GAUGES)) {
+      const series = new Map<string, { attrs: Attributes; value: number }>();
+      this.gauges.set(name, series);
+      meter
+        .createObservableGauge(name, { description: help })
+        .addCallback((result) => series.forEach((s) => result.observe(s.value, s.attrs)));
+    }
+  }
+
+  /** Adds to a plain counter (shown on /v1/stats and as `riposte_<name>` on /metrics). */
   inc(name: MetricName, by = 1): void {
-    if (by !== 0) this.counters.set(name, (this.counters.get(name) ?? 0) + by);
+    if (by === 0) return;
+    this.counters.set(name, (this.counters.get(name) ?? 0) + by);
+    this.counter(`riposte_${name}`, "Riposte counter (also on /v1/stats)").add(by);
+  }
+
+  /** Adds to a labelled series. Labels are low-cardinality names (rule ids, connectors, formats), never entities. */
+  count(name: SeriesName, labels: Attributes, by = 1): void {
+    if (by > 0) this.counter(name, SERIES[name]).add(by, labels);
+  }
+
+  /** Records a value, in seconds, into a histogram. Negative values (clock skew) are recorded as 0. */
+  observe(name: HistogramName, seconds: number, labels: Attributes): void {
+    if (!Number.isFinite(seconds)) return;
+    let h = this.histograms.get(name);
+    if (!h) {
+      h = this.provider.getMeter("riposte").createHistogram(name, {
+        description: HISTOGRAMS[name].help,
+        unit: "s",
+        advice: { explicitBucketBoundaries: [...HISTOGRAMS[name].buckets] },
+      });
+      this.histograms.set(name, h);
+    }
+    h.record(Math.max(0, seconds), labels);
+  }
+
+  /** Sets a gauge's value for one label set (consumer lag per group/topic/partition). */
+  gauge(name: GaugeName, labels: Attributes, value: number): void {
+    const key = JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+    this.gauges.get(name)?.set(key, { attrs: labels, value });
   }
 
   get(name: MetricName): number {
@@ -28,4 +156,25 @@ export class Metrics {
   snapshot(): Record<string, number> {
     return Object.fromEntries([...this.counters].sort(([a], [b]) => (a < b ? -1 : 1)));
   }
+
+  /** The Prometheus text exposition of every metric. */
+  async prometheusText(): Promise<string> {
+    const { resourceMetrics } = await this.prometheus.collect();
+    return this.serializer.serialize(resourceMetrics);
+  }
+
+  async close(): Promise<void> {
+    await this.provider.shutdown().catch(() => undefined);
+  }
+
+  private counter(name: string, help: string): Counter {
+    let c = this.otelCounters.get(name);
+    if (!c) {
+      c = this.provider.getMeter("riposte").createCounter(name, { description: help });
+      this.otelCounters.set(name, c);
+    }
+    return c;
+  }
 }
+
+export { PeriodicExportingMetricReader };
