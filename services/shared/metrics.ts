@@ -8,20 +8,23 @@ import { PrometheusExporter, PrometheusSerializer } from "@opentelemetry/exporte
 import { MeterProvider, PeriodicExportingMetricReader, type MetricReader } from "@opentelemetry/sdk-metrics";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 
-export type MetricName =
-  | "ingest_normalized_total"
-  | "ingest_dead_lettered_total"
-  | "correlator_events_total"
-  | "correlator_decisions_total"
-  | "correlator_duplicates_total"
-  | "correlator_suppressed_total"
-  | "correlator_no_match_total"
-  | "correlator_dead_lettered_total"
-  | "executor_decisions_total"
-  | "executor_actions_total"
-  | "executor_actions_failed_total"
-  | "executor_replays_skipped_total"
-  | "executor_dead_lettered_total";
+/** Plain counters: on /v1/stats, and as `riposte_<name>` on /metrics. */
+export const COUNTERS = [
+  "ingest_normalized_total",
+  "ingest_dead_lettered_total",
+  "correlator_events_total",
+  "correlator_decisions_total",
+  "correlator_duplicates_total",
+  "correlator_suppressed_total",
+  "correlator_no_match_total",
+  "correlator_dead_lettered_total",
+  "executor_decisions_total",
+  "executor_actions_total",
+  "executor_actions_failed_total",
+  "executor_replays_skipped_total",
+  "executor_dead_lettered_total",
+] as const;
+export type MetricName = (typeof COUNTERS)[number];
 
 /**
  * Labelled series (Prometheus name → help). Label names used with them live in LABEL.
@@ -58,6 +61,7 @@ export type HistogramName = keyof typeof HISTOGRAMS;
 
 export const GAUGES = {
   riposte_consumer_lag_messages: "Messages not yet consumed, by consumer group, topic and partition",
+  riposte_kill_switch: "1 while the containment kill switch is on",
 } as const;
 export type GaugeName = keyof typeof GAUGES;
 
