@@ -4,6 +4,7 @@ import { MemoryBus } from "../shared/bus/index.ts";
 import { sampleLag } from "../shared/lag.ts";
 import { silentLogger } from "../shared/log.ts";
 import { Metrics } from "../shared/metrics.ts";
+import { startMetricsServer } from "../shared/metrics-server.ts";
 import { buildApi } from "./app.ts";
 
 const TOKEN = "metrics-token-0123456789abcdef";
@@ -61,4 +62,19 @@ test("GET /metrics needs a token like every reader", async () => {
   const res = await app.inject({ method: "GET", url: "/metrics" });
   assert.equal(res.statusCode, 401);
   await app.close();
+});
+
+test("RIPOSTE_METRICS_PORT's listener serves /metrics with the token, 401 without, 404 elsewhere", async () => {
+  const metrics = new Metrics();
+  metrics.inc("executor_actions_total", 2);
+  const server = await startMetricsServer({ host: "127.0.0.1", port: 0, token: TOKEN, metrics });
+  const url = `http://127.0.0.1:${server.port}`;
+  const ok = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  assert.equal(ok.status, 200);
+  assert.match(await ok.text(), /^riposte_executor_actions_total 2$/m);
+  assert.equal((await fetch(`${url}/metrics`)).status, 401);
+  assert.equal((await fetch(`${url}/metrics`, { headers: { authorization: "Bearer wrong" } })).status, 401);
+  assert.equal((await fetch(`${url}/v1/stats`, { headers: { authorization: `Bearer ${TOKEN}` } })).status, 404);
+  await server.close();
+  await metrics.close();
 });

@@ -9,7 +9,7 @@ import { replayDemo } from "../demo/demo.ts";
 
 export async function runCommand(target: string | undefined, flags: { demo: boolean }): Promise<void> {
   const config = loadConfig(process.env, CONNECTORS);
-  const log = createLogger({ level: config.logLevel });
+  const log = createLogger({ level: config.logLevel, format: config.logFormat });
   let services: ServiceName[];
   if (target === "all") services = [...SERVICES];
   else if (SERVICES.includes(target as ServiceName)) {

@@ -16,14 +16,34 @@ const REDACT = [
   'req.headers["x-riposte-signature"]',
 ];
 
-/** Creates the process logger; `RIPOSTE_LOG_LEVEL` sets the level (default info). */
-export function createLogger(opts: { level?: string; name?: string } = {}): Logger {
+/**
+ * Creates the process logger; `RIPOSTE_LOG_LEVEL` sets the level (default info). `format` is `RIPOSTE_LOG_FORMAT`:
+ * JSON lines for collectors (the default off a terminal), or readable lines through pino-pretty on a terminal
+ * (`npm start`), written by pino's transport worker so formatting costs the event loop nothing.
+ */
+export function createLogger(
+  opts: { level?: string; name?: string; format?: "json" | "pretty" | "auto"; tty?: boolean } = {},
+): Logger {
+  const format = opts.format ?? "auto";
+  const pretty = format === "pretty" || (format === "auto" && (opts.tty ?? process.stdout.isTTY === true));
   return pino({
     name: opts.name ?? "riposte",
     level: opts.level ?? "info",
     redact: { paths: REDACT, censor: "[redacted]" },
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
+    ...(pretty
+      ? {
+          transport: {
+            target: "pino-pretty",
+            options: {
+              colorize: opts.tty ?? process.stdout.isTTY === true,
+              translateTime: "SYS:HH:MM:ss.l",
+              ignore: "pid,hostname",
+            },
+          },
+        }
+      : {}),
   });
 }
 
