@@ -22,6 +22,9 @@ import { SOURCE_NAME, topicNames, type Config, type TopicNames } from "./shared/
 import { RiposteError, isRiposteError, messageOf } from "./shared/errors.ts";
 import type { Logger } from "./shared/log.ts";
 import { Metrics } from "./shared/metrics.ts";
+import { startLagSampler, type LagSource } from "./shared/lag.ts";
+import { startMetricsServer, type MetricsServer } from "./shared/metrics-server.ts";
+import { startSummary } from "./shared/summary.ts";
 import { loadPlaybooks } from "./shared/rulefiles.ts";
 import { MemoryState, RedisState, type StateStore } from "./shared/state/index.ts";
 
@@ -285,6 +288,28 @@ export async function startServices(opts: StartOptions): Promise<Running> {
     } else await api.ready();
   }
 
+  // Observability around the services: consumer lag of the groups started here, an info summary per interval
+  // instead of a line per event, and /metrics on its own port for services without the API.
+  const lagSources: LagSource[] = [
+    ...(want.has("correlator") ? [{ groupId: `${config.groupPrefix}.correlator`, topic: topics.normalized }] : []),
+    ...(want.has("executor") ? [{ groupId: `${config.groupPrefix}.executor`, topic: topics.decisions }] : []),
+    ...(ingestor ? [{ groupId: `${config.groupPrefix}.ingest-raw`, topic: topics.raw }] : []),
+  ];
+  const lag = startLagSampler(bus, metrics, lagSources, log);
+  const summary = startSummary(metrics, log);
+  let metricsServer: MetricsServer | undefined;
+  if (config.metricsPort !== undefined) {
+    const token = apiToken ?? config.api.token;
+    if (token === undefined) {
+      throw new RiposteError(
+        "RIPOSTE_CONFIG_INVALID",
+        "RIPOSTE_METRICS_PORT serves an authenticated /metrics: set RIPOSTE_API_TOKEN (at least 16 characters) too",
+      );
+    }
+    metricsServer = await startMetricsServer({ host: config.api.host, port: config.metricsPort, token, metrics });
+    log.info({ port: metricsServer.port }, "metrics listening on /metrics");
+  }
+
   return {
     bus,
     state,
@@ -295,6 +320,10 @@ export async function startServices(opts: StartOptions): Promise<Running> {
     url,
     apiToken,
     stop: async () => {
+      lag.stop();
+      summary.stop();
+      summary.flush();
+      await metricsServer?.close();
       await api?.close();
       await syslog?.close();
       await Promise.allSettled(subs.map((s) => s.stop()));

@@ -44,6 +44,9 @@ export const CONFIG_VARIABLES = {
   RIPOSTE_DEDUP_WINDOW: "How long a re-sent alert counts as a duplicate (default 24h)",
   RIPOSTE_STATE_DIR: "Where the embedded mode keeps its generated API token (default ./.riposte)",
   RIPOSTE_LOG_LEVEL: "trace, debug, info, warn, error (default info)",
+  RIPOSTE_LOG_FORMAT: "json, pretty or auto: readable lines on a terminal, JSON otherwise (default auto)",
+  RIPOSTE_METRICS_PORT:
+    "Port of a /metrics listener for services that serve no API (correlator, executor); unset = off",
   RIPOSTE_CONSUMER_GROUP_PREFIX: "Prefix of consumer group ids (default = topic prefix)",
   OTEL_EXPORTER_OTLP_ENDPOINT: "OTLP/HTTP endpoint for traces; unset means traces are kept in-process only",
   RIPOSTE_TRACE_TRUSTED_SOURCES:
@@ -196,6 +199,8 @@ const Base = z.object({
   RIPOSTE_DEDUP_WINDOW: duration.default(86_400_000),
   RIPOSTE_STATE_DIR: z.string().default(".riposte"),
   RIPOSTE_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  RIPOSTE_LOG_FORMAT: z.enum(["json", "pretty", "auto"]).default("auto"),
+  RIPOSTE_METRICS_PORT: int(0, 65535).optional(),
   RIPOSTE_CONSUMER_GROUP_PREFIX: optional,
   OTEL_EXPORTER_OTLP_ENDPOINT: optional.refine(
     (s) => s === undefined || /^https?:\/\//.test(s),
@@ -244,6 +249,8 @@ export interface Config {
   readonly dedupWindowMs: number;
   readonly stateDir: string;
   readonly logLevel: string;
+  readonly logFormat: "json" | "pretty" | "auto";
+  readonly metricsPort: number | undefined;
   readonly otlpEndpoint: string | undefined;
   readonly connectors: Readonly<Record<string, ConnectorConfig>>;
 }
@@ -365,6 +372,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, connectors: readonly Connecto
     dedupWindowMs: e.RIPOSTE_DEDUP_WINDOW,
     stateDir: e.RIPOSTE_STATE_DIR,
     logLevel: e.RIPOSTE_LOG_LEVEL,
+    logFormat: e.RIPOSTE_LOG_FORMAT,
+    metricsPort: e.RIPOSTE_METRICS_PORT,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     connectors: connectorConfigs,
   });
