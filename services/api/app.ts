@@ -5,7 +5,6 @@
  */
 import { gunzip } from "node:zlib";
 import { promisify } from "node:util";
-import { z } from "zod";
 import Fastify, { LogController, type FastifyReply, type FastifyRequest } from "fastify";
 import { RiposteError, isRiposteError, messageOf, type ErrorCode } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
@@ -16,6 +15,7 @@ import { DEFAULT_LIMITS, splitBodyAsync, type SplitLimits } from "../ingest/body
 import type { Ingestor } from "../ingest/ingestor.ts";
 import { bearerOf, mayIngest, safeEqual, signatureProblem, signatureNonce, SignatureNonces } from "./auth.ts";
 import type { ReplayReport } from "../ingest/replay.ts";
+import { ReplayArgs, docsPage, openApiDocument } from "./openapi.ts";
 
 const inflate = promisify(gunzip);
 
@@ -60,16 +60,6 @@ function sendError(
   return reply.code(status).send({ error: { code, message }, ...extra });
 }
 
-const ReplayArgs = z.strictObject({
-  code: z
-    .string()
-    .regex(/^[A-Z0-9_]{1,64}$/, "an error code like RIPOSTE_FORMAT_UNKNOWN")
-    .optional(),
-  since: z.string().max(64).optional(),
-  dry_run: z.boolean().optional(),
-  from_beginning: z.boolean().optional(),
-});
-
 /** Content encodings an ingest body may have. */
 const ENCODINGS = new Set(["", "identity", "gzip"]);
 
@@ -105,6 +95,12 @@ export function buildApi(opts: ApiOptions) {
       );
     },
   });
+  // Every registered route, for the test that checks each one is described in openapi.ts.
+  const routes: Array<{ method: string; url: string }> = [];
+  app.addHook("onRoute", (r) => {
+    for (const method of [r.method].flat()) if (method !== "HEAD") routes.push({ method, url: r.url });
+  });
+  ROUTES_OF.set(app, routes);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: opts.maxBodyBytes }, (_req, body, done) =>
     done(null, body),
@@ -155,6 +151,8 @@ export function buildApi(opts: ApiOptions) {
   );
 
   app.get("/healthz", async () => ({ status: "ok", ...opts.health?.() }));
+  app.get("/openapi.json", async () => openApiDocument());
+  app.get("/docs", async (_req, reply) => reply.type("text/html; charset=utf-8").send(docsPage()));
   app.get("/v1/stats", async () => ({ counters: opts.metrics.snapshot() }));
   // Prometheus scrapes with `authorization: Bearer <token>` (deploy/prometheus.yml), like every other reader.
   app.get("/metrics", async (_req, reply) =>
@@ -262,3 +260,10 @@ export function buildApi(opts: ApiOptions) {
 
 /** The API server instance. */
 export type Api = ReturnType<typeof buildApi>;
+
+const ROUTES_OF = new WeakMap<object, ReadonlyArray<{ method: string; url: string }>>();
+
+/** The routes an API instance registered (method and Fastify path), for the OpenAPI coverage test. */
+export function registeredRoutes(app: Api): ReadonlyArray<{ method: string; url: string }> {
+  return ROUTES_OF.get(app) ?? [];
+}

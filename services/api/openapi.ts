@@ -1,0 +1,262 @@
+/**
+ * The API's OpenAPI 3.1 description, built from zod schemas: the request schemas the handlers validate with and
+ * response schemas of what they send. Served at `GET /openapi.json`; `GET /docs` renders it as a page that needs
+ * nothing from the network. `test/openapi.test.ts` checks that every route the API registers is described here.
+ */
+import { z } from "zod";
+
+/** Body of `POST /v1/dlq/replay`; the handler validates with this schema. */
+export const ReplayArgs = z.strictObject({
+  code: z
+    .string()
+    .regex(/^[A-Z0-9_]{1,64}$/, "an error code like RIPOSTE_FORMAT_UNKNOWN")
+    .optional()
+    .describe("Only records with this error code"),
+  since: z.string().max(64).optional().describe("Only records written at or after this ISO 8601 time"),
+  dry_run: z.boolean().optional().describe("Classify only: nothing is published or taken off the DLQ"),
+  from_beginning: z.boolean().optional().describe("Scan the whole DLQ, also records replayed before"),
+});
+
+export const ErrorBody = z.object({
+  error: z.object({
+    code: z.string().describe("A RIPOSTE_* code from the error catalogue"),
+    message: z.string().describe("What went wrong and what to do"),
+  }),
+});
+
+const IngestItem = z.object({
+  index: z.number().int(),
+  status: z.enum(["normalized", "dead_lettered", "failed"]),
+  uid: z.string().optional(),
+  entity_key: z.string().optional(),
+  format: z.string().optional(),
+  code: z.string().optional(),
+  reason: z.string().optional(),
+});
+
+export const IngestResultBody = z.object({
+  accepted: z.number().int().describe("Events taken in; each ends normalized or dead-lettered"),
+  normalized: z.number().int(),
+  dead_lettered: z.number().int(),
+  failed: z.record(z.string(), z.number().int()).describe("Events that did not normalize, by error code"),
+  trace_id: z.string(),
+  items: z.array(IngestItem).describe("Per-event results, the first 500"),
+  items_omitted: z.number().int(),
+});
+
+export const ReplayReportBody = z.object({
+  scanned: z.number().int(),
+  replayed: z.number().int(),
+  still_failing: z.record(z.string(), z.number().int()),
+  skipped_other_stages: z.number().int(),
+  unreadable: z.number().int(),
+});
+
+const Stats = z.object({ counters: z.record(z.string(), z.number()) });
+const Health = z.looseObject({ status: z.literal("ok") });
+
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/** One documented operation. `path` is in OpenAPI form (`/v1/alerts/{source}`). */
+export interface RouteDoc {
+  readonly method: Method;
+  readonly path: string;
+  readonly summary: string;
+  readonly description?: string;
+  readonly tag: string;
+  readonly auth?: boolean;
+  readonly params?: Record<string, { schema: z.ZodType; description: string }>;
+  readonly query?: Record<string, { schema: z.ZodType; description: string }>;
+  readonly body?: { schema?: z.ZodType; contentTypes: readonly string[]; description: string };
+  readonly responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+}
+
+const errors = (...statuses: number[]) =>
+  Object.fromEntries(
+    statuses.map((s) => [s, { description: ERROR_TEXT[s] ?? "Error", schema: ErrorBody }]),
+  ) as RouteDoc["responses"];
+
+const ERROR_TEXT: Record<number, string> = {
+  400: "Malformed request (RIPOSTE_BODY_INVALID, RIPOSTE_QUERY_INVALID, RIPOSTE_SOURCE_INVALID, RIPOSTE_URL_INVALID)",
+  401: "Missing or invalid token or signature (RIPOSTE_AUTH_*, RIPOSTE_SIGNATURE_*)",
+  403: "The token's role may not do this",
+  404: "Unknown route or object",
+  409: "Conflict (RIPOSTE_REPLAY_BUSY: another replay is running)",
+  413: "Body too large (RIPOSTE_BODY_TOO_LARGE, RIPOSTE_TOO_MANY_EVENTS)",
+  414: "URL too long",
+  415: "Unsupported Content-Encoding",
+  422: "Nothing in the body normalized; the reasons are in items",
+  503: "Kafka or Redis unavailable; retry after Retry-After",
+};
+
+/** Every operation the API serves. */
+export const ROUTES: readonly RouteDoc[] = [
+  {
+    method: "GET",
+    path: "/healthz",
+    summary: "Liveness",
+    tag: "operations",
+    auth: false,
+    responses: { 200: { description: "The service is up", schema: Health } },
+  },
+  {
+    method: "GET",
+    path: "/v1/stats",
+    summary: "Counters of this process",
+    tag: "operations",
+    responses: { 200: { description: "Counters by name", schema: Stats }, ...errors(401) },
+  },
+  {
+    method: "GET",
+    path: "/metrics",
+    summary: "Prometheus metrics",
+    description: "Counters, labelled series, MTTD/MTTR and latency histograms, consumer lag (Prometheus text format).",
+    tag: "operations",
+    responses: {
+      200: { description: "Prometheus text exposition", contentType: "text/plain; version=0.0.4" },
+      ...errors(401),
+    },
+  },
+  {
+    method: "POST",
+    path: "/v1/alerts/{source}",
+    summary: "Ingest alerts",
+    description:
+      "A JSON object, a JSON array, NDJSON or text lines (syslog, CEF, LEEF), optionally gzip. Answers 202 once every event is durable (published or dead-lettered).",
+    tag: "ingest",
+    params: {
+      source: {
+        schema: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+        description: "Source name: 1-64 letters, digits, '.', '_' or '-' (bound to formats by RIPOSTE_SOURCE_FORMATS)",
+      },
+    },
+    query: {
+      format: {
+        schema: z.string().max(64),
+        description: "The format to apply instead of detection, e.g. suricata_eve",
+      },
+    },
+    body: {
+      contentTypes: ["application/json", "application/x-ndjson", "text/plain"],
+      description: "Vendor alerts; an `X-Riposte-Signature: t=...,v1=...` HMAC header when the source is signed",
+    },
+    responses: {
+      202: { description: "Accepted: every event is durable", schema: IngestResultBody },
+      ...errors(400, 401, 413, 414, 415, 422, 503),
+    },
+  },
+  {
+    method: "POST",
+    path: "/v1/dlq/replay",
+    summary: "Replay dead-lettered alerts",
+    description: "Normalizes DLQ records again (after a normalizer or binding fix); one replay at a time.",
+    tag: "dlq",
+    body: { schema: ReplayArgs, contentTypes: ["application/json"], description: "What to replay" },
+    responses: { 200: { description: "What the replay did", schema: ReplayReportBody }, ...errors(400, 401, 409, 503) },
+  },
+  {
+    method: "GET",
+    path: "/openapi.json",
+    summary: "This description",
+    tag: "operations",
+    responses: { 200: { description: "OpenAPI 3.1 document" }, ...errors(401) },
+  },
+  {
+    method: "GET",
+    path: "/docs",
+    summary: "This description as a page",
+    tag: "operations",
+    responses: { 200: { description: "HTML", contentType: "text/html" }, ...errors(401) },
+  },
+];
+
+/** Fastify's route form (`/v1/alerts/:source`) of an OpenAPI path. */
+export const fastifyPath = (path: string) => path.replace(/\{(\w+)\}/g, ":$1");
+
+const schemaOf = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresentable: "any" });
+
+/** The OpenAPI document of `routes` (by default every documented route). */
+export function openApiDocument(routes: readonly RouteDoc[] = ROUTES, version = "0.1.0"): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of routes) {
+    const parameters = [
+      ...Object.entries(r.params ?? {}).map(([name, p]) => ({
+        name,
+        in: "path",
+        required: true,
+        description: p.description,
+        schema: schemaOf(p.schema),
+      })),
+      ...Object.entries(r.query ?? {}).map(([name, p]) => ({
+        name,
+        in: "query",
+        required: false,
+        description: p.description,
+        schema: schemaOf(p.schema),
+      })),
+    ];
+    const responses = Object.fromEntries(
+      Object.entries(r.responses).map(([status, res]) => [
+        status,
+        {
+          description: res.description,
+          ...(res.schema || res.contentType
+            ? {
+                content: {
+                  [res.contentType ?? "application/json"]: res.schema ? { schema: schemaOf(res.schema) } : {},
+                },
+              }
+            : {}),
+        },
+      ]),
+    );
+    (paths[r.path] ??= {})[r.method.toLowerCase()] = {
+      summary: r.summary,
+      ...(r.description ? { description: r.description } : {}),
+      tags: [r.tag],
+      security: r.auth === false ? [] : [{ bearer: [] }],
+      ...(parameters.length ? { parameters } : {}),
+      ...(r.body
+        ? {
+            requestBody: {
+              required: false,
+              description: r.body.description,
+              content: Object.fromEntries(
+                r.body.contentTypes.map((t) => [t, r.body?.schema ? { schema: schemaOf(r.body.schema) } : {}]),
+              ),
+            },
+          }
+        : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Riposte API",
+      version,
+      description:
+        "Ingest, replay, metrics and the response engine's state. Every route but /healthz needs a bearer token.",
+    },
+    components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+    paths,
+  };
+}
+
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c);
+
+/** A self-contained page listing every operation (no scripts, nothing loaded from the network). */
+export function docsPage(routes: readonly RouteDoc[] = ROUTES): string {
+  const rows = routes
+    .map(
+      (r) =>
+        `<section><h2><code>${r.method} ${escapeHtml(r.path)}</code></h2><p><b>${escapeHtml(r.summary)}</b>${
+          r.auth === false ? " (no token)" : ""
+        }</p>${r.description ? `<p>${escapeHtml(r.description)}</p>` : ""}<ul>${Object.entries(r.responses)
+          .map(([s, res]) => `<li><code>${s}</code> ${escapeHtml(res.description)}</li>`)
+          .join("")}</ul></section>`,
+    )
+    .join("\n");
+  return `<!doctype html><html><head><meta charset="utf-8"><title>Riposte API</title><style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}code{background:#f4f4f4;padding:0 .2rem}section{border-top:1px solid #ddd}</style></head><body><h1>Riposte API</h1><p>The machine-readable description is <a href="/openapi.json">/openapi.json</a>.</p>\n${rows}\n</body></html>`;
+}
