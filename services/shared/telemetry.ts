@@ -25,6 +25,12 @@ import {
   type SpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { OTLPTraceExporter as OTLPTraceExporterProto } from "@opentelemetry/exporter-trace-otlp-proto";
+import { OTLPTraceExporter as OTLPTraceExporterGrpc } from "@opentelemetry/exporter-trace-otlp-grpc";
+import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
+import { OTLPMetricExporter as OTLPMetricExporterProto } from "@opentelemetry/exporter-metrics-otlp-proto";
+import { OTLPMetricExporter as OTLPMetricExporterGrpc } from "@opentelemetry/exporter-metrics-otlp-grpc";
+import { PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
 
 export { SpanKind };
 export type { Span, Context, Link };
@@ -53,21 +59,72 @@ export const ATTR = {
 
 let sdk: NodeSDK | undefined;
 
+/** OTLP settings from the standard OTEL_* variables (validated by config). */
+export interface OtlpSettings {
+  /** OTEL_EXPORTER_OTLP_ENDPOINT: the base URL; `/v1/traces` and `/v1/metrics` are appended for HTTP. */
+  readonly endpoint?: string | undefined;
+  /** OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: the full traces URL, used as is. */
+  readonly tracesEndpoint?: string | undefined;
+  /** OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: the full metrics URL, used as is. */
+  readonly metricsEndpoint?: string | undefined;
+  /** OTEL_EXPORTER_OTLP_PROTOCOL (or its _TRACES_/_METRICS_ form): http/protobuf (the default), http/json, grpc. */
+  readonly protocol?: OtlpProtocol | undefined;
+  readonly tracesProtocol?: OtlpProtocol | undefined;
+  readonly metricsProtocol?: OtlpProtocol | undefined;
+  /** OTEL_METRIC_EXPORT_INTERVAL in ms (default 60 s). */
+  readonly metricsIntervalMs?: number | undefined;
+}
+export type OtlpProtocol = "http/protobuf" | "http/json" | "grpc";
+
+function signalUrl(s: OtlpSettings, signal: "traces" | "metrics", protocol: OtlpProtocol): string | undefined {
+  const own = signal === "traces" ? s.tracesEndpoint : s.metricsEndpoint;
+  if (own) return own;
+  if (!s.endpoint) return undefined;
+  // gRPC takes the endpoint itself; HTTP appends the signal's path (the OTLP exporter specification).
+  return protocol === "grpc" ? s.endpoint : `${s.endpoint.replace(/\/$/, "")}/v1/${signal}`;
+}
+
+/** The OTLP span exporter the settings ask for, or undefined when no endpoint is configured. */
+export function otlpTraceExporter(s: OtlpSettings): SpanExporter | undefined {
+  const protocol = s.tracesProtocol ?? s.protocol ?? "http/protobuf";
+  const url = signalUrl(s, "traces", protocol);
+  if (!url) return undefined;
+  if (protocol === "http/json") return new OTLPTraceExporter({ url });
+  if (protocol === "grpc") return new OTLPTraceExporterGrpc({ url });
+  return new OTLPTraceExporterProto({ url });
+}
+
+/** A periodic OTLP metric reader for the settings, or undefined when no endpoint is configured. */
+export function otlpMetricReader(s: OtlpSettings): PeriodicExportingMetricReader | undefined {
+  const protocol = s.metricsProtocol ?? s.protocol ?? "http/protobuf";
+  const url = signalUrl(s, "metrics", protocol);
+  if (!url) return undefined;
+  const exporter =
+    protocol === "http/json"
+      ? new OTLPMetricExporter({ url })
+      : protocol === "grpc"
+        ? new OTLPMetricExporterGrpc({ url })
+        : new OTLPMetricExporterProto({ url });
+  return new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: s.metricsIntervalMs ?? 60_000 });
+}
+
 /**
- * Starts the tracer provider once per process. Spans are exported over OTLP/HTTP when an endpoint is given,
- * to `exporter` when one is given (tests), and otherwise only propagated.
+ * Starts the tracer provider once per process. Spans are exported over OTLP when the OTEL_* settings name an
+ * endpoint (HTTP/protobuf, HTTP/JSON or gRPC), to `exporter` when one is given (tests), and otherwise only
+ * propagated. Sampling follows OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (the SDK reads them; config
+ * validates them at start).
  */
 export function initTelemetry(opts: {
   serviceName: string;
+  /** Shorthand for `otlp: {endpoint}`. */
   otlpEndpoint?: string | undefined;
+  otlp?: OtlpSettings;
   exporter?: SpanExporter;
 }): void {
   if (sdk) return;
   const spanProcessors: SpanProcessor[] = [];
-  if (opts.otlpEndpoint) {
-    const url = `${opts.otlpEndpoint.replace(/\/$/, "")}/v1/traces`;
-    spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url })));
-  }
+  const otlp = otlpTraceExporter({ ...opts.otlp, endpoint: opts.otlp?.endpoint ?? opts.otlpEndpoint });
+  if (otlp) spanProcessors.push(new BatchSpanProcessor(otlp));
   if (opts.exporter) spanProcessors.push(new SimpleSpanProcessor(opts.exporter));
   // With no processor the SDK registers no tracer provider and trace ids stay zero; ids must propagate regardless.
   if (spanProcessors.length === 0) spanProcessors.push(new NoopSpanProcessor());
