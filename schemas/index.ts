@@ -3,3 +3,4 @@ export * from "./ocsf.ts";
 export * from "./records.ts";
 export * from "./rules.ts";
 export * from "./duration.ts";
+export * from "./mapping.ts";

@@ -26,6 +26,30 @@ export type AlertRef = z.infer<typeof AlertRef>;
 export const RuleRef = z.object({ id: z.string(), version: z.number().int(), hash: z.string(), name: z.string() });
 export type RuleRef = z.infer<typeof RuleRef>;
 
+/**
+ * The correlation that fired: its type, the group (by group-by name), the window in event time and what was
+ * counted: `count` events (event_count, temporal types) or distinct `values` (value_count, new_terms).
+ */
+export const CorrelationRef = z.object({
+  type: z.enum(["event_count", "value_count", "temporal", "temporal_ordered", "new_terms"]),
+  group: z.record(z.string(), z.string()),
+  window: z.object({ start: z.number().int(), end: z.number().int() }),
+  count: z.number().int().optional(),
+  values: z.array(z.string()).optional(),
+});
+export type CorrelationRef = z.infer<typeof CorrelationRef>;
+
+/**
+ * The risk score of the alert's entity at the alert's time (decayed contributions of matching rules' scores,
+ * this alert's included) and its largest contributors.
+ */
+export const RiskRef = z.object({
+  entity: z.string(),
+  score: z.number(),
+  contributors: z.array(z.object({ rule: z.string(), alert: z.string(), score: z.number() })),
+});
+export type RiskRef = z.infer<typeof RiskRef>;
+
 /** One record on `riposte.decisions`; every normalized event yields at least one. */
 export const Decision = z.object({
   id: z.string(),
@@ -42,6 +66,15 @@ export const Decision = z.object({
   approval: z.enum(["none", "required"]).optional(),
   reason: z.string().optional(),
   trace_id: z.string().optional(),
+  correlation: CorrelationRef.optional(),
+  /** The alerts (uids) that contributed to the decision, oldest first; the deciding alert last. */
+  alert_ids: z.array(z.string()).optional(),
+  risk: RiskRef.optional(),
+  /** Spans this decision stands on besides its own trace: a duplicate links to the original alert's span. */
+  links: z
+    .array(z.object({ trace_id: z.string(), span_id: z.string() }))
+    .max(50)
+    .optional(),
 });
 export type Decision = z.infer<typeof Decision>;
 
@@ -53,6 +86,12 @@ export const ActionStatus = z.enum([
   "skipped_lease",
   "skipped_condition",
   "awaiting_approval",
+  // The executor's safety guards (services/executor/audit.ts explains each).
+  "paused",
+  "refused_budget",
+  "refused_protected",
+  "refused_stale",
+  "unknown_outcome",
 ]);
 export type ActionStatus = z.infer<typeof ActionStatus>;
 

@@ -6,17 +6,20 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { buildApi, type Api } from "./api/app.ts";
+import { MemoryTrailStore, RedisTrailStore, trailEntries, type TrailStore } from "./api/trail.ts";
 import { Correlator } from "./correlator/correlator.ts";
 import { loadLists, loadRules } from "./correlator/load.ts";
 import { RuleSet } from "./correlator/ruleset.ts";
-import { CONNECTORS } from "./executor/connectors/index.ts";
+import { CONNECTORS, edlText, listEntries } from "./executor/connectors/index.ts";
 import { Executor } from "./executor/executor.ts";
+import { Guards, loadGuardSettings } from "./executor/guards.ts";
 import { Ingestor } from "./ingest/ingestor.ts";
 import { KafkaBus, MemoryBus, type Bus, type InMessage, type Subscription } from "./shared/bus/index.ts";
 import { splitBodyAsync, type SplitLimits } from "./ingest/body.ts";
 import { replayDlq } from "./ingest/replay.ts";
+import { loadSourceMappings } from "./ingest/sources.ts";
 import { startSyslog, type SyslogServer } from "./ingest/syslog.ts";
-import { inboundTrace } from "./shared/telemetry.ts";
+import { inboundTrace, otlpMetricReader } from "./shared/telemetry.ts";
 import { dlqRecord } from "./shared/dlq.ts";
 import { SOURCE_NAME, topicNames, type Config, type TopicNames } from "./shared/config.ts";
 import { RiposteError, isRiposteError, messageOf } from "./shared/errors.ts";
@@ -127,8 +130,16 @@ function rawHandler(
 export async function startServices(opts: StartOptions): Promise<Running> {
   const { config, log } = opts;
   const want = new Set(opts.services);
-  const metrics = new Metrics();
+  // Metrics are pulled on /metrics and, when OTEL_* names an endpoint, pushed over OTLP too.
+  const metricReader = otlpMetricReader(config.otlp);
+  const metrics = new Metrics({
+    serviceName: `riposte-${opts.services.length === 1 ? opts.services[0] : "all"}`,
+    ...(metricReader ? { otlpReader: metricReader } : {}),
+  });
   const topics = topicNames(config.topics.prefix);
+  // Source mappings (rules/sources/*.yaml) join the normalizer registry before anything normalizes.
+  const mappings = await loadSourceMappings(config.rulesDir);
+  if (mappings.length > 0) log.info({ formats: mappings.map((m) => m.format) }, "source mappings loaded");
   const bus: Bus =
     opts.bus ??
     (config.kafka.brokers
@@ -185,6 +196,8 @@ export async function startServices(opts: StartOptions): Promise<Running> {
       log: log.child({ service: "correlator" }),
       rules,
       dedupWindowMs: config.dedupWindowMs,
+      latenessMs: config.correlationLatenessMs,
+      riskHalfLifeMs: config.riskHalfLifeMs,
     });
     subs.push(
       await bus.subscribe({
@@ -195,6 +208,13 @@ export async function startServices(opts: StartOptions): Promise<Running> {
     );
     log.info({ rules: rules.rules.map((r) => `${r.rule.id}@${r.rule.version}`) }, "correlator started");
   }
+  // One set of guards per process: the executor enforces them, the API turns the shared kill switch on and off.
+  const guards = new Guards({
+    state,
+    prefix: config.topics.prefix,
+    settings: await loadGuardSettings(config.guards, config.rulesDir),
+    metrics,
+  });
   if (want.has("executor")) {
     const playbooks = await loadPlaybooks(config.rulesDir);
     const executor = new Executor({
@@ -203,6 +223,7 @@ export async function startServices(opts: StartOptions): Promise<Running> {
       playbooks,
       connectors: CONNECTORS,
       connectorConfig: config.connectors,
+      guards,
     });
     subs.push(
       await bus.subscribe({
@@ -212,14 +233,16 @@ export async function startServices(opts: StartOptions): Promise<Running> {
       }),
     );
     const modes = Object.fromEntries(
-      CONNECTORS.map((c) => [c.name, config.connectors[c.name]?.dryRun === false ? "live" : "dry-run"]),
+      CONNECTORS.map((c) => [c.name, c.local || config.connectors[c.name]?.dryRun === false ? "live" : "dry-run"]),
     );
     log.info({ playbooks: [...playbooks.keys()], connectors: modes }, "executor started");
+    const ks = await guards.killSwitch();
+    if (ks.on) log.warn({ kill_switch: ks }, "the containment kill switch is on: containment steps are paused");
   }
   const limits: SplitLimits = { maxEvents: config.api.maxEvents, maxDepth: config.api.maxDepth };
   const trustedTrace = new Set(config.api.traceTrustedSources);
   const ingestor = want.has("ingest")
-    ? new Ingestor({ bus, topics, metrics, sourceFormats: config.sourceFormats })
+    ? new Ingestor({ bus, topics, metrics, sourceFormats: config.sourceFormats, dropClasses: config.sourceDropClasses })
     : undefined;
   if (ingestor) {
     subs.push(
@@ -239,7 +262,9 @@ export async function startServices(opts: StartOptions): Promise<Running> {
     );
   }
   // DLQ replay publishes through an ingestor with the same source→format binding as ingest, in every mode.
-  const publisher = ingestor ?? new Ingestor({ bus, topics, metrics, sourceFormats: config.sourceFormats });
+  const publisher =
+    ingestor ??
+    new Ingestor({ bus, topics, metrics, sourceFormats: config.sourceFormats, dropClasses: config.sourceDropClasses });
   let syslog: SyslogServer | undefined;
   const { tcpPort, udpPort } = config.syslog;
   if (ingestor && (tcpPort !== undefined || udpPort !== undefined)) {
@@ -255,11 +280,27 @@ export async function startServices(opts: StartOptions): Promise<Running> {
     log.info({ host: config.syslog.host, tcp: syslog.tcpPort, udp: syslog.udpPort }, "syslog listening");
   }
   let api: Api | undefined;
+  let trail: TrailStore | undefined;
   let url: string | undefined;
   if (http) {
+    // The API service indexes each alert's trail from the three topics, in its own consumer group.
+    if (want.has("api")) {
+      const store: TrailStore = config.redisUrl
+        ? new RedisTrailStore(config.redisUrl, config.topics.prefix, config.trailRetentionMs)
+        : new MemoryTrailStore(config.trailRetentionMs);
+      trail = store;
+      subs.push(
+        await bus.subscribe({
+          groupId: `${config.groupPrefix}.trail`,
+          topics: [topics.normalized, topics.decisions, topics.actions],
+          handler: (batch) => store.append(trailEntries(batch, topics)),
+        }),
+      );
+    }
     api = buildApi({
       log,
       metrics,
+      ...(trail ? { trail } : {}),
       apiToken,
       sourceTokens: config.api.sourceTokens,
       maxBodyBytes: config.api.maxBodyBytes,
@@ -281,6 +322,14 @@ export async function startServices(opts: StartOptions): Promise<Running> {
           ...o,
         }),
       health: () => ({ bus: bus.kind, state: state.kind, services: [...want] }),
+      edl: {
+        tokens: config.edlTokens,
+        text: async (name) => edlText(await listEntries(state, config.topics.prefix, name, Date.now())),
+      },
+      killSwitch: {
+        get: () => guards.killSwitch(),
+        set: (on, reason) => guards.setKillSwitch(on, reason),
+      },
     });
     if (opts.listen !== false) {
       url = await api.listen({ host: config.api.host, port: config.api.port });
@@ -294,8 +343,15 @@ export async function startServices(opts: StartOptions): Promise<Running> {
     ...(want.has("correlator") ? [{ groupId: `${config.groupPrefix}.correlator`, topic: topics.normalized }] : []),
     ...(want.has("executor") ? [{ groupId: `${config.groupPrefix}.executor`, topic: topics.decisions }] : []),
     ...(ingestor ? [{ groupId: `${config.groupPrefix}.ingest-raw`, topic: topics.raw }] : []),
+    ...(trail
+      ? [topics.normalized, topics.decisions, topics.actions].map((topic) => ({
+          groupId: `${config.groupPrefix}.trail`,
+          topic,
+        }))
+      : []),
   ];
   const lag = startLagSampler(bus, metrics, lagSources, log);
+  metrics.onScrape(() => lag.sampleNow());
   const summary = startSummary(metrics, log);
   let metricsServer: MetricsServer | undefined;
   if (config.metricsPort !== undefined) {
@@ -324,9 +380,11 @@ export async function startServices(opts: StartOptions): Promise<Running> {
       summary.stop();
       summary.flush();
       await metricsServer?.close();
+      await metrics.close();
       await api?.close();
       await syslog?.close();
       await Promise.allSettled(subs.map((s) => s.stop()));
+      await trail?.close();
       if (!opts.bus) await bus.close();
       if (!opts.state) await state.close();
     },

@@ -10,6 +10,7 @@ import { Ingestor } from "../services/ingest/ingestor.ts";
 import { replayDlq } from "../services/ingest/replay.ts";
 import { buildApi, registeredRoutes } from "../services/api/app.ts";
 import { ROUTES, fastifyPath } from "../services/api/openapi.ts";
+import { MemoryTrailStore } from "../services/api/trail.ts";
 
 const TOKEN = "openapi-token-0123456789abcdef";
 
@@ -28,6 +29,9 @@ function fullApi() {
     replayWindowMs: 300_000,
     ingestor,
     replay: (o) => replayDlq({ bus, topics, ingestor, state: new MemoryState(), groupId: "g", ...o }),
+    trail: new MemoryTrailStore(60_000),
+    killSwitch: { get: async () => ({ on: false }), set: async (on) => ({ on }) },
+    edl: { tokens: {}, text: async () => "" },
   });
   return { app, bus };
 }

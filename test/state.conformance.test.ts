@@ -19,6 +19,13 @@ const implementations: Array<[string, () => Promise<StateStore>]> = [
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A key holding a pending claim (for wrong-kind checks). */
+async function claimed(s: StateStore): Promise<string> {
+  const k = stateKey(uniquePrefix("claimed"), "host:a", "action", "1");
+  await s.claim(k, "o1", 60_000);
+  return k;
+}
+
 /** Asserts a state error that a retry cannot fix (the message would otherwise be redelivered forever). */
 async function refused(p: Promise<unknown>, what: string, message?: RegExp): Promise<void> {
   await assert.rejects(
@@ -121,6 +128,155 @@ for (const [name, make] of implementations) {
       await s.claim(c, "o1", 60_000);
       await refused(s.seen(c, 1_000), "seen on a claim");
       await refused(s.windowAdd(c, "a", 1_000, 1_000), "windowAdd on a claim");
+    });
+
+    // Correlator: timelines (correlation windows, new_terms history) and dedup digests.
+    test("append/recall keep members in event-time order, a member at its latest time, trimmed by cutoff and cap", async () => {
+      const s = await store();
+      const k = stateKey(uniquePrefix("timeline"), "user:alice", "corr", "r1");
+      assert.deepEqual(await s.recall(k), [], "an absent timeline is empty");
+      await s.append(
+        k,
+        [
+          { member: "b", time: 2_000 },
+          { member: "a", time: 1_000 },
+        ],
+        0,
+        10,
+        60_000,
+      );
+      await s.append(
+        k,
+        [
+          { member: "a", time: 500 },
+          { member: "c", time: 2_000 },
+        ],
+        0,
+        10,
+        60_000,
+      );
+      assert.deepEqual(
+        await s.recall(k),
+        [
+          { member: "a", time: 1_000 },
+          { member: "b", time: 2_000 },
+          { member: "c", time: 2_000 },
+        ],
+        "an earlier time never moves a member back; ties by member",
+      );
+      await s.append(k, [{ member: "a", time: 3_000 }], 1_500, 10, 60_000);
+      assert.deepEqual(
+        (await s.recall(k)).map((e) => e.member),
+        ["b", "c", "a"],
+        "a moved to 3000",
+      );
+      await s.append(k, [{ member: "d", time: 4_000 }], 2_000, 2, 60_000);
+      assert.deepEqual(
+        await s.recall(k),
+        [
+          { member: "a", time: 3_000 },
+          { member: "d", time: 4_000 },
+        ],
+        "only the newest cap members stay",
+      );
+      await s.append(k, [], 5_000, 2, 60_000);
+      assert.deepEqual(await s.recall(k), [], "everything before the cutoff is gone");
+    });
+
+    test("a timeline expires ttl after its last append", async () => {
+      const s = await store();
+      const k = stateKey(uniquePrefix("timeline-ttl"), "user:alice", "corr", "r1");
+      await s.append(k, [{ member: "a", time: 1 }], 0, 10, 150);
+      assert.equal((await s.recall(k)).length, 1);
+      await sleep(250);
+      assert.deepEqual(await s.recall(k), []);
+    });
+
+    test("lookup/record keep one field per alert; the hash expires ttl after its first field", async () => {
+      const s = await store();
+      const k = stateKey(uniquePrefix("digest"), "host:a", "seen", "20261202");
+      assert.equal(await s.lookup(k, "fp1"), undefined);
+      await s.record(k, "fp1", "d1", 200);
+      await s.record(k, "fp2", "d2", 200);
+      await s.record(k, "fp1", "d3", 200);
+      assert.equal(await s.lookup(k, "fp1"), "d3");
+      assert.equal(await s.lookup(k, "fp2"), "d2");
+      await sleep(120);
+      await s.record(k, "fp3", "d4", 200);
+      await sleep(120);
+      assert.equal(await s.lookup(k, "fp3"), undefined, "a later field does not extend the hash");
+    });
+
+    test("timeline and digest operations refuse bad arguments and other kinds of keys", async () => {
+      const s = await store();
+      const p = uniquePrefix("timeline-bad");
+      const k = stateKey(p, "user:a", "corr", "1");
+      await refused(s.append(k, [{ member: "a", time: 1 }], 0, 10, 0), "append ttl 0", /TTL must be a positive number/);
+      await refused(s.append(k, [{ member: "a", time: Number.NaN }], 0, 10, 1_000), "append at NaN");
+      await refused(s.append(k, [{ member: "a", time: 1 }], 0, 0, 1_000), "append cap 0");
+      await refused(s.record(k, "f", "v", -1), "record ttl -1", /TTL must be a positive number/);
+      assert.deepEqual(await s.recall(k), [], "nothing was written");
+      assert.equal(await s.lookup(k, "f"), undefined, "nothing was written");
+      const c = stateKey(p, "user:a", "action", "1");
+      await s.claim(c, "o1", 60_000);
+      await refused(s.recall(c), "recall on a claim");
+      await refused(s.append(c, [{ member: "a", time: 1 }], 0, 10, 1_000), "append on a claim");
+      await refused(s.lookup(c, "f"), "lookup on a claim");
+      await refused(s.record(c, "f", "v", 1_000), "record on a claim");
+    });
+
+    // Executor guards: budgets, token buckets, plain values.
+    test("budgetTake admits up to the limit per sliding window, counts an action once, and releases", async () => {
+      const s = await store();
+      const k = stateKey(uniquePrefix("budget"), "budget", "containment", "global");
+      assert.deepEqual(await s.budgetTake(k, "a1", 1_000, 500, 2), { admitted: true, count: 1 });
+      assert.deepEqual(await s.budgetTake(k, "a1", 1_050, 500, 2), { admitted: true, count: 1 }, "same action");
+      assert.deepEqual(await s.budgetTake(k, "a2", 1_100, 500, 2), { admitted: true, count: 2 });
+      assert.deepEqual(await s.budgetTake(k, "a3", 1_200, 500, 2), { admitted: false, count: 2 }, "the (N+1)th");
+      assert.deepEqual(await s.budgetTake(k, "a3", 1_550, 500, 2), { admitted: true, count: 2 }, "a1 left the window");
+      assert.equal(await s.budgetRelease(k, "a3"), true);
+      assert.equal(await s.budgetRelease(k, "a3"), false, "released once");
+      assert.deepEqual(await s.budgetTake(k, "a4", 1_560, 500, 2), { admitted: true, count: 2 });
+      await refused(s.budgetTake(k, "a5", 1_560, 500, 0), "a zero limit", /positive integer/);
+      await refused(s.budgetTake(k, "a5", 1_560, 0, 2), "a zero window", /TTL must be a positive number/);
+    });
+
+    test("budgetTake is atomic: concurrent takers never exceed the limit", async () => {
+      const s = await store();
+      const k = stateKey(uniquePrefix("budget-race"), "budget", "containment", "global");
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => s.budgetTake(k, `a${i}`, 10_000, 60_000, 20)),
+      );
+      assert.equal(results.filter((r) => r.admitted).length, 20);
+    });
+
+    test("tokenTake grants the burst, then says how long to wait, and refills over time", async () => {
+      const s = await store();
+      const k = stateKey(uniquePrefix("bucket"), "rate", "connector", "crowdstrike");
+      for (let i = 0; i < 3; i++) assert.equal(await s.tokenTake(k, 1_000, 3, 300), 0, `token ${i + 1}`);
+      assert.equal(await s.tokenTake(k, 1_000, 3, 300), 100, "one token refills in 100 ms");
+      assert.equal(await s.tokenTake(k, 1_050, 3, 300), 50, "half a token refilled");
+      assert.equal(await s.tokenTake(k, 1_100, 3, 300), 0);
+      assert.equal(await s.tokenTake(k, 1_100, 3, 300), 100);
+      assert.equal(await s.tokenTake(k, 2_000, 3, 300), 0, "full again, capped at the capacity");
+      assert.equal(await s.tokenTake(k, 2_000, 3, 300), 0);
+      assert.equal(await s.tokenTake(k, 2_000, 3, 300), 0);
+      assert.ok((await s.tokenTake(k, 2_000, 3, 300)) > 0, "no more than the capacity at once");
+      await refused(s.tokenTake(k, 2_000, 0, 300), "a zero capacity", /positive integer/);
+    });
+
+    test("getValue / setValue hold a plain value without expiry", async () => {
+      const s = await store();
+      const k = stateKey(uniquePrefix("value"), "guards", "kill-switch", "state");
+      assert.equal(await s.getValue(k), undefined);
+      await s.setValue(k, '{"on":true}');
+      assert.equal(await s.getValue(k), '{"on":true}');
+      await s.setValue(k, '{"on":false}');
+      assert.equal(await s.getValue(k), '{"on":false}');
+      const w = stateKey(uniquePrefix("value"), "host:a", "window", "1");
+      await s.windowAdd(w, "a", 1_000, 60_000);
+      await refused(s.getValue(w), "getValue on a window");
+      await refused(s.budgetTake(await claimed(s), "a", 1_000, 1_000, 1), "budgetTake on a claim");
     });
   });
 }

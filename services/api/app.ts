@@ -10,12 +10,13 @@ import { RiposteError, isRiposteError, messageOf, type ErrorCode } from "../shar
 import type { Logger } from "../shared/log.ts";
 import type { Metrics } from "../shared/metrics.ts";
 import { inboundTrace } from "../shared/telemetry.ts";
-import { SOURCE_NAME } from "../shared/config.ts";
+import { EDL_NAME, SOURCE_NAME } from "../shared/config.ts";
 import { DEFAULT_LIMITS, splitBodyAsync, type SplitLimits } from "../ingest/body.ts";
 import type { Ingestor } from "../ingest/ingestor.ts";
 import { bearerOf, mayIngest, safeEqual, signatureProblem, signatureNonce, SignatureNonces } from "./auth.ts";
 import type { ReplayReport } from "../ingest/replay.ts";
 import { ReplayArgs, docsPage, openApiDocument } from "./openapi.ts";
+import { trailView, type TrailStore } from "./trail.ts";
 
 const inflate = promisify(gunzip);
 
@@ -48,6 +49,21 @@ export interface ApiOptions {
   }) => Promise<ReplayReport>;
   /** Extra readiness facts for /healthz (bus kind, state kind). */
   readonly health?: () => Record<string, unknown>;
+  /** The alerts' trails (`GET /v1/alerts/{id}/trail`), indexed by the API service. */
+  readonly trail?: TrailStore;
+  /**
+   * The served external dynamic lists (`GET /v1/edl/{name}`): each list's text, and the read tokens of lists
+   * (RIPOSTE_EDL_TOKENS; the API token reads every list).
+   */
+  readonly edl?: {
+    readonly tokens: Readonly<Record<string, string>>;
+    text(name: string): Promise<string>;
+  };
+  /** The containment kill switch in shared state (`GET/PUT /v1/guards/kill-switch`), when state is reachable. */
+  readonly killSwitch?: {
+    get(): Promise<object>;
+    set(on: boolean, reason?: string): Promise<object>;
+  };
 }
 
 function sendError(
@@ -71,6 +87,15 @@ function queryParam(query: unknown, name: string): string | undefined {
     throw new RiposteError("RIPOSTE_QUERY_INVALID", `give ?${name}= once, as a name of at most 64 characters`);
   }
   return v;
+}
+
+/** The password of an HTTP basic Authorization header (the user name is ignored), or undefined. */
+function basicPassword(req: FastifyRequest): string | undefined {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(req.headers.authorization ?? "");
+  if (!m) return undefined;
+  const text = Buffer.from(m[1] as string, "base64").toString("utf8");
+  const i = text.indexOf(":");
+  return i < 0 || i === text.length - 1 ? undefined : text.slice(i + 1);
 }
 
 export function buildApi(opts: ApiOptions) {
@@ -130,19 +155,37 @@ export function buildApi(opts: ApiOptions) {
 
   app.addHook("onRequest", async (req: FastifyRequest, reply: FastifyReply) => {
     if (req.url === "/healthz") return;
-    const token = bearerOf(req.headers.authorization);
-    if (!token) return sendError(reply, "RIPOSTE_AUTH_MISSING", 401, "send Authorization: Bearer <token>");
-    const raw = /^\/v1\/alerts\/([^/?]+)/.exec(req.url)?.[1];
+    // A served list also takes its own token, and as a basic-auth password: what firewalls' EDL clients can send.
+    const reads = req.method === "GET" || req.method === "HEAD";
+    const list = opts.edl && reads ? /^\/v1\/edl\/([^/?]+)(?:\?|$)/.exec(req.url)?.[1] : undefined;
+    const token = bearerOf(req.headers.authorization) ?? (list === undefined ? undefined : basicPassword(req));
+    if (!token) {
+      if (list === undefined)
+        return sendError(reply, "RIPOSTE_AUTH_MISSING", 401, "send Authorization: Bearer <token>");
+      reply.header("www-authenticate", 'Basic realm="riposte-edl"');
+      return sendError(
+        reply,
+        "RIPOSTE_AUTH_MISSING",
+        401,
+        "send Authorization: Bearer <token>, or basic auth with the list's token as the password",
+      );
+    }
+    // Only `POST /v1/alerts/{source}` itself takes a source's own token and `GET /v1/edl/{name}` its list's token;
+    // every other route needs the API token.
+    const raw = req.method === "POST" ? /^\/v1\/alerts\/([^/?]+)(?:\?|$)/.exec(req.url)?.[1] : undefined;
     let source: string | undefined;
     try {
       source = raw === undefined ? undefined : decodeURIComponent(raw);
     } catch {
       return sendError(reply, "RIPOSTE_SOURCE_INVALID", 400, "the source name is not valid percent-encoding");
     }
+    const listToken =
+      list !== undefined && Object.hasOwn(opts.edl?.tokens ?? {}, list) ? opts.edl?.tokens[list] : undefined;
     const ok =
       source !== undefined
         ? mayIngest(token, source, opts.apiToken, opts.sourceTokens)
-        : opts.apiToken !== undefined && safeEqual(token, opts.apiToken);
+        : (opts.apiToken !== undefined && safeEqual(token, opts.apiToken)) ||
+          (listToken !== undefined && safeEqual(token, listToken));
     if (!ok) return sendError(reply, "RIPOSTE_AUTH_INVALID", 401, "the token is not valid for this endpoint");
   });
 
@@ -210,7 +253,7 @@ export function buildApi(opts: ApiOptions) {
       const pieces = await splitBodyAsync(body.toString("utf8"), limits);
       const { parent, links } = inboundTrace(req.headers, trusted.has("*") || trusted.has(source));
       const result = await ingestor.ingest(pieces, { source, format, parent, links });
-      if (result.normalized === 0) {
+      if (result.normalized === 0 && result.dropped === 0) {
         const first = result.items[0];
         const status = first?.code === "RIPOSTE_BODY_INVALID" ? 400 : 422;
         return sendError(reply, first?.code ?? "RIPOSTE_BODY_INVALID", status, first?.reason ?? "nothing to ingest", {
@@ -223,6 +266,63 @@ export function buildApi(opts: ApiOptions) {
         });
       }
       return reply.code(202).send(result);
+    });
+  }
+  const killSwitch = opts.killSwitch;
+  if (killSwitch) {
+    // The API token (admin) is required like every /v1 route; turning it on pauses containment in every executor.
+    app.get("/v1/guards/kill-switch", async () => killSwitch.get());
+    app.put<{ Body: Buffer }>("/v1/guards/kill-switch", async (req) => {
+      const usage = 'expected a JSON object {"on": true|false, "reason"?: string of at most 500 characters}';
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.isBuffer(req.body) ? req.body.toString("utf8") : "");
+      } catch (e) {
+        throw new RiposteError("RIPOSTE_BODY_INVALID", `${usage}: ${messageOf(e)}`);
+      }
+      const b = (body ?? {}) as Record<string, unknown>;
+      const extra =
+        typeof body === "object" && body !== null ? Object.keys(b).filter((k) => k !== "on" && k !== "reason") : [];
+      if (
+        typeof b["on"] !== "boolean" ||
+        extra.length > 0 ||
+        (b["reason"] !== undefined && (typeof b["reason"] !== "string" || b["reason"].length > 500))
+      )
+        throw new RiposteError("RIPOSTE_BODY_INVALID", usage);
+      const state = await killSwitch.set(b["on"], typeof b["reason"] === "string" ? b["reason"] : undefined);
+      opts.log.warn(
+        { kill_switch: state },
+        b["on"] ? "containment kill switch turned on" : "containment kill switch turned off",
+      );
+      return state;
+    });
+  }
+  const edl = opts.edl;
+  if (edl) {
+    app.get<{ Params: { name: string } }>("/v1/edl/:name", async (req, reply) => {
+      if (!EDL_NAME.test(req.params.name))
+        throw new RiposteError("RIPOSTE_QUERY_INVALID", "a list name is 1-64 lower-case letters, digits, '_' or '-'");
+      const text = await edl.text(req.params.name);
+      return reply.type("text/plain; charset=utf-8").header("cache-control", "no-store").send(text);
+    });
+  }
+  const trail = opts.trail;
+  if (trail) {
+    app.get<{ Params: { id: string } }>("/v1/alerts/:id/trail", async (req, reply) => {
+      const id = req.params.id;
+      if (id.length === 0 || id.length > 512) {
+        throw new RiposteError("RIPOSTE_QUERY_INVALID", "an alert id is 1-512 characters");
+      }
+      const entries = await trail.read(id);
+      if (entries.length === 0) {
+        return sendError(
+          reply,
+          "RIPOSTE_NOT_FOUND",
+          404,
+          "no trail for this alert id: unknown, not yet indexed, or older than RIPOSTE_TRAIL_RETENTION",
+        );
+      }
+      return trailView(id, entries);
     });
   }
   const replay = opts.replay;

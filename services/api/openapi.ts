@@ -53,6 +53,28 @@ export const ReplayReportBody = z.object({
 });
 
 const Stats = z.object({ counters: z.record(z.string(), z.number()) });
+
+/** Body of `PUT /v1/guards/kill-switch`. */
+export const KillSwitchBody = z.strictObject({
+  on: z.boolean().describe("true pauses every containment action in every executor"),
+  reason: z.string().max(500).optional(),
+});
+const KillSwitchState = z.looseObject({ on: z.boolean() });
+
+const TrailEntry = z.looseObject({
+  stage: z.enum(["received", "decision", "action"]),
+  time: z.number().int(),
+  trace_id: z.string().optional(),
+});
+const TrailView = z.object({
+  alert_id: z.string(),
+  received: z.array(TrailEntry).describe("Each time the alert was received: source, format, OCSF class, entity"),
+  decisions: z
+    .array(TrailEntry.extend({ actions: z.array(TrailEntry) }))
+    .describe("What the correlator decided (rule id, version, hash; outcome), with the actions taken for each"),
+  other_actions: z.array(TrailEntry),
+  trace_ids: z.array(z.string()).describe("The traces that tell this alert's story"),
+});
 const Health = z.looseObject({ status: z.literal("ok") });
 
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -153,6 +175,50 @@ export const ROUTES: readonly RouteDoc[] = [
     tag: "dlq",
     body: { schema: ReplayArgs, contentTypes: ["application/json"], description: "What to replay" },
     responses: { 200: { description: "What the replay did", schema: ReplayReportBody }, ...errors(400, 401, 409, 503) },
+  },
+  {
+    method: "GET",
+    path: "/v1/alerts/{id}/trail",
+    summary: "What happened to an alert",
+    description:
+      "Received (format, class, entity), decisions (rules matched with versions, outcome), and each action (result, latency, trace id). Kept for RIPOSTE_TRAIL_RETENTION.",
+    tag: "alerts",
+    params: { id: { schema: z.string().min(1).max(512), description: "The alert's id (finding uid, vendor uid)" } },
+    responses: { 200: { description: "The alert's trail", schema: TrailView }, ...errors(401, 404, 503) },
+  },
+  {
+    method: "GET",
+    path: "/v1/guards/kill-switch",
+    summary: "The containment kill switch",
+    tag: "guards",
+    responses: { 200: { description: "Whether containment is paused", schema: KillSwitchState }, ...errors(401) },
+  },
+  {
+    method: "PUT",
+    path: "/v1/guards/kill-switch",
+    summary: "Pause or resume all containment",
+    description: "Enrichment, notification and tickets go on while containment is paused.",
+    tag: "guards",
+    body: { schema: KillSwitchBody, contentTypes: ["application/json"], description: "on, and why" },
+    responses: { 200: { description: "The new state", schema: KillSwitchState }, ...errors(400, 401, 503) },
+  },
+  {
+    method: "GET",
+    path: "/v1/edl/{name}",
+    summary: "An external dynamic list for firewalls",
+    description:
+      "The IP addresses and CIDR blocks the edl connector's block_ip listed and that have not expired or been unblocked: text/plain, one a line (PAN-OS, FortiGate and Check Point poll it). Read with the API token or the list's token (RIPOSTE_EDL_TOKENS), as a bearer token or as the password of HTTP basic auth (any user name). A list nothing was ever listed on is empty.",
+    tag: "edl",
+    params: {
+      name: {
+        schema: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/),
+        description: "The list's name (the block_ip step's list param; default block)",
+      },
+    },
+    responses: {
+      200: { description: "One IP address or CIDR block a line", contentType: "text/plain; charset=utf-8" },
+      ...errors(400, 401, 503),
+    },
   },
   {
     method: "GET",

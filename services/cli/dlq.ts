@@ -36,7 +36,13 @@ export async function dlqReplayCommand(opts: {
       bus,
       topics,
       // The same source→format binding as ingest: a record a bound source may not send stays failing.
-      ingestor: new Ingestor({ bus, topics, metrics: new Metrics(), sourceFormats: config.sourceFormats }),
+      ingestor: new Ingestor({
+        bus,
+        topics,
+        metrics: new Metrics(),
+        sourceFormats: config.sourceFormats,
+        dropClasses: config.sourceDropClasses,
+      }),
       state,
       groupId: `${config.groupPrefix}.dlq-replay`,
       fromBeginning: opts.fromBeginning,

@@ -4,7 +4,8 @@ import { readFileSync } from "node:fs";
 import { isRiposteError, messageOf } from "../shared/errors.ts";
 import { runCommand } from "./run.ts";
 import { normalizeCommand } from "./normalize.ts";
-import { rulesCheckCommand } from "./rules.ts";
+import { rulesValidateCommand } from "./rules.ts";
+import { loadSourceMappings } from "../ingest/sources.ts";
 import { schemasExportCommand } from "./schemas.ts";
 import { dlqReplayCommand } from "./dlq.ts";
 
@@ -14,12 +15,15 @@ Usage:
   riposte run all [--demo]            the whole pipeline in one process (embedded bus and state unless
                                       KAFKA_BROKERS / REDIS_URL are set); --demo replays the bundled alerts
   riposte run <service>               one service of the distributed mode: ingest, correlator, executor, api
-  riposte normalize [--format F] FILE...
-                                      print each input event as normalized OCSF or as a DLQ record (NDJSON)
+  riposte normalize [--format F] [--mapping FILE]... [--unwrap] FILE...
+                                      print each input event as normalized OCSF or as a DLQ record (NDJSON);
+                                      --mapping adds a source mapping file (rules/sources/*.yaml) to try it;
+                                      --unwrap normalizes the vendor event of Panther test records ({..., log})
   riposte dlq replay [--code C] [--since ISO] [--dry-run] [--from-beginning]
                                       send dead-lettered events back through normalization (Kafka + Redis);
                                       records this command replayed before are skipped unless --from-beginning
-  riposte rules check [DIR]           validate rule files, playbooks and lists (default ./rules)
+  riposte rules validate [DIR]        validate rule files, playbooks, lists and source mappings (default ./rules);
+                                      every problem as file:line:column, exit 1 on any (alias: rules check)
   riposte schemas export [DIR]        write JSON Schema for every Riposte schema (default ./schemas/json)
   riposte --version | --help
 
@@ -40,6 +44,8 @@ async function main(argv: string[]): Promise<number> {
       since: { type: "string" },
       "dry-run": { type: "boolean" },
       "from-beginning": { type: "boolean" },
+      mapping: { type: "string", multiple: true },
+      unwrap: { type: "boolean" },
     },
   });
   const [command, sub, ...rest] = positionals;
@@ -54,18 +60,28 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case "run":
+      // Before the configuration is read: source bindings (RIPOSTE_SOURCE_FORMATS) may name a mapping's format.
+      await loadSourceMappings(process.env["RIPOSTE_RULES_DIR"] ?? "rules");
       await runCommand(sub, { demo: values.demo ?? false });
       return -1;
     case "normalize":
       return normalizeCommand(
         [sub, ...rest].filter((f): f is string => f !== undefined),
-        { format: values.format, source: values.source },
+        {
+          format: values.format,
+          source: values.source,
+          mappings: values.mapping,
+          unwrap: values.unwrap ?? false,
+          rulesDir: process.env["RIPOSTE_RULES_DIR"],
+        },
       );
     case "rules":
-      if (sub !== "check") break;
-      return rulesCheckCommand(rest[0] ?? "rules");
+      if (sub !== "validate" && sub !== "check") break;
+      return rulesValidateCommand(rest[0] ?? "rules");
     case "dlq":
       if (sub !== "replay") break;
+      // Replayed events go through the same registry as ingest, source mappings included.
+      await loadSourceMappings(process.env["RIPOSTE_RULES_DIR"] ?? "rules");
       return dlqReplayCommand({
         code: values.code,
         since: values.since,

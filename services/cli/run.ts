@@ -23,7 +23,7 @@ export async function runCommand(target: string | undefined, flags: { demo: bool
   } else {
     throw new RiposteError("RIPOSTE_CONFIG_INVALID", `riposte run needs one of: all, ${SERVICES.join(", ")}`);
   }
-  initTelemetry({ serviceName: `riposte-${target}`, otlpEndpoint: config.otlpEndpoint });
+  initTelemetry({ serviceName: `riposte-${target}`, otlp: config.otlp });
   log.info(
     {
       mode: config.kafka.brokers ? "distributed" : "embedded",

@@ -63,7 +63,11 @@ describe("correlator", () => {
       (await set.evaluate(suricata("10.20.4.17"))).map((r) => r.rule.id),
       ["network-ids-internal-host-isolate"],
     );
-    assert.equal((await set.evaluate(suricata("203.0.113.9"))).length, 0, "external source");
+    assert.deepEqual(
+      (await set.evaluate(suricata("203.0.113.9"))).map((r) => r.rule.id),
+      ["external-ip-multi-sensor-block-ip"],
+      "external source: only the multi-sensor correlation looks at it",
+    );
     assert.equal((await set.evaluate(suricata("10.20.4.17", 1, 3))).length, 0, "low severity");
     assert.equal((await set.evaluate(suricata("10.0.0.1"))).length, 0, "never-isolate list");
   });
@@ -126,7 +130,7 @@ test("an unexpected correlation failure dead-letters the event instead of blocki
   });
   const state = new MemoryState();
   const make = (err: Error) => {
-    state.claim = async () => {
+    state.lookup = async () => {
       throw err;
     };
     return new Correlator({

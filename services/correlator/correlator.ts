@@ -1,19 +1,25 @@
 /**
  * The correlator: normalized events → decisions. Every event yields at least one decision record
- * (respond, duplicate, suppressed or no_match), so every accepted alert is accounted for.
+ * (respond, duplicate, suppressed or no_match), so every accepted alert is accounted for. The deciding is pure
+ * (plan.ts); this class reads the batch, fetches the state the plan needs, applies its operations and publishes.
  */
-import { NormalizedEvent, eventTitle, eventUid, targetKey, type Decision, type RuleFile } from "../../schemas/index.ts";
+import { NormalizedEvent, targetKey, type Decision } from "../../schemas/index.ts";
 import { inKeyOrder, type Bus, type InMessage, type OutMessage } from "../shared/bus/index.ts";
 import type { TopicNames } from "../shared/config.ts";
-import { isRiposteError, messageOf } from "../shared/errors.ts";
-import { canonicalJson, stableId } from "../shared/ids.ts";
+import { RiposteError, isRiposteError, messageOf } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
-import type { Metrics } from "../shared/metrics.ts";
-import { stateKey, type StateStore } from "../shared/state/index.ts";
-import { ATTR, contextFrom, headersFor, inSpan, traceIdOf, SpanKind } from "../shared/telemetry.ts";
-import { render, renderAll, valueAt } from "../shared/template.ts";
+import { LABEL, type Metrics } from "../shared/metrics.ts";
+import type { StateStore } from "../shared/state/index.ts";
+import { ATTR, contextFrom, headersFor, inSpan, traceIdOf, tracesExported, SpanKind } from "../shared/telemetry.ts";
 import { dlqRecord } from "../shared/dlq.ts";
-import type { LoadedRule, RuleSet } from "./ruleset.ts";
+import { correlationProblems } from "./correlation.ts";
+import { needs, plan, type PlanContext, type StateOp } from "./plan.ts";
+import type { RuleSet } from "./ruleset.ts";
+
+/** Default allowed lateness of correlations when neither the rule nor the configuration sets one. */
+export const DEFAULT_LATENESS_MS = 300_000;
+/** Default half-life of entity risk when the configuration sets none. */
+export const DEFAULT_RISK_HALF_LIFE_MS = 86_400_000;
 
 export interface CorrelatorDeps {
   readonly bus: Bus;
@@ -24,6 +30,10 @@ export interface CorrelatorDeps {
   readonly metrics: Metrics;
   readonly statePrefix: string;
   readonly dedupWindowMs: number;
+  /** Default allowed lateness of correlations (RIPOSTE_CORRELATION_LATENESS); DEFAULT_LATENESS_MS when absent. */
+  readonly latenessMs?: number;
+  /** Half-life of entity risk contributions (RIPOSTE_RISK_HALF_LIFE); DEFAULT_RISK_HALF_LIFE_MS when absent. */
+  readonly riskHalfLifeMs?: number;
   readonly now?: () => number;
 }
 
@@ -31,9 +41,16 @@ export class Correlator {
   private readonly now: () => number;
   private readonly deps: CorrelatorDeps;
 
+  private readonly latenessMs: number;
+
+  /** Throws RIPOSTE_RULE_INVALID when the rules' correlations name rules that are missing or unusable. */
   constructor(deps: CorrelatorDeps) {
     this.deps = deps;
     this.now = deps.now ?? Date.now;
+    this.latenessMs = deps.latenessMs ?? DEFAULT_LATENESS_MS;
+    const problems = correlationProblems(deps.rules.rules);
+    if (problems.length > 0)
+      throw new RiposteError("RIPOSTE_RULE_INVALID", `invalid rule files:\n  - ${problems.join("\n  - ")}`);
   }
 
   /** Handles one batch from riposte.alerts.normalized; resolves once its decisions are durable. */
@@ -87,7 +104,13 @@ export class Correlator {
         span.setAttribute(ATTR.entityKey, event.riposte.entity_key);
         let decisions: Decision[];
         try {
-          decisions = await this.decide(event, `${m.topic}/${m.partition}/${m.offset}`, traceIdOf(span));
+          decisions = await this.decide(
+            event,
+            `${m.topic}/${m.partition}/${m.offset}`,
+            traceIdOf(span),
+            // Kept with the alert (for its duplicates' links) only where traces leave the process.
+            tracesExported() && span.isRecording() ? span.spanContext().spanId : undefined,
+          );
         } catch (e) {
           // State or bus outages are retried (the batch is redelivered); anything else would block the
           // partition forever, so the event goes to the DLQ with the reason instead.
@@ -99,6 +122,13 @@ export class Correlator {
           deadLetter("RIPOSTE_CORRELATION_FAILED", `correlation failed: ${messageOf(e)}`);
           return;
         }
+        // A duplicate's span links to the span that decided the original alert (its trace, in another request).
+        for (const d of decisions)
+          for (const l of d.links ?? [])
+            span.addLink({
+              context: { traceId: l.trace_id, spanId: l.span_id, traceFlags: 1 },
+              attributes: { [ATTR.linkKind]: "original" },
+            });
         const headers = headersFor(span);
         for (const d of decisions) {
           out.push({
@@ -114,46 +144,31 @@ export class Correlator {
   }
 
   /**
-   * Decides about one event. `delivery` identifies this delivery of it, so that a redelivered message is not
-   * mistaken for a duplicate alert.
+   * Decides about one event: reads the state the plan needs, plans (pure), applies the plan's state operations, and
+   * returns its decisions. `delivery` identifies this delivery of the event, so that a redelivered message decides
+   * as it did the first time instead of being mistaken for a duplicate alert.
    */
-  async decide(event: NormalizedEvent, delivery: string, traceId?: string): Promise<Decision[]> {
-    const { state, statePrefix, metrics } = this.deps;
-    const alert = {
-      uid: eventUid(event),
-      fingerprint: event.riposte.fingerprint,
-      entity_key: event.riposte.entity_key,
-      class_uid: event.class_uid,
-      title: eventTitle(event),
-      source: event.riposte.source,
-      severity_id: event.severity_id,
-      time: event.time,
-    };
-    const base = { time: this.now(), alert, ...(traceId ? { trace_id: traceId } : {}) };
-    const fp = stateKey(statePrefix, event.riposte.entity_key, "fp", event.riposte.fingerprint);
-    const claim = await state.claim(fp, delivery, this.deps.dedupWindowMs);
-    if (claim.state !== "acquired") {
-      metrics.inc("correlator_duplicates_total");
-      return [
-        {
-          ...base,
-          id: stableId("duplicate", event.riposte.fingerprint, delivery),
-          outcome: "duplicate",
-          reason: "the same alert was received before, within the dedup window",
-        },
-      ];
-    }
+  async decide(event: NormalizedEvent, delivery: string, traceId?: string, spanId?: string): Promise<Decision[]> {
+    const { state, metrics } = this.deps;
     const matched = await this.deps.rules.evaluate(event);
-    if (matched.length === 0) {
-      metrics.inc("correlator_no_match_total");
-      return [{ ...base, id: stableId("no_match", event.riposte.fingerprint), outcome: "no_match" }];
-    }
-    const score = Math.min(
-      100,
-      matched.reduce((s, r) => s + r.rule.score, 0),
-    );
-    const decisions: Decision[] = [];
-    for (const loaded of matched) decisions.push(await this.decideRule(loaded, event, base, score));
+    const ctx: PlanContext = {
+      statePrefix: this.deps.statePrefix,
+      dedupWindowMs: this.deps.dedupWindowMs,
+      latenessMs: this.latenessMs,
+      riskHalfLifeMs: this.deps.riskHalfLifeMs ?? DEFAULT_RISK_HALF_LIFE_MS,
+      now: this.now(),
+      delivery,
+      traceId,
+      spanId,
+    };
+    const want = needs(event, matched, ctx);
+    const [lookups, timelines] = await Promise.all([
+      Promise.all(want.lookups.map((l) => state.lookup(l.key, l.field))),
+      Promise.all(want.timelines.map(async (k) => [k, await state.recall(k)] as const)),
+    ]);
+    const result = plan(event, matched, { lookups, timelines: new Map(timelines) }, ctx);
+    await Promise.all(result.ops.map((op) => this.apply(op)));
+    const { decisions } = result;
     for (const d of decisions) {
       if (d.outcome === "respond")
         this.deps.log.info(
@@ -162,76 +177,34 @@ export class Correlator {
             rule: d.rule?.id,
             playbook: d.playbook,
             target: d.target,
-            alert: alert.title,
-            entity: alert.entity_key,
+            alert: d.alert.title,
+            entity: d.alert.entity_key,
+            ...(d.correlation ? { correlation: d.correlation.type, alerts: d.alert_ids?.length } : {}),
           },
           "decision",
         );
     }
-    metrics.inc("correlator_decisions_total", decisions.filter((d) => d.outcome === "respond").length);
-    metrics.inc("correlator_suppressed_total", decisions.filter((d) => d.outcome === "suppressed").length);
+    const count = (o: Decision["outcome"]) => decisions.filter((d) => d.outcome === o).length;
+    metrics.inc("correlator_duplicates_total", count("duplicate"));
+    metrics.inc("correlator_no_match_total", count("no_match"));
+    metrics.inc("correlator_decisions_total", count("respond"));
+    metrics.inc("correlator_suppressed_total", count("suppressed"));
+    metrics.inc("correlator_late_total", result.late);
+    for (const r of matched) metrics.count("riposte_rule_hits_total", { [LABEL.rule]: r.rule.id });
+    for (const d of decisions) {
+      const labels = { [LABEL.rule]: d.rule?.id ?? "", [LABEL.playbook]: d.playbook ?? "" };
+      metrics.count("riposte_decisions_total", {
+        [LABEL.outcome]: d.outcome,
+        [LABEL.playbook]: labels[LABEL.playbook],
+      });
+      // MTTD: from the alert's own time to the decision to respond.
+      if (d.outcome === "respond") metrics.observe("riposte_mttd_seconds", (d.time - event.time) / 1000, labels);
+    }
     return decisions;
   }
 
-  private async decideRule(
-    loaded: LoadedRule,
-    event: NormalizedEvent,
-    base: Pick<Decision, "time" | "alert" | "trace_id">,
-    score: number,
-  ): Promise<Decision> {
-    const { rule } = loaded;
-    const ruleRef = { id: rule.id, version: rule.version, hash: loaded.hash, name: rule.name };
-    const group = groupOf(rule, event);
-    const common = { ...base, rule: ruleRef, score };
-    if (group === undefined) {
-      return {
-        ...common,
-        id: stableId(rule.id, rule.version, "missing", event.riposte.fingerprint),
-        outcome: "suppressed",
-        reason: `dedup field missing: ${rule.dedup?.fields.join(", ")}`,
-      };
-    }
-    const window = rule.dedup?.window ?? 0;
-    const windowStart = window > 0 ? Math.floor(event.time / window) * window : 0;
-    // The fingerprint of the event that opened the group: a redelivery collapses into the same decision, a later
-    // alert of the same group (after the dedup window expired) gets a decision of its own.
-    const id = stableId(rule.id, rule.version, group, windowStart, event.riposte.fingerprint);
-    const withGroup = { ...common, id, group_key: group, window_start: windowStart };
-    if (rule.dedup) {
-      const key = stateKey(this.deps.statePrefix, event.riposte.entity_key, `dedup:${rule.id}`, stableId(group));
-      const claim = await this.deps.state.claim(key, event.riposte.fingerprint, rule.dedup.window);
-      if (claim.state !== "acquired") {
-        return {
-          ...withGroup,
-          id: stableId(id, event.riposte.fingerprint),
-          outcome: "suppressed",
-          reason: `rule dedup: same ${rule.dedup.fields.join(", ")} within ${rule.dedup.window} ms`,
-        };
-      }
-    }
-    if (!rule.decision) return { ...withGroup, outcome: "respond" };
-    try {
-      const target = { type: rule.decision.target.type, value: String(render(rule.decision.target.value, event)) };
-      return {
-        ...withGroup,
-        outcome: "respond",
-        playbook: rule.decision.playbook,
-        target,
-        params: renderAll(rule.decision.params, event),
-        approval: rule.decision.approval,
-      };
-    } catch (e) {
-      if (!isRiposteError(e)) throw e;
-      return { ...withGroup, outcome: "suppressed", reason: `cannot target a response: ${e.message}` };
-    }
+  private async apply(op: StateOp): Promise<void> {
+    if (op.op === "record") await this.deps.state.record(op.key, op.field, op.value, op.ttlMs);
+    else await this.deps.state.append(op.key, op.entries, op.cutoffMs, op.cap, op.ttlMs);
   }
-}
-
-/** The rule's group key: its dedup fields' values, or the alert's fingerprint. Undefined when a field is missing and the policy skips. */
-function groupOf(rule: RuleFile, event: NormalizedEvent): string | undefined {
-  if (!rule.dedup) return event.riposte.fingerprint;
-  const values = rule.dedup.fields.map((f) => valueAt(event, f));
-  if (values.some((v) => v === undefined || v === null) && rule.dedup.missing === "skip") return undefined;
-  // Compared case-insensitively: hostnames, user names and addresses differ in case between vendors.
-  return canonicalJson(values.map((v) => (typeof v === "string" ? v.toLowerCase() : (v ?? ""))));
 }

@@ -5,6 +5,7 @@ import { RuleFile } from "../../schemas/index.ts";
 import { RiposteError } from "../shared/errors.ts";
 import { sha256 } from "../shared/ids.ts";
 import { issuesOf, listFiles, parseDoc } from "../shared/rulefiles.ts";
+import { checkCondition } from "./compile.ts";
 import { checkOperatorValue, type NamedLists } from "./operators.ts";
 import type { LoadedRule } from "./ruleset.ts";
 
@@ -65,6 +66,14 @@ export async function loadRules(rulesDir: string, lists: NamedLists): Promise<Lo
     for (const leaf of leaves(rule.match as LeafLike)) {
       const problem = checkOperatorValue(leaf.operator ?? "", leaf.value, lists);
       if (problem) problems.push(`${file}: ${leaf.operator}: ${problem}`);
+    }
+    if (!problems.some((p) => p.startsWith(`${file}: `))) {
+      // What the compiled engine refuses (an `in` without a list, a pattern taken from another fact, ...).
+      try {
+        checkCondition(rule.match, lists);
+      } catch (e) {
+        problems.push(`${file}: ${e instanceof Error ? e.message : String(e)}`);
+      }
     }
     const dup = seen.get(rule.id);
     if (dup) problems.push(`${file}: rule id "${rule.id}" is also used by ${dup}`);

@@ -1,11 +1,30 @@
 /**
  * Operators that security matching needs beyond json-rules-engine's defaults. Pure; patterns are compiled once.
+ *
+ * Each operator is written once, as `prepareOperator(name, value)`: the condition's value is turned into a test of
+ * the fact value ahead of time (pattern compiled, list resolved, lower-cased), so the compiled engine evaluates
+ * without allocating. json-rules-engine gets the same code through `customOperators`.
  */
 import { BlockList, isIP } from "node:net";
 
 export type NamedLists = ReadonlyMap<string, ReadonlySet<string>>;
 
 type OperatorFn = (factValue: unknown, jsonValue: unknown) => boolean;
+/** A test of a fact value against a condition value fixed in advance. */
+export type FactTest = (factValue: unknown) => boolean;
+
+/** The operators this module adds, in the order the rule schema lists them. */
+export const CUSTOM_OPERATORS = [
+  "containsi",
+  "startsWith",
+  "endsWith",
+  "regex",
+  "wildcard",
+  "cidr",
+  "inList",
+  "exists",
+] as const;
+export type CustomOperator = (typeof CUSTOM_OPERATORS)[number];
 
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : [v]);
 const strings = (v: unknown): string[] => asList(v).filter((x): x is string => typeof x === "string");
@@ -46,30 +65,95 @@ const blockListOf = cached((cidrs: string) => {
   return list;
 });
 
-/** True when any fact value (or element) satisfies `test`. */
-const anyOf = (factValue: unknown, test: (s: string) => boolean): boolean => strings(factValue).some(test);
+/**
+ * True when the fact value, or one of its elements when it is a list, is a string that satisfies `test`. An
+ * indexed loop rather than filter/some: this runs on every evaluation and must not allocate.
+ */
+function anyString(factValue: unknown, test: (s: string) => boolean): boolean {
+  if (typeof factValue === "string") return test(factValue);
+  if (!Array.isArray(factValue)) return false;
+  for (let i = 0; i < factValue.length; i++) {
+    const x: unknown = factValue[i];
+    if (typeof x === "string" && test(x)) return true;
+  }
+  return false;
+}
 
-/** Builds the custom operators; `lists` are the named lists (IOC sets, allow lists) operators can refer to. */
-export function customOperators(lists: NamedLists): Record<string, OperatorFn> {
-  return {
-    containsi: (f, v) => typeof v === "string" && anyOf(f, (s) => s.toLowerCase().includes(v.toLowerCase())),
-    startsWith: (f, v) => typeof v === "string" && anyOf(f, (s) => s.startsWith(v)),
-    endsWith: (f, v) => typeof v === "string" && anyOf(f, (s) => s.endsWith(v)),
-    regex: (f, v) => typeof v === "string" && anyOf(f, (s) => regexOf(v).test(s)),
-    wildcard: (f, v) => strings(v).some((p) => anyOf(f, (s) => wildcardOf(p).test(s))),
-    cidr: (f, v) => {
-      const list = blockListOf(strings(v).join(","));
-      return anyOf(f, (s) => {
+const never: FactTest = () => false;
+
+// Many rules lower-case the same field of the same event one after the other (containsi, inList): the last two
+// strings and their lower case are kept, so that only the first rule pays for the new string.
+let lastIn1 = "";
+let lastOut1 = "";
+let lastIn2 = "";
+let lastOut2 = "";
+function lower(s: string): string {
+  if (s === lastIn1) return lastOut1;
+  if (s === lastIn2) return lastOut2;
+  lastIn2 = lastIn1;
+  lastOut2 = lastOut1;
+  lastIn1 = s;
+  lastOut1 = s.toLowerCase();
+  return lastOut1;
+}
+
+/**
+ * The custom operator `name` with its condition value fixed: a test of fact values. Throws when the value cannot
+ * be compiled (a bad pattern or address), as the operator would on its first evaluation.
+ */
+export function prepareOperator(name: CustomOperator, value: unknown, lists: NamedLists): FactTest {
+  switch (name) {
+    case "containsi": {
+      if (typeof value !== "string") return never;
+      const needle = value.toLowerCase();
+      return (f) => anyString(f, (s) => lower(s).includes(needle));
+    }
+    case "startsWith":
+      return typeof value === "string" ? (f) => anyString(f, (s) => s.startsWith(value)) : never;
+    case "endsWith":
+      return typeof value === "string" ? (f) => anyString(f, (s) => s.endsWith(value)) : never;
+    case "regex": {
+      if (typeof value !== "string") return never;
+      // Compiled on first use, as before: a fact with no string never compiles the pattern.
+      let re: RegExp | undefined;
+      const test = (s: string) => (re ??= regexOf(value)).test(s);
+      return (f) => anyString(f, test);
+    }
+    case "wildcard": {
+      const patterns = strings(value).map(wildcardOf);
+      const tests = patterns.map((re) => (s: string) => re.test(s));
+      return (f) => {
+        for (const test of tests) if (anyString(f, test)) return true;
+        return false;
+      };
+    }
+    case "cidr": {
+      const list = blockListOf(strings(value).join(","));
+      const test = (s: string) => {
         const fam = isIP(s);
         return fam !== 0 && list.check(s, fam === 6 ? "ipv6" : "ipv4");
-      });
-    },
-    inList: (f, v) => {
-      const list = typeof v === "string" ? lists.get(v) : undefined;
-      return list !== undefined && anyOf(f, (s) => list.has(s.toLowerCase()));
-    },
-    exists: (f, v) => (f !== undefined && f !== null) === (v !== false),
+      };
+      return (f) => anyString(f, test);
+    }
+    case "inList": {
+      const list = typeof value === "string" ? lists.get(value) : undefined;
+      if (list === undefined) return never;
+      const test = (s: string) => list.has(lower(s));
+      return (f) => anyString(f, test);
+    }
+    case "exists": {
+      const wanted = value !== false;
+      return (f) => (f !== undefined && f !== null) === wanted;
+    }
+  }
+}
+
+/** The custom operators as json-rules-engine takes them; `lists` are the named lists (IOC sets, allow lists). */
+export function customOperators(lists: NamedLists): Record<CustomOperator, OperatorFn> {
+  const op = (name: CustomOperator): OperatorFn => {
+    return (f, v) => prepareOperator(name, v, lists)(f);
   };
+  return Object.fromEntries(CUSTOM_OPERATORS.map((n) => [n, op(n)])) as Record<CustomOperator, OperatorFn>;
 }
 
 /** Checks a rule's operator values at load time, so a bad pattern fails the rule file, not the stream. */

@@ -1,10 +1,13 @@
 /**
- * A compiled rule set: json-rules-engine conditions with Riposte's operators and a path resolver that only
- * follows plain members. Pure: an event in, the matching rules out; no I/O, no clock.
+ * The rule set: an event in, the matching rules out; pure, no I/O, no clock. RuleSet runs the compiled engine
+ * (compile.ts, compile-rules.ts); ReferenceRuleSet runs json-rules-engine itself with the same operators and path
+ * resolver, as the reference the compiled engine is tested against and the baseline of the bench.
  */
 import { Engine, type RuleProperties, type TopLevelCondition } from "json-rules-engine";
-import type { NormalizedEvent, RuleFile } from "../../schemas/index.ts";
+import type { ConditionShape, NormalizedEvent, RuleFile } from "../../schemas/index.ts";
+import { RiposteError } from "../shared/errors.ts";
 import { valueAt } from "../shared/template.ts";
+import { CompiledRules, type IndexStats } from "./compile-rules.ts";
 import { customOperators, type NamedLists } from "./operators.ts";
 
 /** A loaded rule with its provenance. */
@@ -15,13 +18,73 @@ export interface LoadedRule {
   readonly file: string;
 }
 
+/** Highest priority first, then by id: the order matches are reported in. */
+const byPriority = (a: LoadedRule, b: LoadedRule) =>
+  b.rule.priority - a.rule.priority || (a.rule.id < b.rule.id ? -1 : 1);
+
+const NONE: readonly LoadedRule[] = Object.freeze([]);
+
+function enabledRules(rules: readonly LoadedRule[]): LoadedRule[] {
+  const enabled = rules.filter((r) => r.rule.enabled);
+  const seen = new Set<string>();
+  for (const r of enabled) {
+    if (seen.has(r.rule.id)) throw new RiposteError("RIPOSTE_RULE_INVALID", `rule id "${r.rule.id}" is used twice`);
+    seen.add(r.rule.id);
+  }
+  return enabled;
+}
+
 export class RuleSet {
+  readonly rules: readonly LoadedRule[];
+  private readonly compiled: CompiledRules<LoadedRule>;
+
+  /** Compiles the enabled rules; throws RIPOSTE_RULE_INVALID for a condition that cannot be evaluated. */
+  constructor(rules: readonly LoadedRule[], lists: NamedLists) {
+    this.rules = enabledRules(rules);
+    const ordered = [...this.rules].sort(byPriority);
+    this.compiled = new CompiledRules(
+      ordered.map((r) => ({ match: r.rule.match, value: r })),
+      lists,
+    );
+  }
+
+  /** How the index spread the rules. */
+  get stats(): IndexStats {
+    return this.compiled.stats;
+  }
+
+  /**
+   * Rules whose conditions match the event, highest priority first, then by id. Synchronous and allocation-free:
+   * the array is shared, frozen when empty, and overwritten by the next call; copy it to keep it past that.
+   */
+  match(event: NormalizedEvent): readonly LoadedRule[] {
+    return this.compiled.match(event);
+  }
+
+  /** `match`, as an array of the caller's own (the frozen empty array when nothing matches). */
+  async evaluate(event: NormalizedEvent): Promise<readonly LoadedRule[]> {
+    const matched = this.compiled.match(event);
+    return matched.length === 0 ? NONE : matched.slice();
+  }
+
+  /** How many rules the index lets `match` evaluate for this event. */
+  candidates(event: NormalizedEvent): number {
+    return this.compiled.candidates(event);
+  }
+}
+
+/**
+ * json-rules-engine 7.3.1 configured as Riposte configured it before the compiled engine: undefined facts
+ * allowed, `valueAt` paths, Riposte's custom operators, the event's fields and `event` as facts. The library
+ * wants `all`, `any` or `not` at the root; a bare leaf there is wrapped in `all`, which means the same.
+ */
+export class ReferenceRuleSet {
   readonly rules: readonly LoadedRule[];
   private readonly engine: Engine;
   private readonly byId: ReadonlyMap<string, LoadedRule>;
 
   constructor(rules: readonly LoadedRule[], lists: NamedLists) {
-    this.rules = rules.filter((r) => r.rule.enabled);
+    this.rules = enabledRules(rules);
     this.byId = new Map(this.rules.map((r) => [r.rule.id, r]));
     this.engine = new Engine([], {
       allowUndefinedFacts: true,
@@ -29,10 +92,12 @@ export class RuleSet {
     });
     for (const [name, fn] of Object.entries(customOperators(lists))) this.engine.addOperator(name, fn);
     for (const r of this.rules) {
+      const m: ConditionShape = r.rule.match;
+      const root = Object.hasOwn(m, "all") || Object.hasOwn(m, "any") || Object.hasOwn(m, "not") ? m : { all: [m] };
       const props: RuleProperties = {
         name: r.rule.id,
         priority: r.rule.priority,
-        conditions: r.rule.match as TopLevelCondition,
+        conditions: root as TopLevelCondition,
         event: { type: r.rule.id },
       };
       this.engine.addRule(props);
@@ -47,6 +112,6 @@ export class RuleSet {
     return events
       .map((e) => this.byId.get(e.type))
       .filter((r): r is LoadedRule => r !== undefined)
-      .sort((a, b) => b.rule.priority - a.rule.priority || (a.rule.id < b.rule.id ? -1 : 1));
+      .sort(byPriority);
   }
 }

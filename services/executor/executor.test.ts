@@ -47,7 +47,7 @@ function decision(id: string, host = "web-01"): Decision {
   return {
     id,
     outcome: "respond",
-    time: 1,
+    time: Date.now(),
     alert: {
       uid: `a-${id}`,
       fingerprint: `f-${id}`,
@@ -334,7 +334,7 @@ describe("executor against a CrowdStrike fake", () => {
     await settle();
     assert.ok(Date.now() - started >= 200, "waited for Retry-After");
     assert.equal(actions[0]?.["status"], "succeeded");
-    assert.equal(actions[0]?.["attempts"], 2);
+    assert.equal(actions[0]?.["attempts"], 3, "the device lookup twice (429, then fine), the contain call once");
   });
 
   test("5xx is retried with backoff; success on a later attempt", async () => {
@@ -347,8 +347,8 @@ describe("executor against a CrowdStrike fake", () => {
     assert.equal(actions[0]?.["status"], "succeeded");
     assert.equal(
       actions[0]?.["attempts"],
-      3,
-      "two failed attempts (token call, then device lookup), the third succeeds",
+      4,
+      "two failed lookup attempts (token call, then device lookup), the third finds the device; one contain call",
     );
   });
 

@@ -1,26 +1,18 @@
 /**
  * The executor: decisions → playbook steps → connector calls, each audited on riposte.actions.
- * Effectively once: an action's id is (decision id, step), claimed in state before the call; a replayed
- * decision finds the claim completed and does nothing. Containment steps take a lease on their target so two
- * decisions cannot contain the same entity twice within the lease.
+ * Effectively once: an action's id is (decision id, step), claimed in state before the call (ledger.ts); a
+ * replayed decision finds the claim completed and does nothing. Guards (guards.ts, step.ts) hold containment back
+ * whatever a rule says: kill switch, decision age, protected assets, budgets, one containment per target at a
+ * time, per-connector rate limits and circuit breakers.
  */
-import { setTimeout as sleep } from "node:timers/promises";
-import { randomUUID } from "node:crypto";
-import {
-  ActionRecord,
-  Decision,
-  targetKey,
-  type ActionStatus,
-  type PlaybookFile,
-  type PlaybookStep,
-} from "../../schemas/index.ts";
+import { Decision, targetKey, type PlaybookFile, type PlaybookStep } from "../../schemas/index.ts";
 import { inKeyOrder, type Bus, type InMessage } from "../shared/bus/index.ts";
 import type { ConnectorConfig, TopicNames } from "../shared/config.ts";
 import { dlqRecord } from "../shared/dlq.ts";
 import { RiposteError, isRiposteError, messageOf } from "../shared/errors.ts";
 import { stableId } from "../shared/ids.ts";
 import type { Logger } from "../shared/log.ts";
-import type { Metrics } from "../shared/metrics.ts";
+import { LABEL, type Metrics } from "../shared/metrics.ts";
 import { stateKey, type StateStore } from "../shared/state/index.ts";
 import {
   ATTR,
@@ -33,7 +25,12 @@ import {
   type Context,
 } from "../shared/telemetry.ts";
 import { renderAll } from "../shared/template.ts";
-import { redactUrls, type ActionDescriptor, type ConnectorDescriptor } from "./connectors/index.ts";
+import { AuditRecord, GUARD_STATUSES, type AuditStatus } from "./audit.ts";
+import { redactUrls, type ConnectorDescriptor } from "./connectors/index.ts";
+import { observeVendorCalls } from "./connectors/http.ts";
+import { Guards, defaultGuardSettings } from "./guards.ts";
+import { Ledger } from "./ledger.ts";
+import { StepRunner, type Bound, type StepContext, type StepOutcome } from "./step.ts";
 
 /** How long a completed action's record is kept, so replays within it are recognised. */
 const DONE_TTL_MS = 7 * 86_400_000;
@@ -49,38 +46,51 @@ export interface ExecutorDeps {
   readonly metrics: Metrics;
   readonly statePrefix: string;
   readonly now?: () => number;
-}
-
-interface Bound {
-  readonly descriptor: ConnectorDescriptor;
-  readonly client: unknown;
-  readonly dryRun: boolean;
-}
-
-/** A step's params rendered once per call, for the vendor input and the audit record alike. */
-type Rendered = { readonly params: Record<string, unknown> } | { readonly error: unknown };
-
-interface StepOutcome {
-  readonly status: ActionStatus;
-  readonly attempts: number;
-  readonly response?: Record<string, unknown>;
-  readonly error?: { code: string; message: string };
+  /** The safety guards (budgets, kill switch, protected assets, ...); the defaults with nothing protected if absent. */
+  readonly guards?: Guards;
+  /** TTL of a pending action claim, renewed by a heartbeat while the step runs (default 15 s). */
+  readonly claimTtlMs?: number;
 }
 
 export class Executor {
   private readonly deps: ExecutorDeps;
   private readonly now: () => number;
   private readonly bound = new Map<string, Bound>();
+  /** The guards in force (the API's kill-switch routes use them too). */
+  readonly guards: Guards;
+  private readonly ledger: Ledger;
+  private readonly steps: StepRunner;
 
   constructor(deps: ExecutorDeps) {
     this.deps = deps;
     this.now = deps.now ?? Date.now;
+    observeVendorCalls((vendor, method, status, seconds) =>
+      deps.metrics.observe("riposte_vendor_call_seconds", seconds, {
+        [LABEL.connector]: vendor,
+        [LABEL.method]: method,
+        [LABEL.status]: status,
+      }),
+    );
+    this.guards =
+      deps.guards ??
+      new Guards({ state: deps.state, prefix: deps.statePrefix, settings: defaultGuardSettings(), now: this.now });
+    const claimTtlMs = deps.claimTtlMs ?? 15_000;
+    this.ledger = new Ledger({ state: deps.state, log: deps.log, claimTtlMs, doneTtlMs: DONE_TTL_MS });
+    this.steps = new StepRunner({
+      state: deps.state,
+      statePrefix: deps.statePrefix,
+      guards: this.guards,
+      log: deps.log,
+      claimTtlMs,
+      doneTtlMs: DONE_TTL_MS,
+    });
+    const env = { state: deps.state, statePrefix: deps.statePrefix, now: this.now };
     for (const d of deps.connectors) {
       const cfg = deps.connectorConfig[d.name];
-      const url = cfg && !cfg.dryRun ? cfg.url : undefined;
+      const url = d.local ? "" : cfg && !cfg.dryRun ? cfg.url : undefined;
       this.bound.set(d.name, {
         descriptor: d,
-        client: url === undefined ? undefined : d.client(url, cfg?.credentials ?? {}),
+        client: url === undefined ? undefined : d.client(url, cfg?.credentials ?? {}, env),
         dryRun: url === undefined,
       });
     }
@@ -175,45 +185,48 @@ export class Executor {
       return;
     }
     for (const step of playbook.steps) {
-      const outcome = await this.once(decision, step, step.id, (rendered) => this.runStep(decision, step, rendered));
-      if (outcome.status === "failed" && step.on_failure === "abort") break;
+      const outcome = await this.once(decision, step, step.id, (ctx) =>
+        this.steps.run(this.bound.get(step.connector) as Bound, ctx),
+      );
+      // A refusal stops an aborting playbook like a failure (a later "host isolated" notice would be false); a
+      // pause does not: the kill switch holds containment back and lets the rest of the playbook run.
+      const stopped =
+        outcome.status === "failed" || outcome.status === "unknown_outcome" || outcome.status.startsWith("refused_");
+      if (stopped && step.on_failure === "abort") break;
     }
   }
 
   /**
-   * Runs a step at most once per decision. The step's action id is claimed in state under a token of this call
-   * (so no re-entry, even by this process), the vendor is called, the audit record is stored with the claim
-   * (`complete`), and only then published. A redelivered decision finds the claim completed and re-publishes
-   * the stored audit record (same id) instead of calling the vendor again, so the audit is never lost and the
-   * vendor never called twice. A claim still pending (a call in flight, or a crashed executor) is retried until
-   * it completes or expires.
+   * Runs a step effectively once per decision. Its action id is claimed in state (a heartbeat keeps the claim
+   * alive while the step runs), the vendor is called, the audit record is stored with the claim (`complete`,
+   * retried in place on a blip and kept in memory for the redelivery if it still fails), and only then published.
+   * A redelivered decision finds the claim completed and re-publishes the stored record (same id) instead of
+   * calling the vendor again. A claim held by another owner is retried until it completes or its owner's
+   * heartbeat stops (within one claim TTL); an attempt that may have reached the vendor without recording its
+   * outcome is resolved by the step (verify, or idempotent resend, or `unknown_outcome`).
    */
   private async once(
     decision: Decision,
     step: PlaybookStep,
     stepId: string,
-    run: (rendered: Rendered) => Promise<StepOutcome>,
-  ): Promise<StepOutcome> {
-    const { state, statePrefix, metrics } = this.deps;
-    const actionId = stableId(decision.id, stepId);
+    run: (ctx: StepContext) => Promise<StepOutcome>,
+  ): Promise<{ status: AuditStatus }> {
+    const { statePrefix, metrics } = this.deps;
+    const actionId = actionIdOf(decision.id, stepId);
     const entity = decision.target ? targetKey(decision.target) : decision.alert.entity_key;
     const key = stateKey(statePrefix, entity, "action", actionId);
-    const owner = randomUUID();
-    // Longest a step can take: every attempt's timeout, every backoff (at most 60 s each), and a margin.
-    const pendingTtl = (step.timeout + 60_000) * (step.retry.max + 1) + 60_000;
-    const claim = await state.claim(key, owner, pendingTtl);
-    if (claim.state === "held") {
-      throw new RiposteError("RIPOSTE_STATE_UNAVAILABLE", `action ${actionId} is in progress elsewhere; will retry`);
-    }
-    if (claim.state === "done") {
-      metrics.inc("executor_replays_skipped_total");
-      const stored = ActionRecord.safeParse(JSON.parse(claim.result || "null"));
-      if (!stored.success) return { status: "succeeded", attempts: 0 };
+    const begun = await this.ledger.begin(key, actionId);
+    if (begun.kind !== "acquired") {
+      if (begun.kind === "unfinished") await begun.claim.complete(begun.result);
+      else metrics.inc("executor_replays_skipped_total");
+      const stored = AuditRecord.safeParse(JSON.parse(begun.result || "null"));
+      if (!stored.success) return { status: "succeeded" };
       await this.publishAudit(stored.data, entity, activeHeaders());
-      return { status: stored.data.status, attempts: stored.data.attempts };
+      return { status: stored.data.status };
     }
+    const { claim } = begun;
     const started = this.now();
-    const rendered = this.render(decision, step);
+    const params = this.render(decision, step);
     return inSpan(
       `step ${step.id}`,
       contextFrom({}),
@@ -224,12 +237,21 @@ export class Executor {
         [ATTR.connectorAction]: step.action,
       },
       async (span) => {
-        const outcome = await run(rendered);
+        let outcome: StepOutcome;
+        try {
+          outcome = await run({ decision, step, actionId, params, claim });
+        } catch (e) {
+          // Nothing was sent (the step throws only before the vendor call): let the redelivery claim it at once.
+          await claim.release();
+          throw e;
+        }
         span.setAttribute(ATTR.actionStatus, outcome.status);
         // Whatever threw, no URL carries a secret (user info, query values) into the audit record or the log.
         const error = outcome.error && { ...outcome.error, message: redactUrls(outcome.error.message) };
         const descriptor = this.bound.get(step.connector)?.descriptor.actions[step.action];
-        const record: ActionRecord = {
+        const response =
+          outcome.status === "dry_run" ? withPlan(outcome.response, descriptor, params) : outcome.response;
+        const record: AuditRecord = {
           id: actionId,
           decision_id: decision.id,
           playbook: decision.playbook ?? "",
@@ -242,49 +264,57 @@ export class Executor {
           attempts: outcome.attempts,
           started,
           finished: this.now(),
-          request: "params" in rendered ? rendered.params : {},
-          ...(outcome.response ? { response: outcome.response } : {}),
+          request: "value" in params ? params.value : {},
+          ...(response ? { response } : {}),
           ...(error ? { error } : {}),
           ...(decision.rule ? { rule_id: decision.rule.id } : {}),
           alert_uid: decision.alert.uid,
           trace_id: traceIdOf(span),
         };
-        if (!(await state.complete(key, owner, JSON.stringify(record), DONE_TTL_MS))) {
-          // The claim expired while the step ran (far beyond its timeouts): another executor may act too.
-          this.deps.log.error(
-            { action_id: actionId, decision_id: decision.id },
-            "action claim expired before completion",
-          );
-        }
+        if (outcome.release) await claim.release();
+        else await claim.complete(JSON.stringify(record));
         await this.publishAudit(record, entity, headersFor(span));
         metrics.inc("executor_actions_total");
+        metrics.count("riposte_actions_total", {
+          [LABEL.connector]: step.connector,
+          [LABEL.action]: step.action,
+          [LABEL.outcome]: outcome.status,
+        });
+        // MTTR: from the decision to the containment the vendor confirmed.
+        if (record.classification === "containment" && outcome.status === "succeeded") {
+          metrics.observe("riposte_mttr_seconds", (record.finished - decision.time) / 1000, {
+            [LABEL.rule]: decision.rule?.id ?? "",
+            [LABEL.playbook]: record.playbook,
+          });
+        }
         if (outcome.status === "failed") metrics.inc("executor_actions_failed_total");
-        this.deps.log.info(
-          {
-            action_id: actionId,
-            decision_id: decision.id,
-            step: stepId,
-            connector: step.connector,
-            action: step.action,
-            status: outcome.status,
-            target: decision.target,
-            error,
-          },
-          "action",
-        );
+        const line = {
+          action_id: actionId,
+          decision_id: decision.id,
+          step: stepId,
+          connector: step.connector,
+          action: step.action,
+          status: outcome.status,
+          target: decision.target,
+          error,
+          ...(outcome.response?.["reason"] !== undefined ? { reason: outcome.response["reason"] } : {}),
+        };
+        if (GUARD_STATUSES.includes(outcome.status as (typeof GUARD_STATUSES)[number]))
+          this.deps.log.warn(line, "action held back by a guard");
+        else this.deps.log.info(line, "action");
         return outcome;
       },
     );
   }
 
-  private async publishAudit(record: ActionRecord, entity: string, headers: Record<string, string>): Promise<void> {
+  private async publishAudit(record: AuditRecord, entity: string, headers: Record<string, string>): Promise<void> {
     await this.deps.bus.publish(this.deps.topics.actions, [{ key: entity, value: JSON.stringify(record), headers }]);
   }
 
   /** The step's params rendered from the decision, or why they cannot be. */
-  private render(decision: Decision, step: PlaybookStep): Rendered {
+  private render(decision: Decision, step: PlaybookStep): StepContext["params"] {
     try {
-      return { params: renderAll(step.params, this.templateData(decision)) };
+      return { value: renderAll(step.params, this.templateData(decision)) };
     } catch (e) {
       return { error: e };
     }
@@ -299,86 +329,23 @@ export class Executor {
       rule: decision.rule,
     };
   }
+}
 
-  private async runStep(decision: Decision, step: PlaybookStep, rendered: Rendered): Promise<StepOutcome> {
-    const bound = this.bound.get(step.connector) as Bound;
-    const action = bound.descriptor.actions[step.action] as ActionDescriptor<unknown>;
-    let input: unknown;
-    try {
-      if ("error" in rendered) throw rendered.error;
-      input = action.input.parse(rendered.params);
-    } catch (e) {
-      return {
-        status: "failed",
-        attempts: 0,
-        error: { code: isRiposteError(e) ? e.code : "RIPOSTE_CONNECTOR_REJECTED", message: messageOf(e) },
-      };
-    }
-    if (step.lease && decision.target) {
-      const lease = stateKey(
-        this.deps.statePrefix,
-        targetKey(decision.target),
-        "lease",
-        `${step.connector}.${step.action}`,
-      );
-      const held = await this.deps.state.claim(lease, decision.id, step.lease.ttl);
-      if (held.state !== "acquired") {
-        return {
-          status: "skipped_lease",
-          attempts: 0,
-          response: {
-            reason: `${step.connector}.${step.action} already ran on this target within its lease`,
-            lease_owner: held.state === "held" ? held.owner : "",
-          },
-        };
-      }
-      const outcome = await this.call(bound, action, step, input);
-      if (outcome.status === "failed") await this.deps.state.release(lease, decision.id);
-      return outcome;
-    }
-    return this.call(bound, action, step, input);
-  }
+/** A dry run's response with the requests the action would have sent (`would_send`), when it can tell them. */
+function withPlan(
+  response: Record<string, unknown> | undefined,
+  action: ConnectorDescriptor["actions"][string] | undefined,
+  params: StepContext["params"],
+): Record<string, unknown> | undefined {
+  if (!action?.preview || !("value" in params)) return response;
+  const input = action.input.safeParse(params.value);
+  return input.success ? { ...response, would_send: action.preview(input.data) } : response;
+}
 
-  /** Calls the connector with the step's timeout and retry policy; Retry-After is honoured. */
-  private async call(
-    bound: Bound,
-    action: ActionDescriptor<unknown>,
-    step: PlaybookStep,
-    input: unknown,
-  ): Promise<StepOutcome> {
-    if (bound.dryRun)
-      return {
-        status: "dry_run",
-        attempts: 0,
-        response: {
-          note: `${step.connector} is not configured: set RIPOSTE_CONNECTOR_${step.connector.toUpperCase()}_URL and its credentials`,
-        },
-      };
-    let last: RiposteError | undefined;
-    for (let attempt = 1; attempt <= step.retry.max + 1; attempt++) {
-      try {
-        const response = await inSpan(
-          `${step.connector}.${step.action}`,
-          contextFrom({}),
-          { [ATTR.connector]: step.connector, [ATTR.connectorAction]: step.action },
-          () => action.run(bound.client, { input, signal: AbortSignal.timeout(step.timeout) }),
-          SpanKind.CLIENT,
-        );
-        return { status: "succeeded", attempts: attempt, response };
-      } catch (e) {
-        last = isRiposteError(e) ? e : new RiposteError("RIPOSTE_CONNECTOR_UNAVAILABLE", messageOf(e), { cause: e });
-        const vendorDidNotAct = last.code === "RIPOSTE_CONNECTOR_RATE_LIMITED";
-        if (!last.retriable || (!action.idempotent && !vendorDidNotAct) || attempt > step.retry.max) {
-          return { status: "failed", attempts: attempt, error: { code: last.code, message: last.message } };
-        }
-        const backoff = step.retry.backoff * 2 ** (attempt - 1);
-        await sleep(Math.min(60_000, Math.max(backoff, last.retryAfterMs ?? 0)));
-      }
-    }
-    return {
-      status: "failed",
-      attempts: step.retry.max + 1,
-      error: { code: last?.code ?? "RIPOSTE_CONNECTOR_UNAVAILABLE", message: last?.message ?? "failed" },
-    };
-  }
+/**
+ * An action's id: (decision id, step) — and the item, for a step run once per item of a list, so each item is its
+ * own effectively-once action.
+ */
+export function actionIdOf(decisionId: string, stepId: string, item?: string): string {
+  return item === undefined ? stableId(decisionId, stepId) : stableId(decisionId, stepId, item);
 }

@@ -48,3 +48,32 @@ test("fuzz finding: normalizeEvent never throws, even for an event too deep to s
   assert.equal(out.ok, false);
   assert.equal(!out.ok && out.code, "RIPOSTE_SCHEMA_INVALID");
 });
+
+test("per-source class drop: dropped events are counted, neither published nor dead-lettered; off by default", async () => {
+  const { corpusText } = await import("./normalizers/testing.ts");
+  const body = corpusText("suricata/elastic-integrations__suricata_eve__test-eve-small.log");
+  const bus = new MemoryBus();
+  const topics = topicNames("ingdrop");
+  await bus.ensureTopics([topics.normalized, topics.dlq].map((name) => ({ name, partitions: 1 })));
+  const published = async (topic: string) => Number((await bus.offsets(topic)).get(0)?.high ?? 0);
+  const metrics = new Metrics();
+  // ids drops flows/TLS (4001) and engine stats (0); every source drops DNS (4003).
+  const ingestor = new Ingestor({ bus, topics, metrics, dropClasses: { ids: [4001, 0], "*": [4003] } });
+  const out = await ingestor.ingest(splitBody(body), { source: "ids" });
+  assert.equal(out.accepted, 12);
+  assert.equal(out.dropped, 6, "3 tls + 1 flow (4001), 1 stats (0), 1 dns (4003)");
+  assert.equal(out.normalized, 6);
+  assert.equal(out.dead_lettered, 0);
+  assert.deepEqual(out.failed, {});
+  assert.equal(out.items.filter((i) => i.status === "dropped").length, 6);
+  assert.equal(await published(topics.normalized), 6);
+  assert.equal(await published(topics.dlq), 0);
+  assert.equal(metrics.snapshot()["ingest_dropped_total"], 6);
+  const other = await ingestor.ingest(splitBody(body), { source: "other" });
+  assert.equal(other.dropped, 1, "only the wildcard's DNS");
+  assert.equal(other.normalized, 11);
+  const plain = await new Ingestor({ bus, topics, metrics: new Metrics() }).ingest(splitBody(body), { source: "ids" });
+  assert.equal(plain.dropped, 0);
+  assert.equal(plain.normalized, 12);
+  await bus.close();
+});

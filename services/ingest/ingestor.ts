@@ -13,13 +13,13 @@ import { dlqRecord } from "../shared/dlq.ts";
 import { messageOf } from "../shared/errors.ts";
 import { eventUid } from "../../schemas/index.ts";
 import { ATTR, headersFor, inSpan, traceIdOf, SpanKind, type Context, type Link } from "../shared/telemetry.ts";
-import type { Metrics } from "../shared/metrics.ts";
+import { LABEL, type Metrics } from "../shared/metrics.ts";
 import type { NormalizeOutcome } from "./normalizers/index.ts";
 import { normalizePiece, type BodyInvalid, type Piece } from "./body.ts";
 
 export interface IngestItemResult {
   readonly index: number;
-  readonly status: "normalized" | "dead_lettered" | "failed";
+  readonly status: "normalized" | "dropped" | "dead_lettered" | "failed";
   readonly uid?: string;
   readonly entity_key?: string;
   readonly format?: string;
@@ -31,6 +31,8 @@ export interface IngestResult {
   /** Pieces taken in (each ends normalized, dead-lettered, or — with deadLetter: false — failed). */
   readonly accepted: number;
   readonly normalized: number;
+  /** Normalized events of a class the source drops (RIPOSTE_SOURCE_DROP_CLASSES): counted, not published. */
+  readonly dropped: number;
   readonly dead_lettered: number;
   /** Pieces that did not normalize, by error code. */
   readonly failed: Readonly<Record<string, number>>;
@@ -64,6 +66,11 @@ export interface IngestorDeps {
    * with its own token and no binding; sources not listed here (the API token's) may send any format.
    */
   readonly sourceFormats?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * OCSF classes (class_uid) each source's events are dropped in, `*` for every source
+   * (RIPOSTE_SOURCE_DROP_CLASSES); unset drops nothing.
+   */
+  readonly dropClasses?: Readonly<Record<string, readonly number[]>>;
 }
 
 /** Per-piece results an answer lists at most. */
@@ -95,6 +102,14 @@ export class Ingestor {
     const map = this.deps.sourceFormats;
     const allowed = map && Object.hasOwn(map, source) ? map[source] : undefined;
     return allowed && !allowed.includes("*") ? allowed : undefined;
+  }
+
+  /** Whether events of this class from this source are dropped at ingest. */
+  drops(source: string, classUid: number): boolean {
+    const map = this.deps.dropClasses;
+    if (!map) return false;
+    const listed = (key: string) => Object.hasOwn(map, key) && (map[key] ?? []).includes(classUid);
+    return listed(source) || listed("*");
   }
 
   /** The outcome of one piece, with the source's format binding applied; never throws. */
@@ -135,7 +150,11 @@ export class Ingestor {
         const items: IngestItemResult[] = [];
         const failed: Record<string, number> = {};
         let normalizedCount = 0;
+        let droppedCount = 0;
         let deadLettered = 0;
+        // Labelled tallies for /metrics, counted once per body: format in, (format, class) out, (stage, code) DLQ.
+        const tally = new Map<string, number>();
+        const add = (key: string) => tally.set(key, (tally.get(key) ?? 0) + 1);
         let inFlight: Promise<void> | undefined;
         const note = (item: IngestItemResult) => {
           if (items.length < MAX_RESULT_ITEMS) items.push(item);
@@ -148,6 +167,13 @@ export class Ingestor {
           for (; index < pieces.length && index - from < CHUNK_PIECES && bytes < CHUNK_BYTES; index++) {
             const piece = pieces[index] as Piece;
             const outcome = this.outcomeOf(piece, opts, receivedTime);
+            if (outcome.ok && this.drops(opts.source, outcome.event.class_uid)) {
+              // Understood and deliberately not wanted: neither published nor dead-lettered, only counted.
+              droppedCount++;
+              add(`in\t${outcome.format}`);
+              note({ index, status: "dropped", uid: eventUid(outcome.event), format: outcome.format });
+              continue;
+            }
             let value: string | undefined;
             let fail: { code: string; reason: string; format?: string | undefined } | undefined;
             if (outcome.ok) {
@@ -167,6 +193,8 @@ export class Ingestor {
               normalized.push({ key: e.riposte.entity_key, value, headers });
               bytes += value.length;
               normalizedCount++;
+              add(`in\t${outcome.format}`);
+              add(`out\t${outcome.format}\t${e.class_uid}`);
               note({
                 index,
                 status: "normalized",
@@ -195,6 +223,8 @@ export class Ingestor {
               dlq.push({ key: opts.source, value: rec, headers });
               bytes += rec.length;
               deadLettered++;
+              add(`in\t${format ?? "unknown"}`);
+              add(`dlq\t${piece.ok ? "normalize" : "ingest"}\t${code}`);
             }
             note({
               index,
@@ -222,10 +252,24 @@ export class Ingestor {
         if (!opts.dryRun) {
           metrics.inc("ingest_normalized_total", normalizedCount);
           metrics.inc("ingest_dead_lettered_total", deadLettered);
+          metrics.inc("ingest_dropped_total", droppedCount);
+          for (const [key, n] of tally) {
+            const [kind, a = "", b = ""] = key.split("\t");
+            if (kind === "in")
+              metrics.count("riposte_alerts_in_total", { [LABEL.source]: opts.source, [LABEL.format]: a }, n);
+            else if (kind === "out")
+              metrics.count(
+                "riposte_alerts_out_total",
+                { [LABEL.source]: opts.source, [LABEL.format]: a, [LABEL.classUid]: b },
+                n,
+              );
+            else metrics.count("riposte_dlq_records_total", { [LABEL.stage]: a, [LABEL.code]: b }, n);
+          }
         }
         return {
           accepted: pieces.length,
           normalized: normalizedCount,
+          dropped: droppedCount,
           dead_lettered: deadLettered,
           failed,
           trace_id: traceId,

@@ -3,9 +3,19 @@
  * Every variable is listed in CONFIG_VARIABLES so the README and docker-compose can be checked against it.
  */
 import { z } from "zod";
-import { Duration } from "../../schemas/index.ts";
+import type { OtlpSettings } from "./telemetry.ts";
+import { Duration, NormalizedEvent } from "../../schemas/index.ts";
 import { knownFormats, normalizerFor } from "../ingest/normalizers/index.ts";
 import { RiposteError } from "./errors.ts";
+import {
+  GUARD_DEFAULTS,
+  parseBreakers,
+  parseBudgets,
+  parseRateLimits,
+  type GuardConfig,
+  type Parsed,
+} from "../executor/guard-config.ts";
+import { parseProtectedEntries } from "../executor/protected.ts";
 
 /** A positive duration (`30s`, `5m`, ...) in milliseconds; zero and negative are refused. */
 const duration = z.string().trim().pipe(Duration);
@@ -14,6 +24,8 @@ const optional = z
   .string()
   .optional()
   .transform((s) => (s === undefined || s.trim() === "" ? undefined : s.trim()));
+const otlpUrl = optional.refine((s) => s === undefined || /^https?:\/\//.test(s), "must be an http(s) URL");
+const otlpProtocol = optional.pipe(z.enum(["http/protobuf", "http/json", "grpc"]).optional());
 
 /** Documented environment variables (connector variables are generated per connector). */
 export const CONFIG_VARIABLES = {
@@ -32,6 +44,8 @@ export const CONFIG_VARIABLES = {
   RIPOSTE_INGEST_MAX_DEPTH: "Deepest JSON nesting accepted in an event (default 64)",
   RIPOSTE_SOURCE_FORMATS:
     "Formats each source may send: source=fmt|fmt,... or source=* for any; events of other formats are dead-lettered; every source with an ingest token needs a binding",
+  RIPOSTE_SOURCE_DROP_CLASSES:
+    "OCSF classes each source's events are dropped at ingest for volume: source:class+class,... (e.g. edge-fw:4001+4003,idp:0; * = every source); dropped events are counted, never published or dead-lettered (default none)",
   RIPOSTE_INGEST_HMAC_SECRETS: "Per-source HMAC-SHA256 secrets: source=secret,...; those sources must sign requests",
   RIPOSTE_INGEST_REPLAY_WINDOW: "How far a signature timestamp may be from now (default 5m)",
   RIPOSTE_RAW_SOURCE: "Source name for raw events on <prefix>.alerts.raw without a riposte-source header (default raw)",
@@ -42,13 +56,36 @@ export const CONFIG_VARIABLES = {
   RIPOSTE_SYSLOG_MAX_LINE: "Longest syslog line or frame in bytes (default 65536)",
   RIPOSTE_RULES_DIR: "Directory of rule files; playbooks are in its playbooks/ (default ./rules)",
   RIPOSTE_DEDUP_WINDOW: "How long a re-sent alert counts as a duplicate (default 24h)",
+  RIPOSTE_BUDGETS: `Blast-radius budgets: [rule:<id>|rule:*:]<class|action>:<limit>/<window>,... or none (default ${GUARD_DEFAULTS.budgets})`,
+  RIPOSTE_KILL_SWITCH: "on pauses every containment action (enrichment, notification, tickets go on); default off",
+  RIPOSTE_PROTECTED:
+    "Assets never contained, besides rules/protected.yaml: host:NAME,user:NAME,ip:ADDR,cidr:BLOCK (untyped entries are recognised)",
+  RIPOSTE_MAX_DECISION_AGE: `Containment for an older decision is refused as stale (default ${GUARD_DEFAULTS.maxDecisionAge})`,
+  RIPOSTE_RATE_LIMITS: `Token bucket per connector shared by every executor: <connector|*>:<requests>/<interval>,... or none (default ${GUARD_DEFAULTS.rateLimits})`,
+  RIPOSTE_CIRCUIT_BREAKERS: `Circuit breaker per connector: <connector|*>:<failures>/<open for>,... or none (default ${GUARD_DEFAULTS.breakers})`,
+  RIPOSTE_CORRELATION_LATENESS:
+    "How far an event may be behind the latest event of its correlation group and still count (default 5m)",
+  RIPOSTE_RISK_HALF_LIFE: "Half-life of an entity's risk score contributions, in event time (default 24h)",
   RIPOSTE_STATE_DIR: "Where the embedded mode keeps its generated API token (default ./.riposte)",
   RIPOSTE_LOG_LEVEL: "trace, debug, info, warn, error (default info)",
   RIPOSTE_LOG_FORMAT: "json, pretty or auto: readable lines on a terminal, JSON otherwise (default auto)",
+  RIPOSTE_TRAIL_RETENTION: "How long GET /v1/alerts/{id}/trail remembers an alert (default 7d)",
+  RIPOSTE_EDL_TOKENS:
+    "Read tokens of the external dynamic lists served at GET /v1/edl/{name}: name:token,... (bearer, or basic auth password); the API token reads every list",
   RIPOSTE_METRICS_PORT:
     "Port of a /metrics listener for services that serve no API (correlator, executor); unset = off",
   RIPOSTE_CONSUMER_GROUP_PREFIX: "Prefix of consumer group ids (default = topic prefix)",
-  OTEL_EXPORTER_OTLP_ENDPOINT: "OTLP/HTTP endpoint for traces; unset means traces are kept in-process only",
+  OTEL_EXPORTER_OTLP_ENDPOINT:
+    "OTLP endpoint for traces and metrics (the Collector); unset means trace context is propagated but not exported",
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "Full OTLP URL for traces only (overrides the endpoint above)",
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: "Full OTLP URL for metrics only (overrides the endpoint above)",
+  OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf (default), http/json or grpc",
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "The protocol for traces only",
+  OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: "The protocol for metrics only",
+  OTEL_METRIC_EXPORT_INTERVAL: "How often metrics are pushed over OTLP, in ms (default 60000)",
+  OTEL_TRACES_SAMPLER:
+    "always_on, always_off, traceidratio, parentbased_always_on (default), parentbased_always_off, parentbased_traceidratio",
+  OTEL_TRACES_SAMPLER_ARG: "The sampling ratio for the *traceidratio samplers, 0 to 1",
   RIPOSTE_TRACE_TRUSTED_SOURCES:
     "Comma-separated sources whose inbound trace context (traceparent, baggage) is continued; * = all (default none)",
 } as const;
@@ -57,6 +94,8 @@ export const CONFIG_VARIABLES = {
 export interface ConnectorConfigSpec {
   readonly name: string;
   readonly credentials: readonly string[];
+  /** Served by Riposte itself (the EDL): no URL, no credentials, always live. */
+  readonly local?: boolean;
 }
 
 export interface ConnectorConfig {
@@ -72,6 +111,15 @@ export interface ConnectorConfig {
  */
 export const SOURCE_NAME = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,64}$/;
 const badSource = (name: string) => `source "${name}": source names are 1-64 letters, digits, '.', '_' or '-'`;
+
+/** A guard setting (budgets, rate limits, breakers): its text, the default when unset, `none` for none. */
+const guardSpecs = <T>(parse: (text: string) => Parsed<T>, fallback: string) =>
+  optional.transform((s, ctx) => {
+    if (s === "none") return [];
+    const { value, problems } = parse(s ?? fallback);
+    for (const message of problems) ctx.addIssue({ code: "custom", message });
+    return value;
+  });
 
 /** `name=value,name=value` pairs with values of at least 16 characters (values never appear in messages). */
 const pairs = (what: string) =>
@@ -93,6 +141,30 @@ const pairs = (what: string) =>
     }
     return out;
   });
+
+/** EDL names: what `GET /v1/edl/{name}` and the `edl` connector's `list` accept. */
+export const EDL_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/** `name:token,...` read tokens of the served lists; tokens of at least 16 characters, never in messages. */
+const edlTokens = optional.transform((s, ctx) => {
+  const out: Record<string, string> = {};
+  for (const pair of s?.split(",") ?? []) {
+    const i = pair.indexOf(":");
+    const name = pair.slice(0, i).trim();
+    const token = pair.slice(i + 1).trim();
+    if (i < 1 || !EDL_NAME.test(name) || token.length < 16) {
+      ctx.addIssue({
+        code: "custom",
+        message:
+          "expected name:token pairs, each name 1-64 lower-case letters, digits, '_' or '-' and each token at least 16 characters",
+      });
+      return z.NEVER;
+    }
+    if (Object.hasOwn(out, name)) ctx.addIssue({ code: "custom", message: `list "${name}" has two tokens` });
+    out[name] = token;
+  }
+  return out;
+});
 
 /** The wildcard of format bindings and trusted trace sources. */
 export const ANY = "*";
@@ -138,6 +210,50 @@ const formatBindings = optional.transform((s, ctx) => {
   return out;
 });
 
+/** OCSF classes Riposte emits (the class_uid of each NormalizedEvent branch). */
+const EMITTED_CLASSES: readonly number[] = NormalizedEvent.options.map((o) => o.shape.class_uid.value);
+
+/**
+ * `source:class+class,...` (`*` for every source): OCSF classes dropped at ingest. Detection Findings (2004) are
+ * alerts and cannot be dropped; every other class must be one Riposte emits.
+ */
+const dropClasses = optional.transform((s, ctx) => {
+  const out: Record<string, number[]> = {};
+  const issue = (message: string) => ctx.addIssue({ code: "custom", message });
+  for (const pair of s?.split(",") ?? []) {
+    if (pair.trim() === "") continue;
+    const i = pair.indexOf(":");
+    const source = pair.slice(0, i).trim();
+    const classes = pair
+      .slice(i + 1)
+      .split("+")
+      .map((c) => c.trim())
+      .filter(Boolean);
+    if (i < 1 || source === "" || classes.length === 0) {
+      issue(`expected source:class+class pairs, e.g. edge-fw:4001+4003,idp:0 (got "${pair.trim()}")`);
+      continue;
+    }
+    if (source !== ANY && !SOURCE_NAME.test(source)) {
+      issue(badSource(source));
+      continue;
+    }
+    if (Object.hasOwn(out, source))
+      issue(`source "${source}" is listed twice: list its classes once, e.g. ${source}:a+b`);
+    const uids: number[] = [];
+    for (const c of classes) {
+      const uid = /^\d{1,6}$/.test(c) ? Number(c) : NaN;
+      if (uid === 2004) issue(`source "${source}": class 2004 (Detection Finding) holds alerts and is never dropped`);
+      else if (!EMITTED_CLASSES.includes(uid))
+        issue(
+          `source "${source}": "${c}" is not an OCSF class Riposte emits; droppable: ${EMITTED_CLASSES.filter((u) => u !== 2004).join(", ")}`,
+        );
+      else if (!uids.includes(uid)) uids.push(uid);
+    }
+    out[source] = uids;
+  }
+  return out;
+});
+
 /** A comma-separated list of source names, or `*` alone for every source. */
 const sourceList = optional.transform((s, ctx) => {
   const names = [
@@ -178,6 +294,7 @@ const Base = z.object({
   RIPOSTE_INGEST_TOKENS: pairs("token"),
   RIPOSTE_INGEST_HMAC_SECRETS: pairs("secret"),
   RIPOSTE_SOURCE_FORMATS: formatBindings,
+  RIPOSTE_SOURCE_DROP_CLASSES: dropClasses,
   RIPOSTE_INGEST_REPLAY_WINDOW: duration.default(300_000),
   RIPOSTE_RAW_SOURCE: z
     .string()
@@ -197,15 +314,46 @@ const Base = z.object({
   RIPOSTE_TRACE_TRUSTED_SOURCES: sourceList,
   RIPOSTE_RULES_DIR: z.string().default("rules"),
   RIPOSTE_DEDUP_WINDOW: duration.default(86_400_000),
+  RIPOSTE_BUDGETS: guardSpecs(parseBudgets, GUARD_DEFAULTS.budgets),
+  RIPOSTE_KILL_SWITCH: z.enum(["on", "off"]).default("off"),
+  RIPOSTE_PROTECTED: optional.transform((s, ctx) => {
+    const { list, problems } = parseProtectedEntries(s ?? "");
+    for (const message of problems) ctx.addIssue({ code: "custom", message });
+    return list;
+  }),
+  RIPOSTE_MAX_DECISION_AGE: duration.default(3_600_000),
+  RIPOSTE_RATE_LIMITS: guardSpecs(parseRateLimits, GUARD_DEFAULTS.rateLimits),
+  RIPOSTE_CIRCUIT_BREAKERS: guardSpecs(parseBreakers, GUARD_DEFAULTS.breakers),
+  RIPOSTE_CORRELATION_LATENESS: duration.default(300_000),
+  RIPOSTE_RISK_HALF_LIFE: duration.default(86_400_000),
   RIPOSTE_STATE_DIR: z.string().default(".riposte"),
   RIPOSTE_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   RIPOSTE_LOG_FORMAT: z.enum(["json", "pretty", "auto"]).default("auto"),
+  RIPOSTE_TRAIL_RETENTION: duration.default(7 * 86_400_000),
+  RIPOSTE_EDL_TOKENS: edlTokens,
   RIPOSTE_METRICS_PORT: int(0, 65535).optional(),
   RIPOSTE_CONSUMER_GROUP_PREFIX: optional,
-  OTEL_EXPORTER_OTLP_ENDPOINT: optional.refine(
-    (s) => s === undefined || /^https?:\/\//.test(s),
-    "must be an http(s) URL",
+  OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlpUrl,
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: otlpUrl,
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol,
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol,
+  OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: otlpProtocol,
+  OTEL_METRIC_EXPORT_INTERVAL: int(1_000, 86_400_000).optional(),
+  // The SDK reads these itself; validated here so that a typo fails at start instead of silently sampling all.
+  OTEL_TRACES_SAMPLER: optional.pipe(
+    z
+      .enum([
+        "always_on",
+        "always_off",
+        "traceidratio",
+        "parentbased_always_on",
+        "parentbased_always_off",
+        "parentbased_traceidratio",
+      ])
+      .optional(),
   ),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).optional(),
 });
 
 export interface Config {
@@ -237,6 +385,11 @@ export interface Config {
    * an ingest token has an entry.
    */
   readonly sourceFormats: Readonly<Record<string, readonly string[]>>;
+  /**
+   * OCSF classes dropped at ingest per source (`*`: every source), by class_uid; empty means nothing is dropped
+   * (RIPOSTE_SOURCE_DROP_CLASSES).
+   */
+  readonly sourceDropClasses: Readonly<Record<string, readonly number[]>>;
   readonly syslog: {
     readonly host: string;
     readonly tcpPort: number | undefined;
@@ -247,12 +400,23 @@ export interface Config {
   };
   readonly rulesDir: string;
   readonly dedupWindowMs: number;
+  /** The executor's safety guards (RIPOSTE_BUDGETS, _KILL_SWITCH, _PROTECTED, _MAX_DECISION_AGE, ...). */
+  readonly guards: GuardConfig;
+  /** Default allowed lateness of correlation windows (RIPOSTE_CORRELATION_LATENESS). */
+  readonly correlationLatenessMs: number;
+  /** Half-life of entity risk contributions (RIPOSTE_RISK_HALF_LIFE). */
+  readonly riskHalfLifeMs: number;
   readonly stateDir: string;
   readonly logLevel: string;
   readonly logFormat: "json" | "pretty" | "auto";
+  readonly trailRetentionMs: number;
   readonly metricsPort: number | undefined;
   readonly otlpEndpoint: string | undefined;
+  /** The OTLP exporters' settings (OTEL_* variables). */
+  readonly otlp: OtlpSettings;
   readonly connectors: Readonly<Record<string, ConnectorConfig>>;
+  /** Read tokens of the served external dynamic lists, by list name (RIPOSTE_EDL_TOKENS). */
+  readonly edlTokens: Readonly<Record<string, string>>;
 }
 
 function envKey(connector: string, part: string): string {
@@ -261,6 +425,7 @@ function envKey(connector: string, part: string): string {
 
 /** The environment variables a connector reads: its URL and each credential. */
 export function connectorVariables(spec: ConnectorConfigSpec): string[] {
+  if (spec.local) return [];
   return [envKey(spec.name, "URL"), ...spec.credentials.map((c) => envKey(spec.name, c))];
 }
 
@@ -316,6 +481,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, connectors: readonly Connecto
 
   const connectorConfigs: Record<string, ConnectorConfig> = {};
   for (const spec of connectors) {
+    if (spec.local) {
+      connectorConfigs[spec.name] = { url: undefined, credentials: {}, dryRun: false };
+      continue;
+    }
     const url = env[envKey(spec.name, "URL")]?.trim() || undefined;
     const urlProblem = url === undefined ? undefined : connectorUrlProblem(url);
     if (urlProblem !== undefined) problems.push(`${envKey(spec.name, "URL")}: ${urlProblem}`);
@@ -361,6 +530,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, connectors: readonly Connecto
     },
     rawSource: e.RIPOSTE_RAW_SOURCE,
     sourceFormats: e.RIPOSTE_SOURCE_FORMATS ?? {},
+    sourceDropClasses: e.RIPOSTE_SOURCE_DROP_CLASSES ?? {},
     syslog: {
       host: e.RIPOSTE_SYSLOG_HOST,
       tcpPort: e.RIPOSTE_SYSLOG_TCP_PORT,
@@ -370,12 +540,33 @@ export function loadConfig(env: NodeJS.ProcessEnv, connectors: readonly Connecto
     },
     rulesDir: e.RIPOSTE_RULES_DIR,
     dedupWindowMs: e.RIPOSTE_DEDUP_WINDOW,
+    guards: {
+      budgets: e.RIPOSTE_BUDGETS,
+      rateLimits: e.RIPOSTE_RATE_LIMITS,
+      breakers: e.RIPOSTE_CIRCUIT_BREAKERS,
+      maxDecisionAgeMs: e.RIPOSTE_MAX_DECISION_AGE,
+      killSwitch: e.RIPOSTE_KILL_SWITCH === "on",
+      protected: e.RIPOSTE_PROTECTED,
+    },
+    correlationLatenessMs: e.RIPOSTE_CORRELATION_LATENESS,
+    riskHalfLifeMs: e.RIPOSTE_RISK_HALF_LIFE,
     stateDir: e.RIPOSTE_STATE_DIR,
     logLevel: e.RIPOSTE_LOG_LEVEL,
     logFormat: e.RIPOSTE_LOG_FORMAT,
+    trailRetentionMs: e.RIPOSTE_TRAIL_RETENTION,
     metricsPort: e.RIPOSTE_METRICS_PORT,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+    otlp: {
+      endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+      tracesEndpoint: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+      metricsEndpoint: e.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+      protocol: e.OTEL_EXPORTER_OTLP_PROTOCOL,
+      tracesProtocol: e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
+      metricsProtocol: e.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL,
+      metricsIntervalMs: e.OTEL_METRIC_EXPORT_INTERVAL,
+    },
     connectors: connectorConfigs,
+    edlTokens: e.RIPOSTE_EDL_TOKENS ?? {},
   });
 }
 

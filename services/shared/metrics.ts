@@ -5,19 +5,21 @@
  */
 import { type Attributes, type Counter, type Histogram } from "@opentelemetry/api";
 import { PrometheusExporter, PrometheusSerializer } from "@opentelemetry/exporter-prometheus";
-import { MeterProvider, PeriodicExportingMetricReader, type MetricReader } from "@opentelemetry/sdk-metrics";
+import { MeterProvider, type MetricReader } from "@opentelemetry/sdk-metrics";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 
 /** Plain counters: on /v1/stats, and as `riposte_<name>` on /metrics. */
 export const COUNTERS = [
   "ingest_normalized_total",
   "ingest_dead_lettered_total",
+  "ingest_dropped_total",
   "correlator_events_total",
   "correlator_decisions_total",
   "correlator_duplicates_total",
   "correlator_suppressed_total",
   "correlator_no_match_total",
   "correlator_dead_lettered_total",
+  "correlator_late_total",
   "executor_decisions_total",
   "executor_actions_total",
   "executor_actions_failed_total",
@@ -49,7 +51,7 @@ export const HISTOGRAMS = {
     buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600],
   },
   riposte_vendor_call_seconds: {
-    help: "Vendor API call latency, by connector, action and HTTP status",
+    help: "Vendor API call latency, by connector, HTTP method and status (or error)",
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   },
   riposte_stage_seconds: {
@@ -77,6 +79,7 @@ export const LABEL = {
   outcome: "outcome",
   connector: "connector",
   action: "action",
+  method: "method",
   status: "status",
   group: "group",
   topic: "topic",
@@ -97,6 +100,7 @@ export class Metrics {
   private readonly otelCounters = new Map<string, Counter>();
   private readonly histograms = new Map<HistogramName, Histogram>();
   private readonly gauges = new Map<string, Map<string, { attrs: Attributes; value: number }>>();
+  private readonly refreshers: Array<() => Promise<void>> = [];
 
   constructor(opts: MetricsOptions = {}) {
     this.prometheus = new PrometheusExporter({
@@ -161,8 +165,21 @@ export class Metrics {
     return Object.fromEntries([...this.counters].sort(([a], [b]) => (a < b ? -1 : 1)));
   }
 
+  /**
+   * Runs `refresh` before each scrape (consumer lag is sampled then, so /metrics is current); a refresh that fails
+   * or takes over 2 s leaves the last values.
+   */
+  onScrape(refresh: () => Promise<void>): void {
+    this.refreshers.push(refresh);
+  }
+
   /** The Prometheus text exposition of every metric. */
   async prometheusText(): Promise<string> {
+    await Promise.all(
+      this.refreshers.map((r) =>
+        Promise.race([r().catch(() => undefined), new Promise<void>((ok) => setTimeout(ok, 2_000).unref())]),
+      ),
+    );
     const { resourceMetrics } = await this.prometheus.collect();
     return this.serializer.serialize(resourceMetrics);
   }
@@ -180,5 +197,3 @@ export class Metrics {
     return c;
   }
 }
-
-export { PeriodicExportingMetricReader };

@@ -5,7 +5,13 @@ import { parse as parseYaml } from "yaml";
 import { PlaybookFile } from "../../schemas/index.ts";
 import { RiposteError } from "./errors.ts";
 
-const isRuleFile = (f: string) => /\.(ya?ml|json)$/.test(f);
+/**
+ * Files of the rules directory that are not rules: `protected.yaml` (assets the executor never contains, read by
+ * the executor's guards). Kept out of every rule and playbook listing.
+ */
+export const RESERVED_FILES: ReadonlySet<string> = new Set(["protected.yaml", "protected.yml"]);
+
+const isRuleFile = (f: string) => /\.(ya?ml|json)$/.test(f) && !RESERVED_FILES.has(f);
 
 /** Rule-like files (YAML or JSON) of a directory, sorted; none if it does not exist. */
 export async function listFiles(dir: string): Promise<string[]> {

@@ -55,9 +55,19 @@ export const ATTR = {
   dlqCode: "riposte.dlq.code",
   batchSize: "riposte.batch.size",
   httpStatus: "http.response.status_code",
+  httpMethod: "http.request.method",
+  linkKind: "riposte.link",
+  urlPath: "url.path",
+  serverAddress: "server.address",
 } as const;
 
 let sdk: NodeSDK | undefined;
+let exporting = false;
+
+/** Whether spans leave the process (an OTLP endpoint or a test exporter is configured). */
+export function tracesExported(): boolean {
+  return exporting;
+}
 
 /** OTLP settings from the standard OTEL_* variables (validated by config). */
 export interface OtlpSettings {
@@ -127,6 +137,7 @@ export function initTelemetry(opts: {
   if (otlp) spanProcessors.push(new BatchSpanProcessor(otlp));
   if (opts.exporter) spanProcessors.push(new SimpleSpanProcessor(opts.exporter));
   // With no processor the SDK registers no tracer provider and trace ids stay zero; ids must propagate regardless.
+  exporting = spanProcessors.length > 0;
   if (spanProcessors.length === 0) spanProcessors.push(new NoopSpanProcessor());
   sdk = new NodeSDK({
     serviceName: opts.serviceName,

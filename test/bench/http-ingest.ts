@@ -115,6 +115,10 @@ export async function benchHttpIngest(opts: HttpIngestOptions): Promise<Row> {
       throughput: fmtRate(rate, "alerts"),
       p50: fmtMs(latency.percentile(50)),
       p99: fmtMs(latency.percentile(99)),
+      unit: "alerts/s",
+      p50Ms: latency.percentile(50),
+      p99Ms: latency.percentile(99),
+      ...(memory.peakMb === undefined ? {} : { rssMb: memory.peakMb }),
       memory: mem,
       rate,
       notes:

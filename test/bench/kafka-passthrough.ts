@@ -136,6 +136,10 @@ export async function benchKafkaPassThrough(opts: PassThroughOptions): Promise<R
       throughput: fmtRate(rate, "msg"),
       p50: fmtMs(perChunk.percentile(50)),
       p99: fmtMs(perChunk.percentile(99)),
+      unit: "msg/s",
+      p50Ms: perChunk.percentile(50),
+      p99Ms: perChunk.percentile(99),
+      ...(memory.peakMb === undefined ? {} : { rssMb: memory.peakMb }),
       memory: mem,
       rate,
       notes:

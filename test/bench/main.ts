@@ -5,8 +5,11 @@
  * Kafka: KAFKA_BROKERS, or a broker started here with test/infra/kafka.ts. Redis: REDIS_URL, or redis-server
  * started here. The corpus (../shared/corpus) is read at run time; rows that need it say so when it is missing.
  * The CPU-only rows run first, before the broker starts, so that they measure a quiet machine.
- * BENCH_ONLY=2,5 runs only those rows (numbers as in the table; 6 is both rule rows).
+ * Every row has a stable id (ROWS); BENCH_ONLY=rules.,normalize runs the rows whose id starts with one of those
+ * prefixes; `npm run bench -- --json FILE` also writes the rows as JSON
+ * (`[{id, name, rate, unit, p50_ms, p99_ms, rss_mb, notes}]`, null where a row has no figure).
  */
+import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { performance } from "node:perf_hooks";
 import { Kafka, logLevel } from "kafkajs";
@@ -16,79 +19,87 @@ import { topicNames } from "../../services/shared/config.ts";
 import { initTelemetry, shutdownTelemetry } from "../../services/shared/telemetry.ts";
 import { startKafka, type RunningKafka } from "../infra/kafka.ts";
 import { startRedis, type RunningRedis } from "../infra/redis.ts";
+import { loadLists } from "../../services/correlator/load.ts";
 import { corpusBodies, loadCorpusMix, normalizeLine, suricataAlert } from "./alerts.ts";
+import { benchCorrelate } from "./correlate.ts";
 import { benchHttpIngest } from "./http-ingest.ts";
 import { benchKafkaPassThrough } from "./kafka-passthrough.ts";
+import { benchBrokerPerf } from "./kafka-tools.ts";
 import { benchNormalize } from "./normalize.ts";
 import { benchPipeline } from "./pipeline.ts";
-import { elapsedSeconds, failedRow, progress, ratio, skippedRow, table, type Row } from "./report.ts";
+import { elapsedSeconds, failedRow, jsonRow, progress, ratio, skippedRow, table, type Row } from "./report.ts";
 import { benchRules } from "./rules.ts";
 
+/** Row ids (a contract: other tools read them from `--json`) and names, in table order. */
 const ROWS = {
-  passThrough: "kafka pass-through (kafkajs consume→produce, no processing)",
-  embedded: "thin path end to end (embedded)",
-  distributed: "thin path end to end (Kafka + Redis)",
-  http: "HTTP ingest → Kafka",
+  "kafka.broker_produce": "Kafka broker: ProducerPerformance (JVM, acks=all)",
+  "kafka.broker_consume": "Kafka broker: ConsumerPerformance (JVM)",
+  "kafka.passthrough.kafkajs": "kafka pass-through (kafkajs consume→produce, no processing)",
+  "e2e.embedded": "thin path end to end (embedded)",
+  "e2e.distributed": "thin path end to end (Kafka + Redis)",
+  "ingest.http": "HTTP ingest → Kafka",
   normalize: "normalize alone (mix of corpus formats)",
-  jre: "rules: json-rules-engine as is",
-  ruleSet: "rules: Riposte RuleSet",
+  "rules.jre.30": "rules: json-rules-engine, 30 rules",
+  "rules.riposte.30": "rules: Riposte compiled, 30 rules",
+  "rules.jre.300": "rules: json-rules-engine, 300 rules",
+  "rules.riposte.300": "rules: Riposte compiled, 300 rules",
+  "rules.riposte.3000": "rules: Riposte compiled, 3,000 rules",
+  "correlate.redis": "correlator on Redis state (shipped rules)",
 } as const;
-type Key = keyof typeof ROWS;
-const NUMBER: Record<Key, string> = {
-  passThrough: "1",
-  embedded: "2",
-  distributed: "3",
-  http: "4",
-  normalize: "5",
-  jre: "6",
-  ruleSet: "6",
-};
-const only = new Set(
-  (process.env["BENCH_ONLY"] ?? "")
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean),
-);
-const wanted = (key: Key) => only.size === 0 || only.has(NUMBER[key]);
+type Id = keyof typeof ROWS;
+const IDS = Object.keys(ROWS) as Id[];
+/** BENCH_ONLY=rules.,normalize: the rows whose id starts with one of the prefixes. */
+const only = (process.env["BENCH_ONLY"] ?? "")
+  .split(",")
+  .map((s) => s.trim())
+  .filter(Boolean);
+const wanted = (id: Id) => only.length === 0 || only.some((p) => id.startsWith(p));
+/** `npm run bench -- --json FILE`: the rows as JSON too. */
+const jsonIndex = process.argv.indexOf("--json");
+const jsonFile = jsonIndex >= 0 ? process.argv[jsonIndex + 1] : undefined;
+if (jsonIndex >= 0 && !jsonFile) throw new Error("--json needs a file name");
 
-const results = new Map<Key, Row>();
+const results = new Map<Id, Row>();
+const isId = (x: string | undefined): x is Id => x !== undefined && x in ROWS;
 
-async function measure(key: Key, run: () => Promise<Row | Row[]>): Promise<void> {
-  const name = ROWS[key];
-  if (!wanted(key)) return;
-  progress(`${name}: starting`);
+/** Runs a measurement giving the rows `ids`; a throw fails them all. */
+async function measure(ids: Id | readonly Id[], run: () => Promise<Row | Row[]>): Promise<void> {
+  const mine = (Array.isArray(ids) ? ids : [ids]) as Id[];
+  if (!mine.some(wanted)) return;
+  const label = mine.join(", ");
+  progress(`${label}: starting`);
   const t = performance.now();
   try {
     const out = await run();
     for (const row of Array.isArray(out) ? out : [out]) {
-      const k = (Object.keys(ROWS) as Key[]).find((x) => ROWS[x] === row.name) ?? key;
-      results.set(k, row);
+      const id = isId(row.id) ? row.id : (mine[0] as Id);
+      if (wanted(id)) results.set(id, { ...row, id, name: ROWS[id] });
     }
-    progress(`${name}: done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    progress(`${label}: done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   } catch (e) {
-    progress(`${name}: FAILED: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-    results.set(key, failedRow(name, e));
+    progress(`${label}: FAILED: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    for (const id of mine) if (wanted(id)) results.set(id, { ...failedRow(ROWS[id], e), id });
     process.exitCode = 1;
   }
 }
 
 /** Adds the comparisons with the baselines of this run to the notes. */
 function compare(): void {
-  const rate = (k: Key) => results.get(k)?.rate;
-  const prepend = (k: Key, text: string) => {
+  const rate = (k: Id) => results.get(k)?.rate;
+  const prepend = (k: Id, text: string) => {
     const row = results.get(k);
     if (row?.rate !== undefined) results.set(k, { ...row, notes: `${text}; ${row.notes}` });
   };
-  prepend("embedded", `${ratio(rate("embedded"), rate("distributed"))} the Kafka + Redis rate (row 3)`);
+  prepend("e2e.embedded", `${ratio(rate("e2e.embedded"), rate("e2e.distributed"))} the Kafka + Redis rate`);
   prepend(
-    "distributed",
-    `${ratio(rate("distributed"), rate("passThrough"))} the pass-through msg/s (row 1), ` +
-      `${ratio(rate("distributed"), rate("embedded"))} embedded (row 2)`,
+    "e2e.distributed",
+    `${ratio(rate("e2e.distributed"), rate("kafka.passthrough.kafkajs"))} the pass-through msg/s, ` +
+      `${ratio(rate("e2e.distributed"), rate("e2e.embedded"))} embedded`,
   );
   prepend(
-    "http",
-    `${ratio(rate("http"), rate("normalize"))} normalize alone (row 5), ` +
-      `${ratio(rate("http"), rate("passThrough"))} the pass-through msg/s (row 1)`,
+    "ingest.http",
+    `${ratio(rate("ingest.http"), rate("normalize"))} normalize alone, ` +
+      `${ratio(rate("ingest.http"), rate("kafka.passthrough.kafkajs"))} the pass-through msg/s`,
   );
 }
 
@@ -109,6 +120,7 @@ async function main(): Promise<void> {
   // What the Kafka rows create, deleted at the end when the broker / Redis are not ours to throw away.
   const kafkaTopics: string[] = [];
   const pipelinePrefixes: string[] = [];
+  const redisPrefixes: string[] = [];
   const httpPrefixes: string[] = [];
   let kafka: RunningKafka | undefined;
   let redis: RunningRedis | undefined;
@@ -125,11 +137,12 @@ async function main(): Promise<void> {
         benchNormalize(corpus.mix, { name: ROWS.normalize, bodySize: 100, maxEvents: 250_000, timeLimitMs: 10_000 }),
       );
     } else {
-      results.set("normalize", skippedRow(ROWS.normalize, `skipped: ${corpus.reason}`));
+      results.set("normalize", { ...skippedRow(ROWS.normalize, `skipped: ${corpus.reason}`), id: "normalize" });
       progress(`${ROWS.normalize}: skipped (${corpus.reason})`);
     }
 
-    await measure("jre", async () => {
+    const ruleIds = IDS.filter((id) => id.startsWith("rules."));
+    await measure(ruleIds, async () => {
       const events: NormalizedEvent[] = [];
       if (corpus.ok) {
         for (const lines of corpus.mix.byFormat.values())
@@ -137,28 +150,34 @@ async function main(): Promise<void> {
             const e = normalizeLine(l);
             if (e) events.push(e);
           }
-      }
-      const corpusCount = events.length;
-      for (let i = 0; i < 400; i++) {
-        const e = normalizeLine(suricataAlert(i, Date.now()).line);
-        if (e) events.push(e);
+      } else {
+        for (let i = 0; i < 400; i++) {
+          const e = normalizeLine(suricataAlert(i, Date.now()).line);
+          if (e) events.push(e);
+        }
       }
       const sources = corpus.ok
-        ? `${corpusCount} corpus + ${events.length - corpusCount} synthetic Suricata`
-        : `${events.length} synthetic Suricata only: ${corpus.reason}`;
-      return benchRules(events, sources, {
-        rulesDir: "rules",
-        perRound: 20_000,
-        rounds: 4,
-        baselineName: ROWS.jre,
-        name: ROWS.ruleSet,
+        ? `the corpus mix, ${corpus.mix.formats.length} formats`
+        : `synthetic Suricata only: ${corpus.reason}`;
+      const sizes = [30, 300, 3000].filter((n) => ruleIds.some((id) => id.endsWith(`.${n}`) && wanted(id)));
+      return benchRules(events, sources, await loadLists("rules"), {
+        sizes,
+        fullReferenceUpTo: 300,
+        referenceSample: 25,
+        jreSeconds: 8,
+        riposteSeconds: 4,
+        seed: 42,
+        row: (engine, size) => {
+          const id = `rules.${engine}.${size}`;
+          return { id, name: isId(id) ? ROWS[id] : id };
+        },
       });
     });
 
     // 2. Embedded pipeline (in-process bus and state).
-    await measure("embedded", () =>
+    await measure("e2e.embedded", () =>
       benchPipeline({
-        name: ROWS.embedded,
+        name: ROWS["e2e.embedded"],
         tag: "embedded",
         env: {},
         warmup: 500,
@@ -174,7 +193,15 @@ async function main(): Promise<void> {
     );
 
     // 3. Infrastructure, then the rows on Kafka.
-    const kafkaRows = (["passThrough", "distributed", "http"] as const).some(wanted);
+    const kafkaRows = (
+      [
+        "kafka.broker_produce",
+        "kafka.broker_consume",
+        "kafka.passthrough.kafkajs",
+        "e2e.distributed",
+        "ingest.http",
+      ] as const
+    ).some(wanted);
     if (kafkaRows) {
       try {
         if (process.env["KAFKA_BROKERS"]) {
@@ -198,16 +225,51 @@ async function main(): Promise<void> {
         progress(`infrastructure: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
-    const needs = async (key: Key, needsRedis: boolean, run: (b: string[]) => Promise<Row>): Promise<void> => {
+    if (wanted("correlate.redis") && !redisUrl && !infraError) {
+      try {
+        if (process.env["REDIS_URL"]) redisUrl = process.env["REDIS_URL"];
+        else {
+          redis = await startRedis();
+          redisUrl = redis.url;
+        }
+        progress(`Redis: ${redis ? "started at" : "using REDIS_URL="}${redisUrl}`);
+      } catch (e) {
+        infraError = e;
+        progress(`infrastructure: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    const needs = async (key: Id, needsRedis: boolean, run: (b: string[]) => Promise<Row>): Promise<void> => {
       const b = brokers;
       if (!wanted(key)) return;
       if (b && (!needsRedis || redisUrl)) await measure(key, () => run(b));
-      else results.set(key, failedRow(ROWS[key], infraError ?? new Error("no Kafka / Redis")));
+      else results.set(key, { ...failedRow(ROWS[key], infraError ?? new Error("no Kafka / Redis")), id: key });
     };
 
-    await needs("passThrough", false, (b) =>
+    const brokerIds = ["kafka.broker_produce", "kafka.broker_consume"] as const;
+    if (brokerIds.some(wanted)) {
+      const b = brokers;
+      if (b)
+        await measure([...brokerIds], () =>
+          benchBrokerPerf({
+            brokers: b,
+            records: 300_000,
+            recordBytes: 1024,
+            partitions: 6,
+            timeLimitMs: 120_000,
+            created: kafkaTopics,
+            row: (which) => {
+              const id = which === "produce" ? "kafka.broker_produce" : "kafka.broker_consume";
+              return { id, name: ROWS[id] };
+            },
+          }),
+        );
+      else
+        for (const id of brokerIds)
+          if (wanted(id)) results.set(id, { ...failedRow(ROWS[id], infraError ?? new Error("no Kafka")), id });
+    }
+    await needs("kafka.passthrough.kafkajs", false, (b) =>
       benchKafkaPassThrough({
-        name: ROWS.passThrough,
+        name: ROWS["kafka.passthrough.kafkajs"],
         brokers: b,
         messages: 150_000,
         messageBytes: 1024,
@@ -217,9 +279,9 @@ async function main(): Promise<void> {
         created: kafkaTopics,
       }),
     );
-    await needs("distributed", true, (b) =>
+    await needs("e2e.distributed", true, (b) =>
       benchPipeline({
-        name: ROWS.distributed,
+        name: ROWS["e2e.distributed"],
         tag: "kafka",
         env: { KAFKA_BROKERS: b.join(","), REDIS_URL: redisUrl as string },
         warmup: 200,
@@ -233,7 +295,7 @@ async function main(): Promise<void> {
         prefixes: pipelinePrefixes,
       }),
     );
-    await needs("http", false, (b) => {
+    await needs("ingest.http", false, (b) => {
       const label = corpus.ok
         ? `100 alerts of ${corpus.mix.formats.length} corpus formats, round-robin`
         : `100 synthetic Suricata alerts (corpus missing: ${corpus.reason})`;
@@ -245,7 +307,7 @@ async function main(): Promise<void> {
               Array.from({ length: 100 }, (_u, j) => suricataAlert(k * 100 + j, Date.now()).line).join("\n") + "\n",
           );
       return benchHttpIngest({
-        name: ROWS.http,
+        name: ROWS["ingest.http"],
         brokers: b,
         bodies,
         bodyLabel: label,
@@ -256,22 +318,55 @@ async function main(): Promise<void> {
         prefixes: httpPrefixes,
       });
     });
+    const url = redisUrl;
+    if (!wanted("correlate.redis")) {
+      // not selected
+    } else if (url && corpus.ok) {
+      const prefix = `bench-correlate-${process.pid}-${Date.now()}`;
+      redisPrefixes.push(prefix);
+      const events: NormalizedEvent[] = [];
+      for (const lines of corpus.mix.byFormat.values())
+        for (const l of lines) {
+          const e = normalizeLine(l);
+          if (e) events.push(e);
+        }
+      await measure("correlate.redis", () =>
+        benchCorrelate({
+          id: "correlate.redis",
+          name: ROWS["correlate.redis"],
+          redisUrl: url,
+          rulesDir: "rules",
+          events,
+          seconds: 10,
+          concurrency: 16,
+          prefix,
+        }),
+      );
+    } else {
+      const why = !corpus.ok ? corpus.reason : infraError instanceof Error ? infraError.message : "no Redis";
+      results.set("correlate.redis", {
+        ...skippedRow(ROWS["correlate.redis"], `skipped: ${why}`),
+        id: "correlate.redis",
+      });
+    }
   } finally {
     progress("cleaning up");
     const prefixes = [...pipelinePrefixes, ...httpPrefixes];
     if (brokers && !kafka && kafkaTopics.length + prefixes.length > 0) {
       await deleteTopics(brokers, [...kafkaTopics, ...prefixes.flatMap((p) => Object.values(topicNames(p)))]);
     }
-    if (redisUrl && !redis && pipelinePrefixes.length > 0) await deleteKeys(redisUrl, pipelinePrefixes);
+    const keyPrefixes = [...pipelinePrefixes, ...redisPrefixes];
+    if (redisUrl && !redis && keyPrefixes.length > 0) await deleteKeys(redisUrl, keyPrefixes);
     await Promise.allSettled([kafka?.stop(), redis?.stop()]);
     await shutdownTelemetry();
   }
 
   compare();
-  const rows = (Object.keys(ROWS) as Key[]).map(
-    (k) =>
-      results.get(k) ?? skippedRow(ROWS[k], wanted(k) ? "did not run" : `not in BENCH_ONLY=${[...only].join(",")}`),
-  );
+  const rows = IDS.filter(wanted).map((id) => results.get(id) ?? { ...skippedRow(ROWS[id], "did not run"), id });
+  if (jsonFile) {
+    writeFileSync(jsonFile, `${JSON.stringify(rows.map(jsonRow), null, 2)}\n`);
+    progress(`wrote ${rows.length} rows to ${jsonFile}`);
+  }
   const seconds = (performance.now() - wall) / 1000;
   process.stdout.write(`${table(rows)}\n\n`);
   process.stdout.write(

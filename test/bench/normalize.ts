@@ -52,6 +52,10 @@ export async function benchNormalize(mix: CorpusMix, opts: NormalizeOptions): Pr
     throughput: fmtRate(rate, "events"),
     p50: fmtMs(perBody.percentile(50)),
     p99: fmtMs(perBody.percentile(99)),
+    unit: "events/s",
+    p50Ms: perBody.percentile(50),
+    p99Ms: perBody.percentile(99),
+    ...(memory.peakMb === undefined ? {} : { rssMb: memory.peakMb }),
     memory: mem,
     rate,
     notes:

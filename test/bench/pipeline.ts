@@ -307,6 +307,10 @@ export async function benchPipeline(opts: PipelineOptions): Promise<Row> {
       throughput: fmtRate(rate, "alerts"),
       p50: fmtMs(b.latency.percentile(50)),
       p99: fmtMs(b.latency.percentile(99)),
+      unit: "alerts/s",
+      p50Ms: b.latency.percentile(50),
+      p99Ms: b.latency.percentile(99),
+      ...(memory.peakMb === undefined ? {} : { rssMb: memory.peakMb }),
       memory: mem,
       rate,
       notes:

@@ -3,8 +3,12 @@ import { performance } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
-/** One row of the result table. `rate` (per second) is kept for comparisons between rows. */
+/**
+ * One row of the result table. `rate` (per second) is kept for comparisons between rows; `id`, `unit`, the
+ * numeric latencies and peak RSS go to `--json`.
+ */
 export interface Row {
+  readonly id?: string;
   readonly name: string;
   readonly throughput: string;
   readonly p50: string;
@@ -12,6 +16,39 @@ export interface Row {
   readonly memory: string;
   readonly notes: string;
   readonly rate?: number;
+  /** What `rate` counts, e.g. "evals/s". */
+  readonly unit?: string;
+  readonly p50Ms?: number;
+  readonly p99Ms?: number;
+  /** Peak RSS of this process during the row, MB. */
+  readonly rssMb?: number;
+}
+
+/** The row as `--json` writes it: the contract other tools read. */
+export interface JsonRow {
+  readonly id: string;
+  readonly name: string;
+  readonly rate: number | null;
+  readonly unit: string | null;
+  readonly p50_ms: number | null;
+  readonly p99_ms: number | null;
+  readonly rss_mb: number | null;
+  readonly notes: string;
+}
+
+const finite = (n: number | undefined) => (n !== undefined && Number.isFinite(n) ? n : null);
+
+export function jsonRow(r: Row): JsonRow {
+  return {
+    id: r.id ?? r.name,
+    name: r.name,
+    rate: finite(r.rate),
+    unit: r.unit ?? null,
+    p50_ms: finite(r.p50Ms),
+    p99_ms: finite(r.p99Ms),
+    rss_mb: finite(r.rssMb === undefined ? undefined : Math.round(r.rssMb * 10) / 10),
+    notes: r.notes,
+  };
 }
 
 const started = performance.now();
@@ -101,10 +138,14 @@ export class MemoryProbe {
     this.peakRss = Math.max(this.peakRss, process.memoryUsage.rss());
   }
 
+  /** Peak RSS in MB, once finished. */
+  peakMb: number | undefined;
+
   /** "RSS 231 MB peak (+48) / heap +12.3 MB" */
   finish(): string {
     this.sample();
     this.stop();
+    this.peakMb = this.peakRss / MB;
     gc();
     const heapDelta = (process.memoryUsage().heapUsed - this.baseHeap) / MB;
     const rssDelta = (this.peakRss - this.baseRss) / MB;
@@ -152,12 +193,12 @@ export function failedRow(name: string, e: unknown): Row {
 
 /** A markdown table with aligned columns. */
 export function table(rows: readonly Row[]): string {
-  const header = ["row", "throughput", "p50", "p99", "memory (peak RSS / heap Δ)", "notes"];
+  const header = ["id", "row", "throughput", "p50", "p99", "memory (peak RSS / heap Δ)", "notes"];
   const cells = rows.map((r) =>
-    [r.name, r.throughput, r.p50, r.p99, r.memory, r.notes].map((c) => c.replace(/\|/g, "/")),
+    [r.id ?? "", r.name, r.throughput, r.p50, r.p99, r.memory, r.notes].map((c) => c.replace(/\|/g, "/")),
   );
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
-  const right = new Set([1, 2, 3]);
+  const right = new Set([2, 3, 4]);
   const line = (cols: readonly string[]) =>
     `| ${cols.map((c, i) => (right.has(i) ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join(" | ")} |`;
   const rule = `|${widths.map((w, i) => (right.has(i) ? `${"-".repeat(w + 1)}:` : `${"-".repeat(w + 2)}`)).join("|")}|`;

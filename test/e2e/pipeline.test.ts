@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { corpusEvents } from "../../services/ingest/normalizers/testing.ts";
 import { startFalconFake, type FalconFake } from "../fakes/crowdstrike.ts";
 import { eventually } from "../support/env.ts";
-import { startHarness, type Harness } from "../support/harness.ts";
+import { TOKEN, startHarness, type Harness } from "../support/harness.ts";
 
 const ALERT = corpusEvents("suricata/elastic-integrations__suricata_eve__test-eve-small.log").find(
   (e) => e["event_type"] === "alert",
@@ -72,6 +72,69 @@ for (const mode of ["embedded", "distributed"] as const) {
       await new Promise((r) => setTimeout(r, 1_000));
       assert.equal(edr.actions().length, 1, "still one isolate request");
       assert.equal(h.actions.length, 1, "still one audit record");
+    });
+
+    // The trail is indexed by the api service, which the embedded mode runs; the distributed harness runs ingest,
+    // correlator and executor (services/api/trail.test.ts covers the Redis trail store).
+    if (mode === "embedded")
+      test("GET /v1/alerts/{id}/trail tells the alert's story: received, rule matched, isolation, one trace", async () => {
+        const respond = h.decisions.find((d) => d["outcome"] === "respond") as Record<string, unknown>;
+        const alertId = String((respond["alert"] as Record<string, unknown>)["uid"]);
+        const traceId = String(respond["trace_id"]);
+        type Trail = {
+          received: Array<{ format: string; class_uid: number }>;
+          decisions: Array<{
+            outcome: string;
+            rule?: { id: string; version: number };
+            actions: Array<{ status: string; connector: string; latency_ms: number; trace_id?: string }>;
+          }>;
+          trace_ids: string[];
+        };
+        let trail: Trail | undefined;
+        await eventually(
+          async () => {
+            const res = await fetch(`${h.url}/v1/alerts/${encodeURIComponent(alertId)}/trail`, {
+              headers: { authorization: `Bearer ${TOKEN}` },
+            });
+            if (res.status !== 200) return false;
+            trail = (await res.json()) as Trail;
+            return trail.decisions.some((d) => d.actions.length > 0) && trail.received.length >= 3;
+          },
+          "the trail with its action",
+          30_000,
+        );
+        assert.ok(trail);
+        assert.equal(trail.received[0]?.format, "suricata_eve");
+        assert.equal(trail.received[0]?.class_uid, 2004);
+        const matched = trail.decisions.find((d) => d.outcome === "respond");
+        assert.equal(matched?.rule?.id, "network-ids-internal-host-isolate");
+        assert.equal(matched?.actions[0]?.status, "succeeded");
+        assert.equal(matched?.actions[0]?.connector, "crowdstrike");
+        assert.ok((matched?.actions[0]?.latency_ms ?? -1) >= 0);
+        assert.equal(trail.decisions.filter((d) => d.outcome === "duplicate").length, 2, "the two re-sends");
+        assert.ok(trail.trace_ids.includes(traceId));
+      });
+
+    test("GET /metrics after the run: MTTD and MTTR histograms with counts, actions by outcome, consumer lag", async () => {
+      const res = await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      assert.equal(res.status, 200);
+      const text = await res.text();
+      const count = (name: string) =>
+        [...text.matchAll(new RegExp(`^${name}_count\\{[^}]*\\} (\\d+)$`, "gm"))].reduce((n, m) => n + Number(m[1]), 0);
+      if (mode === "embedded") {
+        // The embedded process runs every service; the distributed harness's ingest process only ingests.
+        assert.ok(count("riposte_mttd_seconds") >= 1, "MTTD observed for the decision");
+        assert.ok(count("riposte_mttr_seconds") >= 1, "MTTR observed for the containment");
+        assert.match(
+          text,
+          /^riposte_actions_total\{connector="crowdstrike",action="contain_host",outcome="succeeded"\} 1$/m,
+        );
+        assert.match(
+          text,
+          /^riposte_consumer_lag_messages\{group="[^"]+\.correlator",topic="[^"]+",partition="\d+"\} \d+$/m,
+        );
+      }
+      assert.match(text, /^riposte_alerts_in_total\{source="suricata",format="suricata_eve"\} \d+$/m);
     });
 
     test("a malformed body gets a 400 with the reason and a DLQ record with the original bytes; the services keep running", async () => {

@@ -102,6 +102,45 @@ export async function resolveKafkaJars(opts: KafkaOptions = {}): Promise<string>
   }
 }
 
+const TOOLS_POM = join(import.meta.dirname, "kafka", "tools-pom.xml");
+const TOOLS_DIR = join(CACHE_DIR, "tools");
+
+/**
+ * Resolves Apache Kafka's command-line tools (kafka-tools 3.9.1: ProducerPerformance, ConsumerPerformance,
+ * TopicCommand) into `<repo>/.cache/kafka-3.9.1/tools` with Maven, unless a previous run completed there. The bench
+ * runs the broker's own perf tools from them.
+ * @returns the absolute path of the tools directory (a classpath of `<dir>/*`).
+ */
+export async function resolveKafkaToolsJars(opts: KafkaOptions = {}): Promise<string> {
+  if (await exists(join(TOOLS_DIR, MARKER))) return TOOLS_DIR;
+  opts.log?.(`resolving Apache Kafka ${KAFKA_VERSION} tools jars from Maven Central…`);
+  await mkdir(CACHE_DIR, { recursive: true });
+  const staging = await mkdtemp(join(CACHE_DIR, "tools-staging-"));
+  try {
+    await run("mvn", [
+      "-B",
+      "-q",
+      "-f",
+      TOOLS_POM,
+      "dependency:copy-dependencies",
+      "-DincludeScope=runtime",
+      `-DoutputDirectory=${staging}`,
+    ]);
+    const jars = (await readdir(staging)).filter((f) => f.endsWith(".jar"));
+    if (!jars.some((f) => f.startsWith(`kafka-tools-${KAFKA_VERSION}`))) {
+      throw new Error(`Maven did not produce kafka-tools-${KAFKA_VERSION}.jar in ${staging}. ${HINT}`);
+    }
+    await writeFile(join(staging, MARKER), `${jars.length} jars, resolved ${new Date().toISOString()}\n`);
+    await rename(staging, TOOLS_DIR).catch(async (err: unknown) => {
+      if (await exists(join(TOOLS_DIR, MARKER))) return;
+      throw new Error(`cannot move the jars into ${TOOLS_DIR} (${String(err)}). ${HINT}`);
+    });
+    return TOOLS_DIR;
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
 function randomClusterId(): string {
   for (;;) {
     const id = randomBytes(16).toString("base64url");

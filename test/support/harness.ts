@@ -58,6 +58,8 @@ export async function startHarness(
   connectorUrl: string,
   extraEnv: Record<string, string> = {},
   services: readonly string[] = ["ingest", "correlator", "executor"],
+  /** Extra variables for one service only (distributed mode), e.g. a different OTLP protocol per process. */
+  serviceEnv: Readonly<Record<string, Record<string, string>>> = {},
 ): Promise<Harness> {
   const prefix = uniquePrefix(mode);
   const [port] = await freePorts(1);
@@ -100,7 +102,7 @@ export async function startHarness(
     for (const svc of services) {
       const child = spawn(process.execPath, ["bin/riposte.js", "run", svc], {
         cwd: ROOT,
-        env: childEnv,
+        env: { ...childEnv, ...serviceEnv[svc] },
         stdio: ["ignore", "pipe", "pipe"],
       });
       child.stdout?.on("data", (d: Buffer) => output.push(`[${svc}] ${d.toString()}`));

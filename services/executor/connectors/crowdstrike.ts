@@ -1,5 +1,6 @@
 /**
- * CrowdStrike Falcon: OAuth2 client credentials, device lookup by hostname or local IP, network containment
+ * CrowdStrike Falcon: OAuth2 client credentials, device lookup by hostname or local IP, device details (hostname,
+ * local_ip, containment status), network containment
  * (`/devices/entities/devices-actions/v2?action_name=contain|lift_containment`).
  */
 import { isIP } from "node:net";
@@ -94,6 +95,23 @@ export class FalconClient {
     return ids[0] as string;
   }
 
+  /**
+   * A device's record (Hosts API `GET /devices/entities/devices/v2?ids=`): its hostname, local_ip and
+   * containment `status` (normal, containment_pending, contained, lift_containment_pending).
+   */
+  async deviceDetails(id: string, signal: AbortSignal): Promise<Record<string, unknown>> {
+    const body = await this.api(
+      { method: "GET", path: "/devices/entities/devices/v2", query: { ids: id }, signal },
+      "device details",
+    );
+    const device = (body.resources ?? []).find(
+      (r): r is Record<string, unknown> =>
+        typeof r === "object" && r !== null && (r as Record<string, unknown>)["device_id"] === id,
+    );
+    if (!device) throw new RiposteError("RIPOSTE_CONNECTOR_NOT_FOUND", `CrowdStrike has no device ${id}`);
+    return device;
+  }
+
   async deviceAction(
     name: "contain" | "lift_containment",
     id: string,
@@ -131,8 +149,42 @@ const HostInput = z
   })
   .refine((i) => i.host ?? i.device_id, "host or device_id is required");
 
-async function resolve(client: FalconClient, input: z.infer<typeof HostInput>, signal: AbortSignal): Promise<string> {
-  return input.device_id ?? (await client.deviceId(input.host as string, signal));
+async function deviceOf(client: FalconClient, input: z.infer<typeof HostInput>, signal: AbortSignal) {
+  const id = input.device_id ?? (await client.deviceId(input.host as string, signal));
+  const d = await client.deviceDetails(id, signal);
+  const text = (k: string) => (typeof d[k] === "string" && d[k] !== "" ? [d[k]] : []);
+  // local_ip only: the external IP is a NAT address many hosts share, so it says nothing about this one.
+  return {
+    id,
+    hosts: text("hostname"),
+    ips: text("local_ip"),
+    detail: { device_id: id, hostname: d["hostname"], local_ip: d["local_ip"], status: d["status"] },
+  };
+}
+
+/** Containment statuses meaning the effect of `contain` (or of `lift_containment`) is in place or under way. */
+const EFFECT = {
+  contain: new Set(["contained", "containment_pending"]),
+  lift_containment: new Set(["normal", "lift_containment_pending"]),
+} as const;
+
+function deviceAction(name: "contain" | "lift_containment", reverse: string, description: string) {
+  return action({
+    classification: "containment",
+    idempotent: true,
+    reverse,
+    description,
+    input: HostInput,
+    resolve: async (client: FalconClient, { input, signal }) => deviceOf(client, input, signal),
+    verify: async (client: FalconClient, { input, signal }) => {
+      // Always asked afresh: the point is the device's state now, after an attempt of unknown outcome.
+      const device = await deviceOf(client, input, signal);
+      const status = typeof device.detail["status"] === "string" ? device.detail["status"] : "";
+      return { done: EFFECT[name].has(status), response: { ...device.detail, verified: true } };
+    },
+    run: async (client: FalconClient, { input, signal, resolved }) =>
+      client.deviceAction(name, resolved?.id ?? (await deviceOf(client, input, signal)).id, signal),
+  });
 }
 
 export const crowdstrike: ConnectorDescriptor<FalconClient> = {
@@ -141,21 +193,11 @@ export const crowdstrike: ConnectorDescriptor<FalconClient> = {
   credentials: ["client_id", "client_secret"],
   client: (url, credentials) => new FalconClient(url, credentials),
   actions: {
-    contain_host: action({
-      classification: "containment",
-      idempotent: true,
-      description: "Network-contain a host (Falcon 'contain' device action)",
-      input: HostInput,
-      run: async (client: FalconClient, { input, signal }) =>
-        client.deviceAction("contain", await resolve(client, input, signal), signal),
-    }),
-    lift_containment: action({
-      classification: "containment",
-      idempotent: true,
-      description: "Lift network containment of a host",
-      input: HostInput,
-      run: async (client: FalconClient, { input, signal }) =>
-        client.deviceAction("lift_containment", await resolve(client, input, signal), signal),
-    }),
+    contain_host: deviceAction(
+      "contain",
+      "lift_containment",
+      "Network-contain a host (Falcon 'contain' device action)",
+    ),
+    lift_containment: deviceAction("lift_containment", "contain_host", "Lift network containment of a host"),
   },
 };

@@ -5,7 +5,9 @@
  * every error message it produces has user info and query values replaced (see redactUrls).
  */
 import { context, propagation } from "@opentelemetry/api";
+import { performance } from "node:perf_hooks";
 import { RiposteError, messageOf } from "../../shared/errors.ts";
+import { ATTR, SpanKind, inSpan } from "../../shared/telemetry.ts";
 
 export interface HttpRequest {
   readonly method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
@@ -71,6 +73,15 @@ export function httpError(vendor: string, res: HttpResponse, what: string): Ripo
   return new RiposteError("RIPOSTE_CONNECTOR_REJECTED", msg);
 }
 
+/** Receives every vendor call's latency: connector (vendor), method, HTTP status or "error", seconds. */
+export type VendorCallObserver = (vendor: string, method: string, status: string, seconds: number) => void;
+let vendorCallObserver: VendorCallObserver | undefined;
+
+/** Sets the process's vendor-call observer (the executor does, with its metrics). */
+export function observeVendorCalls(observer: VendorCallObserver | undefined): void {
+  vendorCallObserver = observer;
+}
+
 export class HttpTransport {
   private readonly base: URL;
   private readonly vendor: string;
@@ -92,8 +103,39 @@ export class HttpTransport {
     this.base = base;
   }
 
-  /** Sends a request; network failures and timeouts become coded errors, HTTP statuses are returned. */
+  /**
+   * Sends a request in a CLIENT span of its own (method, path without the query, server, status: the vendor's
+   * answer is part of the alert's trace); network failures and timeouts become coded errors, HTTP statuses are
+   * returned. Each call's latency goes to the vendor-call observer (the executor's metrics).
+   */
   async send(req: HttpRequest): Promise<HttpResponse> {
+    const started = performance.now();
+    const path = `/${req.path.replace(/^\//, "")}`;
+    return inSpan(
+      `${req.method} ${this.vendor}`,
+      context.active(),
+      {
+        [ATTR.httpMethod]: req.method,
+        [ATTR.urlPath]: path.split("?")[0] ?? path,
+        [ATTR.serverAddress]: this.base.hostname,
+        [ATTR.connector]: this.vendor,
+      },
+      async (span) => {
+        let status = "error";
+        try {
+          const res = await this.sendInSpan(req);
+          status = String(res.status);
+          span.setAttribute(ATTR.httpStatus, res.status);
+          return res;
+        } finally {
+          vendorCallObserver?.(this.vendor, req.method, status, (performance.now() - started) / 1000);
+        }
+      },
+      SpanKind.CLIENT,
+    );
+  }
+
+  private async sendInSpan(req: HttpRequest): Promise<HttpResponse> {
     const url = new URL(req.path.replace(/^\//, ""), this.base);
     for (const [k, v] of Object.entries(req.query ?? {})) url.searchParams.set(k, v);
     const headers: Record<string, string> = { accept: "application/json", ...req.headers };

@@ -1,20 +1,69 @@
 /** A connector: a descriptor (actions, classification, idempotency, credentials) plus one run per action. */
 import type { z } from "zod";
+import type { StateStore } from "../../shared/state/index.ts";
 
 export type Classification = "containment" | "notify" | "enrich" | "ticket";
+
+/** What an action would act on, as the vendor knows it: checked against the protected assets before the call. */
+export interface ResolvedTarget {
+  /** The vendor's id of it (a device id). */
+  readonly id: string;
+  readonly hosts?: readonly string[];
+  readonly ips?: readonly string[];
+  readonly users?: readonly string[];
+  /** Vendor facts kept in the audit record and read by `verify` (a device's containment status, ...). */
+  readonly detail: Readonly<Record<string, unknown>>;
+}
 
 export interface ActionContext<I> {
   readonly input: I;
   readonly signal: AbortSignal;
+  /** The target as `resolve` found it, when the action has a resolver. */
+  readonly resolved?: ResolvedTarget | undefined;
+}
+
+/** Whether an action's effect is already in place at the vendor, and the evidence. */
+export interface Verified {
+  readonly done: boolean;
+  readonly response: Record<string, unknown>;
+}
+
+/** A request an action would send, as a dry run records it (`{placeholders}` stand for what a lookup would find). */
+export interface PlannedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly body?: unknown;
+}
+
+/** What Riposte itself lends a connector's client: the shared state (the EDL keeps its lists there) and the clock. */
+export interface ConnectorEnv {
+  readonly state: StateStore;
+  readonly statePrefix: string;
+  readonly now: () => number;
 }
 
 export interface ActionDescriptor<C, I = unknown> {
   readonly classification: Classification;
-  /** Whether repeating the call is harmless; non-idempotent actions are retried only when the vendor did not act. */
+  /**
+   * Whether repeating the call is harmless. Non-idempotent actions are retried only when the vendor did not act,
+   * and never re-sent after an attempt whose outcome is unknown (an executor died mid-call) unless `verify`
+   * says the effect is absent.
+   */
   readonly idempotent: boolean;
   readonly description: string;
+  /** The action that undoes this one (`lift_containment` for `contain_host`), for rollback and humans. */
+  readonly reverse?: string;
   readonly input: z.ZodType<I>;
+  /** Looks the target up at the vendor (read-only), so guards can check what the call would really act on. */
+  resolve?(client: C, ctx: ActionContext<I>): Promise<ResolvedTarget>;
+  /** Asks the vendor whether the effect is already in place (read-only); used after an attempt of unknown outcome. */
+  verify?(client: C, ctx: ActionContext<I>): Promise<Verified>;
   run(client: C, ctx: ActionContext<I>): Promise<Record<string, unknown>>;
+  /**
+   * The requests `run` (and `resolve`) would send for this input, built by the same functions; a dry run records
+   * them in its audit record so the operator sees exactly what a configured connector would do.
+   */
+  preview?(input: I): readonly PlannedRequest[];
 }
 
 export interface ConnectorDescriptor<C = unknown> {
@@ -22,8 +71,10 @@ export interface ConnectorDescriptor<C = unknown> {
   readonly title: string;
   /** Credential names; each is read from RIPOSTE_CONNECTOR_<NAME>_<CREDENTIAL>. */
   readonly credentials: readonly string[];
-  /** Builds the client (transport + auth) from the configured URL and credentials. */
-  client(url: string, credentials: Readonly<Record<string, string>>): C;
+  /** Served by Riposte itself (no URL, no credentials): always live, never a dry run. */
+  readonly local?: boolean;
+  /** Builds the client (transport + auth) from the configured URL and credentials (`""` for a local connector). */
+  client(url: string, credentials: Readonly<Record<string, string>>, env: ConnectorEnv): C;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each action declares its own input type
   readonly actions: Readonly<Record<string, ActionDescriptor<C, any>>>;
 }

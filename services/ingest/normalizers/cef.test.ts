@@ -5,7 +5,6 @@ import { parseCef, stripSyslog } from "./syslog-parse.ts";
 import { corpusEvents, corpusLines, json, normalizeWith, text } from "./testing.ts";
 import { normalizeEvent } from "./index.ts";
 import { LINEAR, growth } from "../growth.testing.ts";
-import { isRejection } from "./types.ts";
 
 const DIR = "cef_leef_syslog/";
 const BARE = corpusLines(`${DIR}elastic-integrations__cef_log__test-cef.log`);
@@ -136,15 +135,17 @@ test("cef: Check Point lines map; the one without any time is refused with a rea
   assert.deepEqual(b.evidences?.[0]?.file?.hashes, [
     { algorithm: "SHA-1", value: "55f4a511e6f630a6b1319505414f114e7bcaf13d" },
   ]);
-  const d = cef.normalize(text(drop!));
-  assert.ok(isRejection(d) && /rt, end and start absent/.test(d.reason));
+  const d = normalizeWith(cef, text(drop!));
+  assert.equal(d.riposte.time_fallback, true, "no rt, end or start: the received time, marked");
+  assert.equal(d.time, 1_700_000_000_000);
 });
 
-test("cef: the bare Elastic lines carry no time and are refused; with an RFC 5424 header they normalize", () => {
+test("cef: the bare Elastic lines carry no time and take the received time; with an RFC 5424 header, its time", () => {
   for (const line of BARE) {
     assert.ok(cef.detect(text(line)));
-    const out = cef.normalize(text(line));
-    assert.ok(isRejection(out) && /without a usable time/.test(out.reason), line);
+    const out = normalizeWith(cef, text(line));
+    assert.equal(out.riposte.time_fallback, true, line);
+    assert.ok(out.metadata.labels?.includes("riposte:time_fallback"), line);
   }
   const e = normalizeWith(cef, text(`<13>1 2024-05-02T10:11:12.000Z vaporware-01 httpd - - - ${BARE[1]!}`));
   assert.ok(e.class_uid === 2004);

@@ -13,8 +13,8 @@ import {
   stripSyslog,
   trafficSeverity,
 } from "./syslog-parse.ts";
-import type { NormalizeHints, Draft, Normalizer, RawEvent } from "./types.ts";
-import { reject } from "./types.ts";
+import type { Draft, Normalizer, RawEvent } from "./types.ts";
+import { NO_TIME } from "./finalize.ts";
 import { compact, dict, hashOf, ip, port, splitUser } from "./util.ts";
 
 /** CEF full key names → the short names used below. */
@@ -116,7 +116,7 @@ export const cef: Normalizer = {
   format: "cef",
   aliases: ["checkpoint", "paloalto"],
   detect: (e: RawEvent) => e.kind === "text" && /(?:^|[\s>:])CEF:\d+\|[^|]*\|/.test(e.value),
-  normalize(e: RawEvent, hints?: NormalizeHints) {
+  normalize(e: RawEvent) {
     if (e.kind !== "text") throw new Error("CEF is a text line: send the raw CEF line, not JSON");
     const split = stripSyslog(e.value, "CEF");
     if (!split) throw new Error("no CEF:<version>| header in the line");
@@ -125,12 +125,10 @@ export const cef: Normalizer = {
     const { x, custom } = canonical(c.ext);
 
     const timeText = x["rt"] ?? x["end"] ?? x["start"];
-    const { time: t, text: originalTime } = eventTime(timeText, x["dtz"], header, hints?.receivedTime);
-    if (t === undefined) {
-      return reject(
-        `CEF event without a usable time (rt, end and start ${timeText ? `unreadable: "${timeText}"` : "absent"}; no RFC 5424 syslog header): configure the sender to add rt, or to send RFC 5424 syslog`,
-      );
-    }
+    // Neither rt/end/start nor a syslog header time: finalize puts the received time there and marks the event.
+    const read = eventTime(timeText, x["dtz"], header, undefined);
+    const t = read.time ?? NO_TIME;
+    const originalTime = read.text ?? timeText;
 
     const traffic = (TRAFFIC_CLASS.test(c.classId) || TRAFFIC_CLASS.test(c.name)) && !THREAT_KEYS.some((k) => k in x);
     const vendorSeverity = severityOf(c.severity) || severityOf(x["deviceSeverity"]) || severityOf(x["cp_severity"]);

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { crowdstrikeFalcon } from "./crowdstrike-falcon.ts";
+import { auditActivity } from "./crowdstrike-audit.ts";
 import {
   corpusEvents,
   corpusText,
@@ -129,7 +130,21 @@ test("crowdstrike: every EppDetectionSummaryEvent of the excerpt normalizes, eac
   assert.equal(choice?.evidences?.[0]?.process?.file?.hashes, undefined, "all-zero hashes are dropped");
 });
 
-test("crowdstrike: Panther event streams — EPP detections and sign-ins normalize, other audit records are refused with a reason", () => {
+/** The OCSF class of each audit operation in Panther's event-stream samples. */
+const CLASS_OF: Record<string, number> = {
+  userAuthenticate: 3002,
+  createUser: 3001,
+  deleteUser: 3001,
+  changePassword: 3001,
+  grantUserRoles: 3005,
+  CreateAPIClient: 3004,
+  DeleteAPIClients: 3004,
+  CreateAllowlistGroup: 3004,
+  UpdateAllowlistGroup: 3004,
+  DeleteAllowlistGroup: 3004,
+};
+
+test("crowdstrike: Panther event streams — EPP detections, sign-ins and every audit operation normalize as their class", () => {
   for (const r of streams) {
     const out = outcomeOf(crowdstrikeFalcon, json(r.log));
     const type = (r.log["metadata"] as Record<string, unknown>)["eventType"];
@@ -137,15 +152,13 @@ test("crowdstrike: Panther event streams — EPP detections and sign-ins normali
     if (type === "EppDetectionSummaryEvent") assert.equal(out.kind, "ok", `${r.name}: ${JSON.stringify(out)}`);
     else if (event === undefined)
       assert.ok(out.kind === "error" && /without an event body/.test(out.message), `${r.name}: ${JSON.stringify(out)}`);
-    else if (event["OperationName"] === "userAuthenticate")
-      assert.ok(out.kind === "ok" && out.event.class_uid === 3002, `${r.name}: ${JSON.stringify(out)}`);
-    else
-      assert.ok(
-        out.kind === "rejected" &&
-          out.reason.includes("AuthActivityAuditEvent") &&
-          out.reason.includes(String(event["OperationName"])),
-        `${r.name}: ${JSON.stringify(out)}`,
-      );
+    else {
+      assert.ok(out.kind === "ok", `${r.name}: ${JSON.stringify(out)}`);
+      const expected = CLASS_OF[String(event["OperationName"])];
+      assert.equal(out.event.class_uid, expected, `${r.name}: ${String(event["OperationName"])}`);
+      assert.equal(out.event.metadata.event_code, event["OperationName"]);
+      assert.ok(out.event.riposte.entity_key.startsWith("user:"), r.name);
+    }
   }
   const sev = (name: string) => finding(pantherRecord(streams, name)).severity;
   assert.equal(sev("INFO Alert"), "Informational");
@@ -329,16 +342,82 @@ test("crowdstrike: AuthActivityAuditEvent sign-ins become OCSF Authentication (e
   assert.equal(failed.metadata.log_name, "AuthActivityAuditEvent");
 });
 
-test("crowdstrike: audit records that are not sign-ins, other stream records and FDR telemetry are refused with what they are", () => {
-  const reason = (ev: Record<string, unknown>) => {
-    const out = outcomeOf(crowdstrikeFalcon, json(ev));
-    assert.equal(out.kind, "rejected", JSON.stringify(out));
-    return out.kind === "rejected" ? out.reason : "";
-  };
-  assert.match(reason(ENVELOPE_ROLE_GRANT), /grantUserRoles.*User Access Management \(3005\)/);
-  assert.match(reason(ENVELOPE_USER_ACTIVITY), /UserActivityAuditEvent "detection_update"/);
+test("crowdstrike: audit operations — user changes, role grants, API clients, allowlists, user activity — map by operation", () => {
+  const get = (name: string) => normalizeWith(crowdstrikeFalcon, json(pantherRecord(streams, name)));
+  const created = get("New User Created");
+  assert.ok(created.class_uid === 3001);
+  assert.equal(created.activity_name, "Create");
+  assert.equal(created.user.name, "frodo.baggins@hobbiton.co", "the account created");
+  assert.equal(created.actor?.user?.name, "bilbo.baggins@hobbiton.co", "the admin who created it");
+  assert.equal(created.riposte.entity_key, "user:frodo.baggins@hobbiton.co");
+  assert.equal(created.src_endpoint?.ip, "1.1.1.1");
+
+  const failed = get("Unsuccessful User Deletion Attempt");
+  assert.ok(failed.class_uid === 3001 && failed.activity_id === 6 && failed.status === "Failure");
+
+  const roles = get("Admin Role Assigned (Multiple)");
+  assert.ok(roles.class_uid === 3005);
+  assert.equal(roles.activity_name, "Assign Role");
+  assert.equal(roles.user.name, "merry.brandybuck@hobbiton.co");
+  assert.equal(roles.user.uid, "e70e5306-4a83-4a9f-9b59-a78c304c438b");
+  assert.deepEqual(roles.privileges, ["custom_non_admin_role", "billing_dashboard_admin", "falconhost_admin"]);
+  assert.equal(roles.metadata.correlation_uid, "897d300ad09137b362ee6a62846a9277");
+
+  const client = get("API Key Created");
+  assert.ok(client.class_uid === 3004);
+  assert.equal(client.activity_name, "Create");
+  assert.deepEqual(client.entity, { uid: "aaa1a11aaa111a1a11a11aaaa1aa1a11", name: "key name", type: "API Client" });
+  assert.equal(client.riposte.entity_key, "user:tester@panther.com", "no affected user: the actor");
+
+  const allow = get("Enabled Allow List Deleted");
+  assert.ok(allow.class_uid === 3004 && allow.activity_name === "Delete");
+  assert.equal(allow.entity.name, "my_allow_list");
+  assert.equal(allow.entity.type, "Allowlist Group");
+
+  const password = get("Own Password Changed");
+  assert.ok(password.class_uid === 3001 && password.activity_id === 3);
+
+  const roleGrant = normalizeWith(crowdstrikeFalcon, json(ENVELOPE_ROLE_GRANT));
+  assert.ok(roleGrant.class_uid === 3005, "grantUserRoles without a target: the actor's own roles");
+  assert.equal(roleGrant.user.name, "analyst@corp.example");
+
+  const activity = normalizeWith(crowdstrikeFalcon, json(ENVELOPE_USER_ACTIVITY));
+  assert.ok(activity.class_uid === 6003);
+  assert.equal(activity.activity_name, "Update");
+  assert.equal(activity.api.operation, "detection_update");
+  assert.equal(activity.api.service?.name, "detections");
+  assert.equal(activity.actor.user?.name, "analyst@corp.example");
+});
+
+test("crowdstrike: other stream records and FDR telemetry are Base Events with their host and type", () => {
   const firewall = { ...ENVELOPE_SIGNIN, metadata: { ...ENVELOPE_SIGNIN.metadata, eventType: "FirewallMatchEvent" } };
-  assert.match(reason(firewall), /FirewallMatchEvent is an event-stream record/);
+  const fw = normalizeWith(crowdstrikeFalcon, json(firewall));
+  assert.equal(fw.class_uid, 0);
+  assert.equal(fw.metadata.event_code, "FirewallMatchEvent");
+  assert.equal(fw.time, 1767272400000);
   assert.ok(crowdstrikeFalcon.detect(json(FDR_SENSOR)));
-  assert.match(reason(FDR_SENSOR), /Data Replicator event ProcessRollup2 is sensor telemetry/);
+  const fdr = normalizeWith(crowdstrikeFalcon, json(FDR_SENSOR));
+  assert.equal(fdr.class_uid, 0);
+  assert.equal(fdr.metadata.event_code, "ProcessRollup2");
+  assert.equal(fdr.metadata.product.name, "Falcon Data Replicator");
+  assert.equal(fdr.device?.uid, FDR_SENSOR.aid);
+});
+
+test("crowdstrike: audit operation names → OCSF class and activity", () => {
+  const cases: Record<string, readonly [number, string]> = {
+    userAuthenticate: [3002, "Logon"],
+    twoFactorAuthenticate: [3002, "Logon"],
+    createUser: [3001, "Create"],
+    deactivateUser: [3001, "Disable"],
+    requestResetPassword: [3001, "Password Reset"],
+    grantUserRoles: [3005, "Assign Role"],
+    revokeUserRoles: [3005, "Remove Role"],
+    UpdateAPIClient: [3004, "Update"],
+    delete_policy: [3004, "Delete"],
+    detection_update: [6003, "Update"],
+    streamStarted: [6003, "Read"],
+    somethingElse: [6003, "Other"],
+  };
+  for (const [op, [cls, name]] of Object.entries(cases))
+    assert.deepEqual([auditActivity(op).class_uid, auditActivity(op).activity_name], [cls, name], op);
 });

@@ -6,10 +6,11 @@
  *   `unknown_payload`, or as dotted `metadata.x` / `event.x` keys), the type in `ExternalApiType`
  *   (`Event_EppDetectionSummaryEvent`) or `#event_simpleName`;
  * - Alerts API v2 resources (`/alerts/entities/alerts/v2`, see crowdstrike-alerts.ts).
- * Every `*DetectionSummaryEvent` (legacy, EPP, identity, XDR, mobile...) becomes a Detection Finding; console and
- * API sign-ins (AuthActivityAuditEvent) an Authentication; other records are refused with what they are.
+ * Every `*DetectionSummaryEvent` (legacy, EPP, identity, XDR, mobile...) becomes a Detection Finding; audit records
+ * (AuthActivityAuditEvent, UserActivityAuditEvent) the class of their operation (crowdstrike-audit.ts); any other
+ * stream record or sensor event a Base Event.
  */
-import type { Draft, Normalizer, RawEvent, Rejection } from "./types.ts";
+import type { Draft, Normalizer, RawEvent } from "./types.ts";
 import { reject } from "./types.ts";
 import type { Obj } from "./util.ts";
 import { arr, compact, get, hashesBy, ip, num, obj, port, severityFromScore, severityFromWord, str } from "./util.ts";
@@ -251,14 +252,48 @@ function detectionDraft({ type, meta, event: e }: Shape): Draft {
   return compact(draft);
 }
 
-function refuse(type: string): Rejection {
-  if (type.startsWith("fdr:"))
-    return reject(
-      `CrowdStrike Falcon Data Replicator event ${type.slice(4)} is sensor telemetry, not a detection: send detections (EppDetectionSummaryEvent) or the Alerts API instead`,
-    );
-  return reject(
-    `CrowdStrike ${type} is an event-stream record Riposte does not map (only *DetectionSummaryEvent detections and AuthActivityAuditEvent sign-ins are): filter the Falcon event stream to those`,
-  );
+/**
+ * Any other Falcon record (other event-stream types such as RemoteResponseSessionStartEvent or FirewallMatchEvent,
+ * Falcon Data Replicator sensor events) as a Base Event: understood, kept with its host, user, addresses and time.
+ */
+function otherDraft({ type, meta, event: e }: Shape): Draft {
+  const fdr = type.startsWith("fdr:");
+  const name = fdr ? type.slice(4) : type;
+  const hostname = str(e, "ComputerName") ?? str(e, "Hostname") ?? str(e, "HostnameField") ?? str(e, "HostName");
+  const userName = str(e, "UserName") ?? str(e, "UserId");
+  const candidates = [
+    meta["eventCreationTime"],
+    e["UTCTimestamp"],
+    e["timestamp"],
+    e["StartTimestamp"],
+    e["@timestamp"],
+  ];
+  const originalTime = candidates.find((c) => typeof c === "string" || typeof c === "number");
+  const draft: Draft = {
+    class_uid: 0,
+    activity_id: 99,
+    activity_name: "Other",
+    time: eventTime(...candidates),
+    severity_id: 1,
+    message: `Falcon ${fdr ? "sensor event" : "event-stream record"} ${name}${hostname ? ` on ${hostname}` : ""}`,
+    device: compact({
+      hostname,
+      ip: ip(e["LocalIP"]) ?? ip(e["LocalAddressIP4"]) ?? ip(e["aip"]),
+      uid: str(e, "AgentIdString") ?? str(e, "AgentId") ?? str(e, "SensorId") ?? str(e, "aid"),
+    }),
+    ...(userName
+      ? { user: compact({ name: userName, email_addr: userName.includes("@") ? userName : undefined }) }
+      : {}),
+    src_endpoint: compact({ ip: ip(e["UserIp"]) }),
+    metadata: compact({
+      product: { vendor_name: "CrowdStrike", name: fdr ? "Falcon Data Replicator" : "Falcon" },
+      original_time: originalTime === undefined ? undefined : String(originalTime),
+      log_name: fdr ? "fdr" : name,
+      event_code: name,
+    }),
+    unmapped: compact({ customer_id: str(meta, "customerIDString") ?? str(e, "cid"), offset: str(meta, "offset") }),
+  };
+  return compact(draft);
 }
 
 /** CrowdStrike Falcon: streaming / SIEM connector records (nested or flattened) and Alerts API v2 resources. */
@@ -287,6 +322,6 @@ export const crowdstrikeFalcon: Normalizer = {
         throw new Error(`CrowdStrike ${shape.type} without an event body`);
       return auditDraft(shape.type, shape.meta, shape.event);
     }
-    return refuse(shape.type);
+    return otherDraft(shape);
   },
 };

@@ -2,7 +2,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { elasticSecurity } from "./elastic-security.ts";
 import { corpusEvents, json, normalizeWith } from "./testing.ts";
-import { isRejection } from "./types.ts";
 
 const FILE = "elastic_security_alerts/elastic-integrations__elastic_security_alert__test-alert.log";
 const ALERTS = corpusEvents(FILE);
@@ -80,17 +79,17 @@ test("elastic: rule threat wins over the source event's; risk_score alone gives 
   assert.deepEqual(e.finding_info.attacks, [{ tactic: { uid: "TA0006", name: "Credential Access" } }]);
 });
 
-test("elastic: building-block alerts are refused with a reason; a malformed alert is a clear error", () => {
-  const bb = elasticSecurity.normalize(json({ ...ALERTS[0]!, "kibana.alert.building_block_type": "default" }));
-  assert.ok(isRejection(bb) && /building-block/.test(bb.reason));
+test("elastic: a building-block alert is a finding that is not an alert, labelled; a malformed alert is a clear error", () => {
+  const bb = normalizeWith(elasticSecurity, json({ ...ALERTS[0]!, "kibana.alert.building_block_type": "default" }));
+  assert.ok(bb.class_uid === 2004);
+  assert.equal(bb.is_alert, false);
+  assert.deepEqual(bb.metadata.labels, ["elastic:building_block:default"]);
   assert.throws(() => elasticSecurity.normalize(json({ "kibana.alert.uuid": "x" })), /kibana.alert.rule.name/);
-  assert.throws(
-    () =>
-      elasticSecurity.normalize(
-        json({ "kibana.alert.uuid": "x", "kibana.alert.rule.name": "r", "@timestamp": "yesterday" }),
-      ),
-    /not a time/,
+  const undated = normalizeWith(
+    elasticSecurity,
+    json({ "kibana.alert.uuid": "x", "kibana.alert.rule.name": "r", "@timestamp": "yesterday" }),
   );
+  assert.equal(undated.riposte.time_fallback, true, "an unreadable time: the received time, marked");
 });
 
 test("elastic: detection is specific to kibana.alert documents", () => {

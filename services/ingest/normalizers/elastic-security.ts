@@ -3,7 +3,7 @@
  * the source event). Keys may be dotted (`"kibana.alert.rule.name"`), nested, or a mix of both.
  */
 import type { Draft, Normalizer, RawEvent } from "./types.ts";
-import { reject } from "./types.ts";
+import { eventTime } from "./finalize.ts";
 import { compact, hashesBy, ip, port, severityFromScore, severityFromWord, time } from "./util.ts";
 
 /** The value at a dotted path, whether the document spells it flat, nested or mixed. */
@@ -80,15 +80,11 @@ export const elasticSecurity: Normalizer = {
     const uid = s(v, "kibana.alert.uuid");
     const title = s(v, "kibana.alert.rule.name");
     if (!uid || !title) throw new Error("Elastic Security alert without kibana.alert.uuid and kibana.alert.rule.name");
-    if (s(v, "kibana.alert.building_block_type")) {
-      return reject(
-        `Elastic Security building-block alert "${title}" is an input to other rules, not an alert: exclude kibana.alert.building_block_type from the export`,
-      );
-    }
+    // A building-block alert is a rule's finding that Kibana hides from the alerts table: an input to other rules.
+    const buildingBlock = s(v, "kibana.alert.building_block_type");
     const timeText = s(v, "kibana.alert.original_time") ?? s(v, "@timestamp") ?? s(v, "kibana.alert.start");
-    const t = time(timeText);
-    if (t === undefined) throw new Error(`Elastic Security alert time ${JSON.stringify(timeText)} is not a time`);
-    const created = time(s(v, "@timestamp")) ?? t;
+    const t = eventTime(timeText, s(v, "@timestamp"), s(v, "kibana.alert.start"));
+    const created = eventTime(s(v, "@timestamp"), t);
 
     const word = s(v, "kibana.alert.severity") ?? s(v, "kibana.alert.rule.severity");
     const risk = n(v, "kibana.alert.risk_score") ?? n(v, "kibana.alert.rule.risk_score");
@@ -171,7 +167,7 @@ export const elasticSecurity: Normalizer = {
       status_id,
       status,
       message: s(v, "kibana.alert.reason") ?? title,
-      is_alert: true,
+      is_alert: buildingBlock === undefined,
       ...(risk !== undefined ? { risk_score: risk } : {}),
       finding_info: compact({
         uid,
@@ -203,6 +199,7 @@ export const elasticSecurity: Normalizer = {
         original_time: timeText,
         log_name: s(v, "_index") ?? ".alerts-security.alerts",
         event_code: s(v, "kibana.alert.rule.rule_id"),
+        labels: buildingBlock ? [`elastic:building_block:${buildingBlock}`] : undefined,
       }),
       unmapped: compact({
         workflow_status: s(v, "kibana.alert.workflow_status"),

@@ -1,12 +1,14 @@
 /**
  * Microsoft Entra ID (Azure AD) sign-in logs as OCSF Authentication: the Azure Monitor diagnostic record
  * (`category` SignInLogs / NonInteractiveUserSignInLogs / ServicePrincipalSignInLogs / ManagedIdentitySignInLogs,
- * keys in any case), a Log Analytics SigninLogs row, or a bare Graph `signIn`. Entra audit records are refused.
+ * keys in any case), a Log Analytics SigninLogs row, or a bare Graph `signIn`. Directory audit records (AuditLogs) are
+ * mapped by entra-audit.ts.
  */
 import type { Draft, Normalizer, RawEvent } from "./types.ts";
-import { reject } from "./types.ts";
+import { entraAudit } from "./entra-audit.ts";
 import type { Obj } from "./util.ts";
-import { ciArr, ciGet, ciObj, ciStr, compact, ip, time } from "./util.ts";
+import { ciArr, ciGet, ciObj, ciStr, compact, ip } from "./util.ts";
+import { eventTime } from "./finalize.ts";
 
 /** Diagnostic categories and Log Analytics tables (lower case) that hold sign-ins. */
 const SIGNIN_LOGS = new Set([
@@ -30,6 +32,13 @@ const isGraphSignIn = (v: Obj): boolean =>
   typeof v["appId"] === "string" &&
   "ipAddress" in v &&
   (typeof v["userPrincipalName"] === "string" || typeof v["servicePrincipalId"] === "string");
+
+/** A directory audit event outside the diagnostic envelope: a Log Analytics AuditLogs row or a Graph directoryAudit. */
+const isAuditRow = (v: Obj): boolean =>
+  (typeof v["Type"] === "string" && v["Type"].toLowerCase() === "auditlogs") ||
+  (typeof ciGet(v, "activityDisplayName") === "string" &&
+    ciGet(v, "initiatedBy") !== undefined &&
+    (ciGet(v, "targetResources") !== undefined || ciGet(v, "activityDateTime") !== undefined));
 
 /** Entra's own error code: 0 is success. From properties.status, else resultType / resultSignature. */
 function errorCodeOf(p: Obj, envelope: Obj): number | "failure" | undefined {
@@ -78,7 +87,7 @@ export const entraSignin: Normalizer = {
     const v = e.value;
     if (SIGNIN_LOGS.has((typeof v["Type"] === "string" ? v["Type"] : "").toLowerCase()) && "UserPrincipalName" in v)
       return true;
-    if (isGraphSignIn(v)) return true;
+    if (isGraphSignIn(v) || isAuditRow(v)) return true;
     if (!isEnvelope(v)) return false;
     const category = (ciStr(v, "category") ?? "").toLowerCase();
     if (SIGNIN_LOGS.has(category) || /\/providers\/microsoft\.aadiam$/i.test(ciStr(v, "resourceId") ?? "")) return true;
@@ -93,20 +102,13 @@ export const entraSignin: Normalizer = {
     const envelope = isEnvelope(v);
     const p: Obj = envelope ? (ciObj(v, "properties") as Obj) : v;
     const log = envelope ? (ciStr(v, "category") ?? "") : (ciStr(v, "Type") ?? "signIns");
-    if (envelope && !SIGNIN_LOGS.has(log.toLowerCase())) {
-      const op = ciStr(v, "operationName") ?? ciStr(p, "activityDisplayName") ?? "unknown operation";
-      return reject(
-        `Entra ID ${log} record "${op}" is a directory audit event, not a sign-in: send only SignInLogs, NonInteractiveUserSignInLogs, ServicePrincipalSignInLogs and ManagedIdentitySignInLogs to this source`,
-      );
-    }
+    if ((envelope && !SIGNIN_LOGS.has(log.toLowerCase())) || (!envelope && isAuditRow(v))) return entraAudit(v, p);
     const upn = ciStr(p, "userPrincipalName");
     const name = upn ?? ciStr(p, "servicePrincipalName") ?? ciStr(p, "userDisplayName");
     const uid = ciStr(p, "userId") ?? ciStr(p, "servicePrincipalId");
     if (!name && !uid) throw new Error("Entra sign-in without userPrincipalName, servicePrincipalName or userId");
     const originalTime = ciStr(p, "createdDateTime") ?? ciStr(v, "time") ?? ciStr(v, "TimeGenerated");
-    const t = time(originalTime);
-    if (!originalTime || t === undefined)
-      throw new Error(`Entra sign-in time ${JSON.stringify(originalTime)} is not a time`);
+    const t = eventTime(originalTime);
     const code = errorCodeOf(p, v);
     const statusId = code === undefined ? 0 : code === 0 ? 1 : 2;
     const reason = ciStr(ciObj(p, "status"), "failureReason") ?? ciStr(p, "ResultDescription");

@@ -71,24 +71,46 @@ function observablesOf(draft: Draft): Observable[] {
   return [...out.values()];
 }
 
+const USER_PATHS = ["user.name", "actor.user.name", "user.email_addr", "user.uid", "actor.user.uid"];
+
+/** Classes of activity (not alerts) whose subject is the affected account: their key is the user before the host. */
+const ACTIVITY_CLASSES = new Set([0, 3001, 3004, 3005, 3006, 6003]);
+
+const firstString = (draft: Draft, paths: readonly string[]): string | undefined => {
+  for (const p of paths) {
+    const v = get(draft, p);
+    if (typeof v === "string" && v) return v;
+  }
+  return undefined;
+};
+
+/** The resource an event acted on: a finding's or activity's resources, the managed entity, the group. */
+function resourceKey(draft: Draft): string | undefined {
+  const resources = "resources" in draft ? (draft.resources ?? []) : [];
+  const fromList = resources.find((r) => r.uid)?.uid;
+  if (fromList) return fromList;
+  if (draft.class_uid === 3004) return draft.entity.uid ?? draft.entity.name;
+  if (draft.class_uid === 3006) return draft.group.uid ?? draft.group.name;
+  return resources.find((r) => r.name)?.name;
+}
+
 /**
- * The primary entity: host, else user (a cloud principal is a user: name, else ARN or access key id), else source
- * IP, else the affected cloud resource, else the source itself.
+ * The primary entity. Alerts, sign-ins and network events: host, else user (a cloud principal is a user: name, else
+ * ARN or access key id), else source IP, else the affected cloud resource. Account, access, group, entity and API
+ * activity (and Base Events): the affected user, else the actor, else the host, else source IP, else the resource.
+ * Else the source itself.
  */
 export function entityKeyOf(draft: Draft, source: string): string {
-  const host = get(draft, "device.hostname");
-  if (typeof host === "string" && host) return `host:${host.toLowerCase()}`;
-  for (const p of ["user.name", "actor.user.name", "user.email_addr", "user.uid", "actor.user.uid"]) {
-    const u = get(draft, p);
-    if (typeof u === "string" && u) return `user:${u.toLowerCase()}`;
-  }
-  for (const p of ["src_endpoint.ip", "device.ip"]) {
-    const a = get(draft, p);
-    if (typeof a === "string" && a) return `ip:${a}`;
-  }
-  const resource = draft.class_uid === 2004 ? draft.resources?.find((r) => r.uid)?.uid : undefined;
-  if (resource) return `resource:${resource}`;
-  return `source:${source}`;
+  const host = firstString(draft, ["device.hostname"]);
+  const user = firstString(draft, USER_PATHS);
+  const address = firstString(draft, ["src_endpoint.ip", "device.ip"]);
+  const resource = resourceKey(draft);
+  const order = ACTIVITY_CLASSES.has(draft.class_uid)
+    ? [user && `user:${user.toLowerCase()}`, host && `host:${host.toLowerCase()}`]
+    : [host && `host:${host.toLowerCase()}`, user && `user:${user.toLowerCase()}`];
+  return (
+    order.find((k) => k) ?? (address && `ip:${address}`) ?? (resource && `resource:${resource}`) ?? `source:${source}`
+  );
 }
 
 /** A draft's `time` when its event carries no time Riposte can read: finalize puts the received time there. */

@@ -1,14 +1,15 @@
 /**
  * Google Workspace Alert Center alerts (alertcenter.alerts: `alertId`, `data.@type`, `metadata.severity`).
- * Admin SDK Reports activity events are recognised and refused: they are audit logs, not alerts.
+ * Admin SDK Reports activity events are recognised here and mapped by google-workspace-activity.ts.
  */
 import type { Draft, Normalizer, RawEvent } from "./types.ts";
-import { reject } from "./types.ts";
 import { arr, compact, get, ip, obj, severityFromWord, str, time, type Obj } from "./util.ts";
+import { eventTime } from "./finalize.ts";
+import { googleActivity } from "./google-workspace-activity.ts";
 
 const ALERT_TYPE_PREFIX = "type.googleapis.com/google.apps.alertcenter.type.";
 
-/** Alert types that are service notices, not security alerts. */
+/** Alert types that are service notices, not security alerts: kept as Base Events. */
 const NOT_SECURITY: Record<string, string> = {
   AppsOutage: "a Google Workspace service status notice",
 };
@@ -49,6 +50,8 @@ function affectedUser(d: Obj | undefined, dataType: string): string | undefined 
     get(d, "superAdminPasswordResetEvent.userEmail"),
     get(arr(d, "messages")[0], "recipient"),
     arr(arr(d, "requestInfo")[0], "appDeveloperEmail")[0],
+    get(d, "appleId"),
+    get(d, "primaryAdminChangedEvent.updatedAdminEmail"),
   ];
   return candidates.map(email).find((x) => x !== undefined);
 }
@@ -70,23 +73,52 @@ function messageEvidences(d: Obj | undefined): Array<Record<string, unknown>> {
     });
 }
 
+/**
+ * What the alert is about besides a person: the DLP-scanned document, then the Workspace customer itself — the
+ * affected entity of account-wide alerts (AccountSuspensionWarning, ActivityRule, ReportingRule, takeouts).
+ */
+function alertResources(v: Obj, d: Obj | undefined): Array<{ uid: string; name?: string | undefined; type: string }> {
+  const doc = str(d, "ruleViolationInfo.resourceInfo.documentId");
+  const customer = str(v, "customerId");
+  const domain = str(d, "domainId.customerPrimaryDomain") ?? str(d, "domain");
+  return [
+    ...(doc
+      ? [compact({ uid: doc, name: str(d, "ruleViolationInfo.resourceInfo.resourceTitle"), type: "Drive document" })]
+      : []),
+    ...(customer ? [compact({ uid: customer, name: domain, type: "Google Workspace customer" })] : []),
+  ];
+}
+
 function investigationLink(v: Obj): string | undefined {
   const link = str(v, "securityInvestigationToolLink");
   if (!link || !/^(https:\/\/)?[a-z0-9.-]+\.[a-z]{2,}\//i.test(link)) return undefined;
   return link.startsWith("https://") ? link : `https://${link}`;
 }
 
-function normalizeAlert(v: Obj): Draft | ReturnType<typeof reject> {
+function normalizeAlert(v: Obj): Draft {
   const dataType = (get(v, "data.@type") as string).trim().slice(ALERT_TYPE_PREFIX.length);
-  const notice = NOT_SECURITY[dataType];
+  const notice = Object.hasOwn(NOT_SECURITY, dataType) ? NOT_SECURITY[dataType] : undefined;
+  // Understood, not a security alert: a Base Event the rules may ignore (or the source's class filter drop).
   if (notice)
-    return reject(
-      `Alert Center ${dataType} alerts are ${notice}, not security alerts: exclude this type from the alert feed`,
-    );
+    return {
+      class_uid: 0,
+      activity_id: 99,
+      activity_name: "Other",
+      time: eventTime(str(v, "createTime")),
+      severity_id: 1,
+      message: `${str(v, "type") ?? dataType}: ${notice}`,
+      metadata: compact({
+        product: { vendor_name: "Google", name: "Google Workspace Alert Center" },
+        uid: str(v, "alertId"),
+        original_time: str(v, "createTime"),
+        log_name: "alertcenter",
+        event_code: dataType,
+      }),
+      unmapped: compact({ customer_id: str(v, "customerId"), source: str(v, "source") }),
+    };
   const alertId = str(v, "alertId") as string;
   const timeStr = str(v, "createTime");
-  const t = time(timeStr);
-  if (t === undefined) throw new Error(`Alert Center createTime ${JSON.stringify(v["createTime"])} is not a time`);
+  const t = eventTime(timeStr);
   const d = obj(v, "data");
   const title = str(v, "type") ?? str(d, "title") ?? dataType;
   const source = str(v, "source");
@@ -133,6 +165,7 @@ function normalizeAlert(v: Obj): Draft | ReturnType<typeof reject> {
     device: compact({ uid: str(device, "deviceId"), type: str(device, "deviceType") }),
     src_endpoint: src,
     evidences: [...messageEvidences(d), ...(Object.keys(src).length ? [{ src_endpoint: src }] : [])],
+    resources: alertResources(v, d),
     metadata: compact({
       product: { vendor_name: "Google", name: "Google Workspace Alert Center" },
       uid: alertId,
@@ -153,7 +186,7 @@ function normalizeAlert(v: Obj): Draft | ReturnType<typeof reject> {
   return compact(draft);
 }
 
-/** Alert Center alerts; Admin SDK activity events are claimed and refused with a reason. */
+/** Alert Center alerts, and Admin SDK activity events (see google-workspace-activity.ts). */
 export const googleWorkspaceAlert: Normalizer = {
   format: "google_workspace_alert",
   aliases: ["google_workspace", "gws"],
@@ -162,11 +195,7 @@ export const googleWorkspaceAlert: Normalizer = {
     if (e.kind !== "json") throw new Error("Alert Center alerts are JSON");
     const v = e.value;
     if (isAlert(v)) return normalizeAlert(v);
-    if (isActivity(v)) {
-      return reject(
-        "Google Workspace Admin SDK activity events (Reports API) are audit logs, not alerts: send Alert Center alerts here, or route activity logs to a SIEM rule that raises alerts",
-      );
-    }
+    if (isActivity(v)) return googleActivity(v);
     throw new Error("not a Google Workspace Alert Center alert (alertId, customerId, data.@type)");
   },
 };

@@ -12,8 +12,10 @@ import { googleWorkspaceAlert } from "./google-workspace.ts";
 import { guardduty } from "./guardduty.ts";
 import { leef } from "./leef.ts";
 import { m365AzureAdAudit } from "./m365-azure-ad-audit.ts";
+import { isMappingNormalizer } from "./mapping.ts";
 import { microsoftGraphAlert } from "./microsoft-graph-alert.ts";
 import { microsoftSentinelAlert } from "./microsoft-sentinel-alert.ts";
+import { ocsfPassthrough } from "./ocsf-passthrough.ts";
 import { oktaSystemLog } from "./okta-system-log.ts";
 import { proofpointTap } from "./proofpoint-tap.ts";
 import { securityhub } from "./securityhub.ts";
@@ -23,17 +25,19 @@ import { wazuh } from "./wazuh.ts";
 import { zeekNotice } from "./zeek.ts";
 import type { Normalizer, RawEvent } from "./types.ts";
 import { isRejection } from "./types.ts";
-import { messageOf } from "../../shared/errors.ts";
+import { RiposteError, messageOf } from "../../shared/errors.ts";
 
 export type { Normalizer, RawEvent, Draft } from "./types.ts";
 export { entityKeyOf } from "./finalize.ts";
 
 /**
- * Registered normalizers, in detection order: vendor-specific first; Elastic before Wazuh (both ECS; Elastic alerts
- * may carry another vendor's ECS fields); Okta's looser detection and Splunk's catch-all for search results last
- * among JSON formats; CEF and LEEF take text lines only.
+ * The built-in normalizers, in detection order: events already in OCSF first (their required attributes are
+ * unmistakable); vendor-specific ones next; Elastic before Wazuh (both ECS; Elastic alerts may carry another vendor's
+ * ECS fields); Okta's looser detection last among vendor formats. Source mappings (rules/sources/) go between these
+ * and the catch-alls.
  */
-export const NORMALIZERS: readonly Normalizer[] = [
+const VENDORS: readonly Normalizer[] = [
+  ocsfPassthrough,
   suricata,
   zeekNotice,
   crowdstrikeFalcon,
@@ -48,13 +52,48 @@ export const NORMALIZERS: readonly Normalizer[] = [
   entraSignin,
   m365AzureAdAudit,
   oktaSystemLog,
-  splunkNotable,
-  cef,
-  leef,
 ];
 
-const byName = new Map<string, Normalizer>();
-for (const n of NORMALIZERS) for (const name of [n.format, ...(n.aliases ?? [])]) byName.set(name, n);
+/** Catch-alls, tried last: Splunk's for search results among JSON formats; CEF and LEEF take text lines only. */
+const CATCH_ALLS: readonly Normalizer[] = [splunkNotable, cef, leef];
+
+/** Every built-in normalizer, in detection order. */
+export const NORMALIZERS: readonly Normalizer[] = [...VENDORS, ...CATCH_ALLS];
+
+const namesOf = (n: Normalizer) => [n.format, ...(n.aliases ?? [])];
+
+/** Format names and aliases of the built-in normalizers. */
+export const BUILTIN_FORMATS: ReadonlySet<string> = new Set(NORMALIZERS.flatMap(namesOf));
+
+function index(list: readonly Normalizer[]): Map<string, Normalizer> {
+  const out = new Map<string, Normalizer>();
+  for (const n of list) for (const name of namesOf(n)) out.set(name, n);
+  return out;
+}
+
+let registered: readonly Normalizer[] = NORMALIZERS;
+let byName = index(registered);
+
+/**
+ * Registers the normalizers built from source mapping files (rules/sources/), replacing any registered before: they
+ * are tried after the built-in vendor normalizers and before the catch-alls, and their names are formats like any
+ * other (`?format=`, `--format`, RIPOSTE_SOURCE_FORMATS). Throws RIPOSTE_CONFIG_INVALID when a name is taken.
+ */
+export function registerSourceMappings(mappings: readonly Normalizer[]): void {
+  const seen = new Set(BUILTIN_FORMATS);
+  for (const m of mappings) {
+    for (const name of namesOf(m)) {
+      if (seen.has(name))
+        throw new RiposteError(
+          "RIPOSTE_CONFIG_INVALID",
+          `source mapping "${m.format}": format name "${name}" is taken`,
+        );
+      seen.add(name);
+    }
+  }
+  registered = [...VENDORS, ...mappings, ...CATCH_ALLS];
+  byName = index(registered);
+}
 
 /** The normalizer registered for a format name or alias. */
 export function normalizerFor(format: string): Normalizer | undefined {
@@ -63,12 +102,12 @@ export function normalizerFor(format: string): Normalizer | undefined {
 
 /** Names of every known format. */
 export function knownFormats(): string[] {
-  return NORMALIZERS.map((n) => n.format);
+  return registered.map((n) => n.format);
 }
 
 /** The first normalizer that recognises the event. */
 export function detectFormat(event: RawEvent): Normalizer | undefined {
-  return NORMALIZERS.find((n) => {
+  return registered.find((n) => {
     try {
       return n.detect(event);
     } catch {
@@ -130,7 +169,10 @@ export function normalizeEvent(event: RawEvent, rawText: string, ctx: NormalizeC
     // Never throws: an event that breaks finalization (say, nested too deep to serialize) fails alone.
     return { ok: false, code: "RIPOSTE_SCHEMA_INVALID", format: n.format, reason: `${n.format}: ${messageOf(e)}` };
   }
-  return done.ok
-    ? { ok: true, event: done.event, format: n.format }
-    : { ok: false, code: "RIPOSTE_SCHEMA_INVALID", format: n.format, reason: `${n.format}: ${done.reason}` };
+  if (!done.ok)
+    return { ok: false, code: "RIPOSTE_SCHEMA_INVALID", format: n.format, reason: `${n.format}: ${done.reason}` };
+  // A mapping file names the field that gives the entity; the built-ins use finalize's order.
+  const entity = isMappingNormalizer(n) ? n.entityOf(done.event) : undefined;
+  const out = entity ? { ...done.event, riposte: { ...done.event.riposte, entity_key: entity } } : done.event;
+  return { ok: true, event: out, format: n.format };
 }

@@ -12,8 +12,8 @@ import {
   stripSyslog,
   trafficSeverity,
 } from "./syslog-parse.ts";
-import type { NormalizeHints, Draft, Normalizer, RawEvent } from "./types.ts";
-import { reject } from "./types.ts";
+import type { Draft, Normalizer, RawEvent } from "./types.ts";
+import { NO_TIME } from "./finalize.ts";
 import { compact, ip, port, splitUser } from "./util.ts";
 
 const TRAFFIC = /^(traffic|connection|session|flow|firewall)$/i;
@@ -31,22 +31,23 @@ const val = (a: Record<string, string>, ...keys: string[]) => {
 export const leef: Normalizer = {
   format: "leef",
   detect: (e: RawEvent) => e.kind === "text" && /(?:^|[\s>:])LEEF:[12](?:\.0)?\|[^|]*\|/.test(e.value),
-  normalize(e: RawEvent, hints?: NormalizeHints) {
+  normalize(e: RawEvent) {
     if (e.kind !== "text") throw new Error("LEEF is a text line: send the raw LEEF line, not JSON");
     const split = stripSyslog(e.value, "LEEF");
     if (!split) throw new Error("no LEEF:<version>| header in the line");
     const { body, header } = split;
     const l = parseLeef(body);
     const a = l.attrs;
+    const values = Object.values(a);
+    if (l.eventId.startsWith("$") && values.length > 0 && values.every((x) => String(x).startsWith("$")))
+      throw new Error("an unfilled LEEF template (the Event ID and every attribute are $placeholders), not an event");
 
     const timeText = val(a, "devTime");
     const zone = val(a, "devTimeZone", "tz");
-    const { time: t, text: originalTime } = eventTime(timeText, zone, header, hints?.receivedTime);
-    if (t === undefined) {
-      return reject(
-        `LEEF event without a usable time (devTime ${timeText ? `unreadable: "${timeText}"` : "absent"}; no RFC 5424 syslog header): configure the sender to add devTime, or to send RFC 5424 syslog`,
-      );
-    }
+    // Neither devTime nor a syslog header time: finalize puts the received time there and marks the event.
+    const read = eventTime(timeText, zone, header, undefined);
+    const t = read.time ?? NO_TIME;
+    const originalTime = read.text ?? timeText;
     const eventId = l.eventId.startsWith("$") ? "" : l.eventId.trim();
     const category = val(a, "cat");
     const traffic = TRAFFIC.test(eventId) || (category !== undefined && TRAFFIC.test(category));

@@ -1,11 +1,13 @@
 /**
- * Office 365 Management Activity API, `Audit.AzureActiveDirectory` content (Workload AzureActiveDirectory):
- * UserLoggedIn / UserLoginFailed become OCSF Authentication; directory changes ("Update user.", "Add member to
- * role." ...) are refused. A different envelope from Entra's own sign-in logs (see entra-signin.ts).
+ * Office 365 Management Activity API audit records (any workload; `Audit.AzureActiveDirectory`, `Audit.Exchange`,
+ * `Audit.SharePoint`, ...): UserLoggedIn / UserLoginFailed become OCSF Authentication; directory changes ("Update
+ * user.", "Add member to role." ...), mailbox and file operations are mapped by m365-audit.ts. A different envelope
+ * from Entra's own sign-in logs (see entra-signin.ts).
  */
 import type { Draft, Normalizer, RawEvent } from "./types.ts";
-import { reject } from "./types.ts";
-import { arr, compact, get, ip, str, time } from "./util.ts";
+import { m365Activity } from "./m365-audit.ts";
+import { arr, ciGet, ciStr, compact, get, ip, str } from "./util.ts";
+import { eventTime } from "./finalize.ts";
 
 const SIGN_IN: Record<string, readonly [number, string]> = {
   userloggedin: [1, "Success"],
@@ -23,32 +25,29 @@ function extended(v: unknown): Record<string, string> {
   return out;
 }
 
-/** M365 unified audit log records of the AzureActiveDirectory workload (sign-ins only). */
+/** M365 unified audit log records: sign-ins here, every other operation and workload in m365-audit.ts. */
 export const m365AzureAdAudit: Normalizer = {
   format: "m365_azure_ad_audit",
-  aliases: ["m365_aad", "o365_azure_ad"],
+  aliases: ["m365_aad", "o365_azure_ad", "m365_audit", "o365_audit"],
   detect: (e: RawEvent) =>
     e.kind === "json" &&
-    typeof e.value["Operation"] === "string" &&
-    typeof e.value["CreationTime"] === "string" &&
-    typeof e.value["RecordType"] === "number" &&
-    (e.value["Workload"] === "AzureActiveDirectory" || typeof e.value["AzureActiveDirectoryEventType"] === "number"),
+    typeof ciGet(e.value, "Operation") === "string" &&
+    typeof ciGet(e.value, "CreationTime") === "string" &&
+    typeof ciGet(e.value, "RecordType") === "number" &&
+    (typeof ciGet(e.value, "Workload") === "string" ||
+      typeof ciGet(e.value, "AzureActiveDirectoryEventType") === "number"),
   normalize(raw: RawEvent) {
     if (raw.kind !== "json") throw new Error("M365 audit records are JSON");
     const v = raw.value;
-    const operation = str(v, "Operation");
+    const operation = ciStr(v, "Operation");
     if (!operation) throw new Error("M365 audit record without Operation");
-    const outcome = SIGN_IN[operation.toLowerCase()];
-    if (!outcome) {
-      return reject(
-        `M365 AzureActiveDirectory operation "${operation}" is a directory audit event, not a sign-in: only UserLoggedIn and UserLoginFailed are taken (subscribe this source to sign-ins, or send Entra SignInLogs to the entra_signin format)`,
-      );
-    }
-    const user = str(v, "UserId");
+    const op = operation.toLowerCase();
+    const outcome = Object.hasOwn(SIGN_IN, op) ? SIGN_IN[op] : undefined;
+    if (!outcome) return m365Activity(v, operation);
+    const user = ciStr(v, "UserId");
     if (!user) throw new Error(`M365 ${operation} without UserId`);
     const created = str(v, "CreationTime");
-    const t = time(created);
-    if (!created || t === undefined) throw new Error(`M365 CreationTime ${JSON.stringify(created)} is not a time`);
+    const t = eventTime(created);
     const [statusId, status] = outcome;
     const props = extended(v);
     const logonError = str(v, "LogonError");

@@ -74,7 +74,8 @@ test("sentinel: the SecurityInsights REST SecurityAlert 'myAlert' normalizes wit
   assert.deepEqual(e.finding_info.attacks, [{ tactic: { name: "abc" } }]);
   assert.equal(e.metadata.product.name, "AzureSecurityCenter");
   assert.equal(e.device, undefined, "the REST entity carries no Entities");
-  assert.equal(e.riposte.entity_key, "source:test");
+  assert.deepEqual(e.resources, [{ uid: "abcdefg-985d-4e4e-8e91-fb3466cd0e5b", type: "Log Analytics workspace" }]);
+  assert.equal(e.riposte.entity_key, "resource:abcdefg-985d-4e4e-8e91-fb3466cd0e5b", "from resourceIdentifiers");
 });
 
 test("sentinel: a Log Analytics row's Entities JSON becomes device, user, source IP and process/file evidence", () => {
@@ -117,7 +118,15 @@ test("sentinel: detect claims SecurityAlert only", () => {
     assert.equal(microsoftSentinelAlert.detect(json(other)), false);
 });
 
-test("sentinel: a SecurityAlert without SystemAlertId or with a bad time is a clear error", () => {
+test("sentinel: a SecurityAlert without SystemAlertId is a clear error; a bad time falls back to the received time", () => {
   assert.throws(() => microsoftSentinelAlert.normalize(json({ ...LA_ROW, SystemAlertId: "" })), /SystemAlertId/);
-  assert.throws(() => microsoftSentinelAlert.normalize(json({ ...LA_ROW, TimeGenerated: "yesterday" })), /not a time/);
+  const { StartTime: _s, ...row } = LA_ROW as Record<string, unknown>;
+  const e = finding({ ...row, TimeGenerated: "yesterday" });
+  assert.equal(e.riposte.time_fallback, true);
+});
+
+test("sentinel: CompromisedEntity names the user or host when Entities do not", () => {
+  const { Entities: _e, ...row } = LA_ROW as Record<string, unknown>;
+  assert.equal(finding({ ...row, CompromisedEntity: "jdoe@contoso.com" }).riposte.entity_key, "user:jdoe@contoso.com");
+  assert.equal(finding({ ...row, CompromisedEntity: "web-07" }).riposte.entity_key, "host:web-07");
 });

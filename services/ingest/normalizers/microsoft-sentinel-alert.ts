@@ -6,6 +6,7 @@ import type { Draft, Normalizer, RawEvent } from "./types.ts";
 import type { Obj } from "./util.ts";
 import { ciArr, ciGet, ciObj, ciStr, compact, ip, jsonish, num, severityFromWord, time } from "./util.ts";
 import { attacksOf, isTechniqueId } from "./mitre-util.ts";
+import { eventTime } from "./finalize.ts";
 
 type Finding = Extract<Draft, { class_uid: 2004 }>;
 type Evidence = NonNullable<Finding["evidences"]>[number];
@@ -194,6 +195,37 @@ function hostOf(e: Obj) {
   });
 }
 
+/**
+ * The alert's own resource references when it names no entity: `ResourceId` (Log Analytics SecurityAlert) and
+ * `resourceIdentifiers` (REST: `AzureResource` with `azureResourceId`, `LogAnalytics` with `workspaceId`).
+ */
+function identifiedResources(a: Obj): Resource[] {
+  const out: Resource[] = [];
+  const resourceId = first(a, "ResourceId");
+  if (resourceId) out.push({ uid: resourceId, type: "Azure resource" });
+  for (const r of ciArr(a, "resourceIdentifiers")) {
+    const type = ciStr(r, "type");
+    const uid = ciStr(r, "azureResourceId") ?? ciStr(r, "resourceId") ?? ciStr(r, "workspaceId");
+    if (uid)
+      out.push(
+        compact({ uid, type: type === "LogAnalytics" ? "Log Analytics workspace" : (type ?? "Azure resource") }),
+      );
+  }
+  return out;
+}
+
+/** `CompromisedEntity` (the display name of the entity most related to the alert) as a user or a host. */
+function compromisedEntity(name: string | undefined): {
+  user?: { name: string };
+  device?: { hostname?: string; ip?: string };
+} {
+  if (!name) return {};
+  if (name.includes("@") || name.includes("\\")) return { user: { name } };
+  const address = ip(name);
+  if (address) return { device: { ip: address } };
+  return /^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/.test(name) ? { device: { hostname: name } } : {};
+}
+
 /** Microsoft Sentinel SecurityAlert (Log Analytics row or SecurityInsights REST entity). */
 export const microsoftSentinelAlert: Normalizer = {
   format: "microsoft_sentinel_alert",
@@ -216,15 +248,14 @@ export const microsoftSentinelAlert: Normalizer = {
     const title = first(a, "DisplayName", "AlertDisplayName", "AlertName", "friendlyName");
     if (!a || !id || !title) throw new Error("Sentinel SecurityAlert without SystemAlertId and AlertName/DisplayName");
     const originalTime = first(a, "TimeGenerated", "StartTime", "startTimeUtc");
-    const t = time(originalTime);
-    if (!originalTime || t === undefined)
-      throw new Error(`Sentinel alert TimeGenerated ${JSON.stringify(originalTime)} is not a time`);
+    const t = eventTime(originalTime, first(a, "StartTime", "startTimeUtc"));
     const { list: entities, resolve } = entitiesOf(ciGet(a, "Entities"));
     const resources: Resource[] = [];
     const evidences = entities
       .slice(0, MAX_ENTITIES)
       .map((e) => evidenceOf(e, resolve, resources))
       .filter((x): x is Evidence => x !== undefined);
+    resources.push(...identifiedResources(a));
     const host = entities.find((e) => typeOf(e) === "host");
     const account = entities.find((e) => typeOf(e) === "account");
     const srcIp = evidences.find((e) => e.src_endpoint?.ip)?.src_endpoint;
@@ -235,6 +266,7 @@ export const microsoftSentinelAlert: Normalizer = {
     const techniques = [...list(ciGet(a, "Techniques")), ...list(ciGet(a, "SubTechniques"))].filter(isTechniqueId);
     const remediation = list(ciGet(a, "RemediationSteps")).join("\n");
     const alertType = first(a, "AlertType");
+    const compromised = compromisedEntity(first(a, "CompromisedEntity"));
     const desc = first(a, "Description");
     const draft: Draft = {
       class_uid: 2004,
@@ -265,8 +297,8 @@ export const microsoftSentinelAlert: Normalizer = {
         src_url: first(a, "AlertLink"),
         product_uid: first(a, "VendorOriginalId", "providerAlertId"),
       }),
-      ...(host ? { device: hostOf(host) } : {}),
-      ...(account ? { user: userOf(account) } : {}),
+      ...(host ? { device: hostOf(host) } : compromised.device ? { device: compromised.device } : {}),
+      ...(account ? { user: userOf(account) } : compromised.user ? { user: compromised.user } : {}),
       ...(srcIp ? { src_endpoint: srcIp } : {}),
       ...(evidences.length > 0 ? { evidences } : {}),
       ...(resources.length > 0 ? { resources } : {}),

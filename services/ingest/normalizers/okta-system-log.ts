@@ -1,32 +1,19 @@
 /**
  * Okta System Log events (keys in either camelCase or, as some exporters write them, all lower case).
  * Sign-ins and authentications → OCSF Authentication; security.* / risk / token-reuse detections → Detection
- * Finding; admin and lifecycle events are refused.
+ * Finding; every other event type → the class okta-events.ts gives it (Account Change, User Access Management,
+ * Group Management, Entity Management, API Activity, Base Event). An absent or redacted `published` falls back to
+ * the received time.
  */
 import type { Draft, Normalizer, RawEvent } from "./types.ts";
-import { reject } from "./types.ts";
 import type { Obj } from "./util.ts";
-import { ciArr, ciGet, ciObj, ciStr, compact, ip, jsonish, severityFromWord, time } from "./util.ts";
+import { ciGet, ciObj, ciStr, compact, ip, jsonish, severityFromWord, time } from "./util.ts";
+import { eventTime } from "./finalize.ts";
+import { activityDraft, known, oktaKind, targets, userOf } from "./okta-events.ts";
+
+export { oktaKind } from "./okta-events.ts";
 
 const OKTA_SEVERITY: Record<string, number> = { debug: 1, info: 1, warn: 3, error: 4 };
-const AUTH_EVENTS = new Set([
-  "user.session.start",
-  "user.session.end",
-  "policy.evaluate_sign_on",
-  "app.generic.unauth_app_access_attempt",
-]);
-const FINDING_EVENTS = new Set(["user.account.report_suspicious_activity_by_enduser"]);
-
-/** What Riposte makes of an event type: an Authentication, a Detection Finding, or nothing. */
-export function oktaKind(eventType: string): "auth" | "finding" | undefined {
-  const t = eventType.toLowerCase();
-  if (AUTH_EVENTS.has(t) || t.startsWith("user.authentication.")) return "auth";
-  if (FINDING_EVENTS.has(t) || t.startsWith("security.") || t.startsWith("user.risk.") || t.endsWith(".detect_reuse"))
-    return "finding";
-  return undefined;
-}
-
-const known = (s: string | undefined): string | undefined => (s && s.toLowerCase() !== "unknown" ? s : undefined);
 
 /** Okta's risk level: `debugData.risk` ("{level=LOW, reasons=...}") or `logOnlySecurityData.risk.level`. */
 function riskLevel(debug: Obj | undefined): string | undefined {
@@ -42,26 +29,6 @@ function threatDetections(debug: Obj | undefined): Record<string, string> {
   if (d && typeof d === "object" && !Array.isArray(d)) for (const [k, v] of Object.entries(d)) out[k] = String(v);
   return out;
 }
-
-function userOf(actor: Obj | undefined) {
-  if (!actor) return undefined;
-  const type = (ciStr(actor, "type") ?? "").toLowerCase();
-  if (type !== "user" && type !== "appuser") return undefined;
-  const alt = known(ciStr(actor, "alternateId"));
-  const u = compact({
-    name: alt ?? known(ciStr(actor, "displayName")),
-    uid: known(ciStr(actor, "id")),
-    full_name: known(ciStr(actor, "displayName")),
-    email_addr: alt?.includes("@") ? alt : undefined,
-    type: ciStr(actor, "type"),
-  });
-  return u.name || u.uid ? u : undefined;
-}
-
-const targets = (v: Obj, type: string): Obj[] =>
-  ciArr(v, "target").filter(
-    (t): t is Obj => t !== null && typeof t === "object" && ciStr(t, "type")?.toLowerCase() === type,
-  );
 
 function statusOf(result: string | undefined): readonly [number, string] {
   const r = result?.toUpperCase();
@@ -103,16 +70,10 @@ export const oktaSystemLog: Normalizer = {
     const eventType = ciStr(v, "eventType");
     if (!eventType) throw new Error("Okta event without eventType");
     const kind = oktaKind(eventType);
-    if (!kind) {
-      return reject(
-        `Okta event type ${eventType} is administrative/lifecycle activity, not a sign-in or a security detection: filter the Okta log stream to user.session.*, user.authentication.*, policy.evaluate_sign_on and security.* events`,
-      );
-    }
+    // Panther's p_event_time stands in for a missing or redacted published; neither readable: the received time.
     const published =
       [ciStr(v, "published"), ciStr(v, "p_event_time")].find((s) => time(s) !== undefined) ?? ciStr(v, "published");
-    const t = time(published);
-    if (!published || t === undefined)
-      throw new Error(`Okta ${eventType} without a valid published time (${JSON.stringify(published)})`);
+    const t = eventTime(published);
     const debug = ciObj(v, "debugContext.debugData");
     const client = ciObj(v, "client");
     const actorIp = ciStr(v, "actor.type")?.toLowerCase() === "ip address" ? ip(ciGet(v, "actor.id")) : undefined;
@@ -150,6 +111,20 @@ export const oktaSystemLog: Normalizer = {
       threat_suspected: ciStr(debug, "threatSuspected"),
       external_session_id: ciStr(v, "authenticationContext.externalSessionId"),
     });
+    const message = [display ?? eventType, reason ? `(${reason})` : undefined].filter(Boolean).join(" ");
+    const common = {
+      eventType,
+      time: t,
+      severity_id: Math.max(oktaSeverity, severityFromWord(risk)),
+      status_id: statusId,
+      status,
+      message,
+      src_endpoint: src,
+      metadata,
+      unmapped,
+      debug,
+    };
+    if (typeof kind === "object") return activityDraft(v, kind, common);
     if (kind === "finding") {
       const threats = threatDetections(debug);
       const threatSeverity = Math.max(0, ...Object.values(threats).map(severityFromWord));
@@ -184,7 +159,8 @@ export const oktaSystemLog: Normalizer = {
       };
       return draft;
     }
-    if (!user) throw new Error(`Okta ${eventType} without a user actor (actor.alternateId)`);
+    // A sign-in that names no user (only a system or app actor) is still kept, as the Base Event it then is.
+    if (!user) return activityDraft(v, { class_uid: 0, activity_id: 99, activity_name: "Other" }, common);
     const app = targets(v, "appinstance")[0];
     const lower = eventType.toLowerCase();
     const draft: Draft = {

@@ -112,7 +112,7 @@ test("proofpoint: named messages map sender, recipients, subject, sender IP, sev
   assert.equal(cleared.url, undefined);
 });
 
-test("proofpoint: the SIEM API envelope is refused; malformed records are clear errors", () => {
+test("proofpoint: the SIEM API envelope is refused; unreadable times fall back; malformed records are clear errors", () => {
   const envelope = {
     queryEndTime: "2024-05-02T10:00:00Z",
     messagesDelivered: [],
@@ -123,7 +123,8 @@ test("proofpoint: the SIEM API envelope is refused; malformed records are clear 
   assert.ok(proofpointTap.detect(json(envelope)));
   const out = proofpointTap.normalize(json(envelope));
   assert.ok(isRejection(out) && /send each record/.test(out.reason));
-  assert.throws(() => proofpointTap.normalize(json({ ...CLICKS[0]!, clickTime: "soon" })), /valid clickTime/);
+  const soon = normalizeWith(proofpointTap, json({ ...CLICKS[0]!, clickTime: "soon" }));
+  assert.equal(soon.riposte.time_fallback, true, "an unreadable clickTime takes the received time");
   assert.throws(() => proofpointTap.normalize(json({ foo: 1 })), /not a Proofpoint TAP message/);
 });
 

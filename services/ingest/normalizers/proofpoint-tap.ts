@@ -7,6 +7,7 @@
 import type { Draft, Normalizer, RawEvent } from "./types.ts";
 import { reject } from "./types.ts";
 import { arr, compact, ip, num, severityFromScore, str, time, type Obj } from "./util.ts";
+import { eventTime } from "./finalize.ts";
 
 const LISTS = ["messagesDelivered", "messagesBlocked", "clicksPermitted", "clicksBlocked"] as const;
 
@@ -51,9 +52,7 @@ function urlOf(u: string): { url_string: string; hostname?: string | undefined; 
 
 function message(v: Obj, list: string | undefined): Draft {
   const timeText = str(v, "messageTime");
-  const t = time(timeText);
-  if (t === undefined)
-    throw new Error(`Proofpoint TAP message without a valid messageTime (${JSON.stringify(v["messageTime"])})`);
+  const t = eventTime(timeText);
   const threats = arr(v, "threatsInfoMap").filter((x): x is Obj => x !== null && typeof x === "object");
   const active = threats.filter((x) => !/cleared|falsepositive/i.test(str(x, "threatStatus") ?? ""));
   const scores = {
@@ -143,9 +142,7 @@ function message(v: Obj, list: string | undefined): Draft {
 
 function click(v: Obj, list: string | undefined): Draft {
   const timeText = str(v, "clickTime");
-  const t = time(timeText);
-  if (t === undefined)
-    throw new Error(`Proofpoint TAP click without a valid clickTime (${JSON.stringify(v["clickTime"])})`);
+  const t = eventTime(timeText);
   const recipient = str(v, "recipient");
   const classification = str(v, "classification")?.toLowerCase() ?? "unknown";
   const blocked = list === "clicksBlocked" ? true : list === "clicksPermitted" ? false : undefined;

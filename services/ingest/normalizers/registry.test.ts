@@ -34,17 +34,17 @@ const PANTHER: Record<string, string> = {
   "Proofpoint.Event": "proofpoint_tap",
   "Azure.Audit": "entra_signin",
   "Microsoft365.Audit.AzureActiveDirectory": "m365_azure_ad_audit",
+  "Microsoft365.Audit.Exchange": "m365_azure_ad_audit",
   "Crowdstrike.EventStreams": "crowdstrike_falcon",
   "GSuite.ActivityEvent": "google_workspace_alert",
+  "OCSF.DnsActivity": "ocsf",
 };
 
 /** Panther log types of the corpus that no Riposte format covers, with why: every record must stay unknown. */
 const PANTHER_NO_FORMAT: Record<string, string> = {
-  "Microsoft365.Audit.Exchange": "Exchange mailbox audit records, not alerts: no normalizer for them",
   "Sublime.MessageEvent": "Sublime Security message events: no normalizer for them",
   "MicrosoftDefenderXDR.AdvancedHunting": "Defender XDR advanced-hunting rows, not Graph alerts",
-  "OCSF.DnsActivity": "already OCSF (DNS Activity), not a vendor format",
-  "OCSF.NetworkActivity": "already OCSF (Network Activity), not a vendor format",
+  "OCSF.NetworkActivity": "partial OCSF Network Activity (a few members each, no class_uid): not OCSF events",
   "Windows.EventLogs": "Windows event log records: no normalizer for them",
 };
 
@@ -137,7 +137,7 @@ test("an event no normalizer knows is refused with the known formats listed", ()
   const out = normalizeEvent({ kind: "json", value: { hello: "world" } }, "{}", { source: "custom", receivedTime: 1 });
   assert.equal(out.ok, false);
   assert.ok(!out.ok && out.code === "RIPOSTE_FORMAT_UNKNOWN" && out.reason.includes("suricata_eve"));
-  assert.equal(knownFormats().length, 17);
+  assert.equal(knownFormats().length, 18);
 });
 
 test("a source named after a format forces that format", () => {

@@ -4,7 +4,6 @@ import { parseSplunkRaw, splunkNotable } from "./splunk-notable.ts";
 import fc from "fast-check";
 import { corpusEvents, json, normalizeWith } from "./testing.ts";
 import { LINEAR, growth } from "../growth.testing.ts";
-import { isRejection } from "./types.ts";
 
 const NOTABLES = corpusEvents("splunk_notable/elastic-integrations__splunk_alert__test-alert.log");
 
@@ -75,7 +74,7 @@ test("splunk: ES fields (rule_name, urgency, dest, event_id, MITRE ids) and the 
   }
 });
 
-test("splunk: events that are not notables are refused; a notable without a time is a clear error", () => {
+test("splunk: a search result that is not a notable is a Base Event; a notable without a time takes the received time", () => {
   const plain = {
     _raw: "May 2 10:11:12 host sshd[1]: Accepted",
     _time: "2024-05-02T10:11:12Z",
@@ -84,12 +83,15 @@ test("splunk: events that are not notables are refused; a notable without a time
     sourcetype: "syslog",
   };
   assert.ok(splunkNotable.detect(json(plain)));
-  const out = splunkNotable.normalize(json(plain));
-  assert.ok(isRejection(out) && /not an ES notable/.test(out.reason));
-  assert.throws(
-    () => splunkNotable.normalize(json({ ...NOTABLES[0]!, _time: "never", _raw: 'search_name="x"' })),
-    /not a time/,
-  );
+  const out = normalizeWith(splunkNotable, json({ ...plain, src: "192.0.2.8", user: "alice" }));
+  assert.equal(out.class_uid, 0);
+  assert.equal(out.metadata.event_code, "syslog");
+  assert.equal(out.metadata.log_name, "main");
+  assert.equal(out.time, Date.parse("2024-05-02T10:11:12Z"));
+  assert.equal(out.riposte.entity_key, "user:alice");
+  const undated = normalizeWith(splunkNotable, json({ ...NOTABLES[0]!, _time: "never", _raw: 'search_name="x"' }));
+  assert.equal(undated.class_uid, 2004);
+  assert.equal(undated.riposte.time_fallback, true);
 });
 
 test("splunk: detection is specific", () => {

@@ -4,8 +4,8 @@
  */
 import { stableId } from "../../shared/ids.ts";
 import type { Draft, Normalizer, RawEvent } from "./types.ts";
-import { reject } from "./types.ts";
-import { compact, dict, ip, isSpaceCode, obj, port, severityFromWord, splitUser, time, type Obj } from "./util.ts";
+import { eventTime } from "./finalize.ts";
+import { compact, dict, ip, isSpaceCode, obj, port, severityFromWord, splitUser, type Obj } from "./util.ts";
 
 const isKeyStart = (c: number) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
 /** `[\w.:\-{}]` */
@@ -160,18 +160,16 @@ export const splunkNotable: Normalizer = {
       (typeof top["search_name"] === "string" ? top["search_name"] : undefined) ??
       (typeof result["source"] === "string" ? result["source"] : undefined);
     const index = typeof result["index"] === "string" ? result["index"] : undefined;
-    if (searchName === undefined && index !== "notable" && result["sourcetype"] !== "stash") {
-      return reject(
-        `Splunk event from index "${index ?? "?"}" is not an ES notable: forward search results of index=notable`,
-      );
-    }
-    const title = one("rule_title", "rule_name") ?? searchName;
+    const sourcetype = typeof result["sourcetype"] === "string" ? result["sourcetype"] : undefined;
+    // A search result of another index is understood (CIM fields) but is no notable: a Base Event, not an alert.
+    const notable = searchName !== undefined || index === "notable" || sourcetype === "stash";
+    const title =
+      one("rule_title", "rule_name") ?? searchName ?? (notable ? undefined : (sourcetype ?? "Splunk event"));
     if (!title) throw new Error("Splunk notable without rule_title, rule_name or search_name");
 
     const timeText =
       typeof result["_time"] === "string" || typeof result["_time"] === "number" ? String(result["_time"]) : raw.epoch;
-    const t = time(timeText) ?? time(raw.epoch);
-    if (t === undefined) throw new Error(`Splunk notable _time ${JSON.stringify(result["_time"])} is not a time`);
+    const t = eventTime(timeText, raw.epoch);
 
     const sevKey = Object.keys(f).find((k) => /(^|\.)severity(name)?$/i.test(k));
     const severity =
@@ -222,6 +220,32 @@ export const splunkNotable: Normalizer = {
       `notable-${stableId(typeof result["_raw"] === "string" ? result["_raw"] : JSON.stringify(result))}`;
     const tags = many("orig_tag");
 
+    if (!notable) {
+      return {
+        class_uid: 0,
+        activity_id: 99,
+        activity_name: "Other",
+        time: t,
+        severity_id: severity || 1,
+        message: one("message", "msg", "signature") ?? title,
+        ...(Object.keys(device).length ? { device } : {}),
+        ...(user ? { user } : {}),
+        ...(srcUser ? { actor: { user: srcUser } } : {}),
+        ...(Object.keys(src).length ? { src_endpoint: src } : {}),
+        ...(Object.keys(dst).length ? { dst_endpoint: dst } : {}),
+        metadata: compact({
+          product: { vendor_name: "Splunk", name: "Splunk" },
+          original_time: timeText,
+          log_name: index,
+          event_code: one("signature_id", "EventCode", "action") ?? sourcetype,
+        }),
+        unmapped: compact({
+          sourcetype,
+          source: typeof result["source"] === "string" ? result["source"] : undefined,
+          host: typeof result["host"] === "string" ? result["host"] : undefined,
+        }),
+      };
+    }
     const draft: Draft = {
       class_uid: 2004,
       activity_id: 1,

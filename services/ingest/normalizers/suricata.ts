@@ -1,7 +1,11 @@
-/** Suricata EVE JSON (event_type "alert"). Other EVE event types are telemetry, not alerts. */
+/**
+ * Suricata EVE JSON: `alert` records become Detection Findings; every other event type becomes the OCSF activity it
+ * describes (suricata-activity.ts).
+ */
 import type { Draft, Normalizer, RawEvent } from "./types.ts";
-import { reject } from "./types.ts";
-import { compact, ip, num, obj, port, str, time } from "./util.ts";
+import { suricataActivity } from "./suricata-activity.ts";
+import { compact, ip, num, obj, port, str } from "./util.ts";
+import { eventTime } from "./finalize.ts";
 
 /** Suricata priority 1 is the most severe. */
 const SEVERITY_BY_PRIORITY: Record<number, number> = { 1: 4, 2: 3, 3: 2 };
@@ -18,17 +22,13 @@ export const suricata: Normalizer = {
     if (e.kind !== "json") throw new Error("Suricata EVE is JSON");
     const v = e.value;
     const eventType = str(v, "event_type");
-    if (eventType !== "alert") {
-      return reject(
-        `Suricata event_type "${eventType}" is telemetry, not an alert: configure eve-log to send alerts only`,
-      );
-    }
+    if (!eventType) throw new Error("Suricata EVE record without event_type");
+    if (eventType !== "alert") return suricataActivity(v, eventType);
     const alert = obj(v, "alert");
     const signature = str(alert, "signature");
     const sid = str(alert, "signature_id");
     if (!alert || !signature || !sid) throw new Error("Suricata alert without alert.signature and alert.signature_id");
-    const t = time(v["timestamp"]);
-    if (t === undefined) throw new Error(`Suricata timestamp ${JSON.stringify(v["timestamp"])} is not a time`);
+    const t = eventTime(v["timestamp"]);
     const src = compact({ ip: ip(v["src_ip"]), port: port(v["src_port"]) });
     const dst = compact({
       ip: ip(v["dest_ip"]),

@@ -4,9 +4,9 @@
  */
 import { stableId } from "../../shared/ids.ts";
 import type { Draft, Normalizer, RawEvent } from "./types.ts";
-import { reject } from "./types.ts";
 import type { Obj } from "./util.ts";
-import { arr, baseName, compact, get, hashesBy, ip, num, obj, port, severityFromWord, str, time } from "./util.ts";
+import { arr, baseName, compact, get, hashesBy, ip, num, obj, port, severityFromWord, str } from "./util.ts";
+import { eventTime } from "./finalize.ts";
 import { pairAttacks, type AttackRef } from "./mitre-util.ts";
 
 /** Agent modules whose findings are about the agent's own host (FIM, vulnerability detection, SCA, ...). */
@@ -84,28 +84,60 @@ function draftOf(p: Parts, rest: Partial<Draft> & { evidences?: Array<Record<str
       product: { vendor_name: "Wazuh", name: "Wazuh" },
       uid: p.uid,
       correlation_uid: p.correlation,
-      original_time: p.originalTime,
+      original_time: p.originalTime || undefined,
       log_name: p.logName,
       event_code: p.ruleId,
     }),
   } as Draft);
 }
 
+/** The event's time, NO_TIME when absent or unreadable (finalize then puts the received time there). */
 function timeOf(v: Obj, key: string): { t: number; originalTime: string } {
   const raw = str(v, key);
-  const t = time(raw);
-  if (raw === undefined || t === undefined) throw new Error(`Wazuh ${key} ${JSON.stringify(v[key])} is not a time`);
-  return { t, originalTime: raw };
+  return { t: eventTime(raw), originalTime: raw ?? "" };
+}
+
+/**
+ * A Wazuh 5.x event no rule matched (wazuh-events-*): understood telemetry, kept as a Base Event with its host, user,
+ * addresses and ECS action, for the rules to take or leave.
+ */
+function eventOf5(v: Obj): Draft {
+  const agent = obj(v, "wazuh.agent");
+  const host = obj(v, "host") ?? obj(agent, "host");
+  const action = str(v, "event.action") ?? str(v, "event.code");
+  const dataset = str(v, "event.dataset") ?? str(v, "wazuh.integration.name");
+  const { t, originalTime } = timeOf(v, "@timestamp");
+  const userName = str(v, "user.name");
+  return compact({
+    class_uid: 0,
+    activity_id: 99,
+    activity_name: "Other",
+    time: t,
+    severity_id: severityFromWord(str(v, "log.level")) || 1,
+    message: str(v, "message") ?? ([dataset, action].filter(Boolean).join(" ") || "Wazuh event"),
+    device: compact({
+      hostname: str(host, "hostname") ?? str(host, "name") ?? str(agent, "name"),
+      ip: ip(arr(host, "ip")[0] ?? get(host, "ip")),
+      uid: str(v, "host.id") ?? str(agent, "id"),
+    }),
+    ...(userName ? { user: compact({ name: userName, uid: str(v, "user.id"), domain: str(v, "user.domain") }) } : {}),
+    src_endpoint: compact({ ip: ip(get(v, "source.ip")), port: port(get(v, "source.port")) }),
+    dst_endpoint: compact({ ip: ip(get(v, "destination.ip")), port: port(get(v, "destination.port")) }),
+    metadata: compact({
+      product: { vendor_name: "Wazuh", name: "Wazuh" },
+      uid: str(v, "event.id"),
+      original_time: originalTime || undefined,
+      log_name: dataset,
+      event_code: action,
+    }),
+    unmapped: compact({ agent: compact({ id: str(agent, "id"), name: str(agent, "name") }) }),
+  });
 }
 
 /** Wazuh 5.x finding: ECS fields plus `wazuh.rule`, `wazuh.agent`, `wazuh.integration`. */
-function normalize5(v: Obj): Draft | ReturnType<typeof reject> {
+function normalize5(v: Obj): Draft {
   const rule = obj(v, "wazuh.rule");
-  if (!rule) {
-    return reject(
-      "Wazuh event without wazuh.rule is telemetry (wazuh-events-*), not a finding: forward wazuh-findings-* only",
-    );
-  }
+  if (!rule) return eventOf5(v);
   const title = str(rule, "title") ?? str(rule, "description") ?? str(rule, "name");
   if (!title) throw new Error("Wazuh finding without wazuh.rule.title");
   const { t, originalTime } = timeOf(v, "@timestamp");
@@ -278,10 +310,10 @@ function normalize4(v: Obj): Draft {
   });
 }
 
-const isWazuh5 = (v: Obj) =>
-  obj(v, "wazuh") !== undefined &&
-  (obj(v, "wazuh.rule") !== undefined || obj(v, "wazuh.agent") !== undefined) &&
-  "@timestamp" in v;
+/** A Wazuh 5.x document: `wazuh.rule` or `wazuh.agent` (detection also wants `@timestamp`; normalizing does not). */
+const isWazuh5Shape = (v: Obj) =>
+  obj(v, "wazuh") !== undefined && (obj(v, "wazuh.rule") !== undefined || obj(v, "wazuh.agent") !== undefined);
+const isWazuh5 = (v: Obj) => isWazuh5Shape(v) && "@timestamp" in v;
 
 const isWazuh4 = (v: Obj) =>
   typeof get(v, "rule.level") === "number" &&
@@ -291,14 +323,14 @@ const isWazuh4 = (v: Obj) =>
   ("timestamp" in v || "@timestamp" in v) &&
   (obj(v, "manager") !== undefined || obj(v, "decoder") !== undefined || typeof v["location"] === "string");
 
-/** Wazuh 5.x findings and 4.x alerts. 5.x events without a rule match are refused as telemetry. */
+/** Wazuh 5.x findings and 4.x alerts; 5.x events without a rule match are Base Events. */
 export const wazuh: Normalizer = {
   format: "wazuh",
   aliases: ["wazuh"],
   detect: (e: RawEvent) => e.kind === "json" && (isWazuh5(e.value) || isWazuh4(e.value)),
   normalize(e: RawEvent) {
     if (e.kind !== "json") throw new Error("Wazuh alerts are JSON");
-    if (isWazuh5(e.value)) return normalize5(e.value);
+    if (isWazuh5Shape(e.value)) return normalize5(e.value);
     if (obj(e.value, "rule") && obj(e.value, "agent")) return normalize4(e.value);
     throw new Error("neither a Wazuh 5.x finding (wazuh.rule) nor a Wazuh 4.x alert (rule.level, agent)");
   },

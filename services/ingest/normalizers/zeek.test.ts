@@ -74,7 +74,7 @@ test("zeek: fingerprints differ across the corpus notices", () => {
   assert.equal(new Set(fps).size, fps.length);
 });
 
-test("zeek: detection claims the notices, nested id records and other Zeek logs (refused), not other vendors", () => {
+test("zeek: detection claims the notices, nested id records and other Zeek logs (mapped), not other vendors", () => {
   for (const ev of notices()) {
     assert.ok(zeekNotice.detect(json(ev)));
   }
@@ -90,16 +90,180 @@ test("zeek: detection claims the notices, nested id records and other Zeek logs 
   assert.equal(n.severity_id, 4);
   const conn = { _path: "conn", ts: 1617097929.6, uid: "C1", "id.orig_h": "10.0.0.1", proto: "tcp" };
   assert.ok(zeekNotice.detect(json(conn)));
-  const r = zeekNotice.normalize(json(conn));
-  assert.ok("rejected" in r && /conn\.log is telemetry/.test(r.reason));
+  assert.equal(normalizeWith(zeekNotice, json(conn)).class_uid, 4001);
   for (const other of otherVendors("zeek")) assert.equal(zeekNotice.detect(json(other)), false);
   assert.equal(zeekNotice.detect(json({ ts: 1, note: "free text", msg: "x" })), false);
 });
 
-test("zeek: a notice with an unparsable ts is a clear error", () => {
-  assert.throws(
-    () => zeekNotice.normalize(json({ ts: "yesterday", note: "Scan::Port_Scan", msg: "m" })),
-    /ts "yesterday" is not a time/,
-  );
+test("zeek: a notice with an unparsable ts takes the received time; one without a note is a clear error", () => {
+  const late = normalizeWith(zeekNotice, json({ ts: "yesterday", note: "Scan::Port_Scan", msg: "m" }));
+  assert.equal(late.riposte.time_fallback, true, "an unreadable ts takes the received time");
   assert.throws(() => zeekNotice.normalize(json({ _path: "notice", ts: 1 })), /without `note`/);
+});
+
+// Records built field by field from Zeek's log documentation (docs.zeek.org/en/current/logs/: conn.log, dns.log,
+// http.log, ssl.log, ssh.log, files.log, weird.log, x509.log) and the script reference of each log's Info record.
+const ID = { "id.orig_h": "10.0.0.5", "id.orig_p": 49152, "id.resp_h": "192.0.2.80", "id.resp_p": 443 };
+const zeek = (rec: Record<string, unknown>) =>
+  normalizeWith(zeekNotice, json({ ts: 1764669600.5, uid: "CHhAvVGS1DHFjwGM9", ...ID, ...rec }));
+
+test("zeek (documented logs): conn, dns, http, ssl, ssh, files, weird and others map to their OCSF classes", () => {
+  const conn = zeek({
+    _path: "conn",
+    proto: "tcp",
+    service: "ssl",
+    duration: 1.5,
+    orig_bytes: 517,
+    resp_bytes: 4096,
+    conn_state: "SF",
+    history: "ShADadFf",
+    orig_pkts: 8,
+    resp_pkts: 9,
+  });
+  assert.ok(conn.class_uid === 4001);
+  assert.equal(conn.activity_name, "Close");
+  assert.deepEqual(conn.traffic, { bytes_out: 517, bytes_in: 4096, packets_out: 8, packets_in: 9 });
+  assert.equal(conn.app_name, "ssl");
+  assert.equal(conn.connection_info?.uid, "CHhAvVGS1DHFjwGM9");
+  assert.equal(conn.metadata.correlation_uid, "CHhAvVGS1DHFjwGM9");
+  assert.equal(conn.riposte.entity_key, "ip:10.0.0.5");
+  assert.equal(conn.time, 1764669600500);
+  assert.equal(zeek({ _path: "conn", proto: "tcp", conn_state: "REJ" }).activity_name, "Refuse");
+
+  const dns = zeek({
+    _path: "dns",
+    proto: "udp",
+    "id.resp_p": 53,
+    trans_id: 7,
+    query: "example.com",
+    qclass: 1,
+    qclass_name: "C_INTERNET",
+    qtype: 1,
+    qtype_name: "A",
+    rcode: 0,
+    rcode_name: "NOERROR",
+    answers: ["192.0.2.1"],
+    TTLs: [300.0],
+  });
+  assert.ok(dns.class_uid === 4003);
+  assert.deepEqual(dns.query, { hostname: "example.com", type: "A", class: "C_INTERNET" });
+  assert.deepEqual(dns.answers, [{ rdata: "192.0.2.1", ttl: 300 }]);
+  assert.equal(dns.rcode_id, 0);
+
+  const http = zeek({
+    _path: "http",
+    trans_depth: 1,
+    method: "POST",
+    host: "example.com",
+    uri: "/upload",
+    version: "1.1",
+    user_agent: "curl/8.0",
+    request_body_len: 10,
+    response_body_len: 2,
+    status_code: 201,
+    status_msg: "Created",
+  });
+  assert.ok(http.class_uid === 4002);
+  assert.equal(http.activity_name, "Post");
+  assert.equal(http.http_request?.url?.url_string, "http://example.com/upload");
+  assert.equal(http.http_response?.code, 201);
+  assert.equal(http.dst_endpoint?.hostname, "example.com");
+
+  const ssl = zeek({
+    _path: "ssl",
+    version: "TLSv13",
+    cipher: "TLS_AES_128_GCM_SHA256",
+    server_name: "example.com",
+    established: true,
+    resumed: false,
+  });
+  assert.ok(ssl.class_uid === 4001);
+  assert.equal(ssl.tls?.sni, "example.com");
+  assert.equal(ssl.tls?.version, "TLSv13");
+  assert.equal(ssl.activity_name, "Open");
+
+  const ssh = zeek({
+    _path: "ssh",
+    "id.resp_p": 22,
+    version: 2,
+    auth_success: false,
+    auth_attempts: 3,
+    client: "SSH-2.0-OpenSSH_9.6",
+    server: "SSH-2.0-OpenSSH_8.9",
+    hassh: "ec7378c1a92f5a8dde7e8b7a1ddf33d1",
+    hasshServer: "b12d2871a1189eff20364cf5333619ee",
+  });
+  assert.ok(ssh.class_uid === 4007);
+  assert.equal(ssh.activity_name, "Fail");
+  assert.equal(ssh.protocol_ver, "2");
+  assert.deepEqual(ssh.client_hassh, { fingerprint: { algorithm: "MD5", value: "ec7378c1a92f5a8dde7e8b7a1ddf33d1" } });
+
+  const files = normalizeWith(
+    zeekNotice,
+    json({
+      _path: "files",
+      ts: 1764669600.5,
+      fuid: "FZr3Vc1Nb8S0Y0kq7",
+      tx_hosts: ["192.0.2.80"],
+      rx_hosts: ["10.0.0.5"],
+      conn_uids: ["CHhAvVGS1DHFjwGM9"],
+      source: "HTTP",
+      mime_type: "application/x-dosexec",
+      filename: "setup.exe",
+      is_orig: false,
+      seen_bytes: 1024,
+      total_bytes: 1024,
+      md5: "d41d8cd98f00b204e9800998ecf8427e",
+      sha1: "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+    }),
+  );
+  assert.ok(files.class_uid === 4010);
+  assert.equal(files.activity_name, "Download");
+  assert.equal(files.file.name, "setup.exe");
+  assert.equal(files.file.hashes?.length, 2);
+  assert.equal(files.src_endpoint?.ip, "192.0.2.80");
+  assert.equal(files.metadata.correlation_uid, "CHhAvVGS1DHFjwGM9");
+
+  const weird = zeek({
+    _path: "weird",
+    name: "bad_TCP_checksum",
+    addl: "",
+    notice: false,
+    peer: "zeek",
+    source: "TCP",
+  });
+  assert.ok(weird.class_uid === 4001 && weird.activity_id === 99);
+  assert.equal(weird.severity_id, 2);
+
+  const x509 = normalizeWith(
+    zeekNotice,
+    json({ _path: "x509", ts: 1764669600.5, fingerprint: "abc", "certificate.subject": "CN=example.com" }),
+  );
+  assert.equal(x509.class_uid, 0);
+  assert.equal(x509.metadata.log_name, "x509");
+});
+
+test("zeek (documented logs): without _path, the log is told by its own fields", () => {
+  const unlabelled = [
+    [{ proto: "tcp", conn_state: "S0", history: "S" }, 4001],
+    [{ trans_id: 7, query: "example.com", qtype_name: "A" }, 4003],
+    [{ trans_depth: 1, method: "GET", host: "example.com", uri: "/" }, 4002],
+    [{ server_name: "example.com", established: false }, 4001],
+    [{ auth_success: true, client: "SSH-2.0-x", server: "SSH-2.0-y" }, 4007],
+  ] as const;
+  for (const [rec, cls] of unlabelled) {
+    const ev = { ts: 1764669600.5, uid: "C1", ...ID, ...rec };
+    assert.ok(zeekNotice.detect(json(ev)), JSON.stringify(rec));
+    assert.equal(normalizeWith(zeekNotice, json(ev)).class_uid, cls, JSON.stringify(rec));
+  }
+  const file = {
+    ts: 1764669600.5,
+    fuid: "F1",
+    tx_hosts: ["192.0.2.80"],
+    rx_hosts: ["10.0.0.5"],
+    seen_bytes: 1,
+    mime_type: "text/plain",
+  };
+  assert.ok(zeekNotice.detect(json(file)));
+  assert.equal(normalizeWith(zeekNotice, json(file)).class_uid, 4010);
 });

@@ -1,7 +1,11 @@
-/** Zeek notice.log (JSON). Other Zeek logs (conn, dns, ssl, ...) are telemetry, not alerts. */
+/**
+ * Zeek notice.log (JSON) as Detection Findings; every other Zeek log (conn, dns, http, ssl, ...) as the OCSF activity
+ * it records (zeek-activity.ts).
+ */
 import type { Draft, Normalizer, RawEvent } from "./types.ts";
-import { reject } from "./types.ts";
-import { compact, get, ip, port, str, time } from "./util.ts";
+import { zeekActivity, zeekLogOf } from "./zeek-activity.ts";
+import { compact, get, ip, port, str } from "./util.ts";
+import { eventTime } from "./finalize.ts";
 
 /**
  * Zeek notices carry no severity: it is inferred from the notice type (first match wins, default Medium).
@@ -35,7 +39,7 @@ export function zeekNoticeSeverity(note: string): number {
   return SEVERITY_BY_NOTE.find(([re]) => re.test(note))?.[1] ?? 3;
 }
 
-/** Zeek notice.log JSON lines (`note`, `msg`, `ts`); other Zeek logs are recognised by `_path` and refused. */
+/** Zeek JSON logs: notice.log lines (`note`, `msg`, `ts`) are findings; other logs are recognised and mapped. */
 export const zeekNotice: Normalizer = {
   format: "zeek_notice",
   aliases: ["zeek"],
@@ -43,8 +47,10 @@ export const zeekNotice: Normalizer = {
     if (e.kind !== "json") return false;
     const v = e.value;
     if (!("ts" in v)) return false;
-    if (typeof v["_path"] === "string")
-      return "uid" in v || "id.orig_h" in v || typeof v["id"] === "object" || NOTICE_PATHS.has(v["_path"]);
+    // Every Zeek log the JSON writer labels with `_path`; unlabelled ones by Zeek's own connection or file ids.
+    if (typeof v["_path"] === "string") return true;
+    if ("uid" in v && ip(field(v, "id.orig_h")) !== undefined) return true;
+    if (typeof v["fuid"] === "string" && ("tx_hosts" in v || "seen_bytes" in v || "analyzers" in v)) return true;
     return (
       typeof v["note"] === "string" &&
       /^[A-Za-z0-9_]+::[A-Za-z0-9_]+$/.test(v["note"]) &&
@@ -54,14 +60,11 @@ export const zeekNotice: Normalizer = {
   normalize(e: RawEvent) {
     if (e.kind !== "json") throw new Error("Zeek notice.log is JSON");
     const v = e.value;
-    const path = str(v, "_path");
-    if (path !== undefined && !NOTICE_PATHS.has(path)) {
-      return reject(`Zeek ${path}.log is telemetry, not an alert: forward notice.log only`);
-    }
+    const log = zeekLogOf(v);
+    if (!NOTICE_PATHS.has(log)) return zeekActivity(v, log);
     const note = str(v, "note");
     if (!note) throw new Error("Zeek notice without `note` (the notice type, e.g. Scan::Port_Scan)");
-    const t = time(v["ts"]);
-    if (t === undefined) throw new Error(`Zeek ts ${JSON.stringify(v["ts"])} is not a time`);
+    const t = eventTime(v["ts"]);
     const msg = str(v, "msg");
     const uid = fstr(v, "uid");
     const origH = ip(field(v, "id.orig_h"));

@@ -1,8 +1,17 @@
 /** In-memory state for the embedded mode: same semantics as the Redis scripts, expiry checked on access. */
-import { checkTime, checkTtl, wrongKind, type ClaimResult, type StateStore } from "./types.ts";
+import {
+  checkCount,
+  checkTime,
+  checkTtl,
+  wrongKind,
+  type BudgetResult,
+  type ClaimResult,
+  type StateStore,
+  type TimelineEntry,
+} from "./types.ts";
 
 interface Entry {
-  value: string | number | Map<string, number>;
+  value: string | number | Map<string, number> | Map<string, string>;
   expires: number;
 }
 
@@ -87,6 +96,115 @@ export class MemoryState implements StateStore {
     for (const [m, t] of members) if (t <= nowMs - windowMs) members.delete(m);
     e.expires = this.now() + windowMs;
     return members.size;
+  }
+
+  // Executor guards: budgets, token buckets and plain values (same semantics as their Lua scripts).
+  async budgetTake(key: string, member: string, nowMs: number, windowMs: number, limit: number): Promise<BudgetResult> {
+    windowMs = checkTtl("budgetTake", windowMs);
+    nowMs = checkTime("budgetTake", nowMs);
+    limit = checkCount("budgetTake", limit);
+    let e = this.get(key);
+    if (e && !(e.value instanceof Map)) throw wrongKind("budgetTake");
+    if (!e) {
+      e = { value: new Map<string, number>(), expires: this.now() + windowMs };
+      this.data.set(key, e);
+    }
+    const members = e.value as Map<string, number>;
+    for (const [m, t] of members) if (t <= nowMs - windowMs) members.delete(m);
+    if (members.has(member)) return { admitted: true, count: members.size };
+    if (members.size >= limit) return { admitted: false, count: members.size };
+    members.set(member, nowMs);
+    e.expires = this.now() + windowMs;
+    return { admitted: true, count: members.size };
+  }
+
+  async budgetRelease(key: string, member: string): Promise<boolean> {
+    const e = this.get(key);
+    if (e && !(e.value instanceof Map)) throw wrongKind("budgetRelease");
+    return e !== undefined && (e.value as Map<string, number>).delete(member);
+  }
+
+  async tokenTake(key: string, nowMs: number, capacity: number, intervalMs: number): Promise<number> {
+    nowMs = checkTime("tokenTake", nowMs);
+    capacity = checkCount("tokenTake", capacity);
+    intervalMs = checkTtl("tokenTake", intervalMs);
+    const e = this.get(key);
+    if (e && !(e.value instanceof Map)) throw wrongKind("tokenTake");
+    const bucket = (e?.value as Map<string, number> | undefined) ?? new Map<string, number>();
+    let tokens = bucket.get("tokens") ?? capacity;
+    let ts = bucket.get("ts") ?? nowMs;
+    if (nowMs > ts) {
+      tokens = Math.min(capacity, tokens + ((nowMs - ts) * capacity) / intervalMs);
+      ts = nowMs;
+    }
+    let wait = 0;
+    if (tokens >= 1) tokens -= 1;
+    else wait = Math.ceil(((1 - tokens) * intervalMs) / capacity);
+    bucket.set("tokens", tokens).set("ts", ts);
+    this.data.set(key, { value: bucket, expires: this.now() + intervalMs });
+    return wait;
+  }
+
+  async getValue(key: string): Promise<string | undefined> {
+    const e = this.get(key);
+    if (e?.value instanceof Map) throw wrongKind("getValue");
+    return e === undefined ? undefined : String(e.value);
+  }
+
+  async setValue(key: string, value: string): Promise<void> {
+    this.data.set(key, { value, expires: Number.POSITIVE_INFINITY });
+  }
+
+  // Correlator: timelines and dedup digests (same semantics as recall-1, append-1, lookup-1 and record-1.lua).
+  private timeline(operation: string, key: string): Map<string, number> | undefined {
+    const e = this.get(key);
+    if (e && !(e.value instanceof Map)) throw wrongKind(operation);
+    return e?.value as Map<string, number> | undefined;
+  }
+
+  async recall(key: string): Promise<TimelineEntry[]> {
+    const members = this.timeline("recall", key);
+    if (!members) return [];
+    return [...members]
+      .map(([member, time]) => ({ member, time }))
+      .sort((a, b) => a.time - b.time || (a.member < b.member ? -1 : a.member > b.member ? 1 : 0));
+  }
+
+  async append(
+    key: string,
+    entries: readonly TimelineEntry[],
+    cutoffMs: number,
+    cap: number,
+    ttlMs: number,
+  ): Promise<void> {
+    ttlMs = checkTtl("append", ttlMs);
+    cutoffMs = checkTime("append", cutoffMs);
+    cap = checkCount("append", cap);
+    for (const x of entries) checkTime("append", x.time);
+    const members = this.timeline("append", key) ?? new Map<string, number>();
+    for (const { member, time } of entries) members.set(member, Math.max(time, members.get(member) ?? time));
+    for (const [m, t] of members) if (t < cutoffMs) members.delete(m);
+    if (members.size > cap) {
+      const oldest = [...members].sort(([am, a], [bm, b]) => a - b || (am < bm ? -1 : am > bm ? 1 : 0));
+      for (const [m] of oldest.slice(0, members.size - cap)) members.delete(m);
+    }
+    if (members.size === 0) this.data.delete(key);
+    else this.data.set(key, { value: members, expires: this.now() + ttlMs });
+  }
+
+  async lookup(key: string, field: string): Promise<string | undefined> {
+    const e = this.get(key);
+    if (e && !(e.value instanceof Map)) throw wrongKind("lookup");
+    const v = (e?.value as Map<string, string> | undefined)?.get(field);
+    return v === undefined ? undefined : String(v);
+  }
+
+  async record(key: string, field: string, value: string, ttlMs: number): Promise<void> {
+    ttlMs = checkTtl("record", ttlMs);
+    const e = this.get(key);
+    if (e && !(e.value instanceof Map)) throw wrongKind("record");
+    if (e) (e.value as Map<string, string>).set(field, value);
+    else this.data.set(key, { value: new Map([[field, value]]), expires: this.now() + ttlMs });
   }
 
   private sweep(): void {

@@ -5,7 +5,15 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { Redis } from "ioredis";
 import { RiposteError, messageOf } from "../errors.ts";
-import { checkTime, checkTtl, type ClaimResult, type StateStore } from "./types.ts";
+import {
+  checkCount,
+  checkTime,
+  checkTtl,
+  type BudgetResult,
+  type ClaimResult,
+  type StateStore,
+  type TimelineEntry,
+} from "./types.ts";
 
 const LUA_DIR = new URL("./lua/", import.meta.url);
 
@@ -141,6 +149,69 @@ export class RedisState implements StateStore {
   async windowAdd(key: string, member: string, nowMs: number, windowMs: number): Promise<number> {
     const args = [member, checkTime("windowAdd", nowMs), checkTtl("windowAdd", windowMs)];
     return Number(await this.call("window-add", [key], args));
+  }
+
+  // Executor guards: budgets, token buckets and plain values.
+  async budgetTake(key: string, member: string, nowMs: number, windowMs: number, limit: number): Promise<BudgetResult> {
+    const args = [
+      member,
+      checkTime("budgetTake", nowMs),
+      checkTtl("budgetTake", windowMs),
+      checkCount("budgetTake", limit),
+    ];
+    const [admitted, count] = (await this.call("budget-take", [key], args)) as [number, number];
+    return { admitted: admitted === 1, count: Number(count) };
+  }
+
+  async budgetRelease(key: string, member: string): Promise<boolean> {
+    return Number(await this.call("budget-release", [key], [member])) === 1;
+  }
+
+  async tokenTake(key: string, nowMs: number, capacity: number, intervalMs: number): Promise<number> {
+    const args = [checkTime("tokenTake", nowMs), checkCount("tokenTake", capacity), checkTtl("tokenTake", intervalMs)];
+    return Number(await this.call("token-take", [key], args));
+  }
+
+  async getValue(key: string): Promise<string | undefined> {
+    const v = await this.call("value-get", [key], []);
+    return typeof v === "string" ? v : undefined;
+  }
+
+  async setValue(key: string, value: string): Promise<void> {
+    await this.call("value-set", [key], [value]);
+  }
+
+  // Correlator: timelines and dedup digests.
+  async recall(key: string): Promise<TimelineEntry[]> {
+    const flat = (await this.call("recall", [key], [])) as string[];
+    const out: TimelineEntry[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) out.push({ member: flat[i] as string, time: Number(flat[i + 1]) });
+    return out;
+  }
+
+  async append(
+    key: string,
+    entries: readonly TimelineEntry[],
+    cutoffMs: number,
+    cap: number,
+    ttlMs: number,
+  ): Promise<void> {
+    const args: Array<string | number> = [
+      checkTime("append", cutoffMs),
+      checkCount("append", cap),
+      checkTtl("append", ttlMs),
+    ];
+    for (const x of entries) args.push(checkTime("append", x.time), x.member);
+    await this.call("append", [key], args);
+  }
+
+  async lookup(key: string, field: string): Promise<string | undefined> {
+    const v = await this.call("lookup", [key], [field]);
+    return typeof v === "string" ? v : undefined;
+  }
+
+  async record(key: string, field: string, value: string, ttlMs: number): Promise<void> {
+    await this.call("record", [key], [field, value, checkTtl("record", ttlMs)]);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,29 @@
 /** Shared state: sightings, claims (idempotency records and leases) and sliding windows. */
 import { RiposteError } from "../errors.ts";
 
+/** A budget's answer: admitted or not, and how many actions the window holds (including this one if admitted). */
+export interface BudgetResult {
+  readonly admitted: boolean;
+  readonly count: number;
+}
+
+/** A positive whole count (a budget limit, a bucket capacity); refused like a bad TTL otherwise. */
+export function checkCount(operation: string, n: number): number {
+  if (typeof n !== "number" || !Number.isInteger(n) || n <= 0) {
+    throw new RiposteError(
+      "RIPOSTE_STATE_SCRIPT",
+      `state ${operation}: the count must be a positive integer, got ${String(n)}`,
+    );
+  }
+  return n;
+}
+
+/** A timeline member and its event time (ms since the epoch). */
+export interface TimelineEntry {
+  readonly member: string;
+  readonly time: number;
+}
+
 export type ClaimResult =
   | { readonly state: "acquired" }
   | { readonly state: "done"; readonly result: string }
@@ -56,6 +79,35 @@ export interface StateStore {
   release(key: string, owner: string): Promise<boolean>;
   /** Adds `member` at `nowMs` to a sliding window of `windowMs`; returns the distinct members in it. */
   windowAdd(key: string, member: string, nowMs: number, windowMs: number): Promise<number>;
+  // Executor guards: budgets, rate limits and switches shared by every executor process.
+  /**
+   * Admits `member` (an action id) into the sliding-window budget at `key` when fewer than `limit` members were
+   * admitted within (`nowMs` - `windowMs`, `nowMs`]; refuses it otherwise. Atomic; a member already admitted is
+   * admitted again without counting twice.
+   */
+  budgetTake(key: string, member: string, nowMs: number, windowMs: number, limit: number): Promise<BudgetResult>;
+  /** Gives back `member`'s place in a budget (it was admitted but never acted on). False if it was not in it. */
+  budgetRelease(key: string, member: string): Promise<boolean>;
+  /**
+   * Takes one token from the bucket at `key` (at most `capacity` tokens, refilled by `capacity` per `intervalMs`).
+   * Returns 0 when taken, else the ms until a token is available (nothing taken).
+   */
+  tokenTake(key: string, nowMs: number, capacity: number, intervalMs: number): Promise<number>;
+  /** A plain value without expiry (a shared switch), or undefined when unset. */
+  getValue(key: string): Promise<string | undefined>;
+  setValue(key: string, value: string): Promise<void>;
+  // Correlator: event-time timelines (correlation windows, new_terms history) and dedup digests.
+  /** The members of the timeline at `key` with their event times, oldest first; empty when there is none. */
+  recall(key: string): Promise<TimelineEntry[]>;
+  /**
+   * Adds `entries` to the timeline at `key` (a member already there keeps the later of its two times), drops members
+   * older than `cutoffMs`, keeps only the newest `cap`, and keeps the key for `ttlMs`.
+   */
+  append(key: string, entries: readonly TimelineEntry[], cutoffMs: number, cap: number, ttlMs: number): Promise<void>;
+  /** One field of the digest hash at `key`, or undefined. */
+  lookup(key: string, field: string): Promise<string | undefined>;
+  /** Sets one field of the digest hash at `key`; the hash expires `ttlMs` after its first field was set. */
+  record(key: string, field: string, value: string, ttlMs: number): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,0 +1,331 @@
+/**
+ * A set of compiled rules behind an index, so that an event meets only the rules that can match it.
+ *
+ * Each rule's condition implies something about some fields: in `all`, an `equal` or `in` with constant values
+ * on a field (class_uid, riposte.format, ...) must hold for the rule to match, and so must a numeric bound
+ * (`severity_id >= 4`); in `any`, a set of values every branch implies on the same field. The index is a small
+ * decision tree over those fields, each node on the field that spares the most rules: it reads the field, follows
+ * the branch of its value (a value with no branch meets the bounded rules only), and also visits the rules that
+ * say nothing about the field. A rule that implies nothing is checked for every event. The index only narrows the
+ * candidates; every candidate's full condition is evaluated.
+ */
+import type { ConditionShape } from "../../schemas/index.ts";
+import {
+  compare,
+  checkCondition,
+  compileBatch,
+  isFactReference,
+  readerOf,
+  type Batch,
+  type EventData,
+  type Reader,
+} from "./compile.ts";
+import type { NamedLists } from "./operators.ts";
+
+/** One rule to compile, and what to return when it matches. */
+export interface RuleInput<T> {
+  readonly match: ConditionShape;
+  readonly value: T;
+}
+
+/**
+ * What a condition implies about one field for it to match: one of a set of values (`equal`, `in`), or a number
+ * on one side of a bound (`severity_id >= 4`).
+ */
+type Need =
+  | { readonly kind: "set"; readonly values: ReadonlySet<unknown> }
+  | { readonly kind: "range"; readonly op: string; readonly bound: number };
+/** Field key → what the condition needs of it. */
+type Needs = Map<string, Need>;
+
+interface Field {
+  readonly key: string;
+  readonly name: string;
+  readonly read: Reader;
+}
+
+interface Node {
+  /** Rules (by position) checked at this node, ascending. */
+  readonly check: Int32Array;
+  /** The same rules compiled together, set once the tree is built. */
+  batches: Batch[];
+  /** The field this node branches on, if any. */
+  readonly field: string | null;
+  readonly read: Reader | null;
+  readonly branches: Map<unknown, Node> | null;
+  /** Where a value with no branch goes: the rules with a bound on the field (a string "5" is >= 4). */
+  readonly fallback: Node | null;
+  /** The rules that say nothing about the field. */
+  readonly rest: Node | null;
+}
+
+/** Rules compiled into one function at an index leaf: few enough that each function stays small. */
+const BATCH = 16;
+/** Below this many rules a node is a plain list: branching costs more than it saves. */
+const MIN_SPLIT = 3;
+/** The values a bound is spread over: small integers, as severity_id (0-6, 99) and other OCSF enums have. */
+const DOMAIN = [...Array.from({ length: 11 }, (_, i) => i), 99];
+const EMPTY: readonly never[] = Object.freeze([]);
+const RANGE_OPS = new Set(["lessThan", "lessThanInclusive", "greaterThan", "greaterThanInclusive"]);
+
+const fieldKey = (fact: unknown, path: unknown) => JSON.stringify([fact, path ?? null]);
+const fieldName = (fact: unknown, path: unknown) =>
+  `${String(fact)}${typeof path === "string" ? path.replace(/^\$/, "") : ""}`;
+
+const primitive = (v: unknown) => v === null || (typeof v !== "object" && typeof v !== "function");
+
+function needsOf(c: ConditionShape, fields: Map<string, Field>): Needs {
+  const out: Needs = new Map();
+  if (Object.hasOwn(c, "any")) {
+    // A field every branch needs a set of values of: the union of those sets.
+    const branches = (c.any ?? []).map((x) => needsOf(x, fields));
+    const first = branches[0];
+    if (!first) return out;
+    for (const key of first.keys()) {
+      const sets = branches.map((b) => b.get(key));
+      if (!sets.every((n) => n?.kind === "set")) continue;
+      const union = new Set<unknown>();
+      for (const n of sets) for (const v of (n as { values: ReadonlySet<unknown> }).values) union.add(v);
+      out.set(key, { kind: "set", values: union });
+    }
+    return out;
+  }
+  if (Object.hasOwn(c, "all")) {
+    for (const x of c.all ?? []) {
+      for (const [key, need] of needsOf(x, fields)) {
+        const had = out.get(key);
+        if (!had || (had.kind === "range" && need.kind === "set")) out.set(key, need);
+        else if (had.kind === "set" && need.kind === "set")
+          out.set(key, { kind: "set", values: new Set([...had.values].filter((v) => need.values.has(v))) });
+      }
+    }
+    return out;
+  }
+  if (Object.hasOwn(c, "not") || isFactReference(c.value)) return out;
+  let need: Need | undefined;
+  if (c.operator === "equal" && primitive(c.value)) need = { kind: "set", values: new Set([c.value]) };
+  else if (c.operator === "in" && Array.isArray(c.value) && c.value.every(primitive))
+    need = { kind: "set", values: new Set(c.value as unknown[]) };
+  else if (RANGE_OPS.has(c.operator ?? "") && typeof c.value === "number" && !Number.isNaN(c.value))
+    need = { kind: "range", op: c.operator as string, bound: c.value };
+  if (!need) return out;
+  const key = fieldKey(c.fact, c.path);
+  if (!fields.has(key)) fields.set(key, { key, name: fieldName(c.fact, c.path), read: readerOf(c.fact, c.path) });
+  if (need.kind === "set") {
+    // NaN is never `===` to anything: it is no value to branch on.
+    need = { kind: "set", values: new Set([...need.values].filter((v) => v === v)) };
+  }
+  out.set(key, need);
+  return out;
+}
+
+/** The branch values a need puts a rule under. */
+function valuesOf(need: Need): Iterable<unknown> {
+  if (need.kind === "set") return need.values;
+  return DOMAIN.filter((v) => compare(need.op, v, need.bound));
+}
+
+/**
+ * Rules an event is spared by branching on the field, if its value is equally likely any branch's or another:
+ * the rules indexed on the field minus the mean of what each of those values meets.
+ */
+function benefit(rules: readonly number[], needs: readonly Needs[], key: string): number {
+  const sizes = new Map<unknown, number>();
+  let indexed = 0;
+  let bounded = 0;
+  for (const r of rules) {
+    const need = (needs[r] as Needs).get(key);
+    if (!need) continue;
+    indexed++;
+    if (need.kind === "range") bounded++;
+    for (const v of valuesOf(need)) sizes.set(v, (sizes.get(v) ?? 0) + 1);
+  }
+  if (indexed < MIN_SPLIT) return 0;
+  let total = bounded;
+  for (const n of sizes.values()) total += n;
+  return indexed - total / (sizes.size + 1);
+}
+
+function build(rules: readonly number[], needs: readonly Needs[], fields: Map<string, Field>, used: Set<string>): Node {
+  const leaf = (): Node => ({
+    check: Int32Array.from(rules),
+    batches: [],
+    field: null,
+    read: null,
+    branches: null,
+    fallback: null,
+    rest: null,
+  });
+  if (rules.length < MIN_SPLIT) return leaf();
+  const keys = new Set<string>();
+  for (const r of rules) for (const key of (needs[r] as Needs).keys()) if (!used.has(key)) keys.add(key);
+  let best: string | undefined;
+  let bestBenefit = MIN_SPLIT / 2;
+  for (const key of [...keys].sort()) {
+    const b = benefit(rules, needs, key);
+    if (b > bestBenefit) [best, bestBenefit] = [key, b];
+  }
+  if (best === undefined) return leaf();
+  const field = fields.get(best) as Field;
+  const byValue = new Map<unknown, number[]>();
+  const bounded: number[] = [];
+  const rest: number[] = [];
+  for (const r of rules) {
+    const need = (needs[r] as Needs).get(best);
+    if (!need) {
+      rest.push(r);
+      continue;
+    }
+    if (need.kind === "range") bounded.push(r);
+    for (const v of valuesOf(need)) {
+      const list = byValue.get(v) ?? [];
+      list.push(r);
+      byValue.set(v, list);
+    }
+  }
+  // Every small integer gets a branch, empty if no rule holds for it: only other values fall back to the bounds.
+  if (bounded.length > 0) for (const v of DOMAIN) if (!byValue.has(v)) byValue.set(v, []);
+  // A value a set brought in that a bound was not spread over ("5" as a string) may still satisfy the bound.
+  const domain = new Set<unknown>(DOMAIN);
+  for (const [v, list] of byValue) {
+    if (domain.has(v) || bounded.length === 0) continue;
+    const have = new Set(list);
+    byValue.set(
+      v,
+      [...list, ...bounded.filter((r) => !have.has(r))].sort((a, b) => a - b),
+    );
+  }
+  const deeper = new Set([...used, best]);
+  const branches = new Map<unknown, Node>();
+  for (const [v, list] of byValue) branches.set(v, build(list, needs, fields, deeper));
+  return {
+    check: new Int32Array(0),
+    batches: [],
+    field: field.name,
+    read: field.read,
+    branches,
+    fallback: bounded.length > 0 ? build(bounded, needs, fields, deeper) : null,
+    rest: rest.length > 0 ? build(rest, needs, fields, deeper) : null,
+  };
+}
+
+/** How the index spread the rules: for the bench's notes and for tests. */
+export interface IndexStats {
+  readonly rules: number;
+  /** Rules checked for every event whatever its fields. */
+  readonly unindexed: number;
+  /** Fields the index branches on, most used first. */
+  readonly fields: readonly string[];
+}
+
+/**
+ * Compiled rules. `match` is synchronous and allocates nothing: it returns a shared frozen empty array when no
+ * rule matches, otherwise an array owned by this object (one per match count) that a later `match` call
+ * overwrites (copy it to keep it). Matches come in the order of the input rules.
+ */
+export class CompiledRules<T> {
+  readonly size: number;
+  readonly stats: IndexStats;
+  private readonly values: readonly T[];
+  private readonly root: Node;
+  private readonly hits: Int32Array;
+  private readonly outs: (T[] | undefined)[] = [];
+  private count = 0;
+
+  /** Compiles every rule; throws RIPOSTE_RULE_INVALID (from compileCondition) for one that cannot be compiled. */
+  constructor(rules: readonly RuleInput<T>[], lists: NamedLists) {
+    this.size = rules.length;
+    for (const r of rules) checkCondition(r.match, lists);
+    this.values = rules.map((r) => r.value);
+    const fields = new Map<string, Field>();
+    const needs = rules.map((r) => needsOf(r.match, fields));
+    this.root = build(
+      rules.map((_, i) => i),
+      needs,
+      fields,
+      new Set(),
+    );
+    const batch = (n: Node) => {
+      for (let i = 0; i < n.check.length; i += BATCH) {
+        const part = [...n.check.subarray(i, i + BATCH)].map((p) => ({
+          match: (rules[p] as RuleInput<T>).match,
+          position: p,
+        }));
+        n.batches.push(compileBatch(part, lists));
+      }
+      for (const child of n.branches?.values() ?? []) batch(child);
+      if (n.fallback) batch(n.fallback);
+      if (n.rest) batch(n.rest);
+    };
+    batch(this.root);
+    this.hits = new Int32Array(rules.length);
+    this.stats = statsOf(this.root, rules.length);
+  }
+
+  /** The rules matching the event, in input order. See the class comment for the lifetime of the result. */
+  match(event: EventData): readonly T[] {
+    this.count = 0;
+    this.visit(this.root, event);
+    const n = this.count;
+    if (n === 0) return EMPTY;
+    const hits = this.hits;
+    // Branches visit rules out of order; matches are few, so an insertion sort in place.
+    for (let i = 1; i < n; i++) {
+      const h = hits[i] as number;
+      let j = i - 1;
+      while (j >= 0 && (hits[j] as number) > h) {
+        hits[j + 1] = hits[j] as number;
+        j--;
+      }
+      hits[j + 1] = h;
+    }
+    // One result array per match count, made once: resizing a single array would reallocate as counts vary.
+    let out = this.outs[n];
+    if (out === undefined) {
+      out = new Array<T>(n);
+      this.outs[n] = out;
+    }
+    for (let i = 0; i < n; i++) out[i] = this.values[hits[i] as number] as T;
+    return out;
+  }
+
+  /** How many rules `match` evaluates for this event (the index's candidates). */
+  candidates(event: EventData): number {
+    const walk = (node: Node): number => {
+      let n = node.check.length;
+      if (node.read !== null) {
+        const next = node.branches?.get(node.read(event)) ?? node.fallback;
+        if (next) n += walk(next);
+      }
+      if (node.rest !== null) n += walk(node.rest);
+      return n;
+    };
+    return walk(this.root);
+  }
+
+  private visit(node: Node, event: EventData): void {
+    const batches = node.batches;
+    for (let i = 0; i < batches.length; i++) this.count = (batches[i] as Batch)(event, this.hits, this.count);
+    if (node.read !== null) {
+      const next = (node.branches as Map<unknown, Node>).get(node.read(event));
+      if (next !== undefined) this.visit(next, event);
+      else if (node.fallback !== null) this.visit(node.fallback, event);
+    }
+    if (node.rest !== null) this.visit(node.rest, event);
+  }
+}
+
+function statsOf(root: Node, rules: number): IndexStats {
+  let unindexed = 0;
+  const fields = new Map<string, number>();
+  const walk = (n: Node, branched: boolean) => {
+    if (!branched) unindexed += n.check.length;
+    if (n.field !== null) fields.set(n.field, (fields.get(n.field) ?? 0) + 1);
+    for (const child of n.branches?.values() ?? []) walk(child, true);
+    if (n.fallback) walk(n.fallback, true);
+    if (n.rest) walk(n.rest, branched);
+  };
+  walk(root, false);
+  const sorted = [...fields.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([f]) => f);
+  return { rules, unindexed, fields: sorted };
+}

@@ -1,0 +1,299 @@
+/**
+ * The compiled engine against json-rules-engine 7.3.1 (ReferenceRuleSet): generated rules and events
+ * (fast-check), the corpus against the shipped rules and a generated 300-rule set, and the documented edges.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import fc from "fast-check";
+import type { ConditionShape, NormalizedEvent, RuleFile } from "../../schemas/index.ts";
+import { RiposteError } from "../shared/errors.ts";
+import { CompiledRules } from "./compile-rules.ts";
+import { compileCondition } from "./compile.ts";
+import { corpusNormalized, generateRules } from "./compile.testing.ts";
+import { loadLists, loadRules } from "./load.ts";
+import { ReferenceRuleSet, RuleSet, type LoadedRule } from "./ruleset.ts";
+
+const lists = new Map([["bad", new Set(["evil", "10.0.0.1", "evil.exe"])]]);
+
+const loaded = (match: ConditionShape, id = "r", priority = 50): LoadedRule => ({
+  // Built without the schema: the engines must also agree on trees it refuses (empty all/any).
+  rule: { id, version: 1, name: id, enabled: true, priority, match, score: 0 } as unknown as RuleFile,
+  hash: "h",
+  file: "test",
+});
+
+const ids = (rs: readonly LoadedRule[]) => rs.map((r) => r.rule.id);
+
+async function agree(rules: readonly LoadedRule[], events: readonly object[]): Promise<void> {
+  const compiled = new RuleSet(rules, lists);
+  const reference = new ReferenceRuleSet(rules, lists);
+  for (const e of events) {
+    const ev = e as NormalizedEvent;
+    assert.deepEqual(ids(compiled.match(ev)), ids(await reference.evaluate(ev)), JSON.stringify(e));
+  }
+}
+
+// Field names, including ones Object.prototype has, so own-field and inherited lookups are both exercised.
+const KEYS = [
+  "a",
+  "b",
+  "class_uid",
+  "severity_id",
+  "riposte",
+  "device",
+  "tags",
+  "ip",
+  "event",
+  "constructor",
+  "__proto__",
+];
+const PATH_KEYS = ["a", "b", "0", "1", "length", "format", "hostname", "ip", "tags", "constructor", "__proto__"];
+const SCALARS = [
+  0,
+  1,
+  4,
+  -1,
+  2.5,
+  1e21,
+  -0,
+  "4",
+  "12abc",
+  " 7",
+  "abc",
+  "ABC",
+  "x",
+  "",
+  "10.1.2.3",
+  "192.168.7.7",
+  "::1",
+  "2001:db8::5",
+  "evil",
+  "Evil.EXE",
+  "foo.exe",
+  "a,b",
+  "null",
+  "undefined",
+  "[object Object]",
+  true,
+  false,
+  null,
+];
+
+const scalar = fc.constantFrom(...SCALARS);
+/** JSON-like values over `keys`; fromEntries makes `__proto__` an own field, as JSON.parse does. */
+const jsonOver = (keys: readonly string[]) =>
+  fc.letrec<{ json: unknown }>((tie) => ({
+    json: fc.oneof(
+      { maxDepth: 3, depthSize: "small" },
+      scalar,
+      fc.array(tie("json"), { maxLength: 3 }),
+      fc
+        .uniqueArray(fc.tuple(fc.constantFrom(...keys), tie("json")), { maxLength: 3, selector: ([k]) => k })
+        .map((kv) => Object.fromEntries(kv) as unknown),
+    ),
+  })).json;
+const json = jsonOver([...PATH_KEYS, ...KEYS]);
+// Rule values without `__proto__` members, which the compiler refuses (json-rules-engine's clone would make them
+// prototypes).
+const valueJson = jsonOver([...PATH_KEYS, ...KEYS].filter((k) => k !== "__proto__"));
+const eventArb = fc
+  .uniqueArray(fc.tuple(fc.constantFrom(...KEYS), json), { maxLength: 6, selector: ([k]) => k })
+  .map((kv) => Object.fromEntries(kv) as object);
+
+const path = fc.option(
+  fc.array(fc.constantFrom(...PATH_KEYS), { maxLength: 3 }).map((ps) => (ps.length ? `$.${ps.join(".")}` : "$")),
+  { nil: undefined },
+);
+const factRef = fc.record(
+  { fact: fc.oneof(fc.constantFrom(...KEYS), fc.constant(5)), path },
+  { requiredKeys: ["fact"] },
+);
+const withRef = (arb: fc.Arbitrary<unknown>) =>
+  fc.oneof({ weight: 5, arbitrary: arb }, { weight: 1, arbitrary: factRef });
+const VALUES: Record<string, fc.Arbitrary<unknown>> = {
+  equal: withRef(valueJson),
+  notEqual: withRef(valueJson),
+  lessThan: withRef(valueJson),
+  lessThanInclusive: withRef(valueJson),
+  greaterThan: withRef(valueJson),
+  greaterThanInclusive: withRef(valueJson),
+  contains: withRef(valueJson),
+  doesNotContain: withRef(valueJson),
+  in: fc.oneof(fc.array(valueJson, { maxLength: 20 }), fc.constantFrom("abc", "10.1.2.3,evil", "")),
+  notIn: fc.oneof(fc.array(valueJson, { maxLength: 20 }), fc.constantFrom("abc", "x", "null")),
+  containsi: withRef(fc.oneof(fc.constantFrom("B", "evil", ".EXE", "", "1"), scalar)),
+  startsWith: withRef(fc.oneof(fc.constantFrom("a", "Evil", "10.", ""), scalar)),
+  endsWith: withRef(fc.oneof(fc.constantFrom("c", ".exe", ".EXE", "7"), scalar)),
+  regex: fc.oneof(fc.constantFrom("^a", "abc$", "\\d+", "E.*L", "(?:foo|evil)\\.exe", "^$"), scalar),
+  wildcard: fc.oneof(
+    fc.constantFrom("*", "*.exe", "A?C", "evil*", "10.*.3"),
+    fc.array(fc.constantFrom("*.EXE", "x*", "a?c"), { maxLength: 3 }),
+    scalar,
+  ),
+  cidr: fc.constantFrom("10.0.0.0/8", ["192.168.0.0/16", "10.1.2.3"], "::1", ["2001:db8::/32", "0.0.0.0/0"]),
+  inList: fc.constant("bad"),
+  exists: withRef(fc.constantFrom(true, false, null, "x", 0)),
+};
+const leafArb: fc.Arbitrary<ConditionShape> = fc
+  .tuple(fc.constantFrom(...Object.keys(VALUES)), fc.constantFrom(...KEYS), path)
+  .chain(([operator, fact, p]) =>
+    (VALUES[operator] as fc.Arbitrary<unknown>).map((value) => ({
+      fact,
+      ...(p === undefined ? {} : { path: p }),
+      operator,
+      value,
+    })),
+  );
+const { cond } = fc.letrec<{ cond: ConditionShape }>((tie) => ({
+  cond: fc.oneof(
+    { maxDepth: 3, depthSize: "small" },
+    { weight: 3, arbitrary: leafArb },
+    fc.array(tie("cond"), { maxLength: 4 }).map((all) => ({ all })),
+    fc.array(tie("cond"), { maxLength: 4 }).map((any) => ({ any })),
+    tie("cond").map((not) => ({ not })),
+  ),
+}));
+const rulesArb = fc
+  .array(fc.tuple(cond, fc.integer({ min: 1, max: 100 })), { minLength: 1, maxLength: 12 })
+  .map((rs) => rs.map(([m, p], i) => loaded(m, `r${i}`, p)));
+
+test("generated rules and events: the compiled engine matches exactly what json-rules-engine matches", async () => {
+  await fc.assert(
+    fc.asyncProperty(rulesArb, fc.array(eventArb, { minLength: 1, maxLength: 8 }), async (rules, events) =>
+      agree(rules, events),
+    ),
+    { numRuns: 400 },
+  );
+});
+
+test("generated equality-heavy rule sets through the index: the same matches as json-rules-engine", async () => {
+  // Enough rules sharing fields that the index branches, with values events actually have.
+  // Equalities, lists and numeric bounds on fields, so the index branches (and falls back) on each.
+  const keyed = fc.tuple(
+    fc.constantFrom<[string, string | undefined]>(
+      ["class_uid", undefined],
+      ["severity_id", undefined],
+      ["riposte", "$.format"],
+      ["a", "$.b"],
+    ),
+    fc.oneof(
+      scalar.map((value) => ({ operator: "equal", value })),
+      fc.array(scalar, { maxLength: 4 }).map((value) => ({ operator: "in", value })),
+      fc
+        .tuple(
+          fc.constantFrom("lessThan", "lessThanInclusive", "greaterThan", "greaterThanInclusive"),
+          fc.constantFrom(0, 1, 3, 4, 5, 2.5, 10, 99, -1),
+        )
+        .map(([operator, value]) => ({ operator, value })),
+    ),
+    cond,
+  );
+  const ruleSetArb = fc
+    .array(fc.tuple(fc.array(keyed, { minLength: 1, maxLength: 3 }), fc.boolean()), { minLength: 8, maxLength: 40 })
+    .map((rs) =>
+      rs.map(([preds, asAny], i) => {
+        const cs: ConditionShape[] = preds.map(([[fact, p], test, extra]) => ({
+          all: [{ fact, ...(p ? { path: p } : {}), ...test }, extra],
+        }));
+        return loaded(asAny ? { any: cs } : { all: cs }, `k${i}`, 1 + (i % 7));
+      }),
+    );
+  const keyedEvent = fc
+    .tuple(eventArb, scalar, scalar, scalar, fc.oneof(scalar, fc.constantFrom(3, 5, 6, 99)))
+    .map(([e, c, f, b, sev]) => ({ ...e, class_uid: c, severity_id: sev, riposte: { format: f }, a: { b } }));
+  await fc.assert(
+    fc.asyncProperty(ruleSetArb, fc.array(keyedEvent, { minLength: 1, maxLength: 10 }), async (rules, events) =>
+      agree(rules, events),
+    ),
+    { numRuns: 150 },
+  );
+});
+
+test("corpus: every normalized event against the shipped rules and generated 30- and 300-rule sets", async (t) => {
+  const events = corpusNormalized();
+  if (!events) return t.skip("../shared/corpus is not there");
+  assert.ok(events.length > 100, `only ${events.length} corpus events normalize`);
+  const shippedLists = await loadLists("rules");
+  const generated = generateRules(events, 300, 7);
+  // json-rules-engine takes some 20 ms an event at 300 rules: that set runs on up to 12 events of each format.
+  const perFormat = new Map<string, number>();
+  const sample = events.filter((e) => {
+    const n = perFormat.get(e.riposte.format) ?? 0;
+    perFormat.set(e.riposte.format, n + 1);
+    return n < 12;
+  });
+  const sets: [string, LoadedRule[], NormalizedEvent[]][] = [
+    ["shipped", await loadRules("rules", shippedLists), events],
+    ["generated 30", generateRules(events, 30, 3), events],
+    ["generated 300", generated, sample],
+  ];
+  for (const [name, rules, evs] of sets) {
+    const compiled = new RuleSet(rules, shippedLists);
+    const reference = new ReferenceRuleSet(rules, shippedLists);
+    let matched = 0;
+    for (const e of evs) {
+      const got = ids(compiled.match(e));
+      assert.deepEqual(got, ids(await reference.evaluate(e)), `${name}: ${e.riposte.format} ${e.metadata.uid ?? ""}`);
+      matched += got.length;
+    }
+    assert.ok(matched > 0, `${name}: some rules match some corpus events`);
+  }
+  const set = new RuleSet(generated, shippedLists);
+  assert.ok(set.stats.fields.includes("riposte.format"), "the generated rules are indexed by format");
+  const mean = events.reduce((n, e) => n + set.candidates(e), 0) / events.length;
+  assert.ok(mean < 60, `an event meets ${mean.toFixed(0)} of 300 rules on average`);
+});
+
+test("json-rules-engine's edges: empty any and all pass, a path over a non-object is the fact itself, in on a string", async () => {
+  const rules = [
+    loaded({ any: [] }, "any-empty"),
+    loaded({ all: [] }, "all-empty"),
+    loaded({ all: [{ fact: "severity_id", path: "$.x", operator: "equal", value: 4 }] }, "path-on-number"),
+    loaded({ all: [{ fact: "device", operator: "in", value: "a,b" }] }, "in-string"),
+    loaded({ all: [{ fact: "tags", operator: "doesNotContain", value: "x" }] }, "not-contain-needs-list"),
+    loaded({ all: [{ fact: "severity_id", operator: "greaterThan", value: { fact: "class_uid" } }] }, "fact-ref"),
+    loaded({ fact: "severity_id", operator: "lessThan", value: "5" }, "bare-leaf"),
+  ];
+  const e = { severity_id: 4, device: "b", class_uid: 3, tags: "x" } as unknown as NormalizedEvent;
+  const got = ids(new RuleSet(rules, lists).match(e));
+  assert.deepEqual(got, ids(await new ReferenceRuleSet(rules, lists).evaluate(e)));
+  assert.deepEqual(got, ["all-empty", "any-empty", "bare-leaf", "fact-ref", "in-string", "path-on-number"]);
+});
+
+test("conditions that would throw on every evaluation are refused when compiled", () => {
+  const refused = (c: ConditionShape) =>
+    assert.throws(
+      () => compileCondition(c, lists),
+      (e: unknown) => e instanceof RiposteError && e.code === "RIPOSTE_RULE_INVALID",
+    );
+  refused({ all: [{ fact: "a", operator: "in", value: 5 }] });
+  refused({ all: [{ fact: "a", operator: "notIn", value: null }] });
+  refused({ all: [{ fact: "a", operator: "regex", value: { fact: "b" } }] });
+  refused({ all: [{ fact: "a", operator: "cidr", value: "not-an-ip" }] });
+  refused({ all: [{ fact: "a", operator: "equal", value: { fact: "b", path: 3 } }] });
+  refused({ all: [{ fact: "a", operator: "equal" }] });
+  refused({ all: [{ fact: "a", operator: "lessThan", value: { toString: 1, valueOf: 2 } }] });
+});
+
+test("an object whose toString is data: json-rules-engine throws, the compiled condition is false", async () => {
+  const rules = [loaded({ all: [{ fact: "a", operator: "lessThan", value: 5 }] }), loaded({ any: [] }, "always")];
+  const e = { a: { toString: 1 } } as unknown as NormalizedEvent;
+  await assert.rejects(new ReferenceRuleSet(rules, lists).evaluate(e), TypeError);
+  assert.deepEqual(ids(new RuleSet(rules, lists).match(e)), ["always"]);
+});
+
+test("match allocates nothing: one shared array, overwritten by the next call; evaluate returns a copy", async () => {
+  const set = new CompiledRules(
+    [{ match: { all: [{ fact: "a", operator: "equal", value: 1 }] }, value: "one" }],
+    lists,
+  );
+  const empty = set.match({ a: 2 });
+  assert.equal(empty.length, 0);
+  assert.ok(Object.isFrozen(empty));
+  const first = set.match({ a: 1 });
+  assert.equal(set.match({ a: 1 }), first, "the same array");
+  const rs = new RuleSet([loaded({ all: [{ fact: "a", operator: "equal", value: 1 }] })], lists);
+  const kept = await rs.evaluate({ a: 1 } as unknown as NormalizedEvent);
+  rs.match({ a: 2 } as unknown as NormalizedEvent);
+  assert.deepEqual(ids(kept), ["r"]);
+});

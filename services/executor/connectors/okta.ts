@@ -1,0 +1,198 @@
+/**
+ * Okta Management API (okta-management-openapi-spec, management-minimal.yaml: `/api/v1/users/{id}`,
+ * `/api/v1/users/{userId}/sessions`, `/api/v1/users/{id}/lifecycle/{suspend,unsuspend}`; developer.okta.com
+ * "Rate limit best practices"): `Authorization: SSWS <API token>`, users found by login (email) or id, errors as
+ * `{errorCode, errorSummary}`, 429 with `X-Rate-Limit-Reset` (UTC epoch seconds) to wait for.
+ */
+import { z } from "zod";
+import { RiposteError } from "../../shared/errors.ts";
+import { HttpTransport, httpError, redactUrls, retryAfterMs, type HttpRequest, type HttpResponse } from "./http.ts";
+import { action, type ConnectorDescriptor, type PlannedRequest, type ResolvedTarget } from "./types.ts";
+
+/** An Okta user as `GET /api/v1/users/{id}` returns it (the fields the connector reads). */
+interface OktaUser {
+  readonly id: string;
+  readonly status: string;
+  readonly login: string;
+  readonly email: string;
+}
+
+const CHECK_TOKEN =
+  "check RIPOSTE_CONNECTOR_OKTA_API_TOKEN: an Okta API token (sent as SSWS) of an admin allowed to manage users";
+
+/** Milliseconds until an Okta rate limit resets: Retry-After if sent, else `X-Rate-Limit-Reset` (epoch seconds). */
+export function oktaRetryAfterMs(headers: Headers, now = Date.now()): number | undefined {
+  const after = retryAfterMs(headers.get("retry-after"), now);
+  if (after !== undefined) return after;
+  const reset = Number(headers.get("x-rate-limit-reset"));
+  return Number.isFinite(reset) && reset > 0 ? Math.max(0, reset * 1000 - now) : undefined;
+}
+
+/** The coded error of an Okta error answer, naming Okta's errorCode and what to check. */
+export function oktaError(res: HttpResponse, what: string): RiposteError {
+  const b = (typeof res.body === "object" && res.body !== null ? res.body : {}) as Record<string, unknown>;
+  const code = typeof b["errorCode"] === "string" ? b["errorCode"] : "";
+  const summary = typeof b["errorSummary"] === "string" ? b["errorSummary"] : "";
+  const said = redactUrls(`Okta ${what}: HTTP ${res.status}${code ? ` ${code}` : ""}${summary ? ` ${summary}` : ""}`);
+  if (res.status === 401) return new RiposteError("RIPOSTE_CONNECTOR_AUTH", `${said} (${CHECK_TOKEN})`);
+  if (res.status === 403)
+    return new RiposteError(
+      "RIPOSTE_CONNECTOR_AUTH",
+      `${said} (the token's admin lacks the permission: give it a role that may manage this user, e.g. Org or Help Desk admin)`,
+    );
+  if (res.status === 429) {
+    const after = oktaRetryAfterMs(res.headers);
+    return new RiposteError("RIPOSTE_CONNECTOR_RATE_LIMITED", said, after === undefined ? {} : { retryAfterMs: after });
+  }
+  if (code === "" && res.status >= 500) return httpError("Okta", res, what);
+  if (res.status === 404) return new RiposteError("RIPOSTE_CONNECTOR_NOT_FOUND", said);
+  if (res.status >= 500) return new RiposteError("RIPOSTE_CONNECTOR_UNAVAILABLE", said);
+  return new RiposteError("RIPOSTE_CONNECTOR_REJECTED", said);
+}
+
+/** `{id}` stays as it is: it is the preview's placeholder for the id the lookup finds. */
+const userPath = (user: string) => `/api/v1/users/${user === "{id}" ? user : encodeURIComponent(user)}`;
+
+/** The requests of each call, shared by the calls and the dry-run preview. */
+export const OKTA_REQUESTS = {
+  getUser: (user: string): PlannedRequest => ({ method: "GET", path: userPath(user) }),
+  // oauthTokens=true: a stolen refresh token would otherwise outlive the revoked sessions.
+  revokeSessions: (id: string): PlannedRequest => ({
+    method: "DELETE",
+    path: `${userPath(id)}/sessions?oauthTokens=true`,
+  }),
+  lifecycle: (id: string, op: "suspend" | "unsuspend"): PlannedRequest => ({
+    method: "POST",
+    path: `${userPath(id)}/lifecycle/${op}`,
+  }),
+} as const;
+
+export class OktaClient {
+  readonly http: HttpTransport;
+  private readonly token: string;
+
+  constructor(url: string, credentials: Readonly<Record<string, string>>) {
+    this.http = new HttpTransport("Okta", url);
+    this.token = credentials["api_token"] ?? "";
+  }
+
+  /** Sends a planned request with the SSWS token; the raw answer (the caller decides what a status means). */
+  send(planned: PlannedRequest, signal: AbortSignal): Promise<HttpResponse> {
+    const [path = "", query] = planned.path.split("?");
+    const req: HttpRequest = {
+      method: planned.method as HttpRequest["method"],
+      path,
+      ...(query ? { query: Object.fromEntries(new URLSearchParams(query)) } : {}),
+      headers: { authorization: `SSWS ${this.token}` },
+      signal,
+    };
+    return this.http.send(req);
+  }
+
+  async call(planned: PlannedRequest, signal: AbortSignal, what: string): Promise<HttpResponse> {
+    const res = await this.send(planned, signal);
+    if (res.status < 200 || res.status > 299) throw oktaError(res, what);
+    return res;
+  }
+
+  /** A user by login (email) or id. */
+  async user(loginOrId: string, signal: AbortSignal): Promise<OktaUser> {
+    const res = await this.call(OKTA_REQUESTS.getUser(loginOrId), signal, "user lookup");
+    const b = (typeof res.body === "object" && res.body !== null ? res.body : {}) as Record<string, unknown>;
+    const profile = (typeof b["profile"] === "object" && b["profile"] !== null ? b["profile"] : {}) as Record<
+      string,
+      unknown
+    >;
+    if (typeof b["id"] !== "string" || b["id"] === "")
+      throw new RiposteError("RIPOSTE_CONNECTOR_UNAVAILABLE", "Okta user lookup: the answer has no user id");
+    const text = (v: unknown) => (typeof v === "string" ? v : "");
+    return { id: b["id"], status: text(b["status"]), login: text(profile["login"]), email: text(profile["email"]) };
+  }
+
+  /**
+   * A lifecycle change. Okta refuses one that does not apply (suspending a user who is not ACTIVE) with 400 or 403
+   * E0000001; when the user is then found already in the wanted status, the change is done.
+   */
+  async lifecycle(id: string, op: "suspend" | "unsuspend", signal: AbortSignal): Promise<Record<string, unknown>> {
+    const res = await this.send(OKTA_REQUESTS.lifecycle(id, op), signal);
+    if (res.status >= 200 && res.status <= 299) return { user_id: id, action: op, status: WANTED[op] };
+    const code = (res.body as { errorCode?: unknown } | undefined)?.errorCode;
+    if ((res.status === 400 || res.status === 403) && code === "E0000001") {
+      const now = await this.user(id, signal);
+      if (now.status === WANTED[op]) return { user_id: id, action: op, status: now.status, already: true };
+    }
+    throw oktaError(res, op);
+  }
+}
+
+const WANTED = { suspend: "SUSPENDED", unsuspend: "ACTIVE" } as const;
+
+const UserInput = z.strictObject({
+  /** The user's login (usually the email address) or Okta id. */
+  user: z.string().trim().min(1).max(320),
+  reason: z.string().max(2000).optional(),
+});
+
+function target(u: OktaUser): ResolvedTarget {
+  return {
+    id: u.id,
+    users: [u.login, u.email].filter((x) => x !== ""),
+    detail: { id: u.id, status: u.status, login: u.login, email: u.email },
+  };
+}
+
+const resolveUser = async (client: OktaClient, { input, signal }: { input: { user: string }; signal: AbortSignal }) =>
+  target(await client.user(input.user, signal));
+
+const idOf = async (client: OktaClient, input: { user: string }, signal: AbortSignal, resolved?: ResolvedTarget) =>
+  resolved?.id ?? (await client.user(input.user, signal)).id;
+
+function lifecycleAction(op: "suspend" | "unsuspend", reverse: string, description: string) {
+  return action({
+    classification: "containment",
+    idempotent: true,
+    reverse,
+    description,
+    input: UserInput,
+    resolve: resolveUser,
+    verify: async (client: OktaClient, { input, signal }) => {
+      const u = await client.user(input.user, signal);
+      return { done: u.status === WANTED[op], response: { ...target(u).detail, verified: true } };
+    },
+    run: async (client: OktaClient, { input, signal, resolved }) =>
+      client.lifecycle(await idOf(client, input, signal, resolved), op, signal),
+    preview: (input) => [OKTA_REQUESTS.getUser(input.user), OKTA_REQUESTS.lifecycle("{id}", op)],
+  });
+}
+
+export const okta: ConnectorDescriptor<OktaClient> = {
+  name: "okta",
+  title: "Okta",
+  credentials: ["api_token"],
+  client: (url, credentials) => new OktaClient(url, credentials),
+  actions: {
+    revoke_sessions: action({
+      classification: "containment",
+      idempotent: true,
+      description: "Clear a user's Okta sessions and OAuth tokens (the user must sign in again)",
+      input: UserInput,
+      resolve: resolveUser,
+      run: async (client: OktaClient, { input, signal, resolved }) => {
+        const id = await idOf(client, input, signal, resolved);
+        await client.call(OKTA_REQUESTS.revokeSessions(id), signal, "revoke sessions");
+        return { user_id: id, sessions: "revoked", oauth_tokens: "revoked" };
+      },
+      preview: (input) => [OKTA_REQUESTS.getUser(input.user), OKTA_REQUESTS.revokeSessions("{id}")],
+    }),
+    suspend_user: lifecycleAction("suspend", "unsuspend_user", "Suspend an Okta user (sign-in blocked; reversible)"),
+    unsuspend_user: lifecycleAction("unsuspend", "suspend_user", "Unsuspend a suspended Okta user"),
+    get_user: action({
+      classification: "enrich",
+      idempotent: true,
+      description: "Look a user up by login or id (status, login, email)",
+      input: UserInput,
+      run: async (client: OktaClient, { input, signal }) => target(await client.user(input.user, signal)).detail,
+      preview: (input) => [OKTA_REQUESTS.getUser(input.user)],
+    }),
+  },
+};

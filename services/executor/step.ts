@@ -1,0 +1,311 @@
+/**
+ * One playbook step, once its action is claimed: the guards (kill switch, decision age, protected assets, lease,
+ * budgets, the target's containment lock), then the vendor conversation (resolve the target, check what the vendor
+ * resolved, verify after an attempt of unknown outcome, call), each vendor request behind the connector's circuit
+ * breaker and shared rate limit, with the step's timeout and retry policy.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { targetKey, type Decision, type PlaybookStep } from "../../schemas/index.ts";
+import { RiposteError, isRiposteError, messageOf } from "../shared/errors.ts";
+import type { Logger } from "../shared/log.ts";
+import { stateKey, type StateStore } from "../shared/state/index.ts";
+import { SpanKind, contextFrom, inSpan, ATTR } from "../shared/telemetry.ts";
+import type { AuditStatus } from "./audit.ts";
+import type { ActionDescriptor, ConnectorDescriptor, ResolvedTarget } from "./connectors/index.ts";
+import type { Guards } from "./guards.ts";
+import type { Claim } from "./ledger.ts";
+import { BREAKER_CODES } from "./limits.ts";
+
+export interface Bound {
+  readonly descriptor: ConnectorDescriptor;
+  readonly client: unknown;
+  readonly dryRun: boolean;
+}
+
+export interface StepOutcome {
+  readonly status: AuditStatus;
+  readonly attempts: number;
+  readonly response?: Record<string, unknown>;
+  readonly error?: { code: string; message: string };
+  /** Not terminal: the claim is released instead of completed, so the decision can run the step again later. */
+  readonly release?: boolean;
+}
+
+export interface StepContext {
+  readonly decision: Decision;
+  readonly step: PlaybookStep;
+  readonly actionId: string;
+  /** The step's rendered params, or why they could not be rendered. */
+  readonly params: { readonly value: Record<string, unknown> } | { readonly error: unknown };
+  readonly claim: Claim;
+}
+
+export interface StepDeps {
+  readonly state: StateStore;
+  readonly statePrefix: string;
+  readonly guards: Guards;
+  readonly log: Logger;
+  readonly claimTtlMs: number;
+  /** How long the record of an attempt is kept (as long as the completed action's record). */
+  readonly doneTtlMs: number;
+}
+
+type Tried<T> =
+  { readonly value: T; readonly attempts: number } | { readonly error: RiposteError; readonly attempts: number };
+
+const refused = (status: AuditStatus, reason: string, extra: Record<string, unknown> = {}): StepOutcome => ({
+  status,
+  attempts: 0,
+  response: { reason, ...extra },
+});
+
+export class StepRunner {
+  private readonly deps: StepDeps;
+
+  constructor(deps: StepDeps) {
+    this.deps = deps;
+  }
+
+  async run(bound: Bound, ctx: StepContext): Promise<StepOutcome> {
+    const { decision, step } = ctx;
+    const { guards } = this.deps;
+    const action = bound.descriptor.actions[step.action] as ActionDescriptor<unknown>;
+    let input: unknown;
+    try {
+      if ("error" in ctx.params) throw ctx.params.error;
+      input = action.input.parse(ctx.params.value);
+    } catch (e) {
+      return {
+        status: "failed",
+        attempts: 0,
+        error: { code: isRiposteError(e) ? e.code : "RIPOSTE_CONNECTOR_REJECTED", message: messageOf(e) },
+      };
+    }
+    const containment = action.classification === "containment";
+    if (containment) {
+      const ks = await guards.killSwitch();
+      if (ks.on) {
+        return {
+          ...refused("paused", `containment is paused by the kill switch (${ks.config ? "configuration" : "API"})`, {
+            kill_switch: ks,
+          }),
+          release: true,
+        };
+      }
+      const stale = guards.stale(decision);
+      if (stale) return refused("refused_stale", stale, { decision_time: decision.time });
+      const prot = decision.target && guards.protectedTarget(decision.target);
+      if (prot) return refused("refused_protected", prot);
+    }
+    let lease: string | undefined;
+    if (step.lease && decision.target) {
+      lease = stateKey(this.deps.statePrefix, targetKey(decision.target), "lease", `${step.connector}.${step.action}`);
+      const held = await this.deps.state.claim(lease, decision.id, step.lease.ttl);
+      if (held.state !== "acquired") {
+        return refused(
+          "skipped_lease",
+          `${step.connector}.${step.action} already ran on this target within its lease`,
+          {
+            lease_owner: held.state === "held" ? held.owner : "",
+          },
+        );
+      }
+    }
+    const releaseLease = async () => {
+      if (lease) await this.deps.state.release(lease, decision.id).catch(() => false);
+    };
+    const subject = {
+      rule: decision.rule?.id,
+      classification: action.classification,
+      connector: step.connector,
+      action: step.action,
+    };
+    const budgets = await guards.takeBudgets(ctx.actionId, subject);
+    if (budgets.refused) {
+      await releaseLease();
+      const { spec, count } = budgets.refused;
+      return refused(
+        "refused_budget",
+        `budget ${spec.text} is spent (${count} within the window): the action was not sent (RIPOSTE_BUDGETS)`,
+        { budget: spec.text, count },
+      );
+    }
+    let lock: string | undefined;
+    try {
+      if (containment && decision.target) {
+        lock = await guards.lockTarget(targetKey(decision.target), ctx.claim.owner, this.deps.claimTtlMs, step.timeout);
+        ctx.claim.hold(lock);
+      }
+      const { outcome, sent } = await this.converse(bound, action, ctx, input);
+      if (!sent) await guards.releaseBudgets(ctx.actionId, budgets.taken).catch(() => undefined);
+      if (!sent || outcome.status === "failed") await releaseLease();
+      return outcome;
+    } catch (e) {
+      // Nothing reached the vendor (the conversation never throws once it may have): give the places back.
+      await guards.releaseBudgets(ctx.actionId, budgets.taken).catch(() => undefined);
+      await releaseLease();
+      throw e;
+    } finally {
+      if (lock) {
+        ctx.claim.unhold(lock);
+        await guards.unlockTarget(lock, ctx.claim.owner);
+      }
+    }
+  }
+
+  /**
+   * The vendor conversation. `sent` is false when the action surely did not reach the vendor (refused, dry run,
+   * failed before the call), so its budget places are given back.
+   */
+  private async converse(
+    bound: Bound,
+    action: ActionDescriptor<unknown>,
+    ctx: StepContext,
+    input: unknown,
+  ): Promise<{ outcome: StepOutcome; sent: boolean }> {
+    const { step } = ctx;
+    if (bound.dryRun) {
+      return {
+        sent: false,
+        outcome: refused(
+          "dry_run",
+          `${step.connector} is not configured: set RIPOSTE_CONNECTOR_${step.connector.toUpperCase()}_URL and its credentials`,
+        ),
+      };
+    }
+    let attempts = 0;
+    let resolved: ResolvedTarget | undefined;
+    if (action.resolve) {
+      const resolve = action.resolve.bind(action);
+      const r = await this.attempt(bound, step, "resolve", true, (signal) => resolve(bound.client, { input, signal }));
+      attempts += r.attempts;
+      if ("error" in r) return { sent: false, outcome: failed(r.error, attempts) };
+      resolved = r.value;
+      const prot = this.deps.guards.protectedResolved(resolved);
+      if (prot)
+        return {
+          sent: false,
+          outcome: { ...refused("refused_protected", prot, { resolved: resolved.detail }), attempts },
+        };
+    }
+    // Counted right before the call: a count above 1 means an earlier owner got this far and never recorded how
+    // its call ended (it died, or lost its claim), so the vendor may already have acted.
+    const { state, statePrefix, doneTtlMs } = this.deps;
+    const entity = ctx.decision.target ? targetKey(ctx.decision.target) : ctx.decision.alert.entity_key;
+    const began = await state.seen(stateKey(statePrefix, entity, "attempt", ctx.actionId), doneTtlMs);
+    if (began > 1) {
+      const unknown = `an earlier attempt of this action (${began - 1}) may have reached the vendor and recorded no outcome`;
+      this.deps.log.warn({ action_id: ctx.actionId }, unknown);
+      let verified: Tried<{ done: boolean; response: Record<string, unknown> }> | undefined;
+      if (action.verify) {
+        const verify = action.verify.bind(action);
+        verified = await this.attempt(bound, step, "verify", true, (signal) =>
+          verify(bound.client, { input, signal, resolved }),
+        );
+        attempts += verified.attempts;
+        if ("value" in verified && verified.value.done) {
+          return {
+            sent: true,
+            outcome: {
+              status: "succeeded",
+              attempts,
+              response: {
+                ...verified.value.response,
+                note: `${unknown}; the vendor shows it in place: not sent again`,
+              },
+            },
+          };
+        }
+      }
+      const absent = verified !== undefined && "value" in verified;
+      if (!absent && !action.idempotent) {
+        return {
+          sent: true,
+          outcome: {
+            status: "unknown_outcome",
+            attempts,
+            response: {
+              reason: `${unknown}; ${step.action} is not idempotent and ${action.verify ? "the vendor could not be asked" : "the connector cannot verify it"}: check by hand, it is not sent again`,
+            },
+          },
+        };
+      }
+    }
+    const run = action.run.bind(action);
+    const c = await this.attempt(bound, step, "run", action.idempotent, (signal) =>
+      run(bound.client, { input, signal, resolved }),
+    );
+    attempts += c.attempts;
+    if ("error" in c) return { sent: true, outcome: failed(c.error, attempts) };
+    return { sent: true, outcome: { status: "succeeded", attempts, response: c.value } };
+  }
+
+  /**
+   * One vendor operation with the step's timeout and retry policy, behind the connector's circuit breaker and
+   * shared rate limit. Retry-After and an open breaker are waited out. A non-idempotent operation is retried only
+   * when the vendor surely did not act (rate limited, breaker open).
+   */
+  private async attempt<T>(
+    bound: Bound,
+    step: PlaybookStep,
+    what: string,
+    idempotent: boolean,
+    fn: (signal: AbortSignal) => Promise<T>,
+  ): Promise<Tried<T>> {
+    const { guards } = this.deps;
+    const breaker = guards.breaker(step.connector);
+    let last: RiposteError | undefined;
+    for (let attempt = 1; ; attempt++) {
+      let notSent = false;
+      const closedIn = breaker?.admit() ?? 0;
+      if (closedIn > 0) {
+        notSent = true;
+        last = new RiposteError("RIPOSTE_CONNECTOR_UNAVAILABLE", `${step.connector} circuit breaker is open`, {
+          retryAfterMs: closedIn,
+        });
+      } else {
+        try {
+          await guards.rateLimit(step.connector);
+        } catch (e) {
+          if (isRiposteError(e) && e.code === "RIPOSTE_CONNECTOR_RATE_LIMITED") {
+            breaker?.abandoned();
+            last = e;
+            notSent = true;
+          } else {
+            // The shared bucket is unreachable (a state blip): the rate limit is politeness, so it fails open
+            // rather than abandon a conversation whose earlier attempt may already have reached the vendor.
+            this.deps.log.warn({ connector: step.connector, err: messageOf(e) }, "rate limit unavailable; calling");
+          }
+        }
+      }
+      if (!notSent) {
+        try {
+          const value = await inSpan(
+            `${step.connector}.${step.action}${what === "run" ? "" : ` ${what}`}`,
+            contextFrom({}),
+            { [ATTR.connector]: step.connector, [ATTR.connectorAction]: step.action },
+            () => fn(AbortSignal.timeout(step.timeout)),
+            SpanKind.CLIENT,
+          );
+          breaker?.succeeded();
+          return { value, attempts: attempt };
+        } catch (e) {
+          last = isRiposteError(e) ? e : new RiposteError("RIPOSTE_CONNECTOR_UNAVAILABLE", messageOf(e), { cause: e });
+          if (BREAKER_CODES.has(last.code)) breaker?.failed();
+          else if (last.code === "RIPOSTE_CONNECTOR_RATE_LIMITED") breaker?.abandoned();
+          else breaker?.succeeded();
+          notSent = last.code === "RIPOSTE_CONNECTOR_RATE_LIMITED";
+        }
+      }
+      const err = last as RiposteError;
+      if (!err.retriable || (!idempotent && !notSent) || attempt > step.retry.max)
+        return { error: err, attempts: attempt };
+      const backoff = step.retry.backoff * 2 ** (attempt - 1);
+      await sleep(Math.min(60_000, Math.max(backoff, err.retryAfterMs ?? 0)));
+    }
+  }
+}
+
+function failed(e: RiposteError, attempts: number): StepOutcome {
+  return { status: "failed", attempts, error: { code: e.code, message: e.message } };
+}

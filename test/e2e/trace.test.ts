@@ -1,0 +1,107 @@
+/**
+ * One trace per response, with the services as separate processes on real Kafka and Redis: the spans every
+ * process exports over OTLP/HTTP (ingest as JSON, correlator and executor as protobuf) to a receiver here are
+ * decoded, and one trace holds ingest → correlate → playbook → step → connector call → HTTP request, each the
+ * child of the one before; its trace id is the audit record's and the one in the vendor request's traceparent.
+ */
+import { describe, test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { corpusEvents } from "../../services/ingest/normalizers/testing.ts";
+import { startFalconFake, type FalconFake } from "../fakes/crowdstrike.ts";
+import { eventually } from "../support/env.ts";
+import { startHarness, type Harness } from "../support/harness.ts";
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../support/otlp.ts";
+
+const ALERT = corpusEvents("suricata/elastic-integrations__suricata_eve__test-eve-small.log").find(
+  (e) => e["event_type"] === "alert",
+) as Record<string, unknown>;
+const DEVICE_ID = "5f2e8a1c9b3d4e7fa0b1c2d3e4f5a6b7";
+
+describe("one trace from the raw alert to the vendor's answer (distributed, OTLP)", () => {
+  let edr: FalconFake;
+  let otlp: OtlpReceiver;
+  let h: Harness;
+
+  before(async () => {
+    edr = await startFalconFake({ "192.168.86.85": DEVICE_ID });
+    otlp = await startOtlpReceiver();
+    h = await startHarness(
+      "distributed",
+      edr.url,
+      { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_BSP_SCHEDULE_DELAY: "200", OTEL_TRACES_SAMPLER: "always_on" },
+      ["ingest", "correlator", "executor"],
+      {
+        ingest: { OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" },
+        correlator: { OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf" },
+        executor: { OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf" },
+      },
+    );
+  });
+  after(async () => {
+    await h?.stop();
+    await edr?.close();
+    await otlp?.close();
+  });
+
+  test("ingest → correlate → playbook → step → connector → HTTP, parent by parent, in one trace", async () => {
+    const res = await h.post("suricata", JSON.stringify(ALERT));
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const traceId = String(res.body["trace_id"]);
+    await eventually(() => h.actions.length >= 1, "the audit record", 60_000);
+    const audit = h.actions[0] as Record<string, unknown>;
+    assert.equal(audit["status"], "succeeded");
+    assert.equal(audit["trace_id"], traceId, "the audit record names the trace");
+    const contain = edr.actions()[0];
+    assert.match(String(contain?.headers["traceparent"]), new RegExp(`^00-${traceId}-`), "the vendor saw it");
+
+    const spansOf = () => otlp.spans.filter((s) => s.traceId === traceId);
+    const named = (name: string | RegExp) =>
+      spansOf().find((s) => (typeof name === "string" ? s.name === name : name.test(s.name)));
+    await eventually(
+      () => ["ingest", "correlate", /^playbook /, /^step /, "crowdstrike.contain_host"].every((n) => named(n)),
+      "every stage's span at the receiver",
+      30_000,
+    );
+    const ingest = named("ingest") as ReceivedSpan;
+    const correlate = named("correlate") as ReceivedSpan;
+    const playbook = named(/^playbook /) as ReceivedSpan;
+    const step = named(/^step /) as ReceivedSpan;
+    const call = named("crowdstrike.contain_host") as ReceivedSpan;
+    const http = spansOf().find((s) => s.parentSpanId === call.spanId && /^POST /.test(s.name));
+    assert.equal(ingest.parentSpanId, "", "the trace starts at ingest (an untrusted sender's context is a link)");
+    assert.equal(correlate.parentSpanId, ingest.spanId, "correlate continues the ingest span through Kafka");
+    assert.equal(playbook.parentSpanId, correlate.spanId, "the playbook run continues the decision's trace");
+    assert.equal(step.parentSpanId, playbook.spanId);
+    assert.equal(call.parentSpanId, step.spanId);
+    assert.ok(http, "the connector's HTTP request is a span of its own, under the call");
+    assert.equal(http.attributes["http.response.status_code"], 202);
+    assert.equal(
+      String(contain?.headers["traceparent"]).split("-")[2],
+      http.spanId,
+      "the vendor request carries the HTTP span's context",
+    );
+    assert.equal(ingest.service, "riposte-ingest");
+    assert.equal(correlate.service, "riposte-correlator");
+    assert.equal(playbook.service, "riposte-executor");
+    assert.equal(ingest.encoding, "json");
+    assert.equal(correlate.encoding, "protobuf");
+  });
+
+  test("the same alert sent again: its duplicate decision's span links to the span that decided the original", async () => {
+    const first = otlp.spans.find((s) => s.name === "correlate" && s.links.length === 0) as ReceivedSpan;
+    const res = await h.post("suricata", JSON.stringify(ALERT));
+    assert.equal(res.status, 202);
+    const again = String(res.body["trace_id"]);
+    assert.notEqual(again, first.traceId, "a new request, a new trace");
+    await eventually(() => h.decisions.some((d) => d["outcome"] === "duplicate"), "the duplicate decision", 60_000);
+    const dup = h.decisions.find((d) => d["outcome"] === "duplicate") as Record<string, unknown>;
+    assert.deepEqual(dup["links"], [{ trace_id: first.traceId, span_id: first.spanId }]);
+    await eventually(
+      () => otlp.spans.some((s) => s.traceId === again && s.name === "correlate"),
+      "the duplicate's correlate span",
+      30_000,
+    );
+    const span = otlp.spans.find((s) => s.traceId === again && s.name === "correlate") as ReceivedSpan;
+    assert.deepEqual(span.links, [{ traceId: first.traceId, spanId: first.spanId }]);
+  });
+});

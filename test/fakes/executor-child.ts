@@ -1,0 +1,87 @@
+/**
+ * An executor in a process of its own, for crash tests: runs one decision (RIPOSTE_TEST_DECISION, JSON) through the
+ * isolate-host playbook against a CrowdStrike fake (RIPOSTE_TEST_FALCON_URL), on real Redis (REDIS_URL) under
+ * the key prefix RIPOSTE_TEST_PREFIX, with the claim TTL RIPOSTE_TEST_CLAIM_TTL_MS. Prints each audit record as
+ * one JSON line, then exits. The parent kills it with SIGKILL while the vendor holds its answer.
+ */
+import { PlaybookFile, targetKey, type Decision } from "../../schemas/index.ts";
+import { MemoryBus } from "../../services/shared/bus/index.ts";
+import { topicNames } from "../../services/shared/config.ts";
+import { silentLogger } from "../../services/shared/log.ts";
+import { Metrics } from "../../services/shared/metrics.ts";
+import { RedisState } from "../../services/shared/state/index.ts";
+import { CONNECTORS } from "../../services/executor/connectors/index.ts";
+import { Executor } from "../../services/executor/executor.ts";
+import { FALCON_CLIENT_ID, FALCON_CLIENT_SECRET } from "./crowdstrike.ts";
+
+const env = (name: string): string => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is required`);
+  return v;
+};
+
+/** The playbook the crash tests use: one containment step, generous timeout, no retries. */
+export const CRASH_PLAYBOOK = PlaybookFile.parse({
+  id: "isolate-host",
+  version: 1,
+  name: "Isolate",
+  steps: [
+    {
+      id: "contain",
+      connector: "crowdstrike",
+      action: "contain_host",
+      params: { host: "{{target.value}}" },
+      timeout: "60s",
+      retry: { max: 0, backoff: "10ms" },
+    },
+  ],
+});
+
+if (import.meta.main) {
+  const prefix = env("RIPOSTE_TEST_PREFIX");
+  const topics = topicNames(prefix);
+  const bus = new MemoryBus();
+  await bus.ensureTopics([topics.actions, topics.dlq].map((name) => ({ name, partitions: 1 })));
+  const state = new RedisState(env("REDIS_URL"));
+  await state.ready();
+  const decision = JSON.parse(env("RIPOSTE_TEST_DECISION")) as Decision;
+  const publish = bus.publish.bind(bus);
+  bus.publish = async (topic, messages) => {
+    if (topic === topics.actions) for (const m of messages) process.stdout.write(`${String(m.value)}\n`);
+    return publish(topic, messages);
+  };
+  const executor = new Executor({
+    bus,
+    state,
+    topics,
+    playbooks: new Map([[CRASH_PLAYBOOK.id, CRASH_PLAYBOOK]]),
+    connectors: CONNECTORS,
+    connectorConfig: {
+      crowdstrike: {
+        url: env("RIPOSTE_TEST_FALCON_URL"),
+        credentials: { client_id: FALCON_CLIENT_ID, client_secret: FALCON_CLIENT_SECRET },
+        dryRun: false,
+      },
+    },
+    log: silentLogger,
+    metrics: new Metrics(),
+    statePrefix: prefix,
+    claimTtlMs: Number(env("RIPOSTE_TEST_CLAIM_TTL_MS")),
+  });
+  process.stderr.write("ready\n");
+  await executor.handle([
+    {
+      topic: topics.decisions,
+      partition: 0,
+      offset: "0",
+      key: decision.target ? targetKey(decision.target) : null,
+      value: Buffer.from(JSON.stringify(decision)),
+      headers: {},
+      timestamp: 0,
+    },
+  ]);
+  await state.close();
+  await bus.close();
+  // Pipes are written asynchronously: exit once the audit lines are out.
+  process.stdout.write("", () => process.exit(0));
+}

@@ -1,0 +1,58 @@
+/** OTLP export as the OTEL_* variables configure it: HTTP/protobuf, HTTP/JSON, decoded by a local receiver. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { context, trace } from "@opentelemetry/api";
+import { BasicTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { loadConfig } from "../services/shared/config.ts";
+import { CONNECTORS } from "../services/executor/connectors/index.ts";
+import { otlpTraceExporter, type OtlpProtocol } from "../services/shared/telemetry.ts";
+import { startOtlpReceiver } from "./support/otlp.ts";
+
+for (const protocol of ["http/protobuf", "http/json"] as const satisfies readonly OtlpProtocol[]) {
+  test(`spans go out over OTLP ${protocol} to OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces, parent and child intact`, async () => {
+    const receiver = await startOtlpReceiver();
+    const config = loadConfig(
+      { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: protocol },
+      CONNECTORS,
+    );
+    const exporter = otlpTraceExporter(config.otlp);
+    assert.ok(exporter, "an endpoint configures an exporter");
+    const provider = new BasicTracerProvider({
+      resource: resourceFromAttributes({ "service.name": "riposte-test" }),
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    });
+    const tracer = provider.getTracer("riposte");
+    const parent = tracer.startSpan("ingest", { attributes: { "riposte.source": "edr" } });
+    const child = tracer.startSpan(
+      "correlate",
+      { attributes: { "riposte.rule.id": "r1" } },
+      trace.setSpan(context.active(), parent),
+    );
+    child.end();
+    parent.end();
+    await provider.forceFlush();
+    await provider.shutdown();
+    assert.equal(receiver.requests[0]?.path, "/v1/traces");
+    assert.match(receiver.requests[0]?.contentType ?? "", protocol === "http/json" ? /json/ : /protobuf/);
+    const byName = new Map(receiver.spans.map((s) => [s.name, s]));
+    const [p, c] = [byName.get("ingest"), byName.get("correlate")];
+    assert.ok(p && c, `both spans decoded (${protocol})`);
+    assert.equal(c.traceId, p.traceId);
+    assert.equal(c.parentSpanId, p.spanId, "child of ingest");
+    assert.equal(p.parentSpanId, "");
+    assert.equal(p.service, "riposte-test");
+    assert.equal(c.attributes["riposte.rule.id"], "r1");
+    assert.equal(p.traceId, parent.spanContext().traceId);
+    await receiver.close();
+  });
+}
+
+test("OTEL_* variables are validated at start: a bad protocol or sampler stops the process with the variable named", () => {
+  assert.throws(() => loadConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: "udp" }, CONNECTORS), /OTEL_EXPORTER_OTLP_PROTOCOL/);
+  assert.throws(() => loadConfig({ OTEL_TRACES_SAMPLER: "sometimes" }, CONNECTORS), /OTEL_TRACES_SAMPLER/);
+  assert.throws(() => loadConfig({ OTEL_TRACES_SAMPLER_ARG: "2" }, CONNECTORS), /OTEL_TRACES_SAMPLER_ARG/);
+  const c = loadConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://collector:4318/v1/traces" }, CONNECTORS);
+  assert.equal(c.otlp.tracesEndpoint, "http://collector:4318/v1/traces");
+  assert.equal(otlpTraceExporter(loadConfig({}, CONNECTORS).otlp), undefined, "nothing configured, nothing exported");
+});
