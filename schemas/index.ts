@@ -4,3 +4,4 @@ export * from "./records.ts";
 export * from "./rules.ts";
 export * from "./duration.ts";
 export * from "./mapping.ts";
+export * from "./rule-tests.ts";

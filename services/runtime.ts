@@ -8,8 +8,10 @@ import { randomBytes } from "node:crypto";
 import { buildApi, type Api } from "./api/app.ts";
 import { MemoryTrailStore, RedisTrailStore, trailEntries, type TrailStore } from "./api/trail.ts";
 import { Correlator } from "./correlator/correlator.ts";
+import { ImportedLists } from "./correlator/imported.ts";
 import { loadLists, loadRules } from "./correlator/load.ts";
 import { RuleSet } from "./correlator/ruleset.ts";
+import { LiveRules, sharedRulesControl } from "./correlator/live.ts";
 import { CONNECTORS, edlText, listEntries } from "./executor/connectors/index.ts";
 import { Executor } from "./executor/executor.ts";
 import { Guards, loadGuardSettings } from "./executor/guards.ts";
@@ -32,6 +34,9 @@ import { loadPlaybooks } from "./shared/rulefiles.ts";
 import { MemoryState, RedisState, type StateStore } from "./shared/state/index.ts";
 
 export const SERVICES = ["ingest", "correlator", "executor", "api"] as const;
+
+/** How often a correlator checks the versions of the imported lists (one pipelined read of small keys). */
+const LIST_REFRESH_MS = 5_000;
 export type ServiceName = (typeof SERVICES)[number];
 
 export interface Running {
@@ -45,6 +50,8 @@ export interface Running {
   readonly url: string | undefined;
   /** The bearer token in force (generated for the embedded mode when none is configured). */
   readonly apiToken: string | undefined;
+  /** Reloads the correlator's rule set (SIGHUP); undefined where no correlator runs. */
+  readonly reloadRules: (() => Promise<unknown>) | undefined;
   stop(): Promise<void>;
 }
 
@@ -59,6 +66,8 @@ export interface StartOptions {
   readonly state?: StateStore;
   /** Called when the bus fails for good (a Kafka consumer that will not restart); `riposte run` exits. */
   readonly onFatal?: (error: Error) => void;
+  /** How often the correlator polls the imported lists' versions (default 5 s; tests shorten it). */
+  readonly listRefreshMs?: number;
 }
 
 /** Reads or creates the embedded mode's API token in the state dir (mode 0600); never logged. */
@@ -187,14 +196,38 @@ export async function startServices(opts: StartOptions): Promise<Running> {
   ]);
 
   const subs: Subscription[] = [];
+  const stoppers: Array<() => Promise<void>> = [];
+  let liveRules: LiveRules | undefined;
   const common = { bus, state, topics, log, metrics, statePrefix: config.topics.prefix };
   if (want.has("correlator")) {
     const lists = await loadLists(config.rulesDir);
+    // Lists imported into state (riposte lists import) merge with the files and are polled for new versions.
+    const imported = new ImportedLists({
+      state,
+      prefix: config.topics.prefix,
+      lists,
+      log: log.child({ component: "lists" }),
+    });
+    await imported.load();
+    imported.start(opts.listRefreshMs ?? LIST_REFRESH_MS);
+    stoppers.push(() => imported.stop());
     const rules = new RuleSet(await loadRules(config.rulesDir, lists), lists);
+    // Hot reload: the directory is watched, SIGHUP and the API reload it; a broken set is refused, the old one stays.
+    const live = new LiveRules(rules, {
+      dir: config.rulesDir,
+      load: async () => new RuleSet(await loadRules(config.rulesDir, lists), lists),
+      log: log.child({ component: "rules" }),
+      state,
+      prefix: config.topics.prefix,
+    });
+    live.start();
+    liveRules = live;
+    stoppers.push(async () => live.stop());
     const correlator = new Correlator({
       ...common,
       log: log.child({ service: "correlator" }),
       rules,
+      live,
       dedupWindowMs: config.dedupWindowMs,
       latenessMs: config.correlationLatenessMs,
       riskHalfLifeMs: config.riskHalfLifeMs,
@@ -301,6 +334,8 @@ export async function startServices(opts: StartOptions): Promise<Running> {
       log,
       metrics,
       ...(trail ? { trail } : {}),
+      // The correlator's own set when it runs here; otherwise what correlators publish to shared state.
+      rules: liveRules ?? sharedRulesControl(state, config.topics.prefix),
       apiToken,
       sourceTokens: config.api.sourceTokens,
       maxBodyBytes: config.api.maxBodyBytes,
@@ -375,6 +410,7 @@ export async function startServices(opts: StartOptions): Promise<Running> {
     api,
     url,
     apiToken,
+    reloadRules: liveRules?.reload.bind(liveRules, "SIGHUP"),
     stop: async () => {
       lag.stop();
       summary.stop();
@@ -384,6 +420,7 @@ export async function startServices(opts: StartOptions): Promise<Running> {
       await api?.close();
       await syslog?.close();
       await Promise.allSettled(subs.map((s) => s.stop()));
+      await Promise.allSettled(stoppers.map((stop) => stop()));
       await trail?.close();
       if (!opts.bus) await bus.close();
       if (!opts.state) await state.close();

@@ -30,6 +30,7 @@ function fullApi() {
     ingestor,
     replay: (o) => replayDlq({ bus, topics, ingestor, state: new MemoryState(), groupId: "g", ...o }),
     trail: new MemoryTrailStore(60_000),
+    rules: { status: async () => undefined, reload: async () => ({ requested_at: 1 }) },
     killSwitch: { get: async () => ({ on: false }), set: async (on) => ({ on }) },
     edl: { tokens: {}, text: async () => "" },
   });

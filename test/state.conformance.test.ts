@@ -278,6 +278,66 @@ for (const [name, make] of implementations) {
       await refused(s.getValue(w), "getValue on a window");
       await refused(s.budgetTake(await claimed(s), "a", 1_000, 1_000, 1), "budgetTake on a claim");
     });
+
+    test("imported lists: add keeps the later expiry, commit trims and bumps the version, read skips expired", async () => {
+      const s = await store();
+      const p = uniquePrefix("list");
+      const k = stateKey(p, "list:iocs", "list", "entries");
+      const v = stateKey(p, "list:iocs", "list", "version");
+      const now = Date.now();
+      assert.deepEqual(await s.listRead(k, v, now), { version: 0, entries: [] });
+      assert.equal(
+        await s.listAdd(
+          k,
+          [
+            { value: "10.0.0.1", expires: now + 60_000 },
+            { value: "evil.example", expires: now + 400 },
+            { value: "gone.example", expires: now - 1 },
+          ],
+          now,
+        ),
+        3,
+      );
+      assert.equal(await s.listAdd(k, [{ value: "10.0.0.1", expires: now + 1_000 }], now), 3, "not shortened");
+      assert.deepEqual(await s.listCommit(k, v, now), { count: 2, version: 1 });
+      const read = await s.listRead(k, v, now);
+      assert.equal(read.version, 1);
+      assert.deepEqual(
+        read.entries.sort((a, b) => a.expires - b.expires),
+        [
+          { value: "evil.example", expires: now + 400 },
+          { value: "10.0.0.1", expires: now + 60_000 },
+        ],
+      );
+      assert.equal(await s.getValue(v), "1", "the version is a plain value");
+      assert.deepEqual(
+        (await s.listRead(k, v, now + 500)).entries.map((e) => e.value),
+        ["10.0.0.1"],
+        "an expired entry is not read before the next commit trims it",
+      );
+      assert.deepEqual(await s.listCommit(k, v, now + 500), { count: 1, version: 2 });
+      const names = stateKey(p, "lists", "list", "names");
+      assert.deepEqual(await s.listNames(names), []);
+      await s.listNameAdd(names, "iocs");
+      await s.listNameAdd(names, "allow");
+      await s.listNameAdd(names, "iocs");
+      assert.deepEqual(await s.listNames(names), ["allow", "iocs"]);
+      await refused(s.listAdd(names, [{ value: "x", expires: now + 1 }], now), "listAdd on the name set");
+      await refused(s.listNames(k), "listNames on a list hash");
+      await refused(s.listAdd(k, [{ value: "x", expires: Number.NaN }], now), "a NaN expiry", /finite/);
+    });
+
+    test("imported lists: the hash goes when its last entry expires; the version stays", async () => {
+      const s = await store();
+      const p = uniquePrefix("list-exp");
+      const k = stateKey(p, "list:x", "list", "entries");
+      const v = stateKey(p, "list:x", "list", "version");
+      await s.listAdd(k, [{ value: "a.example", expires: Date.now() + 150 }], Date.now());
+      await s.listCommit(k, v, Date.now());
+      await sleep(300);
+      assert.deepEqual(await s.listRead(k, v, Date.now()), { version: 1, entries: [] });
+      assert.deepEqual(await s.listCommit(k, v, Date.now()), { count: 0, version: 2 });
+    });
   });
 }
 

@@ -17,6 +17,7 @@ import { bearerOf, mayIngest, safeEqual, signatureProblem, signatureNonce, Signa
 import type { ReplayReport } from "../ingest/replay.ts";
 import { ReplayArgs, docsPage, openApiDocument } from "./openapi.ts";
 import { trailView, type TrailStore } from "./trail.ts";
+import type { RulesControl } from "../correlator/live.ts";
 
 const inflate = promisify(gunzip);
 
@@ -49,6 +50,8 @@ export interface ApiOptions {
   }) => Promise<ReplayReport>;
   /** Extra readiness facts for /healthz (bus kind, state kind). */
   readonly health?: () => Record<string, unknown>;
+  /** The live rule set (`GET /v1/rules`, `POST /v1/rules/reload`): in-process, or through shared state. */
+  readonly rules?: RulesControl;
   /** The alerts' trails (`GET /v1/alerts/{id}/trail`), indexed by the API service. */
   readonly trail?: TrailStore;
   /**
@@ -304,6 +307,30 @@ export function buildApi(opts: ApiOptions) {
         throw new RiposteError("RIPOSTE_QUERY_INVALID", "a list name is 1-64 lower-case letters, digits, '_' or '-'");
       const text = await edl.text(req.params.name);
       return reply.type("text/plain; charset=utf-8").header("cache-control", "no-store").send(text);
+    });
+  }
+  const rules = opts.rules;
+  if (rules) {
+    app.get("/v1/rules", async (_req, reply) => {
+      const status = await rules.status();
+      if (!status)
+        return sendError(
+          reply,
+          "RIPOSTE_NOT_FOUND",
+          404,
+          "no correlator has published its rule set yet: is one running?",
+        );
+      return status;
+    });
+    app.post("/v1/rules/reload", async (_req, reply) => {
+      const result = await rules.reload("api");
+      opts.log.warn({ result: "ok" in result ? result.ok : "requested" }, "rule reload requested through the API");
+      if ("requested_at" in result) return reply.code(202).send(result);
+      if (!result.ok)
+        return sendError(reply, "RIPOSTE_RULE_INVALID", 422, "the rule set on disk is invalid; the running set stays", {
+          result,
+        });
+      return result;
     });
   }
   const trail = opts.trail;

@@ -54,6 +54,28 @@ export const ReplayReportBody = z.object({
 
 const Stats = z.object({ counters: z.record(z.string(), z.number()) });
 
+const ReloadResultBody = z.object({
+  at: z.number().int(),
+  trigger: z.string(),
+  ok: z.boolean(),
+  rules: z.number().int().optional(),
+  errors: z.array(z.string()).optional(),
+});
+const RulesStatusBody = z.object({
+  loaded_at: z.number().int(),
+  last_reload: ReloadResultBody.optional(),
+  rules: z.array(
+    z.object({
+      id: z.string(),
+      version: z.number().int(),
+      hash: z.string(),
+      file: z.string(),
+      name: z.string(),
+      hits: z.number().int(),
+    }),
+  ),
+});
+
 /** Body of `PUT /v1/guards/kill-switch`. */
 export const KillSwitchBody = z.strictObject({
   on: z.boolean().describe("true pauses every containment action in every executor"),
@@ -185,6 +207,28 @@ export const ROUTES: readonly RouteDoc[] = [
     tag: "alerts",
     params: { id: { schema: z.string().min(1).max(512), description: "The alert's id (finding uid, vendor uid)" } },
     responses: { 200: { description: "The alert's trail", schema: TrailView }, ...errors(401, 404, 503) },
+  },
+  {
+    method: "GET",
+    path: "/v1/rules",
+    summary: "The loaded rule set",
+    description:
+      "Each rule's id, version, content hash, file and hit count; when the set was loaded; the last reload and its result.",
+    tag: "rules",
+    responses: { 200: { description: "The rule set in force", schema: RulesStatusBody }, ...errors(401, 404) },
+  },
+  {
+    method: "POST",
+    path: "/v1/rules/reload",
+    summary: "Reload the rules directory",
+    description:
+      "Swaps the whole set between batches when it is valid; a broken set is refused (422, with its errors) and the running set stays. On the distributed API service the reload is requested from every correlator (202).",
+    tag: "rules",
+    responses: {
+      200: { description: "Reloaded", schema: ReloadResultBody },
+      202: { description: "Requested from the correlators", schema: z.object({ requested_at: z.number().int() }) },
+      ...errors(401, 422),
+    },
   },
   {
     method: "GET",

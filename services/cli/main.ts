@@ -5,9 +5,12 @@ import { isRiposteError, messageOf } from "../shared/errors.ts";
 import { runCommand } from "./run.ts";
 import { normalizeCommand } from "./normalize.ts";
 import { rulesValidateCommand } from "./rules.ts";
+import { rulesTestCommand } from "./rules-test.ts";
 import { loadSourceMappings } from "../ingest/sources.ts";
 import { schemasExportCommand } from "./schemas.ts";
 import { dlqReplayCommand } from "./dlq.ts";
+import { listsCommand } from "./lists.ts";
+import { replayCommand } from "./replay.ts";
 
 const HELP = `riposte — response orchestration for security alerts
 
@@ -24,6 +27,18 @@ Usage:
                                       records this command replayed before are skipped unless --from-beginning
   riposte rules validate [DIR]        validate rule files, playbooks, lists and source mappings (default ./rules);
                                       every problem as file:line:column, exit 1 on any (alias: rules check)
+  riposte rules test [DIR]            run the rule tests of DIR/tests/*.yaml (default ./rules): events in, the
+                                      decisions expected; each failure as file:line:column, exit 1 on any
+  riposte replay --rules DIR [--against DIR2] [--plan] [--respond-only] [--unwrap] FILE...
+                                      backtest a rule set over recorded alerts (raw or normalized), in event time
+                                      on fresh in-memory state: each decision as a JSON line, a summary on stderr;
+                                      --against prints what DIR changes from DIR2 (added, removed, changed);
+                                      --plan adds the steps each response would run (dry run, guards applied);
+                                      --topic T --from ISO --to ISO reads those records from Kafka instead
+  riposte lists import NAME FILE --format csv|stix|misp|text [--ttl 30d] [--column C] [--to-ids]
+                                      import a threat-intel feed into the named list in Redis (REDIS_URL),
+                                      where every correlator's inList sees it; --ttl for entries without expiry
+  riposte lists show [NAME]           the imported lists with counts and expiries, or the entries of one
   riposte schemas export [DIR]        write JSON Schema for every Riposte schema (default ./schemas/json)
   riposte --version | --help
 
@@ -46,6 +61,16 @@ async function main(argv: string[]): Promise<number> {
       "from-beginning": { type: "boolean" },
       mapping: { type: "string", multiple: true },
       unwrap: { type: "boolean" },
+      ttl: { type: "string" },
+      column: { type: "string" },
+      "to-ids": { type: "boolean" },
+      rules: { type: "string" },
+      against: { type: "string" },
+      plan: { type: "boolean" },
+      "respond-only": { type: "boolean" },
+      topic: { type: "string" },
+      from: { type: "string" },
+      to: { type: "string" },
     },
   });
   const [command, sub, ...rest] = positionals;
@@ -76,6 +101,7 @@ async function main(argv: string[]): Promise<number> {
         },
       );
     case "rules":
+      if (sub === "test") return rulesTestCommand(rest[0] ?? "rules");
       if (sub !== "validate" && sub !== "check") break;
       return rulesValidateCommand(rest[0] ?? "rules");
     case "dlq":
@@ -88,6 +114,32 @@ async function main(argv: string[]): Promise<number> {
         dryRun: values["dry-run"] ?? false,
         fromBeginning: values["from-beginning"] ?? false,
       });
+    case "replay":
+      return replayCommand(
+        [sub, ...rest].filter((f): f is string => f !== undefined),
+        {
+          rulesDir: values.rules ?? process.env["RIPOSTE_RULES_DIR"] ?? "rules",
+          against: values.against,
+          format: values.format,
+          source: values.source,
+          unwrap: values.unwrap ?? false,
+          respondOnly: values["respond-only"] ?? false,
+          plan: values.plan ?? false,
+          topic: values.topic,
+          from: values.from,
+          to: values.to,
+        },
+      );
+    case "lists": {
+      const run = listsCommand(sub, rest, {
+        format: values.format,
+        ttl: values.ttl,
+        column: values.column,
+        toIds: values["to-ids"],
+      });
+      if (run) return run;
+      break;
+    }
     case "schemas":
       if (sub !== "export") break;
       return schemasExportCommand(rest[0] ?? "schemas/json");

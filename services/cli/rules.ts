@@ -22,7 +22,7 @@ import { MemoryState } from "../shared/state/index.ts";
 import { formatProblem, parseWithPositions, type FileProblem, type PositionedDoc } from "../shared/yaml-positions.ts";
 
 type Problems = FileProblem[];
-interface Issue {
+export interface Issue {
   readonly path: PropertyKey[];
   readonly message: string;
   readonly code?: string;
@@ -33,7 +33,7 @@ interface Issue {
  * The issues to show for a union that matched no branch (a rule's condition is all/any/not or a leaf): the branch
  * with the fewest issues is what the author most likely meant, so its issues stand for the union's, recursively.
  */
-function specific(issues: readonly Issue[], prefix: PropertyKey[] = []): Issue[] {
+export function specific(issues: readonly Issue[], prefix: PropertyKey[] = []): Issue[] {
   return issues.flatMap((i) => {
     const path = [...prefix, ...i.path];
     if (i.code !== "invalid_union" || !i.errors?.length) return [{ path, message: i.message }];

@@ -53,5 +53,7 @@ export async function runCommand(target: string | undefined, flags: { demo: bool
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
+  // SIGHUP reloads the rules directory (the running set stays if the new one is invalid).
+  process.on("SIGHUP", () => void running.reloadRules?.());
   if (flags.demo) await replayDemo(running, log);
 }

@@ -15,6 +15,7 @@ import { dlqRecord } from "../shared/dlq.ts";
 import { correlationProblems } from "./correlation.ts";
 import { needs, plan, type PlanContext, type StateOp } from "./plan.ts";
 import type { RuleSet } from "./ruleset.ts";
+import type { LiveRules } from "./live.ts";
 
 /** Default allowed lateness of correlations when neither the rule nor the configuration sets one. */
 export const DEFAULT_LATENESS_MS = 300_000;
@@ -26,6 +27,8 @@ export interface CorrelatorDeps {
   readonly state: StateStore;
   readonly topics: TopicNames;
   readonly rules: RuleSet;
+  /** The live rule set (hot reload): taken once per batch, so a reload never splits a batch; `rules` is the first. */
+  readonly live?: LiveRules | undefined;
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly statePrefix: string;
@@ -42,12 +45,14 @@ export class Correlator {
   private readonly deps: CorrelatorDeps;
 
   private readonly latenessMs: number;
+  private rules: RuleSet;
 
   /** Throws RIPOSTE_RULE_INVALID when the rules' correlations name rules that are missing or unusable. */
   constructor(deps: CorrelatorDeps) {
     this.deps = deps;
     this.now = deps.now ?? Date.now;
     this.latenessMs = deps.latenessMs ?? DEFAULT_LATENESS_MS;
+    this.rules = deps.rules;
     const problems = correlationProblems(deps.rules.rules);
     if (problems.length > 0)
       throw new RiposteError("RIPOSTE_RULE_INVALID", `invalid rule files:\n  - ${problems.join("\n  - ")}`);
@@ -55,6 +60,8 @@ export class Correlator {
 
   /** Handles one batch from riposte.alerts.normalized; resolves once its decisions are durable. */
   readonly handle = async (messages: readonly InMessage[]): Promise<void> => {
+    // A reloaded set applies from the next batch on: every event of one batch meets the same rules.
+    this.rules = this.deps.live?.current() ?? this.rules;
     const out: OutMessage[] = [];
     const dlq: OutMessage[] = [];
     const results = await inKeyOrder(messages, async (m) => {
@@ -150,7 +157,8 @@ export class Correlator {
    */
   async decide(event: NormalizedEvent, delivery: string, traceId?: string, spanId?: string): Promise<Decision[]> {
     const { state, metrics } = this.deps;
-    const matched = await this.deps.rules.evaluate(event);
+    const matched = await this.rules.evaluate(event);
+    this.deps.live?.hit(matched);
     const ctx: PlanContext = {
       statePrefix: this.deps.statePrefix,
       dedupWindowMs: this.deps.dedupWindowMs,

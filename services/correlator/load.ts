@@ -6,6 +6,7 @@ import { RiposteError } from "../shared/errors.ts";
 import { sha256 } from "../shared/ids.ts";
 import { issuesOf, listFiles, parseDoc } from "../shared/rulefiles.ts";
 import { checkCondition } from "./compile.ts";
+import { IndicatorList } from "./lists.ts";
 import { checkOperatorValue, type NamedLists } from "./operators.ts";
 import type { LoadedRule } from "./ruleset.ts";
 
@@ -21,10 +22,13 @@ function leaves(c: LeafLike): LeafLike[] {
   return [...(c.all ?? []), ...(c.any ?? []), ...(c.not ? [c.not] : [])].flatMap(leaves).concat(c.operator ? [c] : []);
 }
 
-/** Named lists: rules/lists/<name>.txt, one lower-cased entry per line, `#` comments. */
-export async function loadLists(rulesDir: string): Promise<NamedLists> {
+/**
+ * Named lists: rules/lists/<name>.txt, one entry per line, `#` comments, matched canonically (lists.ts). Entries
+ * imported into state (`riposte lists import`) are merged into the list of the same name by ImportedLists.
+ */
+export async function loadLists(rulesDir: string): Promise<Map<string, IndicatorList>> {
   const dir = join(rulesDir, "lists");
-  const lists = new Map<string, Set<string>>();
+  const lists = new Map<string, IndicatorList>();
   let files: string[] = [];
   try {
     files = (await readdir(dir)).filter((f) => f.endsWith(".txt"));
@@ -35,9 +39,9 @@ export async function loadLists(rulesDir: string): Promise<NamedLists> {
     const text = await readFile(join(dir, f), "utf8");
     const entries = text
       .split("\n")
-      .map((l) => l.replace(/#.*/, "").trim().toLowerCase())
+      .map((l) => l.replace(/#.*/, "").trim())
       .filter(Boolean);
-    lists.set(f.replace(/\.txt$/, ""), new Set(entries));
+    lists.set(f.replace(/\.txt$/, ""), new IndicatorList(entries));
   }
   return lists;
 }

@@ -6,8 +6,21 @@
  * without allocating. json-rules-engine gets the same code through `customOperators`.
  */
 import { BlockList, isIP } from "node:net";
+import { IndicatorList } from "./lists.ts";
 
-export type NamedLists = ReadonlyMap<string, ReadonlySet<string>>;
+/**
+ * Named lists by name: IndicatorLists (canonical matching, see lists.ts), or plain sets of entries, which are
+ * matched the same way (compiled into an IndicatorList once).
+ */
+export type NamedLists = ReadonlyMap<string, IndicatorList | ReadonlySet<string>>;
+
+const indicatorLists = new WeakMap<ReadonlySet<string>, IndicatorList>();
+function indicatorListOf(list: IndicatorList | ReadonlySet<string>): IndicatorList {
+  if (list instanceof IndicatorList) return list;
+  let l = indicatorLists.get(list);
+  if (!l) indicatorLists.set(list, (l = new IndicatorList(list)));
+  return l;
+}
 
 type OperatorFn = (factValue: unknown, jsonValue: unknown) => boolean;
 /** A test of a fact value against a condition value fixed in advance. */
@@ -136,9 +149,11 @@ export function prepareOperator(name: CustomOperator, value: unknown, lists: Nam
       return (f) => anyString(f, test);
     }
     case "inList": {
-      const list = typeof value === "string" ? lists.get(value) : undefined;
-      if (list === undefined) return never;
-      const test = (s: string) => list.has(lower(s));
+      const named = typeof value === "string" ? lists.get(value) : undefined;
+      if (named === undefined) return never;
+      // The list object itself is kept: its imported entries are replaced in place when the feed changes.
+      const list = indicatorListOf(named);
+      const test = (s: string) => list.has(s);
       return (f) => anyString(f, test);
     }
     case "exists": {
@@ -162,7 +177,7 @@ export function checkOperatorValue(operator: string, value: unknown, lists: Name
     if (operator === "regex") strings(value).forEach((p) => regexOf(p));
     if (operator === "cidr") blockListOf(strings(value).join(","));
     if (operator === "inList" && (typeof value !== "string" || !lists.has(value))) {
-      return `inList refers to list "${String(value)}", which is not in rules/lists/`;
+      return `inList refers to list "${String(value)}", which is neither in rules/lists/ nor imported (riposte lists import)`;
     }
   } catch (e) {
     return e instanceof Error ? e.message : String(e);

@@ -371,6 +371,32 @@ describe("executor safety", () => {
     assert.equal(edr.requests.length, 0);
   });
 
+  test("undoing a containment always goes through: kill switch on, budget spent, protected host, stale decision", async () => {
+    const liftStep = { ...containStep, id: "lift", action: "lift_containment" };
+    const prot = new ProtectedAssets({ hosts: ["web-02"], users: [], ips: [], cidrs: [] });
+    const ex = executor({
+      pb: playbook([liftStep]),
+      settings: {
+        killSwitch: true,
+        protected: prot,
+        budgets: parseBudgets("containment:1/10m").value,
+        maxDecisionAgeMs: 60_000,
+      },
+    });
+    await ex.handle([
+      msg(decision("l1", "web-01"), 0),
+      msg(decision("l2", "web-02"), 1),
+      msg(decision("l3", "web-03", { time: Date.now() - 3_600_000 }), 2),
+    ]);
+    await settle();
+    assert.deepEqual(
+      actions.map((a) => a["status"]),
+      ["succeeded", "succeeded", "succeeded"],
+      "lifted although the kill switch is on, the budget allows one, web-02 is protected and l3 is an hour old",
+    );
+    assert.equal(edr.actions().filter((r) => r.query.get("action_name") === "lift_containment").length, 3);
+  });
+
   test("protected hosts: ::ffff: forms and upper case with a trailing dot are refused, nothing sent", async () => {
     const prot = new ProtectedAssets({ hosts: ["dc01.corp.example"], users: [], ips: ["10.0.0.1"], cidrs: [] });
     const ex = executor({ settings: { protected: prot } });

@@ -81,7 +81,8 @@ export class StepRunner {
         error: { code: isRiposteError(e) ? e.code : "RIPOSTE_CONNECTOR_REJECTED", message: messageOf(e) },
       };
     }
-    const containment = action.classification === "containment";
+    // Guards hold back containment; undoing one (lift, unblock, unsuspend) always goes through.
+    const containment = action.classification === "containment" && action.lifts !== true;
     if (containment) {
       const ks = await guards.killSwitch();
       if (ks.on) {
@@ -120,7 +121,10 @@ export class StepRunner {
       connector: step.connector,
       action: step.action,
     };
-    const budgets = await guards.takeBudgets(ctx.actionId, subject);
+    const budgets: Awaited<ReturnType<typeof guards.takeBudgets>> =
+      containment || action.classification !== "containment"
+        ? await guards.takeBudgets(ctx.actionId, subject)
+        : { taken: [] };
     if (budgets.refused) {
       await releaseLease();
       const { spec, count } = budgets.refused;
@@ -181,7 +185,8 @@ export class StepRunner {
       attempts += r.attempts;
       if ("error" in r) return { sent: false, outcome: failed(r.error, attempts) };
       resolved = r.value;
-      const prot = this.deps.guards.protectedResolved(resolved);
+      // A protected asset is never contained; releasing one (a lift) is always allowed.
+      const prot = action.lifts === true ? undefined : this.deps.guards.protectedResolved(resolved);
       if (prot)
         return {
           sent: false,

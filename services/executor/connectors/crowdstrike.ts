@@ -173,6 +173,7 @@ function deviceAction(name: "contain" | "lift_containment", reverse: string, des
     classification: "containment",
     idempotent: true,
     reverse,
+    lifts: name === "lift_containment",
     description,
     input: HostInput,
     resolve: async (client: FalconClient, { input, signal }) => deviceOf(client, input, signal),

@@ -97,6 +97,7 @@ export const edl: ConnectorDescriptor<EdlClient> = {
       classification: "containment",
       idempotent: true,
       reverse: "block_ip",
+      lifts: true,
       description: "Take an IP address or CIDR block off a served external dynamic list",
       input: UnblockInput,
       resolve: resolveEntry,

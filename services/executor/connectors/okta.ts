@@ -152,6 +152,7 @@ function lifecycleAction(op: "suspend" | "unsuspend", reverse: string, descripti
     classification: "containment",
     idempotent: true,
     reverse,
+    lifts: op === "unsuspend",
     description,
     input: UserInput,
     resolve: resolveUser,

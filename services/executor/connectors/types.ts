@@ -53,6 +53,12 @@ export interface ActionDescriptor<C, I = unknown> {
   readonly description: string;
   /** The action that undoes this one (`lift_containment` for `contain_host`), for rollback and humans. */
   readonly reverse?: string;
+  /**
+   * The action undoes a containment (lift, unblock, unsuspend). It is never paused by the kill switch, counted
+   * against a budget, refused as stale or refused for a protected asset: during an incident, analysts must be able
+   * to release what automation contained by mistake.
+   */
+  readonly lifts?: boolean;
   readonly input: z.ZodType<I>;
   /** Looks the target up at the vendor (read-only), so guards can check what the call would really act on. */
   resolve?(client: C, ctx: ActionContext<I>): Promise<ResolvedTarget>;

@@ -6,12 +6,13 @@ import {
   wrongKind,
   type BudgetResult,
   type ClaimResult,
+  type ListEntry,
   type StateStore,
   type TimelineEntry,
 } from "./types.ts";
 
 interface Entry {
-  value: string | number | Map<string, number> | Map<string, string>;
+  value: string | number | Map<string, number> | Map<string, string> | Set<string>;
   expires: number;
 }
 
@@ -147,7 +148,7 @@ export class MemoryState implements StateStore {
 
   async getValue(key: string): Promise<string | undefined> {
     const e = this.get(key);
-    if (e?.value instanceof Map) throw wrongKind("getValue");
+    if (e?.value instanceof Map || e?.value instanceof Set) throw wrongKind("getValue");
     return e === undefined ? undefined : String(e.value);
   }
 
@@ -205,6 +206,77 @@ export class MemoryState implements StateStore {
     if (e && !(e.value instanceof Map)) throw wrongKind("record");
     if (e) (e.value as Map<string, string>).set(field, value);
     else this.data.set(key, { value: new Map([[field, value]]), expires: this.now() + ttlMs });
+  }
+
+  // Imported lists (same semantics as list-add-1, list-commit-2, list-read-2, list-name-add-1, list-names-1.lua).
+  private listHash(operation: string, key: string): Map<string, number> | undefined {
+    const e = this.get(key);
+    if (e && !(e.value instanceof Map)) throw wrongKind(operation);
+    return e?.value as Map<string, number> | undefined;
+  }
+
+  private version(operation: string, key: string): number {
+    const e = this.get(key);
+    if (e && typeof e.value !== "string" && typeof e.value !== "number") throw wrongKind(operation);
+    return e ? Number(e.value) : 0;
+  }
+
+  async listAdd(key: string, entries: readonly ListEntry[], nowMs: number): Promise<number> {
+    nowMs = checkTime("listAdd", nowMs);
+    for (const x of entries) checkTime("listAdd", x.expires);
+    let e = this.get(key);
+    if (e && !(e.value instanceof Map)) throw wrongKind("listAdd");
+    if (!e) {
+      e = { value: new Map<string, number>(), expires: Number.POSITIVE_INFINITY };
+      this.data.set(key, e);
+    }
+    const hash = e.value as Map<string, number>;
+    let latest = 0;
+    for (const { value, expires } of entries) {
+      if (expires > (hash.get(value) ?? 0)) hash.set(value, expires);
+      latest = Math.max(latest, expires);
+    }
+    if (latest > nowMs && (e.expires === Number.POSITIVE_INFINITY || e.expires < latest)) e.expires = latest;
+    if (hash.size === 0) this.data.delete(key);
+    return hash.size;
+  }
+
+  async listCommit(key: string, versionKey: string, nowMs: number): Promise<{ count: number; version: number }> {
+    nowMs = checkTime("listCommit", nowMs);
+    const hash = this.listHash("listCommit", key);
+    const version = this.version("listCommit", versionKey) + 1;
+    let count = 0;
+    let latest = 0;
+    if (hash) {
+      for (const [v, t] of hash) if (t <= nowMs) hash.delete(v);
+      count = hash.size;
+      for (const t of hash.values()) latest = Math.max(latest, t);
+      if (count > 0) this.data.set(key, { value: hash, expires: latest });
+    }
+    this.data.set(versionKey, { value: String(version), expires: Number.POSITIVE_INFINITY });
+    return { count, version };
+  }
+
+  async listRead(key: string, versionKey: string, nowMs: number): Promise<{ version: number; entries: ListEntry[] }> {
+    nowMs = checkTime("listRead", nowMs);
+    const version = this.version("listRead", versionKey);
+    const hash = this.listHash("listRead", key);
+    const entries: ListEntry[] = [];
+    if (hash) for (const [value, expires] of hash) if (expires > nowMs) entries.push({ value, expires });
+    return { version, entries };
+  }
+
+  async listNameAdd(key: string, name: string): Promise<void> {
+    const e = this.get(key);
+    if (e && !(e.value instanceof Set)) throw wrongKind("listNameAdd");
+    if (e) (e.value as Set<string>).add(name);
+    else this.data.set(key, { value: new Set([name]), expires: Number.POSITIVE_INFINITY });
+  }
+
+  async listNames(key: string): Promise<string[]> {
+    const e = this.get(key);
+    if (e && !(e.value instanceof Set)) throw wrongKind("listNames");
+    return e ? [...(e.value as Set<string>)].sort() : [];
   }
 
   private sweep(): void {

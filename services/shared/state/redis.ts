@@ -11,6 +11,7 @@ import {
   checkTtl,
   type BudgetResult,
   type ClaimResult,
+  type ListEntry,
   type StateStore,
   type TimelineEntry,
 } from "./types.ts";
@@ -212,6 +213,38 @@ export class RedisState implements StateStore {
 
   async record(key: string, field: string, value: string, ttlMs: number): Promise<void> {
     await this.call("record", [key], [field, value, checkTtl("record", ttlMs)]);
+  }
+
+  // Imported lists.
+  async listAdd(key: string, entries: readonly ListEntry[], nowMs: number): Promise<number> {
+    const args: Array<string | number> = [checkTime("listAdd", nowMs)];
+    for (const e of entries) args.push(e.value, checkTime("listAdd", e.expires));
+    return Number(await this.call("list-add", [key], args));
+  }
+
+  async listCommit(key: string, versionKey: string, nowMs: number): Promise<{ count: number; version: number }> {
+    const [count, version] = (await this.call("list-commit", [key, versionKey], [checkTime("listCommit", nowMs)])) as [
+      number,
+      number,
+    ];
+    return { count: Number(count), version: Number(version) };
+  }
+
+  async listRead(key: string, versionKey: string, nowMs: number): Promise<{ version: number; entries: ListEntry[] }> {
+    const flat = (await this.call("list-read", [key, versionKey], [checkTime("listRead", nowMs)])) as Array<
+      string | number
+    >;
+    const entries: ListEntry[] = [];
+    for (let i = 1; i + 1 < flat.length; i += 2) entries.push({ value: String(flat[i]), expires: Number(flat[i + 1]) });
+    return { version: Number(flat[0] ?? 0), entries };
+  }
+
+  async listNameAdd(key: string, name: string): Promise<void> {
+    await this.call("list-name-add", [key], [name]);
+  }
+
+  async listNames(key: string): Promise<string[]> {
+    return ((await this.call("list-names", [key], [])) as string[]).map(String).sort();
   }
 
   async close(): Promise<void> {

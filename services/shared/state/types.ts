@@ -24,6 +24,12 @@ export interface TimelineEntry {
   readonly time: number;
 }
 
+/** An entry of an imported list (a threat-intel indicator in canonical form) and its expiry (ms since the epoch). */
+export interface ListEntry {
+  readonly value: string;
+  readonly expires: number;
+}
+
 export type ClaimResult =
   | { readonly state: "acquired" }
   | { readonly state: "done"; readonly result: string }
@@ -108,6 +114,24 @@ export interface StateStore {
   lookup(key: string, field: string): Promise<string | undefined>;
   /** Sets one field of the digest hash at `key`; the hash expires `ttlMs` after its first field was set. */
   record(key: string, field: string, value: string, ttlMs: number): Promise<void>;
+  // Imported lists (threat-intel feeds): a hash of value -> expiry, a version counter beside it, a set of names.
+  /**
+   * Adds `entries` to the list hash at `key` (an entry already there keeps the later expiry); the hash lives at
+   * least until the latest expiry added. Returns the entries the hash holds. Visible to readers of the version
+   * only after `listCommit`.
+   */
+  listAdd(key: string, entries: readonly ListEntry[], nowMs: number): Promise<number>;
+  /**
+   * Drops the entries expired at `nowMs`, and increments the version at `versionKey` (which never expires). Returns
+   * the live entries and the new version.
+   */
+  listCommit(key: string, versionKey: string, nowMs: number): Promise<{ count: number; version: number }>;
+  /** The version (0 when never committed) and the entries not expired at `nowMs`, read together. */
+  listRead(key: string, versionKey: string, nowMs: number): Promise<{ version: number; entries: ListEntry[] }>;
+  /** Adds `name` to the set of list names at `key`. */
+  listNameAdd(key: string, name: string): Promise<void>;
+  /** The names in the set at `key`, sorted. */
+  listNames(key: string): Promise<string[]>;
   close(): Promise<void>;
 }
 

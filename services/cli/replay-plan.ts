@@ -1,0 +1,141 @@
+/**
+ * `riposte replay --plan`: the steps each respond decision's playbook would run, as the executor's dry run records
+ * them (status, the requests the connector would send), with the guards that need no vendor applied in event time:
+ * kill switch (configuration), protected assets, leases and budgets, on fresh in-memory state. Unlike a dry run,
+ * budget places are kept, not given back: the backtest asks what a live executor would have contained, and the
+ * (N+1)th containment of a window is what a budget refuses. Checks that need the vendor (what it resolves a target
+ * to) cannot run here and are not claimed.
+ */
+import { targetKey, type Decision, type PlaybookFile } from "../../schemas/index.ts";
+import { CONNECTORS, type ActionDescriptor, type PlannedRequest } from "../executor/connectors/index.ts";
+import { actionIdOf } from "../executor/executor.ts";
+import type { Guards } from "../executor/guards.ts";
+import { isRiposteError, messageOf } from "../shared/errors.ts";
+import { stateKey, type StateStore } from "../shared/state/index.ts";
+import { renderAll } from "../shared/template.ts";
+
+/** One step as the backtest would have run it. */
+export interface PlannedStep {
+  readonly step: string;
+  readonly connector: string;
+  readonly action: string;
+  readonly classification?: string;
+  /** An executor audit status: dry_run, awaiting_approval, paused, refused_protected, refused_budget, skipped_lease, failed. */
+  readonly status: string;
+  readonly reason?: string;
+  readonly request?: Record<string, unknown>;
+  readonly would_send?: readonly PlannedRequest[];
+}
+
+export interface PlanDeps {
+  readonly playbooks: ReadonlyMap<string, PlaybookFile>;
+  readonly guards: Guards;
+  readonly state: StateStore;
+  readonly statePrefix: string;
+}
+
+/** The data a step's params are rendered from, as the executor builds it. */
+function templateData(d: Decision): Record<string, unknown> {
+  return {
+    target: d.target,
+    params: d.params ?? {},
+    alert: d.alert,
+    decision: { id: d.id, score: d.score },
+    rule: d.rule,
+  };
+}
+
+/** The playbook's steps for one respond decision; empty for any other decision. */
+export async function planDecision(d: Decision, deps: PlanDeps): Promise<PlannedStep[]> {
+  if (d.outcome !== "respond" || !d.playbook) return [];
+  const playbook = deps.playbooks.get(d.playbook);
+  if (!playbook)
+    return [
+      {
+        step: "",
+        connector: "",
+        action: "",
+        status: "failed",
+        reason: `playbook "${d.playbook}" is not loaded (the executor dead-letters this decision)`,
+      },
+    ];
+  const out: PlannedStep[] = [];
+  for (const step of playbook.steps) {
+    const base = { step: step.id, connector: step.connector, action: step.action };
+    const connector = CONNECTORS.find((c) => c.name === step.connector);
+    const action = connector?.actions[step.action] as ActionDescriptor<unknown> | undefined;
+    if (!action) {
+      out.push({ ...base, status: "failed", reason: `unknown connector action ${step.connector}.${step.action}` });
+      break;
+    }
+    const withClass = { ...base, classification: action.classification };
+    if (d.approval === "required") {
+      out.push({ ...withClass, step: "approval", status: "awaiting_approval" });
+      break;
+    }
+    const s = await planStep(d, step, action, withClass, deps);
+    out.push(s);
+    // As the executor: a failure or a refusal stops an aborting playbook.
+    const stopped = s.status === "failed" || s.status.startsWith("refused_");
+    if (stopped && step.on_failure === "abort") break;
+  }
+  return out;
+}
+
+async function planStep(
+  d: Decision,
+  step: PlaybookFile["steps"][number],
+  action: ActionDescriptor<unknown>,
+  base: Pick<PlannedStep, "step" | "connector" | "action" | "classification">,
+  deps: PlanDeps,
+): Promise<PlannedStep> {
+  let request: Record<string, unknown>;
+  let input: unknown;
+  try {
+    request = renderAll(step.params, templateData(d));
+    input = action.input.parse(request);
+  } catch (e) {
+    return { ...base, status: "failed", reason: `${isRiposteError(e) ? `${e.code}: ` : ""}${messageOf(e)}` };
+  }
+  const { guards } = deps;
+  const refused = (status: string, reason: string): PlannedStep => ({ ...base, status, reason, request });
+  if (action.classification === "containment") {
+    // Only the configuration's switch: the API's is live state of a running cluster, not part of a backtest.
+    if (guards.settings.killSwitch)
+      return refused("paused", "containment is paused by the kill switch (configuration)");
+    // Decisions are made at their event's time here, so none is ever stale.
+    const prot = d.target && guards.protectedTarget(d.target);
+    if (prot) return refused("refused_protected", prot);
+  }
+  const actionId = actionIdOf(d.id, step.id);
+  const lease =
+    step.lease && d.target
+      ? stateKey(deps.statePrefix, targetKey(d.target), "lease", `${step.connector}.${step.action}`)
+      : undefined;
+  if (lease && step.lease) {
+    const held = await deps.state.claim(lease, d.id, step.lease.ttl);
+    if (held.state !== "acquired")
+      return refused("skipped_lease", `${step.connector}.${step.action} already ran on this target within its lease`);
+  }
+  const budgets = await guards.takeBudgets(actionId, {
+    rule: d.rule?.id,
+    classification: action.classification,
+    connector: step.connector,
+    action: step.action,
+  });
+  if (budgets.refused) {
+    // As the executor does: a refused action holds no lease, so a later decision may still run it.
+    if (lease) await deps.state.release(lease, d.id);
+    const { spec, count } = budgets.refused;
+    return refused(
+      "refused_budget",
+      `budget ${spec.text} is spent (${count} within the window): the action would not have been sent`,
+    );
+  }
+  return {
+    ...base,
+    status: "dry_run",
+    request,
+    ...(action.preview ? { would_send: action.preview(input) } : {}),
+  };
+}
