@@ -423,6 +423,23 @@ describe("executor against a CrowdStrike fake", () => {
     assert.equal(edr.requests.length, 0);
   });
 
+  test("get_device looks the host up (enrich): device id, hostname, containment status; nothing is contained", async () => {
+    const pb = PlaybookSchema.parse({
+      id: "isolate-host",
+      version: 1,
+      name: "Look up",
+      steps: [{ id: "lookup", connector: "crowdstrike", action: "get_device", params: { host: "{{target.value}}" } }],
+    });
+    await executor(pb).handle([msg(decision("d-lookup"))]);
+    await settle();
+    assert.equal(edr.actions().length, 0, "no device action");
+    assert.equal(actions[0]?.["status"], "succeeded");
+    assert.equal(actions[0]?.["classification"], "enrich");
+    const response = actions[0]?.["response"] as Record<string, unknown>;
+    assert.equal(response["device_id"], DEVICE);
+    assert.equal(response["hostname"], "web-01");
+  });
+
   test("a playbook naming an unknown connector fails at start", () => {
     assert.throws(() => executor(playbook({ connector: "nope" })), /unknown connector "nope"/);
   });

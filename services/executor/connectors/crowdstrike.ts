@@ -200,5 +200,12 @@ export const crowdstrike: ConnectorDescriptor<FalconClient> = {
       "Network-contain a host (Falcon 'contain' device action)",
     ),
     lift_containment: deviceAction("lift_containment", "contain_host", "Lift network containment of a host"),
+    get_device: action({
+      classification: "enrich",
+      idempotent: true,
+      description: "Look a host up (by name, local IP or device id): device id, hostname, local IP, containment status",
+      input: HostInput,
+      run: async (client: FalconClient, { input, signal }) => (await deviceOf(client, input, signal)).detail,
+    }),
   },
 };
