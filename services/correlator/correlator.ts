@@ -79,6 +79,9 @@ export class Correlator {
     ]);
     this.deps.metrics.inc("correlator_events_total", messages.length);
     this.deps.metrics.inc("correlator_dead_lettered_total", dlq.length);
+    const done = Date.now();
+    for (const m of messages)
+      this.deps.metrics.observe("riposte_stage_seconds", (done - m.timestamp) / 1000, { [LABEL.stage]: "correlate" });
   };
 
   private async one(m: InMessage, out: OutMessage[], dlq: OutMessage[]): Promise<void> {

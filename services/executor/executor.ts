@@ -115,6 +115,9 @@ export class Executor {
   /** Handles one batch from riposte.decisions, in order. */
   readonly handle = async (messages: readonly InMessage[]): Promise<void> => {
     await inKeyOrder(messages, (m) => this.one(m));
+    const done = Date.now();
+    for (const m of messages)
+      this.deps.metrics.observe("riposte_stage_seconds", (done - m.timestamp) / 1000, { [LABEL.stage]: "execute" });
   };
 
   /** Runs the playbook of one decision message (messages with the same target key run one at a time). */

@@ -6,6 +6,7 @@
  * being acknowledged), with a yield to the event loop between chunks; one piece that fails, even by throwing, is
  * dead-lettered alone; the answer summarises outcomes by code and lists per-piece results only up to a bound.
  */
+import { performance } from "node:perf_hooks";
 import { ROOT_CONTEXT } from "@opentelemetry/api";
 import type { Bus, OutMessage } from "../shared/bus/index.ts";
 import type { TopicNames } from "../shared/config.ts";
@@ -139,6 +140,7 @@ export class Ingestor {
   async ingest(pieces: readonly Piece[], opts: IngestOptions): Promise<IngestResult> {
     const { bus, topics, metrics } = this.deps;
     const receivedTime = opts.receivedTime ?? Date.now();
+    const started = performance.now();
     const deadLetter = opts.deadLetter !== false;
     return inSpan(
       "ingest",
@@ -250,6 +252,7 @@ export class Ingestor {
         }
         await inFlight;
         if (!opts.dryRun) {
+          metrics.observe("riposte_stage_seconds", (performance.now() - started) / 1000, { [LABEL.stage]: "ingest" });
           metrics.inc("ingest_normalized_total", normalizedCount);
           metrics.inc("ingest_dead_lettered_total", deadLettered);
           metrics.inc("ingest_dropped_total", droppedCount);

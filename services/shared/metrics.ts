@@ -55,7 +55,7 @@ export const HISTOGRAMS = {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   },
   riposte_stage_seconds: {
-    help: "Processing latency per stage (ingest, correlate, execute), per message",
+    help: "Latency per stage: correlate and execute per message, from its publication on the stage's input topic to the end of its processing; ingest per request body",
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
   },
 } as const;

@@ -125,6 +125,8 @@ for (const mode of ["embedded", "distributed"] as const) {
         // The embedded process runs every service; the distributed harness's ingest process only ingests.
         assert.ok(count("riposte_mttd_seconds") >= 1, "MTTD observed for the decision");
         assert.ok(count("riposte_mttr_seconds") >= 1, "MTTR observed for the containment");
+        for (const stage of ["ingest", "correlate", "execute"])
+          assert.match(text, new RegExp(`^riposte_stage_seconds_count\\{stage="${stage}"\\} [1-9]\\d*$`, "m"), stage);
         assert.match(
           text,
           /^riposte_actions_total\{connector="crowdstrike",action="contain_host",outcome="succeeded"\} 1$/m,
