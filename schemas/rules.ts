@@ -21,7 +21,8 @@ export const FieldPath = z
   .string()
   .regex(/^\$?\.?[A-Za-z_][\w-]*(\.[\w-]+)*$/, "a dotted field path such as device.hostname (no expressions)");
 
-const operators = [
+/** json-rules-engine's own operators. */
+export const ENGINE_OPERATORS = [
   "equal",
   "notEqual",
   "lessThan",
@@ -32,6 +33,10 @@ const operators = [
   "notIn",
   "contains",
   "doesNotContain",
+] as const;
+
+/** The operators Riposte adds (services/correlator/operators.ts implements them). */
+export const CUSTOM_OPERATORS = [
   "containsi",
   "startsWith",
   "endsWith",
@@ -41,6 +46,8 @@ const operators = [
   "inList",
   "exists",
 ] as const;
+
+const operators = [...ENGINE_OPERATORS, ...CUSTOM_OPERATORS] as const;
 
 /** A condition as json-rules-engine takes it. */
 export interface ConditionShape {

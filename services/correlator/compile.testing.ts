@@ -3,11 +3,10 @@
  * like a detection team's (per-format rules on class, severity and vendor fields, some cross-format ones), built
  * from the fields and values the events carry. Deterministic for a seed. Used by tests and the bench only.
  */
-import { existsSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { RuleFile, type ConditionShape, type NormalizedEvent } from "../../schemas/index.ts";
 import { normalizeEvent, type RawEvent } from "../ingest/normalizers/index.ts";
-import { CORPUS, corpusEvents, corpusLines } from "../ingest/normalizers/testing.ts";
+import { CORPUS, corpusEvents, corpusLines, corpusSampleFiles } from "../ingest/normalizers/testing.ts";
 import type { LoadedRule } from "./ruleset.ts";
 
 /**
@@ -17,27 +16,19 @@ import type { LoadedRule } from "./ruleset.ts";
 export function corpusNormalized(receivedTime = Date.UTC(2026, 0, 1)): NormalizedEvent[] | undefined {
   if (!existsSync(CORPUS)) return undefined;
   const out: NormalizedEvent[] = [];
-  const dirs = readdirSync(CORPUS, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
-    .map((d) => d.name)
-    .sort();
-  for (const dir of dirs) {
-    for (const file of readdirSync(join(CORPUS, dir)).sort()) {
-      if (file.endsWith(".md") || file.includes("expected") || !statSync(join(CORPUS, dir, file)).isFile()) continue;
-      const relative = join(dir, file);
-      let raws: { event: RawEvent; text: string }[];
+  for (const relative of corpusSampleFiles()) {
+    let raws: { event: RawEvent; text: string }[];
+    try {
+      raws = corpusEvents(relative).map((value) => ({ event: { kind: "json", value }, text: JSON.stringify(value) }));
+    } catch {
+      raws = corpusLines(relative).map((value) => ({ event: { kind: "text", value }, text: value }));
+    }
+    for (const { event, text } of raws) {
       try {
-        raws = corpusEvents(relative).map((value) => ({ event: { kind: "json", value }, text: JSON.stringify(value) }));
+        const r = normalizeEvent(event, text, { source: "corpus", receivedTime });
+        if (r.ok) out.push(r.event);
       } catch {
-        raws = corpusLines(relative).map((value) => ({ event: { kind: "text", value }, text: value }));
-      }
-      for (const { event, text } of raws) {
-        try {
-          const r = normalizeEvent(event, text, { source: "corpus", receivedTime });
-          if (r.ok) out.push(r.event);
-        } catch {
-          // A piece a normalizer cannot read is a DLQ case elsewhere; here it is simply not an event.
-        }
+        // A piece a normalizer cannot read is a DLQ case elsewhere; here it is simply not an event.
       }
     }
   }

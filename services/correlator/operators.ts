@@ -7,6 +7,7 @@
  */
 import { BlockList, isIP } from "node:net";
 import { IndicatorList } from "./lists.ts";
+import { CUSTOM_OPERATORS } from "../../schemas/rules.ts";
 
 /**
  * Named lists by name: IndicatorLists (canonical matching, see lists.ts), or plain sets of entries, which are
@@ -26,17 +27,8 @@ type OperatorFn = (factValue: unknown, jsonValue: unknown) => boolean;
 /** A test of a fact value against a condition value fixed in advance. */
 export type FactTest = (factValue: unknown) => boolean;
 
-/** The operators this module adds, in the order the rule schema lists them. */
-export const CUSTOM_OPERATORS = [
-  "containsi",
-  "startsWith",
-  "endsWith",
-  "regex",
-  "wildcard",
-  "cidr",
-  "inList",
-  "exists",
-] as const;
+/** The operators this module adds: the rule schema's list. */
+export { CUSTOM_OPERATORS };
 export type CustomOperator = (typeof CUSTOM_OPERATORS)[number];
 
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : [v]);

@@ -1,8 +1,7 @@
 /** Bench inputs: synthetic Suricata alerts for the thin path, and a mix of corpus formats (read at run time). */
-import { existsSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { normalizeEvent } from "../../services/ingest/normalizers/index.ts";
-import { CORPUS, corpusEvents, corpusLines } from "../../services/ingest/normalizers/testing.ts";
+import { CORPUS, corpusEvents, corpusLines, corpusSampleFiles } from "../../services/ingest/normalizers/testing.ts";
 import type { NormalizedEvent } from "../../schemas/index.ts";
 import type { RawEvent } from "../../services/ingest/normalizers/index.ts";
 
@@ -94,36 +93,28 @@ export function loadCorpusMix(): CorpusResult {
   const byFormat = new Map<string, string[]>();
   let files = 0;
   let rejected = 0;
-  const dirs = readdirSync(CORPUS, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
-    .map((d) => d.name)
-    .sort();
-  for (const dir of dirs) {
-    for (const file of readdirSync(join(CORPUS, dir)).sort()) {
-      if (file.endsWith(".md") || file.includes("expected") || !statSync(join(CORPUS, dir, file)).isFile()) continue;
-      const relative = join(dir, file);
-      let lines: string[];
+  for (const relative of corpusSampleFiles()) {
+    let lines: string[];
+    try {
+      lines = corpusEvents(relative).map((e) => JSON.stringify(e));
+    } catch {
+      lines = corpusLines(relative);
+    }
+    files++;
+    for (const line of lines) {
+      let event: NormalizedEvent | undefined;
       try {
-        lines = corpusEvents(relative).map((e) => JSON.stringify(e));
+        event = normalizeLine(line);
       } catch {
-        lines = corpusLines(relative);
+        event = undefined;
       }
-      files++;
-      for (const line of lines) {
-        let event: NormalizedEvent | undefined;
-        try {
-          event = normalizeLine(line);
-        } catch {
-          event = undefined;
-        }
-        if (!event) {
-          rejected++;
-          continue;
-        }
-        const list = byFormat.get(event.riposte.format) ?? [];
-        list.push(line);
-        byFormat.set(event.riposte.format, list);
+      if (!event) {
+        rejected++;
+        continue;
       }
+      const list = byFormat.get(event.riposte.format) ?? [];
+      list.push(line);
+      byFormat.set(event.riposte.format, list);
     }
   }
   const formats = [...byFormat.keys()].sort();

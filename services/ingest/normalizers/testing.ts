@@ -3,7 +3,7 @@
  * one-normalizer runs. Used by tests only.
  */
 import assert from "node:assert/strict";
-import { readFileSync, readdirSync, existsSync } from "node:fs";
+import { readFileSync, readdirSync, existsSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import type { NormalizedEvent } from "../../../schemas/index.ts";
@@ -13,6 +13,23 @@ import { isRejection } from "./types.ts";
 
 /** ../shared/corpus beside the repository. */
 export const CORPUS = fileURLToPath(new URL("../../../../shared/corpus/", import.meta.url));
+
+/**
+ * The corpus's sample files (`dir/file`, relative to CORPUS) in a stable order: every folder's files but READMEs,
+ * SOURCES.md and the `*-expected` output oracles.
+ */
+export function corpusSampleFiles(): string[] {
+  const dirs = readdirSync(CORPUS, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
+  return dirs.flatMap((dir) =>
+    readdirSync(join(CORPUS, dir))
+      .sort()
+      .filter((f) => !f.endsWith(".md") && !f.includes("expected") && statSync(join(CORPUS, dir, f)).isFile())
+      .map((f) => join(dir, f)),
+  );
+}
 
 /** Reads a corpus file; fails with a clear message when ../shared is not there. */
 export function corpusText(relative: string): string {
