@@ -147,6 +147,17 @@ describe("okta connector", () => {
     });
   });
 
+  test("a hostile user name cannot leave /api/v1/users/: '..' is refused, '{id}' and '/' are encoded", async () => {
+    const [dots] = await run("revoke_sessions", "..");
+    assert.equal(dots?.status, "failed");
+    assert.equal(fake.requests.length, 0, "nothing sent for '..'");
+    await run("get_user", "{id}/../groups");
+    assert.deepEqual(
+      fake.requests.map((r) => `${r.method} ${r.path}`),
+      ["GET /api/v1/users/%7Bid%7D%2F..%2Fgroups"],
+    );
+  });
+
   test("dry run: the audit record names the exact requests, and nothing is sent", async () => {
     const [a] = await runDecisions({
       playbook: step("revoke_sessions"),

@@ -51,7 +51,10 @@ export function oktaError(res: HttpResponse, what: string): RiposteError {
 }
 
 /** `{id}` stays as it is: it is the preview's placeholder for the id the lookup finds. */
-const userPath = (user: string) => `/api/v1/users/${user === "{id}" ? user : encodeURIComponent(user)}`;
+/** Where a dry-run preview shows the Okta id that the user lookup would return. */
+const ID_PLACEHOLDER = "{id}";
+const userPath = (user: string) => `/api/v1/users/${encodeURIComponent(user)}`;
+const idPath = (id: string) => (id === ID_PLACEHOLDER ? `/api/v1/users/${id}` : userPath(id));
 
 /** The requests of each call, shared by the calls and the dry-run preview. */
 export const OKTA_REQUESTS = {
@@ -59,11 +62,11 @@ export const OKTA_REQUESTS = {
   // oauthTokens=true: a stolen refresh token would otherwise outlive the revoked sessions.
   revokeSessions: (id: string): PlannedRequest => ({
     method: "DELETE",
-    path: `${userPath(id)}/sessions?oauthTokens=true`,
+    path: `${idPath(id)}/sessions?oauthTokens=true`,
   }),
   lifecycle: (id: string, op: "suspend" | "unsuspend"): PlannedRequest => ({
     method: "POST",
-    path: `${userPath(id)}/lifecycle/${op}`,
+    path: `${idPath(id)}/lifecycle/${op}`,
   }),
 } as const;
 
@@ -129,7 +132,13 @@ const WANTED = { suspend: "SUSPENDED", unsuspend: "ACTIVE" } as const;
 
 const UserInput = z.strictObject({
   /** The user's login (usually the email address) or Okta id. */
-  user: z.string().trim().min(1).max(320),
+  // "." and ".." survive URL encoding and would climb out of /api/v1/users/ (a hostile alert's user name).
+  user: z
+    .string()
+    .trim()
+    .min(1)
+    .max(320)
+    .refine((u) => u !== "." && u !== "..", "not a user login or id"),
   reason: z.string().max(2000).optional(),
 });
 
@@ -162,7 +171,7 @@ function lifecycleAction(op: "suspend" | "unsuspend", reverse: string, descripti
     },
     run: async (client: OktaClient, { input, signal, resolved }) =>
       client.lifecycle(await idOf(client, input, signal, resolved), op, signal),
-    preview: (input) => [OKTA_REQUESTS.getUser(input.user), OKTA_REQUESTS.lifecycle("{id}", op)],
+    preview: (input) => [OKTA_REQUESTS.getUser(input.user), OKTA_REQUESTS.lifecycle(ID_PLACEHOLDER, op)],
   });
 }
 
@@ -183,7 +192,7 @@ export const okta: ConnectorDescriptor<OktaClient> = {
         await client.call(OKTA_REQUESTS.revokeSessions(id), signal, "revoke sessions");
         return { user_id: id, sessions: "revoked", oauth_tokens: "revoked" };
       },
-      preview: (input) => [OKTA_REQUESTS.getUser(input.user), OKTA_REQUESTS.revokeSessions("{id}")],
+      preview: (input) => [OKTA_REQUESTS.getUser(input.user), OKTA_REQUESTS.revokeSessions(ID_PLACEHOLDER)],
     }),
     suspend_user: lifecycleAction("suspend", "unsuspend_user", "Suspend an Okta user (sign-in blocked; reversible)"),
     unsuspend_user: lifecycleAction("unsuspend", "suspend_user", "Unsuspend a suspended Okta user"),
