@@ -28,15 +28,24 @@ const REJECTIONS = new Set([
   "CLUSTER_AUTHORIZATION_FAILED",
 ]);
 
-/** The kafkajs error `type`s of an error and its causes. */
+/**
+ * The Kafka error names of an error, its causes and aggregated errors: kafkajs' `type`, @platformatic/kafka's
+ * `apiId` (both use the protocol's names: MESSAGE_TOO_LARGE, ...).
+ */
 function errorTypes(e: unknown): string[] {
   const out: string[] = [];
-  let cur: unknown = e;
-  for (let depth = 0; depth < 5 && cur !== null && typeof cur === "object"; depth++) {
-    const o = cur as { type?: unknown; cause?: unknown; originalError?: unknown };
+  const seen = new Set<unknown>();
+  const visit = (x: unknown, depth: number) => {
+    if (depth > 6 || x === null || typeof x !== "object" || seen.has(x)) return;
+    seen.add(x);
+    const o = x as { type?: unknown; apiId?: unknown; cause?: unknown; originalError?: unknown; errors?: unknown };
     if (typeof o.type === "string") out.push(o.type);
-    cur = o.cause ?? o.originalError;
-  }
+    if (typeof o.apiId === "string") out.push(o.apiId);
+    if (Array.isArray(o.errors)) for (const inner of o.errors.slice(0, 16)) visit(inner, depth + 1);
+    visit(o.cause, depth + 1);
+    visit(o.originalError, depth + 1);
+  };
+  visit(e, 0);
   return out;
 }
 
