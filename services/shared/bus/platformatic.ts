@@ -9,8 +9,10 @@
  *   key's partition is the same whichever client (or tool) produced it. Null keys go round robin, as with kafkajs.
  * - The idempotent producer retries forever unless told otherwise: `retries` is bounded, so an outage surfaces as
  *   RIPOSTE_BUS_UNAVAILABLE within `timeout × retries` instead of hanging a handler.
- * - A failed produce leaves the client's sequence numbers ahead of the broker's: the producer is replaced (once the
- *   calls in flight on it have settled), as the kafkajs bus does.
+ * - Concurrent publishes are coalesced into one produce request while the previous one is in flight, as with
+ *   kafkajs: the idempotent producer allows one request in flight per connection, so separate sends would queue.
+ * - A failed produce leaves the client's sequence numbers ahead of the broker's: the producer is replaced, as the
+ *   kafkajs bus does.
  * - Consumption is a stream of messages: it is cut into per-partition batches of at most `maxBatch`, handled with
  *   up to `partitionsConcurrently` partitions at once, each partition in offset order; the stream is paused while
  *   a round is handled (bounded memory), and a batch whose handler rejects is handed again after a backoff.
@@ -29,7 +31,7 @@ import type { Logger } from "../log.ts";
 import type { Bus, InMessage, OutMessage, SubscribeOptions, Subscription, TopicSpec } from "./types.ts";
 import { redeliveryDelay } from "./types.ts";
 import { RiposteError, messageOf } from "../errors.ts";
-import { busError, splitBySize, type Produced } from "./kafka-produce.ts";
+import { ProduceQueue, busError, byTopic, splitBySize, type Tracked } from "./kafka-produce.ts";
 import { TOPIC_MAX_MESSAGE_BYTES, type KafkaBusOptions } from "./kafka.ts";
 
 /** Bytes per produce request; below the broker's default message.max.bytes (1 MiB) for any one partition. */
@@ -58,7 +60,6 @@ const deserializers = { key: asBuffer, value: asBuffer, headerKey: asBuffer, hea
 
 interface Generation {
   readonly producer: Out;
-  inFlight: number;
   retired: boolean;
 }
 
@@ -75,6 +76,7 @@ export class PlatformaticBus implements Bus {
   private readonly subscriptions = new Set<Subscription>();
   private admin: Admin | undefined;
   private closed = false;
+  private readonly produce = new ProduceQueue((batches) => this.send(batches));
 
   constructor(opts: KafkaBusOptions) {
     this.log = opts.log.child({ component: "kafka", client: "platformatic" });
@@ -111,21 +113,15 @@ export class PlatformaticBus implements Bus {
         partitioner: javaPartitioner(),
         serializers,
       }),
-      inFlight: 0,
       retired: false,
     });
   }
 
-  /** Takes a producer out of use after a failure; it is closed once the calls still on it have settled. */
+  /** Takes a producer out of use (after a failure, at close) and closes it; sends are serial, none is on it. */
   private retire(g: Generation): void {
     if (g.retired) return;
     g.retired = true;
     if (this.current === g) this.current = undefined;
-    this.closeWhenIdle(g);
-  }
-
-  private closeWhenIdle(g: Generation): void {
-    if (!g.retired || g.inFlight > 0) return;
     const p = g.producer.close().catch(() => undefined);
     this.retiring.add(p);
     void p.finally(() => this.retiring.delete(p));
@@ -249,24 +245,19 @@ export class PlatformaticBus implements Bus {
     await this.publishBatch([{ topic, messages }]);
   }
 
-  /**
-   * Appends batches, resolving once Kafka acknowledged them (acks=all). Each call is its own produce request (the
-   * client pipelines them on its connections), so a record the broker refuses (RIPOSTE_BUS_REJECTED) fails only
-   * its own caller.
-   */
-  async publishBatch(batches: ReadonlyArray<{ topic: string; messages: readonly OutMessage[] }>): Promise<void> {
-    const byTopic = new Map<string, Produced[]>();
-    for (const b of batches) {
-      if (b.messages.length === 0) continue;
-      const list = byTopic.get(b.topic) ?? [];
-      for (const m of b.messages) list.push({ key: m.key, value: m.value, headers: { ...m.headers } });
-      byTopic.set(b.topic, list);
-    }
-    if (byTopic.size === 0) return;
-    for (const part of splitBySize(byTopic, MAX_REQUEST_BYTES)) {
-      const g = this.generation();
-      g.inFlight++;
-      try {
+  /** Appends batches, resolving once Kafka acknowledged them (acks=all); concurrent calls are coalesced. */
+  publishBatch(batches: ReadonlyArray<{ topic: string; messages: readonly OutMessage[] }>): Promise<void> {
+    return this.produce.publish(batches);
+  }
+
+  /** Sends in produce requests of at most MAX_REQUEST_BYTES, marking what Kafka acknowledged; returns the failure. */
+  private async send(
+    batches: ReadonlyArray<{ topic: string; messages: Tracked[] }>,
+  ): Promise<RiposteError | undefined> {
+    let g: Generation | undefined;
+    try {
+      g = this.generation();
+      for (const part of splitBySize(byTopic(batches), MAX_REQUEST_BYTES)) {
         await g.producer.send({
           messages: part.flatMap((t) =>
             t.messages.map((m) => ({
@@ -277,13 +268,12 @@ export class PlatformaticBus implements Bus {
             })),
           ),
         });
-      } catch (e) {
-        this.retire(g);
-        throw busError(e);
-      } finally {
-        g.inFlight--;
-        this.closeWhenIdle(g);
+        for (const t of part) for (const m of t.messages) m.acked = true;
       }
+      return undefined;
+    } catch (e) {
+      if (g) this.retire(g);
+      return busError(e);
     }
   }
 
@@ -436,12 +426,7 @@ export class PlatformaticBus implements Bus {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.allSettled([...this.subscriptions].map((s) => s.stop()));
-    const g = this.current;
-    this.current = undefined;
-    if (g) {
-      g.retired = true;
-      this.closeWhenIdle(g);
-    }
+    if (this.current) this.retire(this.current);
     await Promise.allSettled([...this.retiring]);
     await this.admin?.close().catch(() => undefined);
     this.admin = undefined;
