@@ -341,6 +341,7 @@ export async function startServices(opts: StartOptions): Promise<Running> {
       incidents: new StateIncidents({
         state,
         prefix: config.topics.prefix,
+        retentionMs: config.incidentRetentionMs,
         publish: (i) => bus.publish(topics.incidents, [{ key: i.id, value: JSON.stringify(i) }]),
       }),
       // The correlator's own set when it runs here; otherwise what correlators publish to shared state.

@@ -31,7 +31,7 @@ function fullApi() {
     ingestor,
     replay: (o) => replayDlq({ bus, topics, ingestor, state: new MemoryState(), groupId: "g", ...o }),
     trail: new MemoryTrailStore(60_000),
-    incidents: new StateIncidents({ state: new MemoryState(), prefix: "openapi" }),
+    incidents: new StateIncidents({ state: new MemoryState(), prefix: "openapi", retentionMs: 60_000 }),
     rules: { status: async () => undefined, reload: async () => ({ requested_at: 1 }) },
     killSwitch: { get: async () => ({ on: false }), set: async (on) => ({ on }) },
     edl: { tokens: {}, text: async () => "" },

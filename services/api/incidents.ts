@@ -27,10 +27,13 @@ export class StateIncidents {
   private readonly keys: ReturnType<typeof incidentKeys>;
   private readonly publish: ((incident: Incident) => Promise<void>) | undefined;
   private readonly now: () => number;
+  private readonly retentionMs: number;
 
   constructor(opts: {
     state: StateStore;
     prefix: string;
+    /** RIPOSTE_INCIDENT_RETENTION: a save refreshes the store's expiry by this much, as the correlator's do. */
+    retentionMs: number;
     /** Publishes a changed incident to `<prefix>.incidents` (where this process can publish). */
     publish?: (incident: Incident) => Promise<void>;
     now?: () => number;
@@ -39,6 +42,7 @@ export class StateIncidents {
     this.keys = incidentKeys(opts.prefix);
     this.publish = opts.publish;
     this.now = opts.now ?? Date.now;
+    this.retentionMs = opts.retentionMs;
   }
 
   async get(id: string): Promise<Incident | undefined> {
@@ -108,6 +112,7 @@ export class StateIncidents {
         linkTime: next.last_seen,
         retainAfter: 0,
         linkAfter: 0,
+        ttlMs: this.retentionMs,
       });
       if (result.saved) {
         await this.publish?.(next);

@@ -289,6 +289,7 @@ export class Correlator {
         linkTime: p.linkTime,
         retainAfter: p.retainAfter,
         linkAfter: p.linkAfter,
+        ttlMs: settings.retentionMs,
       });
       if (result.saved) {
         const [kept, ...merged] = p.changed;

@@ -306,6 +306,7 @@ export class MemoryState implements StateStore {
     checkTime("incidentSave", save.linkTime);
     checkTime("incidentSave", save.retainAfter);
     checkTime("incidentSave", save.linkAfter);
+    const ttlMs = checkTtl("incidentSave", save.ttlMs);
     for (const w of save.writes) {
       checkCount("incidentSave", w.version);
       checkTime("incidentSave", w.lastSeen);
@@ -340,6 +341,11 @@ export class MemoryState implements StateStore {
     for (const entity of oldest(touched, save.linkAfter)) {
       links.delete(entity);
       touched.delete(entity);
+    }
+    const expires = this.now() + ttlMs;
+    for (const k of [keys.docs, keys.versions, keys.index, keys.links, keys.touched]) {
+      const e = this.data.get(k);
+      if (e) e.expires = expires;
     }
     return { saved: true };
   }

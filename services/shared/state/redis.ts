@@ -268,6 +268,7 @@ export class RedisState implements StateStore {
       checkTime("incidentSave", save.linkTime),
       checkTime("incidentSave", save.retainAfter),
       checkTime("incidentSave", save.linkAfter),
+      checkTtl("incidentSave", save.ttlMs),
     ];
     for (const w of save.writes)
       args.push(w.id, checkCount("incidentSave", w.version), checkTime("incidentSave", w.lastSeen), w.doc);

@@ -71,6 +71,8 @@ export interface IncidentSave {
   readonly retainAfter: number;
   /** Links made before this (event time) are dropped, at most a bounded number per save. */
   readonly linkAfter: number;
+  /** The store's keys expire this long (wall clock) after the last save: an idle store goes as a whole. */
+  readonly ttlMs: number;
 }
 
 export type IncidentSaveResult = { readonly saved: true } | { readonly saved: false; readonly conflict: string };

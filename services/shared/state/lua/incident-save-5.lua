@@ -11,12 +11,13 @@
   ARGV[3] event time of the links (ms)
   ARGV[4] incidents last seen before this time are dropped (at most 100 per call)
   ARGV[5] links made before this time are dropped (at most 100 per call)
-  ARGV[6..] W times: id, version, last_seen, JSON; then L times: entity key, incident id
+  ARGV[6] ttl (ms) of the five keys, refreshed by every save
+  ARGV[7..] W times: id, version, last_seen, JSON; then L times: entity key, incident id
   Returns: {1, ""} when saved, {0, id} when the stored version of incident id is not the one expected
 ]]
 local writes = tonumber(ARGV[1])
 local links = tonumber(ARGV[2])
-local base = 6
+local base = 7
 for i = 0, writes - 1 do
   local o = base + i * 4
   local stored = tonumber(redis.call("HGET", KEYS[2], ARGV[o]) or "0")
@@ -46,5 +47,8 @@ local stale = redis.call("ZRANGEBYSCORE", KEYS[5], "-inf", "(" .. ARGV[5], "LIMI
 for _, entity in ipairs(stale) do
   redis.call("HDEL", KEYS[4], entity)
   redis.call("ZREM", KEYS[5], entity)
+end
+for i = 1, 5 do
+  redis.call("PEXPIRE", KEYS[i], ARGV[6])
 end
 return {1, ""}
