@@ -23,7 +23,10 @@ export const DEFAULT_LATENESS_MS = 300_000;
 /** Default half-life of entity risk when the configuration sets none. */
 export const DEFAULT_RISK_HALF_LIFE_MS = 86_400_000;
 /** Saves of one event's incident change tried before the batch is given back for redelivery. */
-const INCIDENT_ATTEMPTS = 8;
+const INCIDENT_ATTEMPTS = 16;
+/** Random pause before the next try after a conflict, growing with the tries, so racing writers spread out. */
+const conflictPause = (attempt: number) =>
+  new Promise((r) => setTimeout(r, Math.random() * 4 * Math.min(attempt + 1, 8)));
 
 /** What one event came to: its decisions, and the incidents it changed (each in full, at its new version). */
 export interface Outcome {
@@ -303,6 +306,7 @@ export class Correlator {
         return p.changed;
       }
       metrics.inc("correlator_incident_conflicts_total");
+      await conflictPause(attempt);
     }
     throw new RiposteError(
       "RIPOSTE_STATE_UNAVAILABLE",
