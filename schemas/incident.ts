@@ -13,7 +13,7 @@ export const INCIDENT_LIMITS = {
   entities: 50,
   alertIds: 100,
   decisions: 100,
-  notes: 100,
+  notes: 50,
   history: 200,
   mergedFrom: 50,
 } as const;

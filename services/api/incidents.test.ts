@@ -214,7 +214,7 @@ describe("incidents API", () => {
       { note: "" },
       { assignee: 5 },
       { status: "resolved", extra: true },
-      { note: "x".repeat(4001) },
+      { note: "x".repeat(2001) },
     ]) {
       const res = await patch(hex(4), body);
       assert.equal(res.statusCode, 400, JSON.stringify(body));

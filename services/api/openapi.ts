@@ -44,7 +44,13 @@ export const IncidentPatch = z
   .strictObject({
     status: SettableStatus.optional(),
     assignee: z.string().trim().min(1).max(200).nullable().optional().describe("Who owns it; null unassigns"),
-    note: z.string().trim().min(1).max(4000).optional().describe("A note added to the incident"),
+    note: z
+      .string()
+      .trim()
+      .min(1)
+      .max(2000)
+      .optional()
+      .describe("A note added to the incident (at most 2,000 characters; the newest 50 are kept)"),
     by: z.string().trim().min(1).max(200).optional().describe("Who makes the change, for the history (default api)"),
   })
   .refine((b) => b.status !== undefined || b.assignee !== undefined || b.note !== undefined, {
