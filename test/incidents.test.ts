@@ -4,6 +4,7 @@
  * changed incident keyed by its id.
  */
 import { describe, test, after } from "node:test";
+import { readFileSync } from "node:fs";
 import assert from "node:assert/strict";
 import { Incident, type NormalizedEvent } from "../schemas/index.ts";
 import { MemoryBus, type InMessage } from "../services/shared/bus/index.ts";
@@ -87,6 +88,30 @@ for (const [name, make] of stores) {
       assert.equal(inc.version, 21, "one version per alert");
       assert.deepEqual(inc.entities, ["ip:10.7.7.7"]);
       assert.ok((metrics.snapshot()["correlator_incident_conflicts_total"] ?? 0) > 0, "the writers did conflict");
+    });
+
+    test("Defender alerts: the device alert names host and user, the identity alert the user: one incident", async () => {
+      const prefix = uniquePrefix(`inc-defender-${name}`);
+      const state = await make();
+      opened.push(state);
+      const c = correlator(state, prefix);
+      const lines = readFileSync(new URL("../services/demo/alerts/defender.ndjson", import.meta.url), "utf8")
+        .split("\n")
+        .filter((l) => l.trim() !== "");
+      const changed: Incident[] = [];
+      for (const [i, line] of lines.entries()) {
+        const out = normalizeEvent({ kind: "json", value: JSON.parse(line) as Record<string, unknown> }, line, {
+          source: "defender",
+          receivedTime: 1,
+        });
+        assert.ok(out.ok);
+        changed.push(...(await c.outcome(out.event, `d/0/${i}`)).incidents);
+      }
+      const ids = new Set(changed.map((i) => i.id));
+      assert.equal(ids.size, 1, "one incident");
+      const inc = await read(state, prefix, [...ids][0] as string);
+      assert.equal(inc.alert_count, lines.length);
+      assert.deepEqual([...inc.entities].sort(), ["host:fin-ws-042", "user:j.doe@example.com"]);
     });
 
     test("handle publishes each changed incident in full, keyed by its id; a redelivery publishes nothing", async () => {
