@@ -16,6 +16,8 @@ import { normalizeEvent } from "../services/ingest/normalizers/index.ts";
 import { Correlator } from "../services/correlator/index.ts";
 import { RuleSet } from "../services/correlator/ruleset.ts";
 import { requireRedis, uniquePrefix } from "./support/env.ts";
+import { buildApi } from "../services/api/app.ts";
+import { StateIncidents } from "../services/api/incidents.ts";
 
 function suricata(flow: number, src = "10.7.7.7", minute = 0): NormalizedEvent {
   const raw = {
@@ -60,7 +62,7 @@ for (const [name, make] of stores) {
         metrics,
         statePrefix: prefix,
         dedupWindowMs: 60_000,
-        incidents: { windowMs: 86_400_000, retentionMs: 120_000 },
+        incidents: { windowMs: 86_400_000, retentionMs: 3_600_000 },
       });
     const read = async (state: StateStore, prefix: string, id: string) => {
       const [doc] = await state.incidentRead(incidentKeys(prefix), [id]);
@@ -112,6 +114,61 @@ for (const [name, make] of stores) {
       const inc = await read(state, prefix, [...ids][0] as string);
       assert.equal(inc.alert_count, lines.length);
       assert.deepEqual([...inc.entities].sort(), ["host:fin-ws-042", "user:j.doe@example.com"]);
+    });
+
+    test("the API reads what a correlator saved through its own connection, pages it and changes it", async () => {
+      const prefix = uniquePrefix(`inc-api-${name}`);
+      const state = await make();
+      const apiState = name === "redis" ? await make() : state;
+      opened.push(...new Set([state, apiState]));
+      const c = correlator(state, prefix);
+      for (let i = 0; i < 5; i++) await c.outcome(suricata(200 + i, `10.9.0.${i}`, i), `a/0/${i}`);
+      const token = "incidents-e2e-token-0123456789";
+      const api = buildApi({
+        log: silentLogger,
+        metrics: new Metrics(),
+        apiToken: token,
+        sourceTokens: {},
+        maxBodyBytes: 4096,
+        hmacSecrets: {},
+        replayWindowMs: 300_000,
+        incidents: new StateIncidents({ state: apiState, prefix, retentionMs: 120_000 }),
+      });
+      try {
+        const auth = { authorization: `Bearer ${token}` };
+        const page = async (q: string) =>
+          (await api.inject({ method: "GET", url: `/v1/incidents?${q}`, headers: auth })).json<{
+            incidents: Incident[];
+            next_cursor?: string;
+          }>();
+        const first = await page("limit=3");
+        assert.deepEqual(
+          first.incidents.map((i) => i.entities[0]),
+          ["ip:10.9.0.4", "ip:10.9.0.3", "ip:10.9.0.2"],
+        );
+        const rest = await page(`limit=3&cursor=${first.next_cursor ?? ""}`);
+        assert.deepEqual(
+          rest.incidents.map((i) => i.entities[0]),
+          ["ip:10.9.0.1", "ip:10.9.0.0"],
+        );
+        assert.equal(rest.next_cursor, undefined);
+        const id = first.incidents[0]?.id as string;
+        const res = await api.inject({
+          method: "PATCH",
+          url: `/v1/incidents/${id}`,
+          headers: { ...auth, "content-type": "application/json" },
+          payload: JSON.stringify({ status: "contained", by: "carol" }),
+        });
+        assert.equal(res.statusCode, 200, res.body);
+        assert.equal((await read(state, prefix, id)).status, "contained", "the correlator's store sees the change");
+        // The correlator's next alert for that entity joins the incident on top of the analyst's version.
+        const next = await c.outcome(suricata(300, "10.9.0.4", 30), "a/0/30");
+        assert.equal(next.incidents[0]?.id, id);
+        assert.equal(next.incidents[0]?.version, 3);
+        assert.equal(next.incidents[0]?.status, "contained");
+      } finally {
+        await api.close();
+      }
     });
 
     test("handle publishes each changed incident in full, keyed by its id; a redelivery publishes nothing", async () => {
