@@ -168,6 +168,39 @@ for (const mode of ["embedded", "distributed"] as const) {
         assert.ok(trail.trace_ids.includes(traceId));
       });
 
+    if (mode === "embedded")
+      test("GET /v1/incidents/{id}/timeline: the alert received, the decision and the isolation, in time order", async () => {
+        const respond = h.decisions.find((d) => d["outcome"] === "respond") as Record<string, unknown>;
+        const alertUid = String((respond["alert"] as Record<string, unknown>)["uid"]);
+        const rec = h.incidents.find((r) => (r.value["alert_ids"] as string[]).includes(alertUid));
+        assert.ok(rec);
+        type Timeline = { entries: Array<{ kind: string; time: number; status?: string; decision_id?: string }> };
+        let timeline: Timeline | undefined;
+        await eventually(
+          async () => {
+            const res = await fetch(`${h.url}/v1/incidents/${String(rec.key)}/timeline`, {
+              headers: { authorization: `Bearer ${TOKEN}` },
+            });
+            if (res.status !== 200) return false;
+            timeline = (await res.json()) as Timeline;
+            return timeline.entries.some((e) => e.kind === "action");
+          },
+          "the timeline with the isolation",
+          30_000,
+        );
+        const entries = timeline?.entries ?? [];
+        const kinds = entries.map((e) => e.kind);
+        assert.ok(kinds.includes("alert") && kinds.includes("decision"), kinds.join(","));
+        assert.equal(entries.find((e) => e.kind === "action")?.status, "succeeded");
+        assert.equal(entries.find((e) => e.kind === "decision")?.decision_id, respond["id"]);
+        const times = entries.map((e) => e.time);
+        assert.deepEqual(
+          times,
+          [...times].sort((a, b) => a - b),
+          "in time order",
+        );
+      });
+
     test("GET /metrics after the run: MTTD and MTTR histograms with counts, actions by outcome, consumer lag", async () => {
       const res = await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
       assert.equal(res.status, 200);
