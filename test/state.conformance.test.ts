@@ -363,7 +363,7 @@ for (const [name, make] of implementations) {
       const s = await store();
       const keys = incidentKeys(uniquePrefix("inc"));
       assert.deepEqual(await s.incidentRead(keys, ["a"]), [undefined]);
-      assert.deepEqual(await s.incidentLinks(keys, ["host:x"]), [undefined]);
+      assert.deepEqual(await s.incidentFind(keys, ["host:x"], ["a"]), { links: [undefined], docs: new Map() });
       const r = await s.incidentSave(
         keys,
         save(
@@ -382,7 +382,11 @@ for (const [name, make] of implementations) {
         (await s.incidentRead(keys, ["b", "nope", "a"])).map((d) => (d ? (JSON.parse(d) as { id: string }).id : d)),
         ["b", undefined, "a"],
       );
-      assert.deepEqual(await s.incidentLinks(keys, ["user:y", "host:x", "ip:z"]), ["b", "a", undefined]);
+      const found = await s.incidentFind(keys, ["user:y", "host:x", "ip:z"], ["c", "b"]);
+      assert.deepEqual(found.links, ["b", "a", undefined]);
+      assert.deepEqual([...found.docs.keys()].sort(), ["a", "b"], "the linked incidents' documents, and those asked");
+      assert.equal(JSON.parse(found.docs.get("a") ?? "{}").id, "a");
+      assert.deepEqual([...(await s.incidentFind(keys, [], ["a"])).docs.keys()], ["a"]);
       assert.deepEqual(await s.incidentRead(keys, []), []);
     });
 
@@ -403,7 +407,7 @@ for (const [name, make] of implementations) {
       );
       assert.deepEqual(await s.incidentSave(keys, mixed), { saved: false, conflict: "a" });
       assert.deepEqual(await s.incidentRead(keys, ["new"]), [undefined], "nothing of a refused save is written");
-      assert.deepEqual(await s.incidentLinks(keys, ["host:q"]), [undefined]);
+      assert.deepEqual((await s.incidentFind(keys, ["host:q"], [])).links, [undefined]);
       assert.deepEqual(await s.incidentSave(keys, save([{ id: "a", version: 2, lastSeen: 9 }])), { saved: true });
     });
 
@@ -464,7 +468,7 @@ for (const [name, make] of implementations) {
         (await s.incidentScan(keys, undefined, 10)).map((x) => x.id),
         ["new", "kept"],
       );
-      assert.deepEqual(await s.incidentLinks(keys, ["host:old", "host:new"]), [undefined, "new"]);
+      assert.deepEqual((await s.incidentFind(keys, ["host:old", "host:new"], [])).links, [undefined, "new"]);
       // A trimmed incident starts again at version 1.
       assert.deepEqual(await s.incidentSave(keys, save([{ id: "old", version: 1, lastSeen: 9_500 }])), { saved: true });
     });

@@ -268,21 +268,24 @@ export class Correlator {
     const entities = incidentEntities(event);
     if (entities.length === 0) return [];
     for (let attempt = 0; attempt < INCIDENT_ATTEMPTS; attempt++) {
-      const linked = await state.incidentLinks(keys, entities);
+      // One round trip for the usual case; a merged incident's survivor may take another read per hop.
+      const found = await state.incidentFind(keys, entities, openingIds(event));
       const links = new Map<string, string>();
       entities.forEach((e, i) => {
-        const id = linked[i];
+        const id = found.links[i];
         if (id !== undefined) links.set(e, id);
       });
       const docs = new Map<string, Incident>();
-      let wanted = [...new Set([...links.values(), ...openingIds(event)])];
-      for (let hop = 0; hop <= MAX_HOPS && wanted.length > 0; hop++) {
+      for (const [id, doc] of found.docs) docs.set(id, Incident.parse(JSON.parse(doc)));
+      let wanted = missingIncidents(docs);
+      for (let hop = 0; hop < MAX_HOPS && wanted.length > 0; hop++) {
         const read = await state.incidentRead(keys, wanted);
         wanted.forEach((id, i) => {
           const doc = read[i];
           if (doc !== undefined) docs.set(id, Incident.parse(JSON.parse(doc)));
         });
-        wanted = missingIncidents(docs).filter((id) => !wanted.includes(id));
+        const asked = new Set(wanted);
+        wanted = missingIncidents(docs).filter((id) => !asked.has(id));
       }
       const p = planIncident(event, decisions, { links, docs }, { ...settings, now: this.now() });
       if (!p) return [];

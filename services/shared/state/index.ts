@@ -1,6 +1,7 @@
 export type {
   BudgetResult,
   ClaimResult,
+  IncidentFound,
   IncidentKeys,
   IncidentSave,
   IncidentSaveResult,

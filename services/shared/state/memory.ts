@@ -6,6 +6,7 @@ import {
   wrongKind,
   type BudgetResult,
   type ClaimResult,
+  type IncidentFound,
   type IncidentKeys,
   type IncidentSave,
   type IncidentSaveResult,
@@ -282,7 +283,7 @@ export class MemoryState implements StateStore {
     return e ? [...(e.value as Set<string>)].sort() : [];
   }
 
-  // Incidents (same semantics as incident-links-1, incident-read-1, incident-save-5 and incident-scan-1.lua).
+  // Incidents (same semantics as incident-find-2, incident-read-1, incident-save-5 and incident-scan-1.lua).
   private hashOf<V extends string | number>(operation: string, key: string, create: boolean): Map<string, V> {
     const e = this.get(key);
     if (e && !(e.value instanceof Map)) throw wrongKind(operation);
@@ -292,9 +293,16 @@ export class MemoryState implements StateStore {
     return made;
   }
 
-  async incidentLinks(keys: IncidentKeys, entities: readonly string[]): Promise<Array<string | undefined>> {
-    const links = this.hashOf<string>("incidentLinks", keys.links, false);
-    return entities.map((e) => links.get(e));
+  async incidentFind(keys: IncidentKeys, entities: readonly string[], ids: readonly string[]): Promise<IncidentFound> {
+    const links = this.hashOf<string>("incidentFind", keys.links, false);
+    const stored = this.hashOf<string>("incidentFind", keys.docs, false);
+    const linked = entities.map((e) => links.get(e));
+    const docs = new Map<string, string>();
+    for (const id of [...linked, ...ids]) {
+      const doc = id === undefined ? undefined : stored.get(id);
+      if (id !== undefined && doc !== undefined) docs.set(id, doc);
+    }
+    return { links: linked, docs };
   }
 
   async incidentRead(keys: IncidentKeys, ids: readonly string[]): Promise<Array<string | undefined>> {

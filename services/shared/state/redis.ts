@@ -11,6 +11,7 @@ import {
   checkTtl,
   type BudgetResult,
   type ClaimResult,
+  type IncidentFound,
   type IncidentKeys,
   type IncidentSave,
   type IncidentSaveResult,
@@ -251,9 +252,15 @@ export class RedisState implements StateStore {
   }
 
   // Incidents.
-  async incidentLinks(keys: IncidentKeys, entities: readonly string[]): Promise<Array<string | undefined>> {
-    const got = (await this.call("incident-links", [keys.links], [...entities])) as Array<string | null>;
-    return got.map((v) => (typeof v === "string" ? v : undefined));
+  async incidentFind(keys: IncidentKeys, entities: readonly string[], ids: readonly string[]): Promise<IncidentFound> {
+    const [links, found] = (await this.call(
+      "incident-find",
+      [keys.links, keys.docs],
+      [entities.length, ...entities, ...ids],
+    )) as [Array<string | null>, string[]];
+    const docs = new Map<string, string>();
+    for (let i = 0; i + 1 < found.length; i += 2) docs.set(String(found[i]), String(found[i + 1]));
+    return { links: links.map((v) => (typeof v === "string" ? v : undefined)), docs };
   }
 
   async incidentRead(keys: IncidentKeys, ids: readonly string[]): Promise<Array<string | undefined>> {

@@ -75,6 +75,12 @@ export interface IncidentSave {
   readonly ttlMs: number;
 }
 
+export interface IncidentFound {
+  readonly links: Array<string | undefined>;
+  /** Incident id -> JSON document. */
+  readonly docs: Map<string, string>;
+}
+
 export type IncidentSaveResult = { readonly saved: true } | { readonly saved: false; readonly conflict: string };
 
 export type ClaimResult =
@@ -180,8 +186,11 @@ export interface StateStore {
   /** The names in the set at `key`, sorted. */
   listNames(key: string): Promise<string[]>;
   // Incidents: documents with versions, a listing index and entity links, all in one slot (see IncidentKeys).
-  /** The incident ids the entities were last linked to, in the order given. */
-  incidentLinks(keys: IncidentKeys, entities: readonly string[]): Promise<Array<string | undefined>>;
+  /**
+   * In one round trip: the incident ids the entities were last linked to (in the order given), and the documents
+   * found of those incidents and of `ids`.
+   */
+  incidentFind(keys: IncidentKeys, entities: readonly string[], ids: readonly string[]): Promise<IncidentFound>;
   /** The incidents' JSON documents, in the order given. */
   incidentRead(keys: IncidentKeys, ids: readonly string[]): Promise<Array<string | undefined>>;
   /**
