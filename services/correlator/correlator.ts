@@ -188,10 +188,23 @@ export class Correlator {
     return (await this.outcome(event, delivery, traceId, spanId)).decisions;
   }
 
-  /** Decides about one event (see decide), then groups it into its incident when incidents are on. */
+  /**
+   * Decides about one event (see decide), then groups it into its incident when incidents are on. Grouping never
+   * holds a decision back: when it fails for good (not an outage, which is retried), the decisions go out without it.
+   */
   async outcome(event: NormalizedEvent, delivery: string, traceId?: string, spanId?: string): Promise<Outcome> {
     const decisions = await this.decideOnly(event, delivery, traceId, spanId);
-    return { decisions, incidents: await this.group(event, decisions) };
+    try {
+      return { decisions, incidents: await this.group(event, decisions) };
+    } catch (e) {
+      if (isRiposteError(e) && e.retriable) throw e;
+      this.deps.log.error(
+        { err: messageOf(e), alert: eventUid(event), entity: event.riposte.entity_key },
+        "incident grouping failed; the decisions go out without it",
+      );
+      this.deps.metrics.inc("correlator_incident_failures_total");
+      return { decisions, incidents: [] };
+    }
   }
 
   private async decideOnly(
@@ -289,6 +302,7 @@ export class Correlator {
       }
       const p = planIncident(event, decisions, { links, docs }, { ...settings, now: this.now() });
       if (!p) return [];
+      if (p.changed.length === 0) return p.unchanged ? [p.unchanged] : [];
       const result = await state.incidentSave(keys, {
         writes: p.changed.map((i) => ({ id: i.id, doc: JSON.stringify(i), version: i.version, lastSeen: i.last_seen })),
         links: p.links,

@@ -171,10 +171,12 @@ describe("incident planning", () => {
     assert.equal(p?.changed[0]?.version, 1);
   });
 
-  test("a redelivered alert changes nothing; duplicates and unmatched activity join no incident", () => {
+  test("a redelivered alert changes nothing (its incident is published again as it is); duplicates and unmatched activity join no incident", () => {
     const a = alert({ uid: "f1", host: "ws-4" });
     const { links, docs } = run([a]);
-    assert.equal(planIncident(a, [], { links, docs }, ctx), undefined);
+    const again = planIncident(a, [], { links, docs }, ctx);
+    assert.deepEqual(again?.changed, []);
+    assert.equal(again?.unchanged, [...docs.values()][0], "the stored version, not a new one");
     const dup: Decision = { ...respond(a, "r", 10), outcome: "duplicate" };
     assert.equal(planIncident(alert({ uid: "f2", host: "ws-4" }), [dup], { links, docs }, ctx), undefined);
     const signIn = { ...alert({ uid: "f3", user: "bob" }), class_uid: 3002 } as unknown as NormalizedEvent;

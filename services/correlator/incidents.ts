@@ -53,8 +53,13 @@ export interface IncidentSnapshot {
 }
 
 export interface IncidentPlan {
-  /** The incidents changed, each at its new version: saved together (compare-and-set), then published. */
+  /**
+   * The incidents changed, each at its new version: saved together (compare-and-set), then published. Empty when
+   * the event changes nothing (a redelivered alert already counted): then `unchanged` is published again as it is,
+   * in case the first delivery saved it but stopped before publishing.
+   */
   readonly changed: Incident[];
+  readonly unchanged?: Incident;
   readonly links: Array<{ entity: string; id: string }>;
   readonly linkTime: number;
   readonly retainAfter: number;
@@ -244,10 +249,7 @@ function addEvent(
   return { incident: next, same };
 }
 
-/**
- * Plans the incident change of one event; undefined when the event joins no incident or changes nothing (a
- * redelivered alert already counted).
- */
+/** Plans the incident change of one event; undefined when the event joins no incident. */
 export function planIncident(
   event: NormalizedEvent,
   decisions: readonly Decision[],
@@ -301,7 +303,8 @@ export function planIncident(
     return id !== undefined && resolve(id, snapshot.docs)?.id === keptId;
   };
   const { incident, same } = addEvent(kept, event, decisions, entities, linkedHere);
-  if (same && changed.length === 0) return undefined;
+  if (same && changed.length === 0)
+    return { changed: [], unchanged: kept, links: [], linkTime: kept.last_seen, retainAfter: 0, linkAfter: 0 };
   const saved: Incident = { ...incident, updated: ctx.now, version: incident.version + 1 };
   const merged = changed.flatMap((m) => m.entities);
   const links = [...new Set([...entities, ...merged])].map((entity) => ({ entity, id: saved.id }));

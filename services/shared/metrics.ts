@@ -23,6 +23,7 @@ export const COUNTERS = [
   "correlator_incidents_opened_total",
   "correlator_incidents_merged_total",
   "correlator_incident_conflicts_total",
+  "correlator_incident_failures_total",
   "executor_decisions_total",
   "executor_actions_total",
   "executor_actions_failed_total",
