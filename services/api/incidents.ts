@@ -10,7 +10,7 @@ import { Incident, INCIDENT_LIMITS, type IncidentChange } from "../../schemas/in
 import { RiposteError } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
 import { incidentKeys, type StateStore } from "../shared/state/index.ts";
-import { IncidentPatch, IncidentQuery } from "./openapi.ts";
+import { IncidentPatch, IncidentQuery } from "./incident-schemas.ts";
 import type { TrailStore } from "./trail.ts";
 
 /** Incidents read per state round trip while listing, and at most per request (a page may come back short). */
