@@ -168,6 +168,11 @@ describe("incidents API", () => {
       "cursor=not-a-cursor",
       `cursor=${Buffer.from('["x","y"]').toString("base64url")}`,
       "colour=red",
+      "limit=",
+      "since=",
+      "entity=",
+      "min_score=-1",
+      "limit=2.5",
       "status=open&status=resolved",
     ]) {
       const res = await get(`/v1/incidents?${q}`);
@@ -208,6 +213,9 @@ describe("incidents API", () => {
   test("PATCH refuses bad bodies (400), unknown incidents (404) and merged ones (409)", async () => {
     for (const body of [
       "not json",
+      "null",
+      "[]",
+      '"resolved"',
       {},
       { status: "closed" },
       { status: "merged" },
