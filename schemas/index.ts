@@ -5,3 +5,4 @@ export * from "./rules.ts";
 export * from "./duration.ts";
 export * from "./mapping.ts";
 export * from "./rule-tests.ts";
+export * from "./incident.ts";

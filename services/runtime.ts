@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { buildApi, type Api } from "./api/app.ts";
 import { MemoryTrailStore, RedisTrailStore, trailEntries, type TrailStore } from "./api/trail.ts";
+import { StateIncidents } from "./api/incidents.ts";
 import { Correlator } from "./correlator/correlator.ts";
 import { ImportedLists } from "./correlator/imported.ts";
 import { loadLists, loadRules } from "./correlator/load.ts";
@@ -193,6 +194,8 @@ export async function startServices(opts: StartOptions): Promise<Running> {
     spec(topics.decisions),
     spec(topics.actions),
     spec(topics.dlq),
+    // Compacted: the latest record of each incident (keyed by id) stays, like a table.
+    { ...spec(topics.incidents), compacted: true },
   ]);
 
   const subs: Subscription[] = [];
@@ -231,6 +234,7 @@ export async function startServices(opts: StartOptions): Promise<Running> {
       dedupWindowMs: config.dedupWindowMs,
       latenessMs: config.correlationLatenessMs,
       riskHalfLifeMs: config.riskHalfLifeMs,
+      incidents: { windowMs: config.incidentWindowMs, retentionMs: config.incidentRetentionMs },
     });
     subs.push(
       await bus.subscribe({
@@ -334,6 +338,12 @@ export async function startServices(opts: StartOptions): Promise<Running> {
       log,
       metrics,
       ...(trail ? { trail } : {}),
+      incidents: new StateIncidents({
+        state,
+        prefix: config.topics.prefix,
+        retentionMs: config.incidentRetentionMs,
+        publish: (i) => bus.publish(topics.incidents, [{ key: i.id, value: JSON.stringify(i) }]),
+      }),
       // The correlator's own set when it runs here; otherwise what correlators publish to shared state.
       rules: liveRules ?? sharedRulesControl(state, config.topics.prefix),
       apiToken,

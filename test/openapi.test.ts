@@ -11,6 +11,7 @@ import { replayDlq } from "../services/ingest/replay.ts";
 import { buildApi, registeredRoutes } from "../services/api/app.ts";
 import { ROUTES, fastifyPath } from "../services/api/openapi.ts";
 import { MemoryTrailStore } from "../services/api/trail.ts";
+import { StateIncidents } from "../services/api/incidents.ts";
 
 const TOKEN = "openapi-token-0123456789abcdef";
 
@@ -30,6 +31,7 @@ function fullApi() {
     ingestor,
     replay: (o) => replayDlq({ bus, topics, ingestor, state: new MemoryState(), groupId: "g", ...o }),
     trail: new MemoryTrailStore(60_000),
+    incidents: new StateIncidents({ state: new MemoryState(), prefix: "openapi", retentionMs: 60_000 }),
     rules: { status: async () => undefined, reload: async () => ({ requested_at: 1 }) },
     killSwitch: { get: async () => ({ on: false }), set: async (on) => ({ on }) },
     edl: { tokens: {}, text: async () => "" },

@@ -1,7 +1,14 @@
 /** One conformance suite for both state stores: in-memory and Redis (real server, atomic Lua scripts). */
 import { describe, test, after } from "node:test";
 import assert from "node:assert/strict";
-import { MemoryState, RedisState, loadScripts, stateKey, type StateStore } from "../services/shared/state/index.ts";
+import {
+  MemoryState,
+  RedisState,
+  incidentKeys,
+  loadScripts,
+  stateKey,
+  type StateStore,
+} from "../services/shared/state/index.ts";
 import { isRiposteError } from "../services/shared/errors.ts";
 import { requireRedis, uniquePrefix } from "./support/env.ts";
 
@@ -337,6 +344,142 @@ for (const [name, make] of implementations) {
       await sleep(300);
       assert.deepEqual(await s.listRead(k, v, Date.now()), { version: 1, entries: [] });
       assert.deepEqual(await s.listCommit(k, v, Date.now()), { count: 0, version: 2 });
+    });
+
+    const save = (
+      writes: Array<{ id: string; version: number; lastSeen: number }>,
+      links: Array<{ entity: string; id: string }> = [],
+      trim: { retainAfter?: number; linkAfter?: number; linkTime?: number } = {},
+    ) => ({
+      writes: writes.map((w) => ({ ...w, doc: JSON.stringify({ id: w.id, version: w.version }) })),
+      links,
+      linkTime: trim.linkTime ?? 1_000,
+      retainAfter: trim.retainAfter ?? 0,
+      linkAfter: trim.linkAfter ?? 0,
+      ttlMs: 60_000,
+    });
+
+    test("incidents: a save writes documents and links together, and reads give them back in order", async () => {
+      const s = await store();
+      const keys = incidentKeys(uniquePrefix("inc"));
+      assert.deepEqual(await s.incidentRead(keys, ["a"]), [undefined]);
+      assert.deepEqual(await s.incidentFind(keys, ["host:x"], ["a"]), { links: [undefined], docs: new Map() });
+      const r = await s.incidentSave(
+        keys,
+        save(
+          [
+            { id: "a", version: 1, lastSeen: 1_000 },
+            { id: "b", version: 1, lastSeen: 2_000 },
+          ],
+          [
+            { entity: "host:x", id: "a" },
+            { entity: "user:y", id: "b" },
+          ],
+        ),
+      );
+      assert.deepEqual(r, { saved: true });
+      assert.deepEqual(
+        (await s.incidentRead(keys, ["b", "nope", "a"])).map((d) => (d ? (JSON.parse(d) as { id: string }).id : d)),
+        ["b", undefined, "a"],
+      );
+      const found = await s.incidentFind(keys, ["user:y", "host:x", "ip:z"], ["c", "b"]);
+      assert.deepEqual(found.links, ["b", "a", undefined]);
+      assert.deepEqual([...found.docs.keys()].sort(), ["a", "b"], "the linked incidents' documents, and those asked");
+      assert.equal(JSON.parse(found.docs.get("a") ?? "{}").id, "a");
+      assert.deepEqual([...(await s.incidentFind(keys, [], ["a"])).docs.keys()], ["a"]);
+      assert.deepEqual(await s.incidentRead(keys, []), []);
+    });
+
+    test("incidents: compare-and-set on versions; a conflict writes nothing at all", async () => {
+      const s = await store();
+      const keys = incidentKeys(uniquePrefix("inc-cas"));
+      assert.deepEqual(await s.incidentSave(keys, save([{ id: "a", version: 1, lastSeen: 1 }])), { saved: true });
+      assert.deepEqual(await s.incidentSave(keys, save([{ id: "a", version: 1, lastSeen: 1 }])), {
+        saved: false,
+        conflict: "a",
+      });
+      const mixed = save(
+        [
+          { id: "new", version: 1, lastSeen: 5 },
+          { id: "a", version: 3, lastSeen: 5 },
+        ],
+        [{ entity: "host:q", id: "new" }],
+      );
+      assert.deepEqual(await s.incidentSave(keys, mixed), { saved: false, conflict: "a" });
+      assert.deepEqual(await s.incidentRead(keys, ["new"]), [undefined], "nothing of a refused save is written");
+      assert.deepEqual((await s.incidentFind(keys, ["host:q"], [])).links, [undefined]);
+      assert.deepEqual(await s.incidentSave(keys, save([{ id: "a", version: 2, lastSeen: 9 }])), { saved: true });
+    });
+
+    test("incidents: scan pages latest first, ties by id descending, and resumes strictly after a position", async () => {
+      const s = await store();
+      const keys = incidentKeys(uniquePrefix("inc-scan"));
+      const rows = [
+        { id: "a", lastSeen: 100 },
+        { id: "b", lastSeen: 300 },
+        { id: "c", lastSeen: 200 },
+        { id: "d", lastSeen: 200 },
+        { id: "e", lastSeen: 200 },
+      ];
+      await s.incidentSave(keys, save(rows.map((r) => ({ ...r, version: 1 }))));
+      const first = await s.incidentScan(keys, undefined, 2);
+      assert.deepEqual(first, [
+        { id: "b", score: 300 },
+        { id: "e", score: 200 },
+      ]);
+      const second = await s.incidentScan(keys, first[1], 2);
+      assert.deepEqual(second, [
+        { id: "d", score: 200 },
+        { id: "c", score: 200 },
+      ]);
+      assert.deepEqual(await s.incidentScan(keys, second[1], 2), [{ id: "a", score: 100 }]);
+      assert.deepEqual(await s.incidentScan(keys, { id: "a", score: 100 }, 2), []);
+      assert.deepEqual(await s.incidentScan(incidentKeys(uniquePrefix("inc-none")), undefined, 5), []);
+    });
+
+    test("incidents: a save trims incidents out of retention and links out of the window", async () => {
+      const s = await store();
+      const keys = incidentKeys(uniquePrefix("inc-trim"));
+      await s.incidentSave(
+        keys,
+        save(
+          [
+            { id: "old", version: 1, lastSeen: 1_000 },
+            { id: "kept", version: 1, lastSeen: 5_000 },
+          ],
+          [{ entity: "host:old", id: "old" }],
+          { linkTime: 1_000 },
+        ),
+      );
+      await s.incidentSave(
+        keys,
+        save([{ id: "new", version: 1, lastSeen: 9_000 }], [{ entity: "host:new", id: "new" }], {
+          linkTime: 9_000,
+          retainAfter: 2_000,
+          linkAfter: 2_000,
+        }),
+      );
+      assert.deepEqual(await s.incidentRead(keys, ["old", "kept", "new"]).then((d) => d.map(Boolean)), [
+        false,
+        true,
+        true,
+      ]);
+      assert.deepEqual(
+        (await s.incidentScan(keys, undefined, 10)).map((x) => x.id),
+        ["new", "kept"],
+      );
+      assert.deepEqual((await s.incidentFind(keys, ["host:old", "host:new"], [])).links, [undefined, "new"]);
+      // A trimmed incident starts again at version 1.
+      assert.deepEqual(await s.incidentSave(keys, save([{ id: "old", version: 1, lastSeen: 9_500 }])), { saved: true });
+    });
+
+    test("incidents: versions and times must be valid, and refused alike", async () => {
+      const s = await store();
+      const keys = incidentKeys(uniquePrefix("inc-bad"));
+      await refused(s.incidentSave(keys, save([{ id: "a", version: 0, lastSeen: 1 }])), "version 0");
+      await refused(s.incidentSave(keys, save([{ id: "a", version: 1, lastSeen: Number.NaN }])), "NaN last_seen");
+      await refused(s.incidentSave(keys, { ...save([]), ttlMs: 0 }), "TTL 0");
+      await refused(s.incidentScan(keys, undefined, 0), "page size 0");
     });
   });
 }

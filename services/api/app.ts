@@ -1,6 +1,7 @@
 /**
  * The HTTP API, built by a factory (tests use `inject`, `listen` happens in the CLI):
  * - `POST /v1/alerts/:source` ingest (JSON object, array, NDJSON, text lines; gzip), 202 once durable
+ * - `GET|PATCH /v1/incidents...` incidents from shared state (incidents.ts)
  * - `GET /v1/stats` counters, `GET /metrics` Prometheus text, `GET /healthz` liveness (no auth)
  */
 import { gunzip } from "node:zlib";
@@ -17,6 +18,7 @@ import { bearerOf, mayIngest, safeEqual, signatureProblem, signatureNonce, Signa
 import type { ReplayReport } from "../ingest/replay.ts";
 import { ReplayArgs, docsPage, openApiDocument } from "./openapi.ts";
 import { trailView, type TrailStore } from "./trail.ts";
+import { incidentRoutes, type StateIncidents } from "./incidents.ts";
 import type { RulesControl } from "../correlator/live.ts";
 
 const inflate = promisify(gunzip);
@@ -54,6 +56,8 @@ export interface ApiOptions {
   readonly rules?: RulesControl;
   /** The alerts' trails (`GET /v1/alerts/{id}/trail`), indexed by the API service. */
   readonly trail?: TrailStore;
+  /** The incidents in shared state (`/v1/incidents...`); the timeline adds what `trail` kept of their alerts. */
+  readonly incidents?: StateIncidents;
   /**
    * The served external dynamic lists (`GET /v1/edl/{name}`): each list's text, and the read tokens of lists
    * (RIPOSTE_EDL_TOKENS; the API token reads every list).
@@ -352,6 +356,7 @@ export function buildApi(opts: ApiOptions) {
       return trailView(id, entries);
     });
   }
+  if (opts.incidents) incidentRoutes(app, { incidents: opts.incidents, trail: opts.trail, log: opts.log });
   const replay = opts.replay;
   if (replay) {
     app.post<{ Body: Buffer }>("/v1/dlq/replay", async (req) => {

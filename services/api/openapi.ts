@@ -4,6 +4,8 @@
  * nothing from the network. `test/openapi.test.ts` checks that every route the API registers is described here.
  */
 import { z } from "zod";
+import { Incident } from "../../schemas/index.ts";
+import { IncidentPage, IncidentPatch, IncidentQuery, IncidentTimeline } from "./incident-schemas.ts";
 
 /** Body of `POST /v1/dlq/replay`; the handler validates with this schema. */
 export const ReplayArgs = z.strictObject({
@@ -16,6 +18,8 @@ export const ReplayArgs = z.strictObject({
   dry_run: z.boolean().optional().describe("Classify only: nothing is published or taken off the DLQ"),
   from_beginning: z.boolean().optional().describe("Scan the whole DLQ, also records replayed before"),
 });
+
+const IncidentId = { id: { schema: z.string().min(1).max(128), description: "The incident's id (32 hex digits)" } };
 
 export const ErrorBody = z.object({
   error: z.object({
@@ -125,7 +129,7 @@ const ERROR_TEXT: Record<number, string> = {
   401: "Missing or invalid token or signature (RIPOSTE_AUTH_*, RIPOSTE_SIGNATURE_*)",
   403: "The token's role may not do this",
   404: "Unknown route or object",
-  409: "Conflict (RIPOSTE_REPLAY_BUSY: another replay is running)",
+  409: "Conflict (RIPOSTE_REPLAY_BUSY: another replay is running; RIPOSTE_INCIDENT_MERGED: change the incident it was merged into)",
   413: "Body too large (RIPOSTE_BODY_TOO_LARGE, RIPOSTE_TOO_MANY_EVENTS)",
   414: "URL too long",
   415: "Unsupported Content-Encoding",
@@ -207,6 +211,50 @@ export const ROUTES: readonly RouteDoc[] = [
     tag: "alerts",
     params: { id: { schema: z.string().min(1).max(512), description: "The alert's id (finding uid, vendor uid)" } },
     responses: { 200: { description: "The alert's trail", schema: TrailView }, ...errors(401, 404, 503) },
+  },
+  {
+    method: "GET",
+    path: "/v1/incidents",
+    summary: "Incidents, latest activity first",
+    description:
+      "Alerts and decisions about linked entities within RIPOSTE_INCIDENT_WINDOW, grouped by the correlator. Filters combine; a page scans at most 2,000 incidents, so a page may come back short with a next_cursor.",
+    tag: "incidents",
+    query: Object.fromEntries(
+      Object.entries(IncidentQuery.shape).map(([name, schema]) => [
+        name,
+        { schema: schema as z.ZodType, description: schema.description ?? name },
+      ]),
+    ),
+    responses: { 200: { description: "A page of incidents", schema: IncidentPage }, ...errors(400, 401, 503) },
+  },
+  {
+    method: "GET",
+    path: "/v1/incidents/{id}",
+    summary: "One incident",
+    tag: "incidents",
+    params: IncidentId,
+    responses: { 200: { description: "The incident", schema: Incident }, ...errors(400, 401, 404, 503) },
+  },
+  {
+    method: "PATCH",
+    path: "/v1/incidents/{id}",
+    summary: "Change an incident's status or assignee, or add a note",
+    description:
+      "Who and when are recorded in the incident's history (status, assignee) or notes; the change is published to <prefix>.incidents.",
+    tag: "incidents",
+    params: IncidentId,
+    body: { schema: IncidentPatch, contentTypes: ["application/json"], description: "status, assignee, note, by" },
+    responses: { 200: { description: "The incident changed", schema: Incident }, ...errors(400, 401, 404, 409, 503) },
+  },
+  {
+    method: "GET",
+    path: "/v1/incidents/{id}/timeline",
+    summary: "What happened in an incident, in time order",
+    description:
+      "Its alerts as received and the actions of its playbook runs (from the alert trails, RIPOSTE_TRAIL_RETENTION), its decisions, status and assignee changes, merges and notes.",
+    tag: "incidents",
+    params: IncidentId,
+    responses: { 200: { description: "The timeline", schema: IncidentTimeline }, ...errors(400, 401, 404, 503) },
   },
   {
     method: "GET",

@@ -9,6 +9,7 @@ import {
   DetectionFinding,
   DlqRecord,
   EmailActivity,
+  Incident,
   NormalizedEvent,
   PlaybookFile,
   RuleFile,
@@ -22,6 +23,7 @@ export const EXPORTED: Record<string, z.ZodType> = {
   decision: Decision,
   "action-record": ActionRecord,
   "dlq-record": DlqRecord,
+  incident: Incident,
   "rule-file": RuleFile,
   "playbook-file": PlaybookFile,
 };

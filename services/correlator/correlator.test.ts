@@ -163,6 +163,34 @@ test("an unexpected correlation failure dead-letters the event instead of blocki
   await bus.close();
 });
 
+test("incident grouping never holds a decision back: a failure drops the grouping, an outage is retried", async () => {
+  const state = new MemoryState();
+  const c = new Correlator({
+    bus: new MemoryBus(),
+    state,
+    topics: topicNames("g"),
+    rules: new RuleSet([rule({})], new Map()),
+    log: silentLogger,
+    metrics: new Metrics(),
+    statePrefix: "g",
+    dedupWindowMs: 1_000,
+    incidents: { windowMs: 60_000, retentionMs: 60_000 },
+  });
+  const ok = await c.outcome(suricata("10.4.4.4"), "g/0/1");
+  assert.equal(ok.decisions[0]?.outcome, "respond");
+  assert.equal(ok.incidents.length, 1);
+  state.incidentFind = async () => {
+    throw new TypeError("bug");
+  };
+  const broken = await c.outcome(suricata("10.4.4.5"), "g/0/2");
+  assert.equal(broken.decisions[0]?.outcome, "respond", "the decision goes out");
+  assert.deepEqual(broken.incidents, []);
+  state.incidentFind = async () => {
+    throw new RiposteError("RIPOSTE_STATE_UNAVAILABLE", "redis down");
+  };
+  await assert.rejects(c.outcome(suricata("10.4.4.6"), "g/0/3"), /redis down/);
+});
+
 describe("operators and templates", () => {
   const ops = customOperators(new Map([["iocs", new Set(["evil.example", "198.51.100.66"])]]));
   test("cidr, wildcard, regex, containsi, inList, exists", () => {

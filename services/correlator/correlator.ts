@@ -3,17 +3,18 @@
  * (respond, duplicate, suppressed or no_match), so every accepted alert is accounted for. The deciding is pure
  * (plan.ts); this class reads the batch, fetches the state the plan needs, applies its operations and publishes.
  */
-import { NormalizedEvent, targetKey, type Decision } from "../../schemas/index.ts";
+import { Incident, NormalizedEvent, eventUid, targetKey, type Decision } from "../../schemas/index.ts";
 import { inKeyOrder, type Bus, type InMessage, type OutMessage } from "../shared/bus/index.ts";
 import type { TopicNames } from "../shared/config.ts";
 import { RiposteError, isRiposteError, messageOf } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
 import { LABEL, type Metrics } from "../shared/metrics.ts";
-import type { StateStore } from "../shared/state/index.ts";
+import { incidentKeys, type StateStore } from "../shared/state/index.ts";
 import { ATTR, contextFrom, headersFor, inSpan, traceIdOf, tracesExported, SpanKind } from "../shared/telemetry.ts";
 import { dlqRecord } from "../shared/dlq.ts";
 import { correlationProblems } from "./correlation.ts";
 import { needs, plan, type PlanContext, type StateOp } from "./plan.ts";
+import { MAX_HOPS, incidentEntities, joinsIncident, missingIncidents, openingIds, planIncident } from "./incidents.ts";
 import type { RuleSet } from "./ruleset.ts";
 import type { LiveRules } from "./live.ts";
 
@@ -21,6 +22,17 @@ import type { LiveRules } from "./live.ts";
 export const DEFAULT_LATENESS_MS = 300_000;
 /** Default half-life of entity risk when the configuration sets none. */
 export const DEFAULT_RISK_HALF_LIFE_MS = 86_400_000;
+/** Saves of one event's incident change tried before the batch is given back for redelivery. */
+const INCIDENT_ATTEMPTS = 16;
+/** Random pause before the next try after a conflict, growing with the tries, so racing writers spread out. */
+const conflictPause = (attempt: number) =>
+  new Promise((r) => setTimeout(r, Math.random() * 4 * Math.min(attempt + 1, 8)));
+
+/** What one event came to: its decisions, and the incidents it changed (each in full, at its new version). */
+export interface Outcome {
+  readonly decisions: Decision[];
+  readonly incidents: Incident[];
+}
 
 export interface CorrelatorDeps {
   readonly bus: Bus;
@@ -37,6 +49,11 @@ export interface CorrelatorDeps {
   readonly latenessMs?: number;
   /** Half-life of entity risk contributions (RIPOSTE_RISK_HALF_LIFE); DEFAULT_RISK_HALF_LIFE_MS when absent. */
   readonly riskHalfLifeMs?: number;
+  /**
+   * Incident grouping (RIPOSTE_INCIDENT_WINDOW, RIPOSTE_INCIDENT_RETENTION): when set, alerts group into incidents
+   * kept in state and published in full to `topics.incidents`, keyed by incident id. Off in replays and rule tests.
+   */
+  readonly incidents?: { readonly windowMs: number; readonly retentionMs: number } | undefined;
   readonly now?: () => number;
 }
 
@@ -64,18 +81,21 @@ export class Correlator {
     this.rules = this.deps.live?.current() ?? this.rules;
     const out: OutMessage[] = [];
     const dlq: OutMessage[] = [];
+    const incidents: OutMessage[] = [];
     const results = await inKeyOrder(messages, async (m) => {
-      const mine = { out: [] as OutMessage[], dlq: [] as OutMessage[] };
-      await this.one(m, mine.out, mine.dlq);
+      const mine = { out: [] as OutMessage[], dlq: [] as OutMessage[], incidents: [] as OutMessage[] };
+      await this.one(m, mine);
       return mine;
     });
     for (const r of results) {
       out.push(...r.out);
       dlq.push(...r.dlq);
+      incidents.push(...r.incidents);
     }
     await this.deps.bus.publishBatch([
       { topic: this.deps.topics.decisions, messages: out },
       { topic: this.deps.topics.dlq, messages: dlq },
+      ...(incidents.length > 0 ? [{ topic: this.deps.topics.incidents, messages: incidents }] : []),
     ]);
     this.deps.metrics.inc("correlator_events_total", messages.length);
     this.deps.metrics.inc("correlator_dead_lettered_total", dlq.length);
@@ -84,7 +104,11 @@ export class Correlator {
       this.deps.metrics.observe("riposte_stage_seconds", (done - m.timestamp) / 1000, { [LABEL.stage]: "correlate" });
   };
 
-  private async one(m: InMessage, out: OutMessage[], dlq: OutMessage[]): Promise<void> {
+  private async one(
+    m: InMessage,
+    sink: { out: OutMessage[]; dlq: OutMessage[]; incidents: OutMessage[] },
+  ): Promise<void> {
+    const { out, dlq } = sink;
     const parent = contextFrom(m.headers);
     await inSpan(
       "correlate",
@@ -112,9 +136,9 @@ export class Correlator {
           return;
         }
         span.setAttribute(ATTR.entityKey, event.riposte.entity_key);
-        let decisions: Decision[];
+        let outcome: Outcome;
         try {
-          decisions = await this.decide(
+          outcome = await this.outcome(
             event,
             `${m.topic}/${m.partition}/${m.offset}`,
             traceIdOf(span),
@@ -132,6 +156,7 @@ export class Correlator {
           deadLetter("RIPOSTE_CORRELATION_FAILED", `correlation failed: ${messageOf(e)}`);
           return;
         }
+        const { decisions } = outcome;
         // A duplicate's span links to the span that decided the original alert (its trace, in another request).
         for (const d of decisions)
           for (const l of d.links ?? [])
@@ -147,6 +172,7 @@ export class Correlator {
             headers,
           });
         }
+        for (const i of outcome.incidents) sink.incidents.push({ key: i.id, value: JSON.stringify(i), headers });
         span.setAttribute(ATTR.decisionOutcome, decisions.map((d) => d.outcome).join(","));
       },
       SpanKind.CONSUMER,
@@ -159,6 +185,34 @@ export class Correlator {
    * as it did the first time instead of being mistaken for a duplicate alert.
    */
   async decide(event: NormalizedEvent, delivery: string, traceId?: string, spanId?: string): Promise<Decision[]> {
+    return (await this.outcome(event, delivery, traceId, spanId)).decisions;
+  }
+
+  /**
+   * Decides about one event (see decide), then groups it into its incident when incidents are on. Grouping never
+   * holds a decision back: when it fails for good (not an outage, which is retried), the decisions go out without it.
+   */
+  async outcome(event: NormalizedEvent, delivery: string, traceId?: string, spanId?: string): Promise<Outcome> {
+    const decisions = await this.decideOnly(event, delivery, traceId, spanId);
+    try {
+      return { decisions, incidents: await this.group(event, decisions) };
+    } catch (e) {
+      if (isRiposteError(e) && e.retriable) throw e;
+      this.deps.log.error(
+        { err: messageOf(e), alert: eventUid(event), entity: event.riposte.entity_key },
+        "incident grouping failed; the decisions go out without it",
+      );
+      this.deps.metrics.inc("correlator_incident_failures_total");
+      return { decisions, incidents: [] };
+    }
+  }
+
+  private async decideOnly(
+    event: NormalizedEvent,
+    delivery: string,
+    traceId?: string,
+    spanId?: string,
+  ): Promise<Decision[]> {
     const { state, metrics } = this.deps;
     const matched = await this.rules.evaluate(event);
     this.deps.live?.hit(matched);
@@ -212,6 +266,69 @@ export class Correlator {
       if (d.outcome === "respond") metrics.observe("riposte_mttd_seconds", (d.time - event.time) / 1000, labels);
     }
     return decisions;
+  }
+
+  /**
+   * The incident change of one event: reads the incidents its entities are linked to (following merges), plans
+   * (pure) and saves the plan in one compare-and-set; when another writer changed one of the incidents meanwhile,
+   * reads and plans again. Returns the incidents changed.
+   */
+  private async group(event: NormalizedEvent, decisions: readonly Decision[]): Promise<Incident[]> {
+    const settings = this.deps.incidents;
+    if (!settings || !joinsIncident(event, decisions)) return [];
+    const { state, metrics } = this.deps;
+    const keys = incidentKeys(this.deps.statePrefix);
+    const entities = incidentEntities(event);
+    if (entities.length === 0) return [];
+    for (let attempt = 0; attempt < INCIDENT_ATTEMPTS; attempt++) {
+      // One round trip for the usual case; a merged incident's survivor may take another read per hop.
+      const found = await state.incidentFind(keys, entities, openingIds(event));
+      const links = new Map<string, string>();
+      entities.forEach((e, i) => {
+        const id = found.links[i];
+        if (id !== undefined) links.set(e, id);
+      });
+      const docs = new Map<string, Incident>();
+      for (const [id, doc] of found.docs) docs.set(id, Incident.parse(JSON.parse(doc)));
+      let wanted = missingIncidents(docs);
+      for (let hop = 0; hop < MAX_HOPS && wanted.length > 0; hop++) {
+        const read = await state.incidentRead(keys, wanted);
+        wanted.forEach((id, i) => {
+          const doc = read[i];
+          if (doc !== undefined) docs.set(id, Incident.parse(JSON.parse(doc)));
+        });
+        const asked = new Set(wanted);
+        wanted = missingIncidents(docs).filter((id) => !asked.has(id));
+      }
+      const p = planIncident(event, decisions, { links, docs }, { ...settings, now: this.now() });
+      if (!p) return [];
+      if (p.changed.length === 0) return p.unchanged ? [p.unchanged] : [];
+      const result = await state.incidentSave(keys, {
+        writes: p.changed.map((i) => ({ id: i.id, doc: JSON.stringify(i), version: i.version, lastSeen: i.last_seen })),
+        links: p.links,
+        linkTime: p.linkTime,
+        retainAfter: p.retainAfter,
+        linkAfter: p.linkAfter,
+        ttlMs: settings.retentionMs,
+      });
+      if (result.saved) {
+        const [kept, ...merged] = p.changed;
+        if (kept?.version === 1) metrics.inc("correlator_incidents_opened_total");
+        metrics.inc("correlator_incidents_merged_total", merged.length);
+        if (merged.length > 0)
+          this.deps.log.info(
+            { incident: kept?.id, merged_from: merged.map((m) => m.id), alert: eventUid(event) },
+            "incidents merged",
+          );
+        return p.changed;
+      }
+      metrics.inc("correlator_incident_conflicts_total");
+      await conflictPause(attempt);
+    }
+    throw new RiposteError(
+      "RIPOSTE_STATE_UNAVAILABLE",
+      `incident of alert ${eventUid(event)}: ${INCIDENT_ATTEMPTS} saves in a row met a concurrent change; retrying the batch`,
+    );
   }
 
   private async apply(op: StateOp): Promise<void> {

@@ -34,6 +34,17 @@ test("zero and negative durations are refused with the variable named", () => {
   assert.equal(loadConfig({}).dedupWindowMs, 86_400_000);
 });
 
+test("incident window and retention: positive durations, 24h and 30d by default", () => {
+  const d = loadConfig({});
+  assert.equal(d.incidentWindowMs, 86_400_000);
+  assert.equal(d.incidentRetentionMs, 30 * 86_400_000);
+  assert.equal(loadConfig({ RIPOSTE_INCIDENT_WINDOW: "2h" }).incidentWindowMs, 7_200_000);
+  assert.deepEqual(problems({ RIPOSTE_INCIDENT_WINDOW: "0s", RIPOSTE_INCIDENT_RETENTION: "-1d" }), [
+    'RIPOSTE_INCIDENT_WINDOW: must be positive: "0s" is zero (use at least 1ms)',
+    'RIPOSTE_INCIDENT_RETENTION: must be positive: "-1d" is negative',
+  ]);
+});
+
 test("new ingest and syslog limits: defaults, values and bounds", () => {
   const d = loadConfig({});
   assert.equal(d.api.maxEvents, 50_000);
@@ -135,6 +146,8 @@ test("every new variable is documented", () => {
     "RIPOSTE_INGEST_MAX_DEPTH",
     "RIPOSTE_SYSLOG_MAX_LINE",
     "RIPOSTE_TRACE_TRUSTED_SOURCES",
+    "RIPOSTE_INCIDENT_WINDOW",
+    "RIPOSTE_INCIDENT_RETENTION",
   ])
     assert.ok(Object.hasOwn(CONFIG_VARIABLES, v), v);
 });

@@ -71,6 +71,9 @@ export const CONFIG_VARIABLES = {
   RIPOSTE_CORRELATION_LATENESS:
     "How far an event may be behind the latest event of its correlation group and still count (default 5m)",
   RIPOSTE_RISK_HALF_LIFE: "Half-life of an entity's risk score contributions, in event time (default 24h)",
+  RIPOSTE_INCIDENT_WINDOW:
+    "How far apart in event time alerts about linked entities may be and still group into one incident (default 24h)",
+  RIPOSTE_INCIDENT_RETENTION: "How long an incident is kept after its last alert, in event time (default 30d)",
   RIPOSTE_STATE_DIR: "Where the embedded mode keeps its generated API token (default ./.riposte)",
   RIPOSTE_LOG_LEVEL: "trace, debug, info, warn, error (default info)",
   RIPOSTE_LOG_FORMAT: "json, pretty or auto: readable lines on a terminal, JSON otherwise (default auto)",
@@ -332,6 +335,8 @@ const Base = z.object({
   RIPOSTE_CIRCUIT_BREAKERS: guardSpecs(parseBreakers, GUARD_DEFAULTS.breakers),
   RIPOSTE_CORRELATION_LATENESS: duration.default(300_000),
   RIPOSTE_RISK_HALF_LIFE: duration.default(86_400_000),
+  RIPOSTE_INCIDENT_WINDOW: duration.default(86_400_000),
+  RIPOSTE_INCIDENT_RETENTION: duration.default(30 * 86_400_000),
   RIPOSTE_STATE_DIR: z.string().default(".riposte"),
   RIPOSTE_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   RIPOSTE_LOG_FORMAT: z.enum(["json", "pretty", "auto"]).default("auto"),
@@ -416,6 +421,9 @@ export interface Config {
   readonly correlationLatenessMs: number;
   /** Half-life of entity risk contributions (RIPOSTE_RISK_HALF_LIFE). */
   readonly riskHalfLifeMs: number;
+  /** Incident grouping window and retention, in event time (RIPOSTE_INCIDENT_WINDOW, RIPOSTE_INCIDENT_RETENTION). */
+  readonly incidentWindowMs: number;
+  readonly incidentRetentionMs: number;
   readonly stateDir: string;
   readonly logLevel: string;
   readonly logFormat: "json" | "pretty" | "auto";
@@ -560,6 +568,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, connectors: readonly Connecto
     },
     correlationLatenessMs: e.RIPOSTE_CORRELATION_LATENESS,
     riskHalfLifeMs: e.RIPOSTE_RISK_HALF_LIFE,
+    incidentWindowMs: e.RIPOSTE_INCIDENT_WINDOW,
+    incidentRetentionMs: e.RIPOSTE_INCIDENT_RETENTION,
     stateDir: e.RIPOSTE_STATE_DIR,
     logLevel: e.RIPOSTE_LOG_LEVEL,
     logFormat: e.RIPOSTE_LOG_FORMAT,
@@ -588,6 +598,8 @@ export function topicNames(prefix: string) {
     decisions: `${prefix}.decisions`,
     actions: `${prefix}.actions`,
     dlq: `${prefix}.dlq`,
+    /** Compacted, keyed by incident id: each change of an incident, in full. */
+    incidents: `${prefix}.incidents`,
   } as const;
 }
 export type TopicNames = ReturnType<typeof topicNames>;

@@ -24,6 +24,7 @@ export const ERRORS = {
   RIPOSTE_LINE_TOO_LONG: { status: 413, retriable: false },
   RIPOSTE_SIGNATURE_REPLAYED: { status: 401, retriable: false },
   RIPOSTE_REPLAY_BUSY: { status: 409, retriable: true },
+  RIPOSTE_INCIDENT_MERGED: { status: 409, retriable: false },
   RIPOSTE_STATE_SCRIPT: { status: 500, retriable: false },
   RIPOSTE_BUS_REJECTED: { status: 500, retriable: false },
   RIPOSTE_NORMALIZER_FAILED: { status: 422, retriable: false },

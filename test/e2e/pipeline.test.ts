@@ -5,14 +5,17 @@
  */
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { Kafka, logLevel } from "kafkajs";
 import { corpusEvents } from "../../services/ingest/normalizers/testing.ts";
 import { startFalconFake, type FalconFake } from "../fakes/crowdstrike.ts";
-import { eventually } from "../support/env.ts";
+import { eventually, requireKafka } from "../support/env.ts";
 import { TOKEN, startHarness, type Harness } from "../support/harness.ts";
 
 const ALERT = corpusEvents("suricata/elastic-integrations__suricata_eve__test-eve-small.log").find(
   (e) => e["event_type"] === "alert",
 ) as Record<string, unknown>;
+/** kafkajs's ConfigResourceTypes.TOPIC (a named export its CommonJS build does not offer to ESM). */
+const TOPIC_RESOURCE = 2;
 const DEVICE_ID = "5f2e8a1c9b3d4e7fa0b1c2d3e4f5a6b7";
 
 for (const mode of ["embedded", "distributed"] as const) {
@@ -74,6 +77,60 @@ for (const mode of ["embedded", "distributed"] as const) {
       assert.equal(h.actions.length, 1, "still one audit record");
     });
 
+    test("the alert's incident is on <prefix>.incidents (compacted), keyed by its id; the duplicates change nothing", async () => {
+      const respond = h.decisions.find((d) => d["outcome"] === "respond") as Record<string, unknown>;
+      const alertUid = String((respond["alert"] as Record<string, unknown>)["uid"]);
+      const ofAlert = () => h.incidents.filter((r) => (r.value["alert_ids"] as string[]).includes(alertUid));
+      await eventually(() => ofAlert().length >= 1, "the alert's incident record", 60_000);
+      const rec = ofAlert()[0] as (typeof h.incidents)[number];
+      const id = String(rec.value["id"]);
+      assert.match(id, /^[0-9a-f]{32}$/);
+      assert.equal(rec.key, id, "keyed by the incident id");
+      assert.equal(rec.value["status"], "open");
+      assert.equal(rec.value["version"], 1);
+      assert.ok((rec.value["entities"] as string[]).includes("ip:192.168.86.85"), JSON.stringify(rec.value));
+      assert.deepEqual(
+        (rec.value["decisions"] as Array<Record<string, unknown>>).map((d) => [d["id"], d["rule"], d["playbook"]]),
+        [[respond["id"], "network-ids-internal-host-isolate", respond["playbook"]]],
+      );
+      assert.deepEqual(
+        [...new Set(h.incidents.filter((r) => r.key === id).map((r) => r.value["version"]))],
+        [1],
+        "the two duplicates published no new version",
+      );
+      if (mode === "distributed") {
+        const kafka = new Kafka({
+          clientId: `${h.prefix}-describe`,
+          brokers: await requireKafka(),
+          logLevel: logLevel.NOTHING,
+        });
+        const admin = kafka.admin();
+        await admin.connect();
+        try {
+          const described = await admin.describeConfigs({
+            resources: [{ type: TOPIC_RESOURCE, name: `${h.prefix}.incidents`, configNames: ["cleanup.policy"] }],
+            includeSynonyms: false,
+          });
+          const policy = described.resources[0]?.configEntries.find((c) => c.configName === "cleanup.policy");
+          assert.equal(policy?.configValue, "compact");
+        } finally {
+          await admin.disconnect();
+        }
+      } else {
+        const res = await fetch(`${h.url}/v1/incidents/${id}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+        assert.equal(res.status, 200);
+        assert.equal(((await res.json()) as Record<string, unknown>)["id"], id, "the API reads it from state");
+        const listed = await fetch(`${h.url}/v1/incidents?entity=ip:192.168.86.85`, {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        });
+        const page = (await listed.json()) as { incidents: Array<{ id: string }> };
+        assert.deepEqual(
+          page.incidents.map((i) => i.id),
+          [id],
+        );
+      }
+    });
+
     // The trail is indexed by the api service, which the embedded mode runs; the distributed harness runs ingest,
     // correlator and executor (services/api/trail.test.ts covers the Redis trail store).
     if (mode === "embedded")
@@ -113,6 +170,39 @@ for (const mode of ["embedded", "distributed"] as const) {
         assert.ok((matched?.actions[0]?.latency_ms ?? -1) >= 0);
         assert.equal(trail.decisions.filter((d) => d.outcome === "duplicate").length, 2, "the two re-sends");
         assert.ok(trail.trace_ids.includes(traceId));
+      });
+
+    if (mode === "embedded")
+      test("GET /v1/incidents/{id}/timeline: the alert received, the decision and the isolation, in time order", async () => {
+        const respond = h.decisions.find((d) => d["outcome"] === "respond") as Record<string, unknown>;
+        const alertUid = String((respond["alert"] as Record<string, unknown>)["uid"]);
+        const rec = h.incidents.find((r) => (r.value["alert_ids"] as string[]).includes(alertUid));
+        assert.ok(rec);
+        type Timeline = { entries: Array<{ kind: string; time: number; status?: string; decision_id?: string }> };
+        let timeline: Timeline | undefined;
+        await eventually(
+          async () => {
+            const res = await fetch(`${h.url}/v1/incidents/${String(rec.key)}/timeline`, {
+              headers: { authorization: `Bearer ${TOKEN}` },
+            });
+            if (res.status !== 200) return false;
+            timeline = (await res.json()) as Timeline;
+            return timeline.entries.some((e) => e.kind === "action");
+          },
+          "the timeline with the isolation",
+          30_000,
+        );
+        const entries = timeline?.entries ?? [];
+        const kinds = entries.map((e) => e.kind);
+        assert.ok(kinds.includes("alert") && kinds.includes("decision"), kinds.join(","));
+        assert.equal(entries.find((e) => e.kind === "action")?.status, "succeeded");
+        assert.equal(entries.find((e) => e.kind === "decision")?.decision_id, respond["id"]);
+        const times = entries.map((e) => e.time);
+        assert.deepEqual(
+          times,
+          [...times].sort((a, b) => a - b),
+          "in time order",
+        );
       });
 
     test("GET /metrics after the run: MTTD and MTTR histograms with counts, actions by outcome, consumer lag", async () => {

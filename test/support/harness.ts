@@ -1,7 +1,7 @@
 /**
  * Runs the pipeline for end-to-end tests, either embedded (one process, in-process bus and state) or distributed
  * (each service its own `riposte run <service>` process on real Kafka and Redis), and collects what lands on the
- * decision, action and DLQ topics.
+ * decision, action, DLQ and incident topics.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -25,6 +25,8 @@ export interface Harness {
   readonly actions: Array<Record<string, unknown>>;
   readonly dlq: Array<Record<string, unknown>>;
   readonly normalized: Array<Record<string, unknown>>;
+  /** Records of `<prefix>.incidents` with their keys. */
+  readonly incidents: Array<{ key: string | null; value: Record<string, unknown> }>;
   post(
     source: string,
     body: string | Buffer,
@@ -35,16 +37,20 @@ export interface Harness {
 
 type Mode = "embedded" | "distributed";
 
-type Records = Pick<Harness, "decisions" | "actions" | "dlq" | "normalized">;
+type Records = Pick<Harness, "decisions" | "actions" | "dlq" | "normalized" | "incidents">;
 
 async function collect(bus: Bus, prefix: string, h: Records): Promise<Subscription> {
   const t = topicNames(prefix);
   const sink = { [t.decisions]: h.decisions, [t.actions]: h.actions, [t.dlq]: h.dlq, [t.normalized]: h.normalized };
   return bus.subscribe({
     groupId: `${prefix}.observer`,
-    topics: [t.decisions, t.actions, t.dlq, t.normalized],
+    topics: [t.decisions, t.actions, t.dlq, t.normalized, t.incidents],
     handler: async (batch) => {
-      for (const m of batch) sink[m.topic]?.push(JSON.parse(m.value.toString("utf8")) as Record<string, unknown>);
+      for (const m of batch) {
+        const value = JSON.parse(m.value.toString("utf8")) as Record<string, unknown>;
+        if (m.topic === t.incidents) h.incidents.push({ key: m.key, value });
+        else sink[m.topic]?.push(value);
+      }
     },
   });
 }
@@ -74,7 +80,7 @@ export async function startHarness(
     RIPOSTE_CONNECTOR_CROWDSTRIKE_CLIENT_SECRET: "riposte-test-secret-0123456789",
     ...extraEnv,
   };
-  const records: Records = { decisions: [], actions: [], dlq: [], normalized: [] };
+  const records: Records = { decisions: [], actions: [], dlq: [], normalized: [], incidents: [] };
   let observerBus: Bus;
   let observer: Subscription;
   let stopAll: () => Promise<void>;

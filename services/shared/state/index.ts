@@ -1,4 +1,15 @@
-export type { BudgetResult, ClaimResult, ListEntry, StateStore, TimelineEntry } from "./types.ts";
-export { stateKey } from "./types.ts";
+export type {
+  BudgetResult,
+  ClaimResult,
+  IncidentFound,
+  IncidentKeys,
+  IncidentSave,
+  IncidentSaveResult,
+  IncidentWrite,
+  ListEntry,
+  StateStore,
+  TimelineEntry,
+} from "./types.ts";
+export { incidentKeys, stateKey } from "./types.ts";
 export { MemoryState } from "./memory.ts";
 export { RedisState, loadScripts } from "./redis.ts";

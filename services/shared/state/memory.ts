@@ -6,6 +6,10 @@ import {
   wrongKind,
   type BudgetResult,
   type ClaimResult,
+  type IncidentFound,
+  type IncidentKeys,
+  type IncidentSave,
+  type IncidentSaveResult,
   type ListEntry,
   type StateStore,
   type TimelineEntry,
@@ -277,6 +281,96 @@ export class MemoryState implements StateStore {
     const e = this.get(key);
     if (e && !(e.value instanceof Set)) throw wrongKind("listNames");
     return e ? [...(e.value as Set<string>)].sort() : [];
+  }
+
+  // Incidents (same semantics as incident-find-2, incident-read-1, incident-save-5 and incident-scan-1.lua).
+  private hashOf<V extends string | number>(operation: string, key: string, create: boolean): Map<string, V> {
+    const e = this.get(key);
+    if (e && !(e.value instanceof Map)) throw wrongKind(operation);
+    if (e) return e.value as Map<string, V>;
+    const made = new Map<string, V>();
+    if (create) this.data.set(key, { value: made as Map<string, string>, expires: Number.POSITIVE_INFINITY });
+    return made;
+  }
+
+  async incidentFind(keys: IncidentKeys, entities: readonly string[], ids: readonly string[]): Promise<IncidentFound> {
+    const links = this.hashOf<string>("incidentFind", keys.links, false);
+    const stored = this.hashOf<string>("incidentFind", keys.docs, false);
+    const linked = entities.map((e) => links.get(e));
+    const docs = new Map<string, string>();
+    for (const id of [...linked, ...ids]) {
+      const doc = id === undefined ? undefined : stored.get(id);
+      if (id !== undefined && doc !== undefined) docs.set(id, doc);
+    }
+    return { links: linked, docs };
+  }
+
+  async incidentRead(keys: IncidentKeys, ids: readonly string[]): Promise<Array<string | undefined>> {
+    const docs = this.hashOf<string>("incidentRead", keys.docs, false);
+    return ids.map((id) => docs.get(id));
+  }
+
+  async incidentSave(keys: IncidentKeys, save: IncidentSave): Promise<IncidentSaveResult> {
+    checkTime("incidentSave", save.linkTime);
+    checkTime("incidentSave", save.retainAfter);
+    checkTime("incidentSave", save.linkAfter);
+    const ttlMs = checkTtl("incidentSave", save.ttlMs);
+    for (const w of save.writes) {
+      checkCount("incidentSave", w.version);
+      checkTime("incidentSave", w.lastSeen);
+    }
+    const versions = this.hashOf<number>("incidentSave", keys.versions, true);
+    for (const w of save.writes)
+      if ((versions.get(w.id) ?? 0) !== w.version - 1) return { saved: false, conflict: w.id };
+    const docs = this.hashOf<string>("incidentSave", keys.docs, true);
+    const index = this.hashOf<number>("incidentSave", keys.index, true);
+    const links = this.hashOf<string>("incidentSave", keys.links, true);
+    const touched = this.hashOf<number>("incidentSave", keys.touched, true);
+    for (const w of save.writes) {
+      docs.set(w.id, w.doc);
+      versions.set(w.id, w.version);
+      index.set(w.id, w.lastSeen);
+    }
+    for (const l of save.links) {
+      links.set(l.entity, l.id);
+      touched.set(l.entity, save.linkTime);
+    }
+    const oldest = (m: Map<string, number>, before: number) =>
+      [...m]
+        .filter(([, t]) => t < before)
+        .sort(([am, a], [bm, b]) => a - b || (am < bm ? -1 : am > bm ? 1 : 0))
+        .slice(0, 100)
+        .map(([k]) => k);
+    for (const id of oldest(index, save.retainAfter)) {
+      docs.delete(id);
+      versions.delete(id);
+      index.delete(id);
+    }
+    for (const entity of oldest(touched, save.linkAfter)) {
+      links.delete(entity);
+      touched.delete(entity);
+    }
+    const expires = this.now() + ttlMs;
+    for (const k of [keys.docs, keys.versions, keys.index, keys.links, keys.touched]) {
+      const e = this.data.get(k);
+      if (e) e.expires = expires;
+    }
+    return { saved: true };
+  }
+
+  async incidentScan(
+    keys: IncidentKeys,
+    after: { readonly score: number; readonly id: string } | undefined,
+    count: number,
+  ): Promise<Array<{ id: string; score: number }>> {
+    count = checkCount("incidentScan", count);
+    if (after) checkTime("incidentScan", after.score);
+    const index = this.hashOf<number>("incidentScan", keys.index, false);
+    return [...index]
+      .map(([id, score]) => ({ id, score }))
+      .filter((x) => !after || x.score < after.score || (x.score === after.score && x.id < after.id))
+      .sort((a, b) => b.score - a.score || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+      .slice(0, count);
   }
 
   private sweep(): void {

@@ -11,6 +11,10 @@ import {
   checkTtl,
   type BudgetResult,
   type ClaimResult,
+  type IncidentFound,
+  type IncidentKeys,
+  type IncidentSave,
+  type IncidentSaveResult,
   type ListEntry,
   type StateStore,
   type TimelineEntry,
@@ -245,6 +249,57 @@ export class RedisState implements StateStore {
 
   async listNames(key: string): Promise<string[]> {
     return ((await this.call("list-names", [key], [])) as string[]).map(String).sort();
+  }
+
+  // Incidents.
+  async incidentFind(keys: IncidentKeys, entities: readonly string[], ids: readonly string[]): Promise<IncidentFound> {
+    const [links, found] = (await this.call(
+      "incident-find",
+      [keys.links, keys.docs],
+      [entities.length, ...entities, ...ids],
+    )) as [Array<string | null>, string[]];
+    const docs = new Map<string, string>();
+    for (let i = 0; i + 1 < found.length; i += 2) docs.set(String(found[i]), String(found[i + 1]));
+    return { links: links.map((v) => (typeof v === "string" ? v : undefined)), docs };
+  }
+
+  async incidentRead(keys: IncidentKeys, ids: readonly string[]): Promise<Array<string | undefined>> {
+    const got = (await this.call("incident-read", [keys.docs], [...ids])) as Array<string | null>;
+    return got.map((v) => (typeof v === "string" ? v : undefined));
+  }
+
+  async incidentSave(keys: IncidentKeys, save: IncidentSave): Promise<IncidentSaveResult> {
+    const args: Array<string | number> = [
+      save.writes.length,
+      save.links.length,
+      checkTime("incidentSave", save.linkTime),
+      checkTime("incidentSave", save.retainAfter),
+      checkTime("incidentSave", save.linkAfter),
+      checkTtl("incidentSave", save.ttlMs),
+    ];
+    for (const w of save.writes)
+      args.push(w.id, checkCount("incidentSave", w.version), checkTime("incidentSave", w.lastSeen), w.doc);
+    for (const l of save.links) args.push(l.entity, l.id);
+    const [code, id] = (await this.call(
+      "incident-save",
+      [keys.docs, keys.versions, keys.index, keys.links, keys.touched],
+      args,
+    )) as [number, string];
+    return Number(code) === 1 ? { saved: true } : { saved: false, conflict: String(id) };
+  }
+
+  async incidentScan(
+    keys: IncidentKeys,
+    after: { readonly score: number; readonly id: string } | undefined,
+    count: number,
+  ): Promise<Array<{ id: string; score: number }>> {
+    const args = after
+      ? [checkTime("incidentScan", after.score), after.id, checkCount("incidentScan", count)]
+      : ["+inf", "", checkCount("incidentScan", count)];
+    const flat = (await this.call("incident-scan", [keys.index], args)) as string[];
+    const out: Array<{ id: string; score: number }> = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) out.push({ id: String(flat[i]), score: Number(flat[i + 1]) });
+    return out;
   }
 
   async close(): Promise<void> {

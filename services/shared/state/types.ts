@@ -30,6 +30,59 @@ export interface ListEntry {
   readonly expires: number;
 }
 
+/**
+ * The keys of the incident store. They share one hash tag (`{incidents}`): an alert links entities of any partition,
+ * and a merge rewrites several incidents and links at once, which a Lua script can only do within one slot.
+ */
+export interface IncidentKeys {
+  /** Hash: incident id -> incident JSON. */
+  readonly docs: string;
+  /** Hash: incident id -> version (the compare-and-set of every save). */
+  readonly versions: string;
+  /** Sorted set: incident id scored by its last_seen (event time, ms): the listing order and the retention. */
+  readonly index: string;
+  /** Hash: entity key -> the incident id it was last linked to. */
+  readonly links: string;
+  /** Sorted set: entity key scored by the event time it was last linked at, for trimming `links`. */
+  readonly touched: string;
+}
+
+/** The incident store's keys under `prefix`. */
+export function incidentKeys(prefix: string): IncidentKeys {
+  const k = (kind: string) => stateKey(prefix, "incidents", kind, "v1");
+  return { docs: k("docs"), versions: k("versions"), index: k("index"), links: k("links"), touched: k("touched") };
+}
+
+/** One incident written by `incidentSave`: stored only if the store holds version `version - 1` (none for 1). */
+export interface IncidentWrite {
+  readonly id: string;
+  readonly doc: string;
+  readonly version: number;
+  readonly lastSeen: number;
+}
+
+/** One atomic save of incidents and entity links, with the trims that bound the store. */
+export interface IncidentSave {
+  readonly writes: readonly IncidentWrite[];
+  readonly links: ReadonlyArray<{ readonly entity: string; readonly id: string }>;
+  /** Event time the links are made at (their score in `touched`). */
+  readonly linkTime: number;
+  /** Incidents last seen before this (event time) are dropped, at most a bounded number per save. */
+  readonly retainAfter: number;
+  /** Links made before this (event time) are dropped, at most a bounded number per save. */
+  readonly linkAfter: number;
+  /** The store's keys expire this long (wall clock) after the last save: an idle store goes as a whole. */
+  readonly ttlMs: number;
+}
+
+export interface IncidentFound {
+  readonly links: Array<string | undefined>;
+  /** Incident id -> JSON document. */
+  readonly docs: Map<string, string>;
+}
+
+export type IncidentSaveResult = { readonly saved: true } | { readonly saved: false; readonly conflict: string };
+
 export type ClaimResult =
   | { readonly state: "acquired" }
   | { readonly state: "done"; readonly result: string }
@@ -132,6 +185,28 @@ export interface StateStore {
   listNameAdd(key: string, name: string): Promise<void>;
   /** The names in the set at `key`, sorted. */
   listNames(key: string): Promise<string[]>;
+  // Incidents: documents with versions, a listing index and entity links, all in one slot (see IncidentKeys).
+  /**
+   * In one round trip: the incident ids the entities were last linked to (in the order given), and the documents
+   * found of those incidents and of `ids`.
+   */
+  incidentFind(keys: IncidentKeys, entities: readonly string[], ids: readonly string[]): Promise<IncidentFound>;
+  /** The incidents' JSON documents, in the order given. */
+  incidentRead(keys: IncidentKeys, ids: readonly string[]): Promise<Array<string | undefined>>;
+  /**
+   * Writes every incident and link at once, or nothing when an incident's stored version is not the one before its
+   * write's version (another writer changed it: read again and retry). Then trims the index and the links.
+   */
+  incidentSave(keys: IncidentKeys, save: IncidentSave): Promise<IncidentSaveResult>;
+  /**
+   * Up to `count` incident ids with their last_seen, latest first (ties by id, descending), strictly after the
+   * position `after` of a previous page when given.
+   */
+  incidentScan(
+    keys: IncidentKeys,
+    after: { readonly score: number; readonly id: string } | undefined,
+    count: number,
+  ): Promise<Array<{ id: string; score: number }>>;
   close(): Promise<void>;
 }
 
