@@ -86,6 +86,9 @@ export const ActionStatus = z.enum([
   "skipped_lease",
   "skipped_condition",
   "awaiting_approval",
+  // An approval gate decided against the step: denied by an approver, or expired with on_expiry: deny.
+  "denied",
+  "expired",
   // The executor's safety guards (services/executor/audit.ts explains each).
   "paused",
   "refused_budget",
@@ -115,6 +118,16 @@ export const ActionRecord = z.object({
   rule_id: z.string().optional(),
   alert_uid: z.string(),
   trace_id: z.string().optional(),
+  /** The approval gate the step passed or stopped at: who decided (a token name, or `expiry`) and how. */
+  approval: z
+    .object({
+      id: z.string(),
+      verdict: z.enum(["approved", "denied", "expired"]),
+      by: z.string(),
+      at: z.number().int(),
+      comment: z.string().optional(),
+    })
+    .optional(),
 });
 export type ActionRecord = z.infer<typeof ActionRecord>;
 

@@ -218,6 +218,20 @@ export const PlaybookStep = z.strictObject({
     .default({ max: 2, backoff: 1_000 }),
   on_failure: z.enum(["continue", "abort"]).default("abort"),
   lease: z.strictObject({ ttl: Duration }).optional(),
+  /**
+   * An approval gate: the step (and the rest of the playbook after it) waits until a token of one of these roles
+   * (or a higher one) approves it, or it expires and `on_expiry` decides.
+   */
+  approval: z
+    .strictObject({
+      roles: z
+        .array(z.enum(["analyst", "approver", "admin"]))
+        .min(1)
+        .default(["approver"]),
+      expires: Duration.default(4 * 3_600_000),
+      on_expiry: z.enum(["deny", "proceed"]).default("deny"),
+    })
+    .optional(),
 });
 export type PlaybookStep = z.infer<typeof PlaybookStep>;
 

@@ -26,6 +26,7 @@ import {
 } from "../shared/telemetry.ts";
 import { renderAll } from "../shared/template.ts";
 import { AuditRecord, GUARD_STATUSES, type AuditStatus } from "./audit.ts";
+import { ApprovalGates, type Gate, type Granted } from "./approval-gates.ts";
 import { redactUrls, type ConnectorDescriptor } from "./connectors/index.ts";
 import { observeVendorCalls } from "./connectors/http.ts";
 import { Guards, defaultGuardSettings } from "./guards.ts";
@@ -50,6 +51,8 @@ export interface ExecutorDeps {
   readonly guards?: Guards;
   /** TTL of a pending action claim, renewed by a heartbeat while the step runs (default 15 s). */
   readonly claimTtlMs?: number;
+  /** How often the approval sweep expires approvals and resumes lost verdicts (default 5 s; see start()). */
+  readonly approvalSweepMs?: number;
 }
 
 export class Executor {
@@ -60,6 +63,8 @@ export class Executor {
   readonly guards: Guards;
   private readonly ledger: Ledger;
   private readonly steps: StepRunner;
+  /** Approval gates: pending approvals in state, verdicts from `<prefix>.approvals` and the expiry sweep. */
+  readonly gates: ApprovalGates;
 
   constructor(deps: ExecutorDeps) {
     this.deps = deps;
@@ -95,7 +100,28 @@ export class Executor {
       });
     }
     this.checkPlaybooks();
+    this.gates = new ApprovalGates({
+      state: deps.state,
+      prefix: deps.statePrefix,
+      log: deps.log,
+      now: this.now,
+      sweepMs: deps.approvalSweepMs ?? 5_000,
+      resume: (decision, playbook, index, granted) => this.runPlaybook(decision, playbook, index, granted),
+      plan: (decision, step) => this.plan(decision, step),
+    });
   }
+
+  /** Starts the approval sweep (expiry, lost verdicts); `stop` ends it. */
+  start(): void {
+    this.gates.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.gates.stop();
+  }
+
+  /** Handles one batch from `<prefix>.approvals`: each verdict resumes (or ends) the run waiting for it. */
+  readonly handleApprovals = (messages: readonly InMessage[]): Promise<void> => this.gates.handle(messages);
 
   /** Fails at start if a playbook names a connector or action that does not exist. */
   private checkPlaybooks(): void {
@@ -181,15 +207,46 @@ export class Executor {
     });
   }
 
-  private async runPlaybook(decision: Decision, playbook: PlaybookFile): Promise<void> {
-    if (decision.approval === "required") {
-      const step = playbook.steps[0] as PlaybookStep;
-      await this.once(decision, step, "approval", async () => ({ status: "awaiting_approval", attempts: 0 }));
-      return;
-    }
-    for (const step of playbook.steps) {
-      const outcome = await this.once(decision, step, step.id, (ctx) =>
-        this.steps.run(this.bound.get(step.connector) as Bound, ctx),
+  /**
+   * Runs a playbook's steps in order from `from`. A step behind an approval gate (its own, or the decision's
+   * `approval: required` on the first containment step) is not run: a pending approval is recorded and the run
+   * stops there until a verdict resumes it (`granted`) or ends it (approval-gates.ts).
+   */
+  private async runPlaybook(decision: Decision, playbook: PlaybookFile, from = 0, granted?: Granted): Promise<void> {
+    for (const [index, step] of playbook.steps.entries()) {
+      if (index < from) continue;
+      const gate = this.gateOf(decision, playbook, index);
+      const passed = granted !== undefined && index === from;
+      if (passed && granted.verdict.verdict !== "approved" && granted.proceed !== true) {
+        const v = granted.verdict;
+        await this.once(
+          decision,
+          step,
+          step.id,
+          async () => ({
+            status: v.verdict === "denied" ? "denied" : "expired",
+            attempts: 0,
+            response: {
+              reason:
+                v.verdict === "denied"
+                  ? `denied by ${v.by}: the step and the rest of the playbook were not run`
+                  : "the approval expired (on_expiry: deny): the step and the rest of the playbook were not run",
+            },
+          }),
+          { approval: granted.audit },
+        );
+        return;
+      }
+      if (gate && !passed) {
+        await this.once(decision, step, gate.stepId, async () => this.gates.request(decision, playbook, index, gate));
+        return;
+      }
+      const outcome = await this.once(
+        decision,
+        step,
+        step.id,
+        (ctx) => this.steps.run(this.bound.get(step.connector) as Bound, ctx),
+        passed ? { approval: granted.audit } : {},
       );
       // A refusal stops an aborting playbook like a failure (a later "host isolated" notice would be false); a
       // pause does not: the kill switch holds containment back and lets the rest of the playbook run.
@@ -208,11 +265,32 @@ export class Executor {
    * heartbeat stops (within one claim TTL); an attempt that may have reached the vendor without recording its
    * outcome is resolved by the step (verify, or idempotent resend, or `unknown_outcome`).
    */
+  /** The approval gate in front of step `index`, if any. */
+  private gateOf(decision: Decision, playbook: PlaybookFile, index: number): Gate | undefined {
+    const step = playbook.steps[index] as PlaybookStep;
+    if (step.approval) return { ...step.approval, stepId: `${step.id}.approval` };
+    if (decision.approval !== "required") return undefined;
+    const classOf = (s: PlaybookStep) => this.bound.get(s.connector)?.descriptor.actions[s.action]?.classification;
+    const first = playbook.steps.findIndex((s) => classOf(s) === "containment");
+    if (index !== Math.max(first, 0)) return undefined;
+    return { roles: ["approver"], expires: 4 * 3_600_000, on_expiry: "deny", stepId: "approval" };
+  }
+
+  /** What a step would send (like a dry run): its rendered params and the connector's preview of the requests. */
+  private plan(decision: Decision, step: PlaybookStep): Record<string, unknown> {
+    const params = this.render(decision, step);
+    const descriptor = this.bound.get(step.connector)?.descriptor.actions[step.action];
+    const classification = descriptor?.classification ?? "enrich";
+    if ("error" in params) return { classification, error: messageOf(params.error) };
+    return withPlan({ classification, request: params.value }, descriptor, params) ?? { request: params.value };
+  }
+
   private async once(
     decision: Decision,
     step: PlaybookStep,
     stepId: string,
     run: (ctx: StepContext) => Promise<StepOutcome>,
+    extra: Pick<AuditRecord, "approval"> = {},
   ): Promise<{ status: AuditStatus }> {
     const { statePrefix, metrics } = this.deps;
     const actionId = actionIdOf(decision.id, stepId);
@@ -273,6 +351,7 @@ export class Executor {
           ...(decision.rule ? { rule_id: decision.rule.id } : {}),
           alert_uid: decision.alert.uid,
           trace_id: traceIdOf(span),
+          ...(extra.approval ? { approval: extra.approval } : {}),
         };
         if (outcome.release) await claim.release();
         else await claim.complete(JSON.stringify(record));

@@ -16,6 +16,7 @@ import {
   type Parsed,
 } from "../executor/guard-config.ts";
 import { parseProtectedEntries } from "../executor/protected.ts";
+import { ROLES, TOKEN_NAME, type ApiToken, type Role } from "./roles.ts";
 
 /** A positive duration (`30s`, `5m`, ...) in milliseconds; zero and negative are refused. */
 const duration = z.string().trim().pipe(Duration);
@@ -42,7 +43,9 @@ export const CONFIG_VARIABLES = {
   RIPOSTE_TOPIC_REPLICATION: "Replication factor of topics Riposte creates (default 1)",
   RIPOSTE_API_HOST: "Address the API binds (default 127.0.0.1)",
   RIPOSTE_API_PORT: "API port (default 8080; 0 picks a free port)",
-  RIPOSTE_API_TOKEN: "Bearer token for the API and for ingest from any source",
+  RIPOSTE_API_TOKEN: "Bearer token for the API and for ingest from any source: one admin token, named admin",
+  RIPOSTE_API_TOKENS:
+    "Named API tokens with roles: name:role:token,... (roles viewer < analyst < approver < admin; tokens at least 16 characters, names and tokens unique)",
   RIPOSTE_INGEST_TOKENS: "Per-source ingest tokens: source=token,source=token",
   RIPOSTE_INGEST_MAX_BODY: "Largest accepted ingest body in bytes (default 10485760)",
   RIPOSTE_INGEST_MAX_EVENTS: "Most events (pieces) in one ingest request or raw message (default 50000)",
@@ -174,6 +177,34 @@ const edlTokens = optional.transform((s, ctx) => {
   return out;
 });
 
+/**
+ * `name:role:token,...` API tokens with roles. Names and tokens are unique (RIPOSTE_API_TOKEN counts as the token
+ * named admin); tokens are at least 16 characters and never appear in messages.
+ */
+const apiTokens = optional.transform((s, ctx) => {
+  const out: ApiToken[] = [];
+  const issue = (message: string) => ctx.addIssue({ code: "custom", message });
+  for (const [i, entry] of (s?.split(",") ?? []).entries()) {
+    const first = entry.indexOf(":");
+    const second = first < 0 ? -1 : entry.indexOf(":", first + 1);
+    const name = entry.slice(0, Math.max(first, 0)).trim();
+    const role = entry.slice(first + 1, Math.max(second, first + 1)).trim();
+    const token = second < 0 ? "" : entry.slice(second + 1).trim();
+    if (first < 1 || second < 0) {
+      issue(`entry ${i + 1}: expected name:role:token`);
+      continue;
+    }
+    if (!TOKEN_NAME.test(name)) issue(`entry ${i + 1}: a name is 1-64 letters, digits, '.', '_' or '-'`);
+    if (!(ROLES as readonly string[]).includes(role)) issue(`token "${name}": role must be one of ${ROLES.join(", ")}`);
+    if (token.length < 16) issue(`token "${name}": the token must be at least 16 characters`);
+    if (out.some((t) => t.name === name)) issue(`token name "${name}" is used twice`);
+    if (token.length >= 16 && out.some((t) => t.token === token))
+      issue(`token "${name}" has the same token as another: each token must be unique`);
+    out.push({ name, role: role as Role, token });
+  }
+  return out;
+});
+
 /** The wildcard of format bindings and trusted trace sources. */
 export const ANY = "*";
 
@@ -300,6 +331,7 @@ const Base = z.object({
   RIPOSTE_API_HOST: z.string().default("127.0.0.1"),
   RIPOSTE_API_PORT: int(0, 65535).default(8080),
   RIPOSTE_API_TOKEN: optional.refine((s) => s === undefined || s.length >= 16, "must be at least 16 characters"),
+  RIPOSTE_API_TOKENS: apiTokens,
   RIPOSTE_INGEST_TOKENS: pairs("token"),
   RIPOSTE_INGEST_HMAC_SECRETS: pairs("secret"),
   RIPOSTE_SOURCE_FORMATS: formatBindings,
@@ -380,6 +412,8 @@ export interface Config {
     readonly host: string;
     readonly port: number;
     readonly token: string | undefined;
+    /** Named tokens with roles (RIPOSTE_API_TOKENS); RIPOSTE_API_TOKEN is not among them. */
+    readonly tokens: readonly ApiToken[];
     readonly sourceTokens: Readonly<Record<string, string>>;
     readonly maxBodyBytes: number;
     readonly hmacSecrets: Readonly<Record<string, string>>;
@@ -471,6 +505,17 @@ function bindingProblems(env: NodeJS.ProcessEnv): string[] {
     );
 }
 
+/** RIPOSTE_API_TOKEN is the token named admin: no named token may take its name or its token. */
+function adminTokenProblems(env: NodeJS.ProcessEnv): string[] {
+  const tokens = Base.shape.RIPOSTE_API_TOKENS.safeParse(env["RIPOSTE_API_TOKENS"]);
+  const admin = env["RIPOSTE_API_TOKEN"]?.trim();
+  if (!tokens.success || !admin) return [];
+  return (tokens.data ?? []).flatMap((t) => [
+    ...(t.name === "admin" ? ["RIPOSTE_API_TOKENS: the name admin is RIPOSTE_API_TOKEN's: pick another"] : []),
+    ...(t.token === admin ? [`RIPOSTE_API_TOKENS: token "${t.name}" is the same as RIPOSTE_API_TOKEN`] : []),
+  ]);
+}
+
 /** Why a connector base URL is refused, or undefined. The URL itself never appears in the message. */
 function connectorUrlProblem(raw: string): string | undefined {
   let url: URL;
@@ -496,6 +541,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, connectors: readonly Connecto
     ? []
     : parsed.error.issues.map((i) => `${i.path.join(".") || "environment"}: ${i.message}`);
   problems.push(...bindingProblems(env));
+  problems.push(...adminTokenProblems(env));
 
   const connectorConfigs: Record<string, ConnectorConfig> = {};
   for (const spec of connectors) {
@@ -538,6 +584,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, connectors: readonly Connecto
       host: e.RIPOSTE_API_HOST,
       port: e.RIPOSTE_API_PORT,
       token: e.RIPOSTE_API_TOKEN,
+      tokens: e.RIPOSTE_API_TOKENS ?? [],
       sourceTokens: e.RIPOSTE_INGEST_TOKENS ?? {},
       maxBodyBytes: e.RIPOSTE_INGEST_MAX_BODY,
       hmacSecrets: e.RIPOSTE_INGEST_HMAC_SECRETS ?? {},
@@ -598,6 +645,10 @@ export function topicNames(prefix: string) {
     decisions: `${prefix}.decisions`,
     actions: `${prefix}.actions`,
     dlq: `${prefix}.dlq`,
+    /** Append-only: every write through the API (who, what, when, from where, result). */
+    audit: `${prefix}.audit`,
+    /** Approval decisions (approved, denied, expired), which the executors consume to resume waiting runs. */
+    approvals: `${prefix}.approvals`,
     /** Compacted, keyed by incident id: each change of an incident, in full. */
     incidents: `${prefix}.incidents`,
   } as const;
