@@ -15,6 +15,7 @@ import { RuleSet } from "./correlator/ruleset.ts";
 import { LiveRules, sharedRulesControl } from "./correlator/live.ts";
 import { CONNECTORS, edlText, listEntries } from "./executor/connectors/index.ts";
 import { Executor } from "./executor/executor.ts";
+import { ApprovalStore } from "./executor/approvals.ts";
 import { Guards, loadGuardSettings } from "./executor/guards.ts";
 import { Ingestor } from "./ingest/ingestor.ts";
 import { kafkaBus, MemoryBus, type Bus, type InMessage, type Subscription } from "./shared/bus/index.ts";
@@ -194,6 +195,8 @@ export async function startServices(opts: StartOptions): Promise<Running> {
     spec(topics.decisions),
     spec(topics.actions),
     spec(topics.dlq),
+    spec(topics.audit),
+    spec(topics.approvals),
     // Compacted: the latest record of each incident (keyed by id) stays, like a table.
     { ...spec(topics.incidents), compacted: true },
   ]);
@@ -268,7 +271,15 @@ export async function startServices(opts: StartOptions): Promise<Running> {
         topics: [topics.decisions],
         handler: executor.handle,
       }),
+      // Verdicts resume the runs waiting for them; the sweep expires approvals and resumes lost verdicts.
+      await bus.subscribe({
+        groupId: `${config.groupPrefix}.executor-approvals`,
+        topics: [topics.approvals],
+        handler: executor.handleApprovals,
+      }),
     );
+    executor.start();
+    stoppers.push(() => executor.stop());
     const modes = Object.fromEntries(
       CONNECTORS.map((c) => [c.name, c.local || config.connectors[c.name]?.dryRun === false ? "live" : "dry-run"]),
     );
@@ -347,6 +358,12 @@ export async function startServices(opts: StartOptions): Promise<Running> {
       // The correlator's own set when it runs here; otherwise what correlators publish to shared state.
       rules: liveRules ?? sharedRulesControl(state, config.topics.prefix),
       apiToken,
+      apiTokens: config.api.tokens,
+      audit: (r) => bus.publish(topics.audit, [{ key: r.actor, value: JSON.stringify(r) }]),
+      approvals: {
+        store: new ApprovalStore({ state, prefix: config.topics.prefix }),
+        publish: (v) => bus.publish(topics.approvals, [{ key: v.id, value: JSON.stringify(v) }]),
+      },
       sourceTokens: config.api.sourceTokens,
       maxBodyBytes: config.api.maxBodyBytes,
       hmacSecrets: config.api.hmacSecrets,

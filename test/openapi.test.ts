@@ -12,6 +12,7 @@ import { buildApi, registeredRoutes } from "../services/api/app.ts";
 import { ROUTES, fastifyPath } from "../services/api/openapi.ts";
 import { MemoryTrailStore } from "../services/api/trail.ts";
 import { StateIncidents } from "../services/api/incidents.ts";
+import { ApprovalStore } from "../services/executor/approvals.ts";
 
 const TOKEN = "openapi-token-0123456789abcdef";
 
@@ -35,6 +36,7 @@ function fullApi() {
     rules: { status: async () => undefined, reload: async () => ({ requested_at: 1 }) },
     killSwitch: { get: async () => ({ on: false }), set: async (on) => ({ on }) },
     edl: { tokens: {}, text: async () => "" },
+    approvals: { store: new ApprovalStore({ state: new MemoryState(), prefix: "openapi" }), publish: async () => {} },
   });
   return { app, bus };
 }

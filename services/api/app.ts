@@ -16,7 +16,11 @@ import { DEFAULT_LIMITS, splitBodyAsync, type SplitLimits } from "../ingest/body
 import type { Ingestor } from "../ingest/ingestor.ts";
 import { bearerOf, mayIngest, safeEqual, signatureProblem, signatureNonce, SignatureNonces } from "./auth.ts";
 import type { ReplayReport } from "../ingest/replay.ts";
-import { ReplayArgs, docsPage, openApiDocument } from "./openapi.ts";
+import { ROUTES, ReplayArgs, docsPage, fastifyPath, openApiDocument, type RouteDoc } from "./openapi.ts";
+import { atLeast, type ApiToken, type Role } from "../shared/roles.ts";
+import { principalFor, principalOf, setPrincipal, type Principal } from "./principal.ts";
+import { auditRecord, errorCodeOf, requestSummary, type ApiAuditRecord } from "./audit.ts";
+import { approvalRoutes, type ApprovalsApi } from "./approvals.ts";
 import { trailView, type TrailStore } from "./trail.ts";
 import { incidentRoutes, type StateIncidents } from "./incidents.ts";
 import type { RulesControl } from "../correlator/live.ts";
@@ -26,7 +30,17 @@ const inflate = promisify(gunzip);
 export interface ApiOptions {
   readonly log: Logger;
   readonly metrics: Metrics;
+  /** RIPOSTE_API_TOKEN: one admin token, named admin. */
   readonly apiToken: string | undefined;
+  /** RIPOSTE_API_TOKENS: named tokens with roles. */
+  readonly apiTokens?: readonly ApiToken[];
+  /**
+   * Publishes the audit record of a write to `<prefix>.audit`, before the answer is sent (a failure answers 503).
+   * Writes are not audited when absent (tests of other parts).
+   */
+  readonly audit?: (record: ApiAuditRecord) => Promise<void>;
+  /** Approvals in shared state and the topic verdicts go to (`/v1/approvals...`), where this process can publish. */
+  readonly approvals?: ApprovalsApi;
   readonly sourceTokens: Readonly<Record<string, string>>;
   readonly maxBodyBytes: number;
   /** Present when this process ingests. */
@@ -105,7 +119,26 @@ function basicPassword(req: FastifyRequest): string | undefined {
   return i < 0 || i === text.length - 1 ? undefined : text.slice(i + 1);
 }
 
+/** Each documented route's doc, by `METHOD fastify-path`. */
+const ROUTE_DOCS = new Map(ROUTES.map((r) => [`${r.method} ${fastifyPath(r.path)}`, r]));
+
+/** The documented route a request matched (HEAD as GET), or undefined (an unknown route). */
+function routeDocOf(req: FastifyRequest): RouteDoc | undefined {
+  const url = req.routeOptions.url;
+  if (url === undefined) return undefined;
+  return ROUTE_DOCS.get(`${req.method === "HEAD" ? "GET" : req.method} ${url}`);
+}
+
+/** The least role a route needs: what it declares; reads default to viewer, writes to admin. */
+export function leastRole(r: Pick<RouteDoc, "method" | "role">): Role {
+  return r.role ?? (r.method === "GET" ? "viewer" : "admin");
+}
+
 export function buildApi(opts: ApiOptions) {
+  const tokens: readonly ApiToken[] = [
+    ...(opts.apiToken !== undefined ? [{ name: "admin", role: "admin" as const, token: opts.apiToken }] : []),
+    ...(opts.apiTokens ?? []),
+  ];
   const limits = opts.limits ?? DEFAULT_LIMITS;
   const trusted = new Set(opts.traceTrustedSources ?? []);
   const nonces = new SignatureNonces();
@@ -178,7 +211,7 @@ export function buildApi(opts: ApiOptions) {
       );
     }
     // Only `POST /v1/alerts/{source}` itself takes a source's own token and `GET /v1/edl/{name}` its list's token;
-    // every other route needs the API token.
+    // every other route needs an API token whose role is at least the route's (openapi.ts declares it).
     const raw = req.method === "POST" ? /^\/v1\/alerts\/([^/?]+)(?:\?|$)/.exec(req.url)?.[1] : undefined;
     let source: string | undefined;
     try {
@@ -188,13 +221,60 @@ export function buildApi(opts: ApiOptions) {
     }
     const listToken =
       list !== undefined && Object.hasOwn(opts.edl?.tokens ?? {}, list) ? opts.edl?.tokens[list] : undefined;
-    const ok =
+    const own =
       source !== undefined
-        ? mayIngest(token, source, opts.apiToken, opts.sourceTokens)
-        : (opts.apiToken !== undefined && safeEqual(token, opts.apiToken)) ||
-          (listToken !== undefined && safeEqual(token, listToken));
-    if (!ok) return sendError(reply, "RIPOSTE_AUTH_INVALID", 401, "the token is not valid for this endpoint");
+        ? mayIngest(token, source, undefined, opts.sourceTokens)
+        : listToken !== undefined && safeEqual(token, listToken);
+    const who: Principal | undefined = principalFor(token, tokens);
+    if (own) return;
+    if (!who) return sendError(reply, "RIPOSTE_AUTH_INVALID", 401, "the token is not valid for this endpoint");
+    setPrincipal(req, who);
+    const doc = routeDocOf(req);
+    const least = doc ? leastRole(doc) : "viewer";
+    if (!atLeast(who.role, least))
+      return sendError(
+        reply,
+        "RIPOSTE_ROLE_FORBIDDEN",
+        403,
+        `${req.method} ${doc?.path ?? req.url} needs the ${least} role or higher; token "${who.name}" is ${who.role}`,
+      );
   });
+
+  // Every write an API token made is audited before its answer leaves (allowed or refused, with its status).
+  const audit = opts.audit;
+  if (audit) {
+    app.addHook("onSend", async (req, reply, payload) => {
+      const who = principalOf(req);
+      const doc = routeDocOf(req);
+      if (!who || !doc?.audit) return payload;
+      const params = (req.params ?? {}) as Record<string, unknown>;
+      const code = errorCodeOf(payload);
+      const record = auditRecord({
+        actor: who.name,
+        role: who.role,
+        action: doc.audit,
+        target: typeof params["id"] === "string" ? params["id"] : doc.path,
+        method: req.method,
+        path: req.url.split("?")[0] ?? "",
+        request: requestSummary(req.body),
+        remote: req.ip,
+        result: { status: reply.statusCode, ...(code ? { code } : {}) },
+      });
+      try {
+        await audit(record);
+        return payload;
+      } catch (e) {
+        opts.log.error({ err: messageOf(e), action: doc.audit, actor: who.name }, "audit record not published");
+        reply.code(503).header("retry-after", "5").type("application/json; charset=utf-8");
+        return JSON.stringify({
+          error: {
+            code: "RIPOSTE_AUDIT_UNAVAILABLE",
+            message: `the audit record could not be published (${messageOf(e)}): the answer is withheld; check before retrying`,
+          },
+        });
+      }
+    });
+  }
 
   app.setNotFoundHandler((req, reply) =>
     sendError(reply, "RIPOSTE_NOT_FOUND", 404, `no route ${req.method} ${req.url.split("?")[0] ?? ""} on this service`),
@@ -277,7 +357,7 @@ export function buildApi(opts: ApiOptions) {
   }
   const killSwitch = opts.killSwitch;
   if (killSwitch) {
-    // The API token (admin) is required like every /v1 route; turning it on pauses containment in every executor.
+    // Reading needs a viewer, turning it on or off an admin; turning it on pauses containment in every executor.
     app.get("/v1/guards/kill-switch", async () => killSwitch.get());
     app.put<{ Body: Buffer }>("/v1/guards/kill-switch", async (req) => {
       const usage = 'expected a JSON object {"on": true|false, "reason"?: string of at most 500 characters}';
@@ -357,6 +437,7 @@ export function buildApi(opts: ApiOptions) {
     });
   }
   if (opts.incidents) incidentRoutes(app, { incidents: opts.incidents, trail: opts.trail, log: opts.log });
+  if (opts.approvals) approvalRoutes(app, { approvals: opts.approvals, log: opts.log });
   const replay = opts.replay;
   if (replay) {
     app.post<{ Body: Buffer }>("/v1/dlq/replay", async (req) => {

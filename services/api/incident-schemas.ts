@@ -35,7 +35,6 @@ export const IncidentPatch = z
       .max(2000)
       .optional()
       .describe("A note added to the incident (at most 2,000 characters; the newest 50 are kept)"),
-    by: z.string().trim().min(1).max(200).optional().describe("Who makes the change, for the history (default api)"),
   })
   .refine((b) => b.status !== undefined || b.assignee !== undefined || b.note !== undefined, {
     message: "give at least one of status, assignee, note",

@@ -12,6 +12,8 @@ const TOKEN = "incidents-token-0123456789abcdef";
 const PREFIX = "inc-api";
 const T0 = Date.UTC(2026, 10, 20, 9, 0, 0);
 const auth = { authorization: `Bearer ${TOKEN}` };
+const ALICE = "alice-analyst-token-0123456789";
+const BOB = "bob-analyst-token-0123456789ab";
 
 const hex = (n: number) => n.toString(16).padStart(32, "0");
 
@@ -66,6 +68,10 @@ describe("incidents API", () => {
       log: silentLogger,
       metrics: new Metrics(),
       apiToken: TOKEN,
+      apiTokens: [
+        { name: "alice", role: "analyst", token: ALICE },
+        { name: "bob", role: "analyst", token: BOB },
+      ],
       sourceTokens: {},
       maxBodyBytes: 64 * 1024,
       hmacSecrets: {},
@@ -102,11 +108,11 @@ describe("incidents API", () => {
   };
   const ids = (body: Record<string, unknown>) =>
     (body["incidents"] as Incident[]).map((i) => Number.parseInt(i.id, 16));
-  const patch = (id: string, payload: unknown) =>
+  const patch = (id: string, payload: unknown, token = TOKEN) =>
     api.inject({
       method: "PATCH",
       url: `/v1/incidents/${id}`,
-      headers: { ...auth, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
       payload: typeof payload === "string" ? payload : JSON.stringify(payload),
     });
 
@@ -191,8 +197,8 @@ describe("incidents API", () => {
     assert.equal((await get(`/v1/incidents/${hex(99)}/timeline`)).status, 404);
   });
 
-  test("PATCH sets status and assignee and adds a note, recording who and when, and publishes the incident", async () => {
-    const res = await patch(hex(4), { status: "acknowledged", assignee: "alice", note: "looking", by: "alice" });
+  test("PATCH sets status and assignee and adds a note, recording who (the token's name) and when, and publishes the incident", async () => {
+    const res = await patch(hex(4), { status: "acknowledged", assignee: "alice", note: "looking" }, ALICE);
     assert.equal(res.statusCode, 200, res.body);
     const inc = res.json<Incident>();
     assert.equal(inc.status, "acknowledged");
@@ -207,7 +213,9 @@ describe("incidents API", () => {
     assert.equal((await get(`/v1/incidents/${hex(4)}`)).body["version"], 2, "kept in state");
     const unassigned = (await patch(hex(4), { assignee: null })).json<Incident>();
     assert.equal(unassigned.assignee, null);
-    assert.equal(unassigned.history.at(-1)?.by, "api", "who defaults to the API");
+    assert.equal(unassigned.history.at(-1)?.by, "admin", "RIPOSTE_API_TOKEN is the token named admin");
+    const forged = await patch(hex(4), { note: "x", by: "mallory" }, ALICE);
+    assert.equal(forged.statusCode, 400, "who is the token's name, never the body's");
   });
 
   test("PATCH refuses bad bodies (400), unknown incidents (404) and merged ones (409)", async () => {
@@ -278,7 +286,7 @@ describe("incidents API", () => {
         },
       },
     ]);
-    await patch(id, { status: "contained", note: "isolated", by: "bob" });
+    await patch(id, { status: "contained", note: "isolated" }, BOB);
     const res = await get(`/v1/incidents/${id}/timeline`);
     assert.equal(res.status, 200);
     const entries = res.body["entries"] as Array<{ time: number; kind: string }>;

@@ -12,6 +12,7 @@ import type { Logger } from "../shared/log.ts";
 import { incidentKeys, type StateStore } from "../shared/state/index.ts";
 import { IncidentPatch, IncidentQuery } from "./incident-schemas.ts";
 import type { TrailStore } from "./trail.ts";
+import { principalOf } from "./principal.ts";
 
 /** Incidents read per state round trip while listing, and at most per request (a page may come back short). */
 const SCAN_PAGE = 100;
@@ -77,9 +78,8 @@ export class StateIncidents {
     return { incidents: out, ...(after ? { next_cursor: encodeCursor(after) } : {}) };
   }
 
-  /** Applies an analyst's change; undefined when there is no such incident. */
-  async update(id: string, patch: IncidentPatch): Promise<Incident | undefined> {
-    const by = patch.by ?? "api";
+  /** Applies an analyst's change, made by `by` (a token's name); undefined when there is no such incident. */
+  async update(id: string, patch: IncidentPatch, by = "api"): Promise<Incident | undefined> {
     for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
       const current = await this.get(id);
       if (!current) return undefined;
@@ -263,7 +263,8 @@ export function incidentRoutes(
   });
   app.patch<{ Params: { id: string }; Body: Buffer }>("/v1/incidents/:id", async (req, reply) => {
     checkId(req.params.id);
-    const usage = 'expected a JSON object {"status"?, "assignee"?: string|null, "note"?: string, "by"?: string}';
+    const usage =
+      'expected a JSON object {"status"?, "assignee"?: string|null, "note"?: string} (who is the token\'s name)';
     let body: unknown;
     try {
       body = JSON.parse(Buffer.isBuffer(req.body) ? req.body.toString("utf8") : "");
@@ -272,15 +273,16 @@ export function incidentRoutes(
     }
     const patch = IncidentPatch.safeParse(body);
     if (!patch.success) throw new RiposteError("RIPOSTE_BODY_INVALID", `${usage}: ${issues(patch.error, "body")}`);
-    const updated = await incidents.update(req.params.id, patch.data);
+    const by = principalOf(req)?.name ?? "api";
+    const updated = await incidents.update(req.params.id, patch.data, by);
     if (!updated) return sendNotFound(reply, req.params.id);
-    // The audit of API writes is the log (as for the kill switch), besides the incident's own history and notes.
+    // Audited on <prefix>.audit by the API's hook; the log line stays for operators reading logs.
     opts.log.warn(
       {
         audit: "incident.update",
         incident: updated.id,
         version: updated.version,
-        by: patch.data.by ?? "api",
+        by,
         status: patch.data.status,
         assignee: patch.data.assignee,
         note: patch.data.note !== undefined,

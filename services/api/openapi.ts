@@ -6,6 +6,9 @@
 import { z } from "zod";
 import { Incident } from "../../schemas/index.ts";
 import { IncidentPage, IncidentPatch, IncidentQuery, IncidentTimeline } from "./incident-schemas.ts";
+import { ApprovalVerdict, PendingApproval } from "../executor/approvals.ts";
+import type { Role } from "../shared/roles.ts";
+import { BatchBody, VerdictBody } from "./approvals.ts";
 
 /** Body of `POST /v1/dlq/replay`; the handler validates with this schema. */
 export const ReplayArgs = z.strictObject({
@@ -113,6 +116,10 @@ export interface RouteDoc {
   readonly description?: string;
   readonly tag: string;
   readonly auth?: boolean;
+  /** The least role a token needs (default: viewer for GET, admin for anything else). */
+  readonly role?: Role;
+  /** The action an audit record on `<prefix>.audit` names for this write (every write has one). */
+  readonly audit?: string;
   readonly params?: Record<string, { schema: z.ZodType; description: string }>;
   readonly query?: Record<string, { schema: z.ZodType; description: string }>;
   readonly body?: { schema?: z.ZodType; contentTypes: readonly string[]; description: string };
@@ -127,14 +134,14 @@ const errors = (...statuses: number[]) =>
 const ERROR_TEXT: Record<number, string> = {
   400: "Malformed request (RIPOSTE_BODY_INVALID, RIPOSTE_QUERY_INVALID, RIPOSTE_SOURCE_INVALID, RIPOSTE_URL_INVALID)",
   401: "Missing or invalid token or signature (RIPOSTE_AUTH_*, RIPOSTE_SIGNATURE_*)",
-  403: "The token's role may not do this",
+  403: "The token's role may not do this (RIPOSTE_ROLE_FORBIDDEN)",
   404: "Unknown route or object",
-  409: "Conflict (RIPOSTE_REPLAY_BUSY: another replay is running; RIPOSTE_INCIDENT_MERGED: change the incident it was merged into)",
+  409: "Conflict (RIPOSTE_REPLAY_BUSY: another replay is running; RIPOSTE_INCIDENT_MERGED: change the incident it was merged into; RIPOSTE_APPROVAL_CLOSED: the approval expired or was already decided)",
   413: "Body too large (RIPOSTE_BODY_TOO_LARGE, RIPOSTE_TOO_MANY_EVENTS)",
   414: "URL too long",
   415: "Unsupported Content-Encoding",
   422: "Nothing in the body normalized; the reasons are in items",
-  503: "Kafka or Redis unavailable; retry after Retry-After",
+  503: "Kafka or Redis unavailable, or the write could not be audited (RIPOSTE_AUDIT_UNAVAILABLE); retry after Retry-After",
 };
 
 /** Every operation the API serves. */
@@ -172,6 +179,7 @@ export const ROUTES: readonly RouteDoc[] = [
     description:
       "A JSON object, a JSON array, NDJSON or text lines (syslog, CEF, LEEF), optionally gzip. Answers 202 once every event is durable (published or dead-lettered).",
     tag: "ingest",
+    role: "analyst",
     params: {
       source: {
         schema: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
@@ -199,8 +207,13 @@ export const ROUTES: readonly RouteDoc[] = [
     summary: "Replay dead-lettered alerts",
     description: "Normalizes DLQ records again (after a normalizer or binding fix); one replay at a time.",
     tag: "dlq",
+    role: "analyst",
+    audit: "dlq.replay",
     body: { schema: ReplayArgs, contentTypes: ["application/json"], description: "What to replay" },
-    responses: { 200: { description: "What the replay did", schema: ReplayReportBody }, ...errors(400, 401, 409, 503) },
+    responses: {
+      200: { description: "What the replay did", schema: ReplayReportBody },
+      ...errors(400, 401, 403, 409, 503),
+    },
   },
   {
     method: "GET",
@@ -240,11 +253,16 @@ export const ROUTES: readonly RouteDoc[] = [
     path: "/v1/incidents/{id}",
     summary: "Change an incident's status or assignee, or add a note",
     description:
-      "Who and when are recorded in the incident's history (status, assignee) or notes; the change is published to <prefix>.incidents.",
+      "Who (the token's name) and when are recorded in the incident's history (status, assignee) or notes; the change is published to <prefix>.incidents.",
     tag: "incidents",
+    role: "analyst",
+    audit: "incident.update",
     params: IncidentId,
-    body: { schema: IncidentPatch, contentTypes: ["application/json"], description: "status, assignee, note, by" },
-    responses: { 200: { description: "The incident changed", schema: Incident }, ...errors(400, 401, 404, 409, 503) },
+    body: { schema: IncidentPatch, contentTypes: ["application/json"], description: "status, assignee, note" },
+    responses: {
+      200: { description: "The incident changed", schema: Incident },
+      ...errors(400, 401, 403, 404, 409, 503),
+    },
   },
   {
     method: "GET",
@@ -272,10 +290,12 @@ export const ROUTES: readonly RouteDoc[] = [
     description:
       "Swaps the whole set between batches when it is valid; a broken set is refused (422, with its errors) and the running set stays. On the distributed API service the reload is requested from every correlator (202).",
     tag: "rules",
+    role: "admin",
+    audit: "rules.reload",
     responses: {
       200: { description: "Reloaded", schema: ReloadResultBody },
       202: { description: "Requested from the correlators", schema: z.object({ requested_at: z.number().int() }) },
-      ...errors(401, 422),
+      ...errors(401, 403, 422),
     },
   },
   {
@@ -291,8 +311,60 @@ export const ROUTES: readonly RouteDoc[] = [
     summary: "Pause or resume all containment",
     description: "Enrichment, notification and tickets go on while containment is paused.",
     tag: "guards",
+    role: "admin",
+    audit: "guards.kill_switch",
     body: { schema: KillSwitchBody, contentTypes: ["application/json"], description: "on, and why" },
-    responses: { 200: { description: "The new state", schema: KillSwitchState }, ...errors(400, 401, 503) },
+    responses: { 200: { description: "The new state", schema: KillSwitchState }, ...errors(400, 401, 403, 503) },
+  },
+  {
+    method: "GET",
+    path: "/v1/approvals",
+    summary: "Steps waiting for approval",
+    description:
+      "Each pending approval: the decision and playbook (id, version), the step, what it would send (its rendered request and, where the connector can tell, the vendor requests), why (rule, alert), the roles that may approve it, when it was requested and when it expires (and what happens then: on_expiry).",
+    tag: "approvals",
+    responses: {
+      200: {
+        description: "Pending approvals, oldest first",
+        schema: z.object({ approvals: z.array(PendingApproval) }),
+      },
+      ...errors(401, 503),
+    },
+  },
+  ...(["approve", "deny"] as const).map((verb): RouteDoc => ({
+    method: "POST",
+    path: `/v1/approvals/{id}/${verb}`,
+    summary: verb === "approve" ? "Approve a waiting step" : "Deny a waiting step",
+    description:
+      verb === "approve"
+        ? "The step and the rest of the playbook after it run (once, whichever executor resumes it); the token's name is the approver in the step's audit record."
+        : "The step is recorded denied and the rest of the playbook is skipped.",
+    tag: "approvals",
+    role: "approver",
+    audit: `approval.${verb}`,
+    params: { id: { schema: z.string().min(1).max(128), description: "The approval's id (GET /v1/approvals)" } },
+    body: { schema: VerdictBody, contentTypes: ["application/json"], description: "An optional comment" },
+    responses: {
+      200: { description: "Decided", schema: ApprovalVerdict },
+      ...errors(400, 401, 403, 404, 409, 503),
+    },
+  })),
+  {
+    method: "POST",
+    path: "/v1/approvals",
+    summary: "Approve or deny many waiting steps",
+    description: "Each id is decided as if on its own route; the answer lists each one's status (200, 403, 404, 409).",
+    tag: "approvals",
+    role: "approver",
+    audit: "approval.batch",
+    body: { schema: BatchBody, contentTypes: ["application/json"], description: "ids, decision, comment" },
+    responses: {
+      200: {
+        description: "One result per id",
+        schema: z.object({ results: z.array(z.looseObject({ id: z.string(), status: z.number().int() })) }),
+      },
+      ...errors(400, 401, 403, 503),
+    },
   },
   {
     method: "GET",

@@ -66,7 +66,7 @@ export class ApprovalGates {
     const pending: PendingApproval = {
       id: approvalIdOf(decision.id, step.id),
       decision,
-      playbook: playbook as unknown as PendingApproval["playbook"],
+      playbook: playbook,
       step_index: index,
       step: step.id,
       connector: step.connector,
