@@ -91,7 +91,8 @@ export function approvalRoutes(
   app: FastifyInstance<Server, IncomingMessage, ServerResponse, Logger>,
   opts: { approvals: ApprovalsApi; log: Logger },
 ): void {
-  const { store, publish } = opts.approvals;
+  const { store } = opts.approvals;
+  const publish = (v: ApprovalVerdict) => opts.approvals.publish(v);
   const decideOne = async (req: FastifyRequest, id: string, approve: boolean, comment: string | undefined) => {
     const who = principalOf(req);
     if (!who) throw new RiposteError("RIPOSTE_AUTH_INVALID", "an API token is needed to decide approvals");
