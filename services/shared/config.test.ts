@@ -148,6 +148,46 @@ test("every new variable is documented", () => {
     "RIPOSTE_TRACE_TRUSTED_SOURCES",
     "RIPOSTE_INCIDENT_WINDOW",
     "RIPOSTE_INCIDENT_RETENTION",
+    "RIPOSTE_API_TOKENS",
   ])
     assert.ok(Object.hasOwn(CONFIG_VARIABLES, v), v);
+});
+
+test("RIPOSTE_API_TOKENS: name:role:token entries, roles checked, 16+ character unique tokens, no secret in messages", () => {
+  const c = loadConfig({
+    RIPOSTE_API_TOKEN: TOKEN,
+    RIPOSTE_API_TOKENS: "ann:viewer:viewer-token-0123456789, bo:approver:approver-token-01234567",
+  });
+  assert.deepEqual(c.api.tokens, [
+    { name: "ann", role: "viewer", token: "viewer-token-0123456789" },
+    { name: "bo", role: "approver", token: "approver-token-01234567" },
+  ]);
+  assert.ok(Object.isFrozen(c.api.tokens), "frozen with the rest");
+  assert.deepEqual(loadConfig({}).api.tokens, []);
+  const bad = problems({
+    RIPOSTE_API_TOKEN: TOKEN,
+    RIPOSTE_API_TOKENS: [
+      "ann:viewer:short-secret",
+      "bo:root:root-token-0123456789",
+      "ann:analyst:analyst-token-0123456789",
+      "cy:analyst:analyst-token-0123456789",
+      "justonepart",
+    ].join(","),
+  });
+  assert.deepEqual(bad, [
+    'RIPOSTE_API_TOKENS: token "ann": the token must be at least 16 characters',
+    'RIPOSTE_API_TOKENS: token "bo": role must be one of viewer, analyst, approver, admin',
+    'RIPOSTE_API_TOKENS: token name "ann" is used twice',
+    'RIPOSTE_API_TOKENS: token "cy" has the same token as another: each token must be unique',
+    "RIPOSTE_API_TOKENS: entry 5: expected name:role:token",
+  ]);
+  const clash = problems({
+    RIPOSTE_API_TOKEN: TOKEN,
+    RIPOSTE_API_TOKENS: `admin:admin:other-admin-token-0123,dee:viewer:${TOKEN}`,
+  });
+  assert.deepEqual(clash, [
+    "RIPOSTE_API_TOKENS: the name admin is RIPOSTE_API_TOKEN's: pick another",
+    'RIPOSTE_API_TOKENS: token "dee" is the same as RIPOSTE_API_TOKEN',
+  ]);
+  for (const p of [...bad, ...clash]) assert.doesNotMatch(p, /short-secret|token-0123456789|other-admin/, "no token in a message");
 });
