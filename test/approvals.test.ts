@@ -11,8 +11,13 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Decision } from "../schemas/index.ts";
 import { CONNECTORS } from "../services/executor/connectors/index.ts";
-import type { PendingApproval } from "../services/executor/approvals.ts";
-import { kafkaBus } from "../services/shared/bus/index.ts";
+import { ApprovalStore, type PendingApproval } from "../services/executor/approvals.ts";
+import { Executor } from "../services/executor/executor.ts";
+import { PlaybookFile, targetKey } from "../schemas/index.ts";
+import { MemoryBus, kafkaBus, type InMessage } from "../services/shared/bus/index.ts";
+import { Metrics } from "../services/shared/metrics.ts";
+import { RedisState } from "../services/shared/state/index.ts";
+import { parse as parseYaml } from "yaml";
 import { loadConfig, topicNames } from "../services/shared/config.ts";
 import { silentLogger } from "../services/shared/log.ts";
 import { startServices, type Running, type ServiceName } from "../services/runtime.ts";
@@ -165,5 +170,79 @@ test("approvals on Kafka and Redis: approved once with two executors (one vendor
     await bus.close();
     await edr.close();
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("two executors on Redis racing one verdict (and both sweeps) make one vendor call", async () => {
+  const redisUrl = await requireRedis();
+  const prefix = uniquePrefix("approvals-race");
+  const edr = await startFalconFake({ "web-01": "0123456789abcdef0123456789abcdef" });
+  const states = [new RedisState(redisUrl), new RedisState(redisUrl)];
+  const bus = new MemoryBus();
+  const topics = topicNames(prefix);
+  try {
+    await Promise.all(states.map((s) => s.ready()));
+    await bus.ensureTopics([topics.actions, topics.dlq].map((name) => ({ name, partitions: 1 })));
+    const pb = PlaybookFile.parse(parseYaml(PLAYBOOK));
+    const executors = states.map(
+      (state) =>
+        new Executor({
+          bus,
+          state,
+          topics,
+          playbooks: new Map([[pb.id, pb]]),
+          connectors: CONNECTORS,
+          connectorConfig: {
+            crowdstrike: {
+              url: edr.url,
+              credentials: { client_id: FALCON_CLIENT_ID, client_secret: FALCON_CLIENT_SECRET },
+              dryRun: false,
+            },
+          },
+          log: silentLogger,
+          metrics: new Metrics(),
+          statePrefix: prefix,
+          claimTtlMs: 1_000,
+        }),
+    );
+    const m = (topic: string, key: string, value: unknown): InMessage => ({
+      topic,
+      partition: 0,
+      offset: "0",
+      key,
+      value: Buffer.from(JSON.stringify(value)),
+      headers: {},
+      timestamp: 0,
+    });
+    const d = decision("race-1", "web-01");
+    await executors[0]?.handle([m(topics.decisions, targetKey(d.target ?? { type: "host", value: "" }), d)]);
+    const store = new ApprovalStore({ state: states[1] as RedisState, prefix });
+    const [p] = await store.pending();
+    assert.ok(p, "pending in Redis");
+    const v = await store.decide(p.id, { verdict: "approved", by: "apo" }, "approver");
+    assert.ok(v.ok);
+    const drive = async (ex: Executor | undefined) => {
+      for (let i = 0; i < 200; i++) {
+        try {
+          await ex?.handleApprovals([m(topics.approvals, p.id, v.verdict)]);
+          return;
+        } catch (e) {
+          assert.match(String(e), /in progress elsewhere/);
+          await sleep(25);
+        }
+      }
+    };
+    await Promise.all([
+      drive(executors[0]),
+      drive(executors[1]),
+      executors[0]?.gates.sweep(),
+      executors[1]?.gates.sweep(),
+    ]);
+    await drive(executors[1]);
+    assert.equal(edr.actions().length, 1, "one containment");
+  } finally {
+    await bus.close();
+    await Promise.all(states.map((s) => s.close()));
+    await edr.close();
   }
 });
