@@ -37,6 +37,13 @@ export async function replayDemo(running: Running, log: Logger): Promise<void> {
     last = now;
   }
   const c = metrics.snapshot();
+  // A step behind an approval gate waits (cloud-brute-force-block-ip-approval): the demo shows where to see it.
+  const waiting = await api.inject({
+    method: "GET",
+    url: "/v1/approvals",
+    headers: { authorization: `Bearer ${apiToken}` },
+  });
+  const approvals = waiting.statusCode === 200 ? waiting.json<{ approvals: Array<{ id: string }> }>().approvals : [];
   const rows = [
     ["alerts normalized", c["ingest_normalized_total"] ?? 0],
     ["dead-lettered at ingest", c["ingest_dead_lettered_total"] ?? 0],
@@ -45,12 +52,17 @@ export async function replayDemo(running: Running, log: Logger): Promise<void> {
     ["decisions: suppressed", c["correlator_suppressed_total"] ?? 0],
     ["decisions: no rule matched", c["correlator_no_match_total"] ?? 0],
     ["actions audited", c["executor_actions_total"] ?? 0],
+    ["steps waiting for approval", approvals.length],
   ];
   const lines = rows.map(([k, v]) => `  ${String(k).padEnd(28)} ${String(v).padStart(6)}`);
   process.stdout.write(
     `\nRiposte demo: sample alerts replayed\n${lines.join("\n")}\n\n` +
       `API: ${running.url ?? "(not listening)"}  (token in ${process.env["RIPOSTE_API_TOKEN"] ? "RIPOSTE_API_TOKEN" : ".riposte/api-token"})\n` +
       `  curl -H "Authorization: Bearer $(cat .riposte/api-token)" ${running.url ?? ""}/v1/stats\n` +
+      (approvals[0]
+        ? `  curl -H "Authorization: Bearer $(cat .riposte/api-token)" ${running.url ?? ""}/v1/approvals\n` +
+          `  curl -X POST -H "Authorization: Bearer $(cat .riposte/api-token)" ${running.url ?? ""}/v1/approvals/${approvals[0].id}/approve\n`
+        : "") +
       `Press Ctrl-C to stop.\n\n`,
   );
 }
