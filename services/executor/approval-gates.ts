@@ -37,7 +37,8 @@ export interface GateDeps {
   readonly log: Logger;
   readonly now: () => number;
   readonly sweepMs: number;
-  readonly resume: (decision: Decision, playbook: PlaybookFile, index: number, granted: Granted) => Promise<void>;
+  /** Runs the playbook from the gated step; true when that step was paused (kill switch) and must run again. */
+  readonly resume: (decision: Decision, playbook: PlaybookFile, index: number, granted: Granted) => Promise<boolean>;
   readonly plan: (decision: Decision, step: PlaybookStep) => Record<string, unknown>;
   /** How old a verdict must be before the sweep resumes it itself (the topic normally does; default 10 s). */
   readonly graceMs?: number;
@@ -135,7 +136,8 @@ export class ApprovalGates {
         ...(verdict.comment !== undefined ? { comment: verdict.comment } : {}),
       },
     };
-    await this.deps.resume(p.decision, playbookOf(p), p.step_index, granted);
+    // Paused by the kill switch: not marked resumed, so the sweep drives it again once the switch is off.
+    if (await this.deps.resume(p.decision, playbookOf(p), p.step_index, granted)) return;
     await this.store.markResumed(p.id);
   }
 

@@ -132,6 +132,7 @@ describe("approval gates", () => {
       statePrefix: "appr",
       claimTtlMs: 500,
       approvalSweepMs: 50,
+      approvalGraceMs: 0,
     });
   const store = () => new ApprovalStore({ state, prefix: "appr" });
   const settle = async () => {
@@ -287,5 +288,26 @@ describe("approval gates", () => {
     await ex.handleApprovals([verdictMsg(await decide(p.id, "approved"))]);
     await settle();
     assert.equal(edr.actions().length, 1);
+  });
+
+  test("an approved step paused by the kill switch runs once the switch is off (the sweep resumes it)", async () => {
+    const ex = executor();
+    await ex.handle([decisionMsg(decision("d8"))]);
+    const [p] = await store().pending();
+    assert.ok(p);
+    await ex.guards.setKillSwitch(true, "drill");
+    await ex.handleApprovals([verdictMsg(await decide(p.id, "approved"))]);
+    await settle();
+    assert.equal(byStep("contain")[0]?.["status"], "paused");
+    assert.equal(edr.actions().length, 0);
+    assert.equal((await store().open()).length, 1, "not marked resumed");
+    await ex.guards.setKillSwitch(false);
+    assert.equal(await ex.gates.sweep(), 1);
+    await settle();
+    assert.equal(edr.actions().length, 1);
+    assert.equal(byStep("contain").at(-1)?.["status"], "succeeded");
+    assert.equal((await store().open()).length, 0);
+    await ex.gates.sweep();
+    assert.equal(edr.actions().length, 1, "once");
   });
 });

@@ -53,6 +53,8 @@ export interface ExecutorDeps {
   readonly claimTtlMs?: number;
   /** How often the approval sweep expires approvals and resumes lost verdicts (default 5 s; see start()). */
   readonly approvalSweepMs?: number;
+  /** How old a verdict must be before the sweep resumes it itself instead of the topic's consumer (default 10 s). */
+  readonly approvalGraceMs?: number;
 }
 
 export class Executor {
@@ -106,6 +108,7 @@ export class Executor {
       log: deps.log,
       now: this.now,
       sweepMs: deps.approvalSweepMs ?? 5_000,
+      ...(deps.approvalGraceMs !== undefined ? { graceMs: deps.approvalGraceMs } : {}),
       resume: (decision, playbook, index, granted) => this.runPlaybook(decision, playbook, index, granted),
       plan: (decision, step) => this.plan(decision, step),
     });
@@ -210,9 +213,11 @@ export class Executor {
   /**
    * Runs a playbook's steps in order from `from`. A step behind an approval gate (its own, or the decision's
    * `approval: required` on the first containment step) is not run: a pending approval is recorded and the run
-   * stops there until a verdict resumes it (`granted`) or ends it (approval-gates.ts).
+   * stops there until a verdict resumes it (`granted`) or ends it (approval-gates.ts). Returns true when the
+   * granted step was paused by the kill switch (its claim released), so the verdict must be resumed again later.
    */
-  private async runPlaybook(decision: Decision, playbook: PlaybookFile, from = 0, granted?: Granted): Promise<void> {
+  private async runPlaybook(decision: Decision, playbook: PlaybookFile, from = 0, granted?: Granted): Promise<boolean> {
+    let held = false;
     for (const [index, step] of playbook.steps.entries()) {
       if (index < from) continue;
       const gate = this.gateOf(decision, playbook, index);
@@ -235,11 +240,11 @@ export class Executor {
           }),
           { approval: granted.audit },
         );
-        return;
+        return false;
       }
       if (gate && !passed) {
         await this.once(decision, step, gate.stepId, async () => this.gates.request(decision, playbook, index, gate));
-        return;
+        return held;
       }
       const outcome = await this.once(
         decision,
@@ -248,12 +253,14 @@ export class Executor {
         (ctx) => this.steps.run(this.bound.get(step.connector) as Bound, ctx),
         passed ? { approval: granted.audit } : {},
       );
+      if (passed && outcome.status === "paused") held = true;
       // A refusal stops an aborting playbook like a failure (a later "host isolated" notice would be false); a
       // pause does not: the kill switch holds containment back and lets the rest of the playbook run.
       const stopped =
         outcome.status === "failed" || outcome.status === "unknown_outcome" || outcome.status.startsWith("refused_");
       if (stopped && step.on_failure === "abort") break;
     }
+    return held;
   }
 
   /**
