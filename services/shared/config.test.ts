@@ -189,5 +189,6 @@ test("RIPOSTE_API_TOKENS: name:role:token entries, roles checked, 16+ character 
     "RIPOSTE_API_TOKENS: the name admin is RIPOSTE_API_TOKEN's: pick another",
     'RIPOSTE_API_TOKENS: token "dee" is the same as RIPOSTE_API_TOKEN',
   ]);
-  for (const p of [...bad, ...clash]) assert.doesNotMatch(p, /short-secret|token-0123456789|other-admin/, "no token in a message");
+  for (const p of [...bad, ...clash])
+    assert.doesNotMatch(p, /short-secret|token-0123456789|other-admin/, "no token in a message");
 });
