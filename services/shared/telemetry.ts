@@ -1,7 +1,7 @@
 /**
  * Tracing: one trace from the raw alert to the vendor API call. W3C trace context travels in Kafka headers
  * (`traceparent`), and every hop continues the trace of the message that caused it.
- * Attribute names live here and nowhere else.
+ * Attribute names live in semconv.ts (re-exported here).
  */
 import {
   ROOT_CONTEXT,
@@ -31,35 +31,11 @@ import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
 import { OTLPMetricExporter as OTLPMetricExporterProto } from "@opentelemetry/exporter-metrics-otlp-proto";
 import { OTLPMetricExporter as OTLPMetricExporterGrpc } from "@opentelemetry/exporter-metrics-otlp-grpc";
 import { PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
+import { subscribeRedisSpans, unsubscribeRedisSpans } from "./redis-spans.ts";
 
 export { SpanKind };
+export { ATTR } from "./semconv.ts";
 export type { Span, Context, Link };
-
-/** Span attribute names. */
-export const ATTR = {
-  source: "riposte.source",
-  format: "riposte.format",
-  entityKey: "riposte.entity.key",
-  alertUid: "riposte.alert.uid",
-  ruleId: "riposte.rule.id",
-  ruleVersion: "riposte.rule.version",
-  decisionId: "riposte.decision.id",
-  decisionOutcome: "riposte.decision.outcome",
-  playbook: "riposte.playbook.id",
-  step: "riposte.playbook.step",
-  actionId: "riposte.action.id",
-  actionStatus: "riposte.action.status",
-  connector: "riposte.connector.name",
-  connectorAction: "riposte.connector.action",
-  dlqStage: "riposte.dlq.stage",
-  dlqCode: "riposte.dlq.code",
-  batchSize: "riposte.batch.size",
-  httpStatus: "http.response.status_code",
-  httpMethod: "http.request.method",
-  linkKind: "riposte.link",
-  urlPath: "url.path",
-  serverAddress: "server.address",
-} as const;
 
 let sdk: NodeSDK | undefined;
 let exporting = false;
@@ -147,11 +123,15 @@ export function initTelemetry(opts: {
     logRecordProcessors: [],
   });
   sdk.start();
+  // Client spans of libraries that publish tracing channels: subscribed only when spans leave the process.
+  if (exporting) subscribeRedisSpans();
 }
 
 export async function shutdownTelemetry(): Promise<void> {
   const s = sdk;
   sdk = undefined;
+  exporting = false;
+  unsubscribeRedisSpans();
   await s?.shutdown();
 }
 
