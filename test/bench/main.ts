@@ -29,6 +29,7 @@ import { benchNormalize } from "./normalize.ts";
 import { benchPipeline } from "./pipeline.ts";
 import { elapsedSeconds, failedRow, jsonRow, progress, ratio, skippedRow, table, type Row } from "./report.ts";
 import { benchRules } from "./rules.ts";
+import { benchTrace } from "./trace.ts";
 
 /** Row ids (a contract: other tools read them from `--json`) and names, in table order. */
 const ROWS = {
@@ -37,6 +38,8 @@ const ROWS = {
   "kafka.passthrough.kafkajs": "kafka pass-through (kafkajs consume→produce, no processing)",
   "e2e.embedded": "thin path end to end (embedded)",
   "e2e.distributed": "thin path end to end (Kafka + Redis)",
+  "trace.off": "thin path embedded, tracing off (propagated, not exported)",
+  "trace.on": "thin path embedded, tracing at 100 % exported over OTLP",
   "ingest.http": "HTTP ingest → Kafka",
   normalize: "normalize alone (mix of corpus formats)",
   "rules.jre.30": "rules: json-rules-engine, 30 rules",
@@ -189,6 +192,24 @@ async function main(): Promise<void> {
         latencyPhaseMs: 5_000,
         actionGraceMs: 15_000,
         prefixes: [],
+      }),
+    );
+
+    // The same embedded path with tracing off and at 100 % sampling exported, each run in a process of its own.
+    await measure(["trace.off", "trace.on"], () =>
+      benchTrace({
+        names: { off: ROWS["trace.off"], on: ROWS["trace.on"] },
+        rounds: 2,
+        run: {
+          warmup: 500,
+          alerts: 20_000,
+          batch: 100,
+          window: 2_000,
+          concurrency: 4,
+          timeLimitMs: 20_000,
+          latencyPhaseMs: 3_000,
+          actionGraceMs: 15_000,
+        },
       }),
     );
 
