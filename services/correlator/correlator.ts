@@ -132,12 +132,13 @@ export class Correlator {
           deadLetter("RIPOSTE_CORRELATION_FAILED", `correlation failed: ${messageOf(e)}`);
           return;
         }
-        // A duplicate's span links to the span that decided the original alert (its trace, in another request).
+        // A duplicate's span links to the span that decided the original alert (its trace, in another request); a
+        // correlation's decision to the spans that decided each alert it stands on.
         for (const d of decisions)
           for (const l of d.links ?? [])
             span.addLink({
               context: { traceId: l.trace_id, spanId: l.span_id, traceFlags: 1 },
-              attributes: { [ATTR.linkKind]: "original" },
+              attributes: { [ATTR.linkKind]: d.outcome === "duplicate" ? "original" : "contributing" },
             });
         const headers = headersFor(span);
         for (const d of decisions) {
