@@ -6,7 +6,13 @@ import { BasicTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-tra
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { loadConfig } from "../services/shared/config.ts";
 import { CONNECTORS } from "../services/executor/connectors/index.ts";
-import { otlpTraceExporter, type OtlpProtocol } from "../services/shared/telemetry.ts";
+import {
+  otlpTraceExporter,
+  processAttributes,
+  sendAttributes,
+  tracesExported,
+  type OtlpProtocol,
+} from "../services/shared/telemetry.ts";
 import { startOtlpReceiver } from "./support/otlp.ts";
 
 for (const protocol of ["http/protobuf", "http/json"] as const satisfies readonly OtlpProtocol[]) {
@@ -55,4 +61,10 @@ test("OTEL_* variables are validated at start: a bad protocol or sampler stops t
   const c = loadConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://collector:4318/v1/traces" }, CONNECTORS);
   assert.equal(c.otlp.tracesEndpoint, "http://collector:4318/v1/traces");
   assert.equal(otlpTraceExporter(loadConfig({}, CONNECTORS).otlp), undefined, "nothing configured, nothing exported");
+});
+
+test("nothing exported, nothing computed: messaging attributes are empty objects", () => {
+  assert.equal(tracesExported(), false);
+  assert.deepEqual(processAttributes("kafka", "g", { topic: "t", partition: 0, offset: "1", key: "user:alice" }), {});
+  assert.deepEqual(sendAttributes("kafka", "t"), {});
 });

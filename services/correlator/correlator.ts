@@ -10,7 +10,16 @@ import { RiposteError, isRiposteError, messageOf } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
 import { LABEL, type Metrics } from "../shared/metrics.ts";
 import type { StateStore } from "../shared/state/index.ts";
-import { ATTR, contextFrom, headersFor, inSpan, traceIdOf, tracesExported, SpanKind } from "../shared/telemetry.ts";
+import {
+  ATTR,
+  contextFrom,
+  headersFor,
+  inSpan,
+  processAttributes,
+  traceIdOf,
+  tracesExported,
+  SpanKind,
+} from "../shared/telemetry.ts";
 import { dlqRecord } from "../shared/dlq.ts";
 import { correlationProblems } from "./correlation.ts";
 import { needs, plan, type PlanContext, type StateOp } from "./plan.ts";
@@ -32,6 +41,8 @@ export interface CorrelatorDeps {
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly statePrefix: string;
+  /** The consumer group it runs in, for its spans. */
+  readonly consumerGroup?: string;
   readonly dedupWindowMs: number;
   /** Default allowed lateness of correlations (RIPOSTE_CORRELATION_LATENESS); DEFAULT_LATENESS_MS when absent. */
   readonly latenessMs?: number;
@@ -89,7 +100,7 @@ export class Correlator {
     await inSpan(
       "correlate",
       parent,
-      {},
+      processAttributes(this.deps.bus.kind, this.deps.consumerGroup, m),
       async (span) => {
         const deadLetter = (code: string, reason: string) => {
           const rec = dlqRecord({

@@ -1,7 +1,7 @@
 /**
  * Span links of the correlator's spans, with spans exported (in-memory exporter): a correlation's decision span
  * links to the span that decided each alert it stands on, each in its own trace, though they came in other
- * batches; each event's span continues its own message's trace.
+ * batches; each event's span continues its own message's trace and carries the messaging attributes.
  */
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
@@ -13,7 +13,7 @@ import { silentLogger } from "../shared/log.ts";
 import { Metrics } from "../shared/metrics.ts";
 import { ATTR } from "../shared/semconv.ts";
 import { MemoryState } from "../shared/state/index.ts";
-import { headersFor, initTelemetry, inSpan, shutdownTelemetry } from "../shared/telemetry.ts";
+import { hashedKey, headersFor, initTelemetry, inSpan, shutdownTelemetry } from "../shared/telemetry.ts";
 import { Correlator, RuleSet, loadLists, loadRules } from "./index.ts";
 import { okta } from "./testing.ts";
 
@@ -34,6 +34,7 @@ test("a correlation's decision span links to each contributing alert's span, acr
     log: silentLogger,
     metrics: new Metrics(),
     statePrefix: "links",
+    consumerGroup: "links.correlator",
     dedupWindowMs: 86_400_000,
     now: () => 1,
   });
@@ -73,5 +74,21 @@ test("a correlation's decision span links to each contributing alert's span, acr
     "one link per failure, to the span that decided it",
   );
   for (const s of correlate.slice(0, 5)) assert.deepEqual(s.links, [], "the failures stand alone");
+  // Messaging semantic conventions on the consumer span; the key (an entity name) only as a hash.
+  const key = events[5]?.riposte.entity_key as string;
+  assert.deepEqual(
+    Object.fromEntries(Object.entries(deciding.attributes).filter(([k]) => k.startsWith("messaging."))),
+    {
+      [ATTR.msgSystem]: "riposte.memory",
+      [ATTR.msgOperationType]: "process",
+      [ATTR.msgOperationName]: "process",
+      [ATTR.msgDestination]: topics.normalized,
+      [ATTR.msgPartition]: "0",
+      [ATTR.msgKafkaOffset]: 5,
+      [ATTR.msgConsumerGroup]: "links.correlator",
+      [ATTR.msgKafkaKey]: hashedKey(key),
+    },
+  );
+  assert.doesNotMatch(String(deciding.attributes[ATTR.msgKafkaKey]), /alice/);
   await bus.close();
 });

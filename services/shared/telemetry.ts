@@ -31,10 +31,12 @@ import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
 import { OTLPMetricExporter as OTLPMetricExporterProto } from "@opentelemetry/exporter-metrics-otlp-proto";
 import { OTLPMetricExporter as OTLPMetricExporterGrpc } from "@opentelemetry/exporter-metrics-otlp-grpc";
 import { PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
+import { createHash } from "node:crypto";
 import { subscribeRedisSpans, unsubscribeRedisSpans } from "./redis-spans.ts";
+import { ATTR } from "./semconv.ts";
 
 export { SpanKind };
-export { ATTR } from "./semconv.ts";
+export { ATTR };
 export type { Span, Context, Link };
 
 let sdk: NodeSDK | undefined;
@@ -205,4 +207,50 @@ export function activeHeaders(): Record<string, string> {
   const carrier: Record<string, string> = {};
   propagation.inject(context.active(), carrier);
   return carrier;
+}
+
+/** What a consumed message's span says about it (the messaging semantic conventions). */
+export interface ConsumedMessage {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: string | null;
+}
+
+/** `messaging.system`: the bus the message travelled on (Kafka, or the embedded in-process bus). */
+const messagingSystem = (bus: "kafka" | "memory") => (bus === "kafka" ? "kafka" : "riposte.memory");
+
+/**
+ * Attributes of a span that processes one consumed message: system, topic, partition, offset, consumer group and
+ * the key as a hash (keys are entity names: a user's address, a host). Empty when spans are not exported, so that
+ * nothing is computed per message for nobody.
+ */
+export function processAttributes(bus: "kafka" | "memory", group: string | undefined, m: ConsumedMessage): Attributes {
+  if (!exporting) return {};
+  return {
+    [ATTR.msgSystem]: messagingSystem(bus),
+    [ATTR.msgOperationType]: "process",
+    [ATTR.msgOperationName]: "process",
+    [ATTR.msgDestination]: m.topic,
+    [ATTR.msgPartition]: String(m.partition),
+    [ATTR.msgKafkaOffset]: Number(m.offset),
+    ...(group ? { [ATTR.msgConsumerGroup]: group } : {}),
+    ...(m.key === null ? {} : { [ATTR.msgKafkaKey]: hashedKey(m.key) }),
+  };
+}
+
+/** Attributes of a span that sends a batch of messages to one topic (the count is set when known). */
+export function sendAttributes(bus: "kafka" | "memory", topic: string): Attributes {
+  if (!exporting) return {};
+  return {
+    [ATTR.msgSystem]: messagingSystem(bus),
+    [ATTR.msgOperationType]: "send",
+    [ATTR.msgOperationName]: "send",
+    [ATTR.msgDestination]: topic,
+  };
+}
+
+/** A message key as it may appear on a span: the first 16 hex digits of its SHA-256, the same on every hop. */
+export function hashedKey(key: string): string {
+  return createHash("sha256").update(key).digest("hex").slice(0, 16);
 }

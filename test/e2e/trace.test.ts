@@ -110,6 +110,26 @@ describe("one trace from the raw alert to the vendor's answer (distributed, OTLP
       redisSpans.some((r) => r.attributes["db.stored_procedure.name"] !== undefined),
       "Lua state scripts are named",
     );
+    // Messaging semantic conventions: ingest sends to the normalized topic, correlate and the playbook run process
+    // one message each, with its partition, offset, consumer group and hashed key.
+    assert.equal(ingest.kind, 4, "ingest is the PRODUCER");
+    assert.equal(ingest.attributes["messaging.system"], "kafka");
+    assert.equal(ingest.attributes["messaging.operation.type"], "send");
+    assert.match(String(ingest.attributes["messaging.destination.name"]), /alerts\.normalized$/);
+    assert.equal(ingest.attributes["messaging.batch.message_count"], 1);
+    for (const [span, topic, group] of [
+      [correlate, /alerts\.normalized$/, /\.correlator$/],
+      [playbook, /decisions$/, /\.executor$/],
+    ] as const) {
+      assert.equal(span.kind, 5, `${span.name} is a CONSUMER span`);
+      assert.equal(span.attributes["messaging.system"], "kafka");
+      assert.equal(span.attributes["messaging.operation.type"], "process");
+      assert.match(String(span.attributes["messaging.destination.name"]), topic);
+      assert.match(String(span.attributes["messaging.consumer.group.name"]), group);
+      assert.match(String(span.attributes["messaging.destination.partition.id"]), /^\d+$/);
+      assert.equal(typeof span.attributes["messaging.kafka.offset"], "number");
+      assert.match(String(span.attributes["messaging.kafka.message.key"]), /^[0-9a-f]{16}$/, "the key, hashed");
+    }
     assert.equal(server.service, "riposte-ingest");
     assert.equal(ingest.service, "riposte-ingest");
     assert.equal(correlate.service, "riposte-correlator");
