@@ -11,6 +11,7 @@ import {
   trace,
   SpanKind,
   SpanStatusCode,
+  TraceFlags,
   type Attributes,
   type Context,
   type Link,
@@ -31,7 +32,7 @@ import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
 import { OTLPMetricExporter as OTLPMetricExporterProto } from "@opentelemetry/exporter-metrics-otlp-proto";
 import { OTLPMetricExporter as OTLPMetricExporterGrpc } from "@opentelemetry/exporter-metrics-otlp-grpc";
 import { PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
-import { createHash } from "node:crypto";
+import { createHash, randomFillSync } from "node:crypto";
 import { subscribeRedisSpans, unsubscribeRedisSpans } from "./redis-spans.ts";
 import { ATTR } from "./semconv.ts";
 
@@ -156,6 +157,35 @@ export function traceIdOf(span: Span): string {
   return span.spanContext().traceId;
 }
 
+const ids = Buffer.alloc(24 * 256);
+let idsAt = ids.length;
+/** `bytes` random bytes as hex, from a buffer refilled every 256 spans. */
+function randomHex(bytes: number): string {
+  if (idsAt + bytes > ids.length) {
+    randomFillSync(ids);
+    idsAt = 0;
+  }
+  const hex = ids.toString("hex", idsAt, idsAt + bytes);
+  idsAt += bytes;
+  return hex;
+}
+
+/**
+ * A span nothing records, for processes that export nothing: only ids, so that the trace id still reaches the
+ * answer, the audit record and the next hop (sampled, as the SDK would have made it, so that a downstream process
+ * that does export keeps the trace) — no attributes, events or links are kept per event.
+ */
+function propagatedOnly(parent: Context): Span {
+  const p = trace.getSpanContext(parent);
+  const valid = p !== undefined && isSpanContextValid(p);
+  return trace.wrapSpanContext({
+    traceId: valid ? p.traceId : randomHex(16),
+    spanId: randomHex(8),
+    traceFlags: valid ? p.traceFlags : TraceFlags.SAMPLED,
+    ...(valid && p.traceState ? { traceState: p.traceState } : {}),
+  });
+}
+
 /**
  * Runs `fn` in a new span, child of `parent` (linked to `links`); records an exception and error status when it
  * throws.
@@ -168,7 +198,9 @@ export async function inSpan<T>(
   kind: SpanKind = SpanKind.INTERNAL,
   links?: readonly Link[],
 ): Promise<T> {
-  const span = tracer().startSpan(name, { kind, attributes, ...(links?.length ? { links: [...links] } : {}) }, parent);
+  const span = exporting
+    ? tracer().startSpan(name, { kind, attributes, ...(links?.length ? { links: [...links] } : {}) }, parent)
+    : propagatedOnly(parent);
   try {
     return await context.with(trace.setSpan(parent, span), () => fn(span));
   } catch (e) {
@@ -198,7 +230,7 @@ export function inboundTrace(
   const sc = trace.getSpanContext(extracted);
   return {
     parent: ROOT_CONTEXT,
-    links: sc && isSpanContextValid(sc) ? [{ context: sc, attributes: { "riposte.link": "sender" } }] : [],
+    links: sc && isSpanContextValid(sc) ? [{ context: sc, attributes: { [ATTR.linkKind]: "sender" } }] : [],
   };
 }
 
