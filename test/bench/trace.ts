@@ -3,7 +3,8 @@
  * exported, as `riposte run` without OTEL_* settings) and with every span exported (OTEL_TRACES_SAMPLER=always_on)
  * over OTLP/HTTP protobuf to a receiver here that counts them, as a Collector would take them. Telemetry is per
  * process, so each run is a child process (trace-child.ts); the runs alternate (off, on, on, off) so that a noisy
- * neighbour on the machine weighs on both, and each row keeps its best run.
+ * neighbour on the machine weighs on both, and each row keeps its best run; the CPU time of each run (the least
+ * of each mode) is the steadier figure on a shared machine.
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -16,7 +17,12 @@ export type ChildOptions = Omit<PipelineOptions, "name" | "tag" | "env" | "prefi
 
 const CHILD = fileURLToPath(new URL("./trace-child.ts", import.meta.url));
 
-function runChild(mode: TraceMode, opts: ChildOptions, endpoint: string): Promise<Row> {
+interface ChildResult {
+  readonly row: Row;
+  readonly cpuSeconds: number;
+}
+
+function runChild(mode: TraceMode, opts: ChildOptions, endpoint: string): Promise<ChildResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, BENCH_TRACE_OPTIONS: JSON.stringify(opts) };
   for (const k of Object.keys(env)) if (k.startsWith("OTEL_")) delete env[k];
   if (mode === "on")
@@ -40,7 +46,7 @@ function runChild(mode: TraceMode, opts: ChildOptions, endpoint: string): Promis
     child.on("exit", (code) => {
       if (code !== 0) return reject(new Error(`the trace.${mode} run exited with ${code}`));
       try {
-        resolve(JSON.parse(out) as Row);
+        resolve(JSON.parse(out) as ChildResult);
       } catch (e) {
         reject(new Error(`the trace.${mode} run printed no row: ${String(e)}`));
       }
@@ -56,14 +62,13 @@ export async function benchTrace(opts: {
 }): Promise<Row[]> {
   const receiver = await startOtlpReceiver({ decode: false });
   try {
-    const runs: Record<TraceMode, Row[]> = { off: [], on: [] };
+    const runs: Record<TraceMode, ChildResult[]> = { off: [], on: [] };
     let exported = { spans: 0, bytes: 0 };
     for (let i = 0; i < opts.rounds; i++) {
       for (const mode of (i % 2 === 0 ? ["off", "on"] : ["on", "off"]) as TraceMode[]) {
         progress(`  trace.${mode}: round ${i + 1} of ${opts.rounds}`);
         const before = { ...receiver.counted };
-        const row = await runChild(mode, opts.run, receiver.url);
-        runs[mode].push(row);
+        runs[mode].push(await runChild(mode, opts.run, receiver.url));
         if (mode === "on")
           exported = {
             spans: exported.spans + receiver.counted.spans - before.spans,
@@ -72,26 +77,33 @@ export async function benchTrace(opts: {
       }
     }
     const best = (mode: TraceMode) =>
-      runs[mode].reduce((a, b) => ((b.rate ?? 0) > (a.rate ?? 0) ? b : a), runs[mode][0] as Row);
+      runs[mode].map((r) => r.row).reduce((a, b) => ((b.rate ?? 0) > (a.rate ?? 0) ? b : a));
+    // CPU time of the least disturbed run: a busy neighbour costs wall time more than it costs ours.
+    const cpu = (mode: TraceMode) => Math.min(...runs[mode].map((r) => r.cpuSeconds));
     const [off, on] = [best("off"), best("on")];
-    const rates = (mode: TraceMode) => runs[mode].map((r) => Math.round(r.rate ?? 0)).join(", ");
+    const rates = (mode: TraceMode) => runs[mode].map((r) => Math.round(r.row.rate ?? 0)).join(", ");
+    const cpus = (mode: TraceMode) => runs[mode].map((r) => r.cpuSeconds.toFixed(1)).join(", ");
     const sent = runs.on.length;
     const cost = off.rate && on.rate ? ((1 - on.rate / off.rate) * 100).toFixed(1) : "n/a";
+    const cpuCost = ((cpu("on") / cpu("off") - 1) * 100).toFixed(1);
     return [
       {
         ...off,
         id: "trace.off",
         name: opts.names.off,
-        notes: `best of ${runs.off.length} runs (${rates("off")} alerts/s); spans made and propagated, none exported; ${off.notes}`,
+        notes:
+          `best of ${runs.off.length} runs (${rates("off")} alerts/s; CPU ${cpus("off")} s per run); span ids made ` +
+          `and propagated, nothing recorded or exported; ${off.notes}`,
       },
       {
         ...on,
         id: "trace.on",
         name: opts.names.on,
         notes:
-          `${ratio(on.rate, off.rate)} the trace.off rate (cost ${cost} %, goal ≤ 10 %); best of ${sent} runs ` +
-          `(${rates("on")} alerts/s); ${exported.spans} spans (${(exported.bytes / 1e6).toFixed(1)} MB protobuf) ` +
-          `received over OTLP/HTTP in ${sent} runs; ${on.notes}`,
+          `${ratio(on.rate, off.rate)} the trace.off rate (cost ${cost} %, goal ≤ 10 %); CPU per run ` +
+          `${cpu("on").toFixed(1)} s vs ${cpu("off").toFixed(1)} s off (+${cpuCost} %, least of each); best of ${sent} ` +
+          `runs (${rates("on")} alerts/s; CPU ${cpus("on")} s); ${exported.spans} spans ` +
+          `(${(exported.bytes / 1e6).toFixed(1)} MB protobuf) received over OTLP/HTTP in ${sent} runs; ${on.notes}`,
       },
     ];
   } finally {
