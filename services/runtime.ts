@@ -16,7 +16,7 @@ import { CONNECTORS, edlText, listEntries } from "./executor/connectors/index.ts
 import { Executor } from "./executor/executor.ts";
 import { Guards, loadGuardSettings } from "./executor/guards.ts";
 import { Ingestor } from "./ingest/ingestor.ts";
-import { KafkaBus, MemoryBus, type Bus, type InMessage, type Subscription } from "./shared/bus/index.ts";
+import { kafkaBus, MemoryBus, type Bus, type InMessage, type Subscription } from "./shared/bus/index.ts";
 import { splitBodyAsync, type SplitLimits } from "./ingest/body.ts";
 import { replayDlq } from "./ingest/replay.ts";
 import { loadSourceMappings } from "./ingest/sources.ts";
@@ -152,7 +152,7 @@ export async function startServices(opts: StartOptions): Promise<Running> {
   const bus: Bus =
     opts.bus ??
     (config.kafka.brokers
-      ? new KafkaBus({
+      ? kafkaBus(config.kafka.client, {
           brokers: config.kafka.brokers,
           clientId: config.kafka.clientId,
           log,

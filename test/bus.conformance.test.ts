@@ -2,7 +2,8 @@
 import { describe, test, after } from "node:test";
 import assert from "node:assert/strict";
 import { Kafka, Partitioners, logLevel } from "kafkajs";
-import { KafkaBus, MemoryBus, type Bus, type InMessage } from "../services/shared/bus/index.ts";
+import { KafkaBus, MemoryBus, PlatformaticBus, type Bus, type InMessage } from "../services/shared/bus/index.ts";
+import type { KafkaBusOptions } from "../services/shared/bus/kafka.ts";
 import { RETAIN_BYTES, RETAIN_RECORDS } from "../services/shared/bus/memory.ts";
 import type { RiposteError } from "../services/shared/errors.ts";
 import { silentLogger } from "../services/shared/log.ts";
@@ -33,6 +34,16 @@ async function readAll(b: Bus, topic: string): Promise<InMessage[]> {
 const implementations: Array<[string, () => Promise<Bus>]> = [
   ["memory", async () => new MemoryBus()],
   ["kafka", async () => new KafkaBus({ brokers: await requireKafka(), clientId: "conformance", log: silentLogger })],
+  [
+    "kafka (platformatic)",
+    async () => new PlatformaticBus({ brokers: await requireKafka(), clientId: "conformance-plt", log: silentLogger }),
+  ],
+];
+
+/** Both Kafka clients, for the tests that only a real broker can run. */
+const kafkaClients: Array<[string, (o: KafkaBusOptions) => Bus]> = [
+  ["kafkajs", (o) => new KafkaBus(o)],
+  ["platformatic", (o) => new PlatformaticBus(o)],
 ];
 
 for (const [name, make] of implementations) {
@@ -404,76 +415,115 @@ test("the in-memory bus: groups that stopped or were deleted do not stop retenti
   await b.close();
 });
 
-test("kafka: a record the broker refuses fails only its own caller, and later publishes are all written", async () => {
-  const brokers = await requireKafka();
-  const b = new KafkaBus({ brokers, clientId: "rejected", log: silentLogger });
-  const topic = uniquePrefix("too-large");
-  const kafka = new Kafka({ clientId: "rejected-admin", brokers, logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    // A topic that existed before Riposte, with a small max.message.bytes.
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic, numPartitions: 2, configEntries: [{ name: "max.message.bytes", value: "4096" }] }],
-    });
-    await b.ensureTopics([{ name: topic, partitions: 2 }]);
-    const partitionOf = Partitioners.DefaultPartitioner();
-    const meta = [0, 1].map((p) => ({ partitionId: p, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
-    const part = (key: string) => partitionOf({ topic, partitionMetadata: meta, message: { key, value: "" } });
-    const small = "s";
-    const large = ["l", "m", "n", "o", "p"].find((k) => part(k) !== part(small)) as string;
-    // The first call flushes alone; the three after it are coalesced into one produce request.
-    const warmUp = b.publish(topic, [{ key: small, value: "warm-up" }]);
-    const results = await Promise.allSettled([
-      b.publish(topic, [{ key: small, value: "a" }]),
-      b.publish(topic, [{ key: large, value: "x".repeat(20_000) }]),
-      b.publishBatch([{ topic, messages: [{ key: small, value: "c" }] }]),
-    ]);
-    await warmUp;
-    assert.deepEqual(
-      results.map((r) => r.status),
-      ["fulfilled", "rejected", "fulfilled"],
-    );
-    const err = (results[1] as PromiseRejectedResult).reason as RiposteError;
-    assert.equal(err.code, "RIPOSTE_BUS_REJECTED");
-    assert.equal(err.retriable, false);
-    await b.publish(topic, [
-      { key: small, value: "d" },
-      { key: large, value: "e" },
-    ]);
-    const values = new Set((await readAll(b, topic)).map((m) => m.value.toString()));
-    for (const v of ["warm-up", "a", "c", "d", "e"]) assert.ok(values.has(v), `${v} was written`);
-  } finally {
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.disconnect();
-    await b.close();
-  }
-});
+for (const [client, kafkaBus] of kafkaClients) {
+  test(`kafka (${client}): a record the broker refuses fails only its own caller, and later publishes are all written`, async () => {
+    const brokers = await requireKafka();
+    const b = kafkaBus({ brokers, clientId: "rejected", log: silentLogger });
+    const topic = uniquePrefix("too-large");
+    const kafka = new Kafka({ clientId: "rejected-admin", brokers, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      // A topic that existed before Riposte, with a small max.message.bytes.
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic, numPartitions: 2, configEntries: [{ name: "max.message.bytes", value: "4096" }] }],
+      });
+      await b.ensureTopics([{ name: topic, partitions: 2 }]);
+      const partitionOf = Partitioners.DefaultPartitioner();
+      const meta = [0, 1].map((p) => ({ partitionId: p, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+      const part = (key: string) => partitionOf({ topic, partitionMetadata: meta, message: { key, value: "" } });
+      const small = "s";
+      const large = ["l", "m", "n", "o", "p"].find((k) => part(k) !== part(small)) as string;
+      // The first call flushes alone; the three after it are coalesced into one produce request.
+      const warmUp = b.publish(topic, [{ key: small, value: "warm-up" }]);
+      const results = await Promise.allSettled([
+        b.publish(topic, [{ key: small, value: "a" }]),
+        b.publish(topic, [{ key: large, value: "x".repeat(20_000) }]),
+        b.publishBatch([{ topic, messages: [{ key: small, value: "c" }] }]),
+      ]);
+      await warmUp;
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ["fulfilled", "rejected", "fulfilled"],
+      );
+      const err = (results[1] as PromiseRejectedResult).reason as RiposteError;
+      assert.equal(err.code, "RIPOSTE_BUS_REJECTED");
+      assert.equal(err.retriable, false);
+      await b.publish(topic, [
+        { key: small, value: "d" },
+        { key: large, value: "e" },
+      ]);
+      const values = new Set((await readAll(b, topic)).map((m) => m.value.toString()));
+      for (const v of ["warm-up", "a", "c", "d", "e"]) assert.ok(values.has(v), `${v} was written`);
+    } finally {
+      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+      await admin.disconnect();
+      await b.close();
+    }
+  });
 
-test("kafka: a handler slower than the session timeout keeps its membership, commits, and consumes on", async () => {
-  const b = new KafkaBus({
-    brokers: await requireKafka(),
-    clientId: "slow",
-    log: silentLogger,
-    sessionTimeoutMs: 6_000,
+  test(`kafka (${client}): a handler slower than the session timeout keeps its membership, commits, and consumes on`, async () => {
+    const b = kafkaBus({
+      brokers: await requireKafka(),
+      clientId: "slow",
+      log: silentLogger,
+      sessionTimeoutMs: 6_000,
+    });
+    const topic = uniquePrefix("slow");
+    await b.ensureTopics([{ name: topic, partitions: 1 }]);
+    await b.publish(topic, [{ key: "a", value: "1" }]);
+    const seen: string[] = [];
+    const sub = await b.subscribe({
+      groupId: `${topic}-g`,
+      topics: [topic],
+      handler: async (batch) => {
+        if (batch.some((m) => m.value.toString() === "1")) await new Promise((r) => setTimeout(r, 9_000));
+        seen.push(...batch.map((m) => m.value.toString()));
+      },
+    });
+    await eventually(() => seen.includes("1"), "the slow batch", 30_000);
+    await b.publish(topic, [{ key: "a", value: "2" }]);
+    await eventually(() => seen.includes("2"), "a message after the slow batch", 30_000);
+    assert.deepEqual(seen, ["1", "2"], "nothing redelivered: the slow batch was committed");
+    await sub.stop();
+    await b.close();
   });
-  const topic = uniquePrefix("slow");
-  await b.ensureTopics([{ name: topic, partitions: 1 }]);
-  await b.publish(topic, [{ key: "a", value: "1" }]);
-  const seen: string[] = [];
-  const sub = await b.subscribe({
-    groupId: `${topic}-g`,
-    topics: [topic],
-    handler: async (batch) => {
-      if (batch.some((m) => m.value.toString() === "1")) await new Promise((r) => setTimeout(r, 9_000));
-      seen.push(...batch.map((m) => m.value.toString()));
-    },
-  });
-  await eventually(() => seen.includes("1"), "the slow batch", 30_000);
-  await b.publish(topic, [{ key: "a", value: "2" }]);
-  await eventually(() => seen.includes("2"), "a message after the slow batch", 30_000);
-  assert.deepEqual(seen, ["1", "2"], "nothing redelivered: the slow batch was committed");
-  await sub.stop();
-  await b.close();
+}
+
+test("kafka: both clients put a key on the same partition (Java's murmur2), and null keys spread", async () => {
+  const brokers = await requireKafka();
+  const topic = uniquePrefix("same-partition");
+  const buses = kafkaClients.map(([client, make]) =>
+    make({ brokers, clientId: `partition-${client}`, log: silentLogger }),
+  );
+  try {
+    await (buses[0] as Bus).ensureTopics([{ name: topic, partitions: 6 }]);
+    const keys = Array.from({ length: 40 }, (_, i) => `host-${i}`);
+    for (const [i, b] of buses.entries()) {
+      await b.publish(
+        topic,
+        keys.map((k) => ({ key: k, value: `${i}` })),
+      );
+      await b.publish(
+        topic,
+        Array.from({ length: 12 }, () => ({ key: null, value: `null-${i}` })),
+      );
+    }
+    const got = await readAll(buses[0] as Bus, topic);
+    for (const k of keys) {
+      const parts = new Set(got.filter((m) => m.key === k).map((m) => m.partition));
+      assert.equal(parts.size, 1, `${k} is on one partition whichever client wrote it`);
+    }
+    for (const i of buses.keys()) {
+      const parts = new Set(got.filter((m) => m.value.toString() === `null-${i}`).map((m) => m.partition));
+      assert.ok(parts.size > 1, `null keys from ${kafkaClients[i]?.[0]} spread over partitions`);
+      assert.ok(
+        got.filter((m) => m.value.toString() === `null-${i}`).every((m) => m.key === null),
+        "a null key reads back as null",
+      );
+    }
+  } finally {
+    await Promise.all(buses.map((b) => b.close()));
+  }
 });

@@ -2,7 +2,7 @@
 import { CONNECTORS } from "../executor/connectors/index.ts";
 import { Ingestor } from "../ingest/ingestor.ts";
 import { replayDlq } from "../ingest/replay.ts";
-import { KafkaBus } from "../shared/bus/index.ts";
+import { kafkaBus } from "../shared/bus/index.ts";
 import { loadConfig, topicNames } from "../shared/config.ts";
 import { RiposteError } from "../shared/errors.ts";
 import { pino } from "pino";
@@ -28,7 +28,11 @@ export async function dlqReplayCommand(opts: {
   // Logs (kafkajs warnings) go to stderr: stdout carries only the report, for scripts.
   const log = pino({ name: "riposte", level: "warn", timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(2));
   const state = new RedisState(config.redisUrl);
-  const bus = new KafkaBus({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-dlq-replay`, log });
+  const bus = kafkaBus(config.kafka.client, {
+    brokers: config.kafka.brokers,
+    clientId: `${config.kafka.clientId}-dlq-replay`,
+    log,
+  });
   const topics = topicNames(config.topics.prefix);
   try {
     await state.ready();

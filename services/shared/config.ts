@@ -28,9 +28,14 @@ const otlpUrl = optional.refine((s) => s === undefined || /^https?:\/\//.test(s)
 const otlpProtocol = optional.pipe(z.enum(["http/protobuf", "http/json", "grpc"]).optional());
 
 /** Documented environment variables (connector variables are generated per connector). */
+/** The Kafka client libraries the bus runs on (RIPOSTE_KAFKA_CLIENT). */
+export const KAFKA_CLIENTS = ["kafkajs", "platformatic"] as const;
+export type KafkaClient = (typeof KAFKA_CLIENTS)[number];
+
 export const CONFIG_VARIABLES = {
   KAFKA_BROKERS: "Comma-separated Kafka bootstrap brokers; unset means the embedded in-process bus",
   KAFKA_CLIENT_ID: "Kafka client id (default riposte)",
+  RIPOSTE_KAFKA_CLIENT: "Kafka client library: kafkajs (default) or platformatic (@platformatic/kafka)",
   REDIS_URL: "Redis URL (redis://host:port/db); unset means in-memory state",
   RIPOSTE_TOPIC_PREFIX: "Prefix of every topic name (default riposte)",
   RIPOSTE_TOPIC_PARTITIONS: "Partitions of topics Riposte creates (default 6)",
@@ -278,6 +283,7 @@ const Base = z.object({
       .filter(Boolean),
   ),
   KAFKA_CLIENT_ID: z.string().default("riposte"),
+  RIPOSTE_KAFKA_CLIENT: z.enum(KAFKA_CLIENTS).default("kafkajs"),
   REDIS_URL: optional.refine(
     (s) => s === undefined || /^rediss?:\/\//.test(s),
     "must start with redis:// or rediss://",
@@ -357,7 +363,11 @@ const Base = z.object({
 });
 
 export interface Config {
-  readonly kafka: { readonly brokers: readonly string[] | undefined; readonly clientId: string };
+  readonly kafka: {
+    readonly brokers: readonly string[] | undefined;
+    readonly clientId: string;
+    readonly client: KafkaClient;
+  };
   readonly redisUrl: string | undefined;
   readonly topics: { readonly prefix: string; readonly partitions: number; readonly replication: number };
   readonly groupPrefix: string;
@@ -508,7 +518,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, connectors: readonly Connecto
   }
   const e = parsed.data;
   return deepFreeze({
-    kafka: { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID },
+    kafka: { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID, client: e.RIPOSTE_KAFKA_CLIENT },
     redisUrl: e.REDIS_URL,
     topics: {
       prefix: e.RIPOSTE_TOPIC_PREFIX,

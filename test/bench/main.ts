@@ -36,8 +36,10 @@ const ROWS = {
   "kafka.broker_produce": "Kafka broker: ProducerPerformance (JVM, acks=all)",
   "kafka.broker_consume": "Kafka broker: ConsumerPerformance (JVM)",
   "kafka.passthrough.kafkajs": "kafka pass-through (kafkajs consume→produce, no processing)",
+  "kafka.passthrough.platformatic": "kafka pass-through (@platformatic/kafka consume→produce, no processing)",
   "e2e.embedded": "thin path end to end (embedded)",
   "e2e.distributed": "thin path end to end (Kafka + Redis)",
+  "e2e.distributed.platformatic": "thin path end to end (Kafka + Redis, RIPOSTE_KAFKA_CLIENT=platformatic)",
   "trace.off": "thin path embedded, tracing off (propagated, not exported)",
   "trace.on": "thin path embedded, tracing at 100 % exported over OTLP",
   "ingest.http": "HTTP ingest → Kafka",
@@ -98,6 +100,15 @@ function compare(): void {
     "e2e.distributed",
     `${ratio(rate("e2e.distributed"), rate("kafka.passthrough.kafkajs"))} the pass-through msg/s, ` +
       `${ratio(rate("e2e.distributed"), rate("e2e.embedded"))} embedded`,
+  );
+  prepend(
+    "kafka.passthrough.platformatic",
+    `${ratio(rate("kafka.passthrough.platformatic"), rate("kafka.passthrough.kafkajs"))} kafkajs pass-through`,
+  );
+  prepend(
+    "e2e.distributed.platformatic",
+    `${ratio(rate("e2e.distributed.platformatic"), rate("kafka.passthrough.platformatic"))} its client's pass-through, ` +
+      `${ratio(rate("e2e.distributed.platformatic"), rate("e2e.distributed"))} on kafkajs`,
   );
   prepend(
     "ingest.http",
@@ -219,7 +230,9 @@ async function main(): Promise<void> {
         "kafka.broker_produce",
         "kafka.broker_consume",
         "kafka.passthrough.kafkajs",
+        "kafka.passthrough.platformatic",
         "e2e.distributed",
+        "e2e.distributed.platformatic",
         "ingest.http",
       ] as const
     ).some(wanted);
@@ -300,11 +313,40 @@ async function main(): Promise<void> {
         created: kafkaTopics,
       }),
     );
+    await needs("kafka.passthrough.platformatic", false, (b) =>
+      benchKafkaPassThrough({
+        name: ROWS["kafka.passthrough.platformatic"],
+        client: "platformatic",
+        brokers: b,
+        messages: 150_000,
+        messageBytes: 1024,
+        partitions: 6,
+        maxBatch: 500,
+        timeLimitMs: 60_000,
+        created: kafkaTopics,
+      }),
+    );
     await needs("e2e.distributed", true, (b) =>
       benchPipeline({
         name: ROWS["e2e.distributed"],
         tag: "kafka",
         env: { KAFKA_BROKERS: b.join(","), REDIS_URL: redisUrl as string },
+        warmup: 200,
+        alerts: 15_000,
+        batch: 100,
+        window: 2_000,
+        concurrency: 4,
+        timeLimitMs: 40_000,
+        latencyPhaseMs: 5_000,
+        actionGraceMs: 15_000,
+        prefixes: pipelinePrefixes,
+      }),
+    );
+    await needs("e2e.distributed.platformatic", true, (b) =>
+      benchPipeline({
+        name: ROWS["e2e.distributed.platformatic"],
+        tag: "kafka-plt",
+        env: { KAFKA_BROKERS: b.join(","), REDIS_URL: redisUrl as string, RIPOSTE_KAFKA_CLIENT: "platformatic" },
         warmup: 200,
         alerts: 15_000,
         batch: 100,

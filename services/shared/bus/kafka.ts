@@ -16,7 +16,7 @@ import type { Logger } from "../log.ts";
 import type { Bus, InMessage, OutMessage, SubscribeOptions, Subscription, TopicSpec } from "./types.ts";
 import { redeliveryDelay } from "./types.ts";
 import { RiposteError, messageOf } from "../errors.ts";
-import { busError, groupErrorTypes, splitBySize, type PublishCall, type Tracked } from "./kafka-produce.ts";
+import { ProduceQueue, busError, byTopic, groupErrorTypes, splitBySize, type Tracked } from "./kafka-produce.ts";
 
 /** Bytes per produce request; below the broker's default message.max.bytes (1 MiB) for any one partition. */
 const MAX_REQUEST_BYTES = 768 * 1024;
@@ -49,8 +49,7 @@ export class KafkaBus implements Bus {
   private readonly concurrency: number;
   private readonly onFatal: (error: Error) => void;
   private readonly sessionTimeoutMs: number;
-  private readonly queue: PublishCall[] = [];
-  private flushing = false;
+  private readonly produce = new ProduceQueue((batches) => this.send(batches));
 
   constructor(opts: KafkaBusOptions) {
     this.log = opts.log.child({ component: "kafka" });
@@ -115,69 +114,9 @@ export class KafkaBus implements Bus {
     await this.publishBatch([{ topic, messages }]);
   }
 
-  /**
-   * Appends batches, resolving once Kafka acknowledged them (acks=all). Concurrent calls are coalesced into one
-   * produce request while the previous one is in flight: the idempotent producer allows one request in flight
-   * per connection, so coalescing is what lets concurrent handlers share it. Each caller's messages keep their
-   * order, and callers are served in call order. A record the broker refuses (RIPOSTE_BUS_REJECTED: too large,
-   * invalid, not authorized) fails only its own caller; the others' records may then be written twice
-   * (at-least-once, as on redelivery).
-   */
+  /** Appends batches, resolving once Kafka acknowledged them (acks=all); concurrent calls are coalesced. */
   publishBatch(batches: ReadonlyArray<{ topic: string; messages: readonly OutMessage[] }>): Promise<void> {
-    const nonEmpty = batches.filter((b) => b.messages.length > 0);
-    if (nonEmpty.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ batches: nonEmpty, resolve, reject });
-      if (!this.flushing) void this.flush();
-    });
-  }
-
-  private async flush(): Promise<void> {
-    this.flushing = true;
-    try {
-      while (this.queue.length > 0) await this.deliver(this.queue.splice(0, this.queue.length));
-    } finally {
-      this.flushing = false;
-    }
-  }
-
-  /** Sends the calls coalesced; when the broker refuses a record, sends the calls not yet acknowledged one by one. */
-  private async deliver(calls: readonly PublishCall[]): Promise<void> {
-    const perCall = calls.map((c) =>
-      c.batches.map((b) => ({
-        topic: b.topic,
-        messages: b.messages.map((m): Tracked => ({
-          key: m.key,
-          value: m.value,
-          headers: { ...m.headers },
-          acked: false,
-        })),
-      })),
-    );
-    const acked = (i: number) => (perCall[i] ?? []).every((b) => b.messages.every((m) => m.acked));
-    const failure = await this.send(perCall.flat());
-    if (!failure) {
-      for (const c of calls) c.resolve();
-      return;
-    }
-    if (failure.code !== "RIPOSTE_BUS_REJECTED" || calls.length === 1) {
-      calls.forEach((c, i) => (acked(i) ? c.resolve() : c.reject(failure)));
-      return;
-    }
-    let unavailable: RiposteError | undefined;
-    for (const [i, c] of calls.entries()) {
-      if (acked(i)) c.resolve();
-      else if (unavailable) c.reject(unavailable);
-      else {
-        const own = (perCall[i] ?? []).map((b) => ({ topic: b.topic, messages: b.messages.filter((m) => !m.acked) }));
-        const e = await this.send(own);
-        if (!e) c.resolve();
-        else {
-          c.reject(e);
-          if (e.code !== "RIPOSTE_BUS_REJECTED") unavailable = e;
-        }
-      }
-    }
+    return this.produce.publish(batches);
   }
 
   /**
@@ -189,15 +128,9 @@ export class KafkaBus implements Bus {
   private async send(
     batches: ReadonlyArray<{ topic: string; messages: Tracked[] }>,
   ): Promise<RiposteError | undefined> {
-    const byTopic = new Map<string, Tracked[]>();
-    for (const b of batches) {
-      const list = byTopic.get(b.topic) ?? [];
-      for (const m of b.messages) list.push(m);
-      byTopic.set(b.topic, list);
-    }
     try {
       const producer = await this.getProducer();
-      for (const part of splitBySize(byTopic, MAX_REQUEST_BYTES)) {
+      for (const part of splitBySize(byTopic(batches), MAX_REQUEST_BYTES)) {
         await producer.sendBatch({
           acks: -1,
           topicMessages: part.map((t) => ({
