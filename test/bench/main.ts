@@ -29,6 +29,7 @@ import { benchNormalize } from "./normalize.ts";
 import { benchPipeline } from "./pipeline.ts";
 import { elapsedSeconds, failedRow, jsonRow, progress, ratio, skippedRow, table, type Row } from "./report.ts";
 import { benchRules } from "./rules.ts";
+import { benchTrace } from "./trace.ts";
 
 /** Row ids (a contract: other tools read them from `--json`) and names, in table order. */
 const ROWS = {
@@ -39,6 +40,8 @@ const ROWS = {
   "e2e.embedded": "thin path end to end (embedded)",
   "e2e.distributed": "thin path end to end (Kafka + Redis)",
   "e2e.distributed.platformatic": "thin path end to end (Kafka + Redis, RIPOSTE_KAFKA_CLIENT=platformatic)",
+  "trace.off": "thin path embedded, tracing off (propagated, not exported)",
+  "trace.on": "thin path embedded, tracing at 100 % exported over OTLP",
   "ingest.http": "HTTP ingest → Kafka",
   normalize: "normalize alone (mix of corpus formats)",
   "rules.jre.30": "rules: json-rules-engine, 30 rules",
@@ -200,6 +203,24 @@ async function main(): Promise<void> {
         latencyPhaseMs: 5_000,
         actionGraceMs: 15_000,
         prefixes: [],
+      }),
+    );
+
+    // The same embedded path with tracing off and at 100 % sampling exported, each run in a process of its own.
+    await measure(["trace.off", "trace.on"], () =>
+      benchTrace({
+        names: { off: ROWS["trace.off"], on: ROWS["trace.on"] },
+        rounds: 2,
+        run: {
+          warmup: 500,
+          alerts: 20_000,
+          batch: 100,
+          window: 2_000,
+          concurrency: 4,
+          timeLimitMs: 20_000,
+          latencyPhaseMs: 3_000,
+          actionGraceMs: 15_000,
+        },
       }),
     );
 
