@@ -110,6 +110,21 @@ class Gen {
     return `(${S}[${i}] === ep ? ${V}[${i}] : ((${S}[${i}] = ep), (${V}[${i}] = ${direct})))`;
   }
 
+  /**
+   * A leaf's test evaluated at most once per event however many rules have the same leaf (the same field,
+   * operator and value): its result goes to a slot of the table. Only leaves whose value JSON spells exactly
+   * (strings, booleans, finite numbers, lists of those) share a slot; any other is evaluated where it stands.
+   */
+  memo(c: ConditionShape, test: string): string {
+    const table = this.table;
+    if (table === undefined || typeof c.fact !== "string" || !exactJson(c.value)) return test;
+    const path = typeof c.path === "string" ? pathParts(c.path) : [];
+    const i = table.slot(JSON.stringify(["leaf", c.fact, path, c.operator, c.value]));
+    this.tableNames ??= { stamps: this.k(table.stamps), values: this.k(table.values) };
+    const { stamps: S, values: V } = this.tableNames;
+    return `(${S}[${i}] === ep ? ${V}[${i}] : ((${S}[${i}] = ep), (${V}[${i}] = ${test})))`;
+  }
+
   private directReader(fact: unknown, path: unknown): string {
     let base: string;
     // json-rules-engine builds its fact map from the own enumerable keys of `{ ...event, event }`.
@@ -148,6 +163,16 @@ class Gen {
     const make = new Function("k", source) as (k: readonly unknown[]) => F;
     return make(this.consts);
   }
+}
+
+const exactScalar = (v: unknown) =>
+  typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v) && !Object.is(v, -0));
+/** A value JSON.stringify spells exactly, so that two values with one spelling are the same value. */
+function exactJson(v: unknown): boolean {
+  if (!Array.isArray(v)) return exactScalar(v);
+  // An indexed loop: a hole is no scalar (JSON spells it null).
+  for (let i = 0; i < v.length; i++) if (!exactScalar(v[i])) return false;
+  return true;
 }
 
 /** Reads `fact` then, when its value is an object, `path` in it. */
@@ -355,11 +380,11 @@ function leaf(g: Gen, c: ConditionShape, lists: NamedLists): string {
       return inLeaf(g, read, b, true);
     case "contains": {
       const t = a();
-      return `((${t} = ${read}), Array.isArray(${t}) && ${t}.indexOf(${g.k(b)}) > -1)`;
+      return g.memo(c, `((${t} = ${read}), Array.isArray(${t}) && ${t}.indexOf(${g.k(b)}) > -1)`);
     }
     case "doesNotContain": {
       const t = a();
-      return `((${t} = ${read}), Array.isArray(${t}) && ${t}.indexOf(${g.k(b)}) === -1)`;
+      return g.memo(c, `((${t} = ${read}), Array.isArray(${t}) && ${t}.indexOf(${g.k(b)}) === -1)`);
     }
   }
   if (NUMERIC.has(op)) return numericLeaf(g, op, read, b);
@@ -370,7 +395,7 @@ function leaf(g: Gen, c: ConditionShape, lists: NamedLists): string {
   } catch (e) {
     throw invalid(`${op}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return `${g.k(test)}(${read})`;
+  return g.memo(c, `${g.k(test)}(${read})`);
 }
 
 /** A rough cost, so that `all`/`any` try cheap conditions before patterns. */
