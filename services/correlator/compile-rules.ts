@@ -7,7 +7,10 @@
  * decision tree over those fields, each node on the field that spares the most rules: it reads the field, follows
  * the branch of its value (a value with no branch meets the bounded rules only), and also visits the rules that
  * say nothing about the field. A rule that implies nothing is checked for every event. The index only narrows the
- * candidates; every candidate's full condition is evaluated.
+ * candidates; every candidate's full condition is evaluated, except the leaves the branches above it decided: under
+ * the branch of value v, a leaf on that field with `equal`, `notEqual`, `in`, `notIn` or a numeric bound is true or
+ * false at compile time (compile.ts, foldKnown). Every field, and every leaf several rules share, is computed once
+ * per event through a FieldTable that the rules and index nodes of one CompiledRules share.
  */
 import type { ConditionShape } from "../../schemas/index.ts";
 import {
