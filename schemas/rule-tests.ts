@@ -86,6 +86,12 @@ export const RuleTest = z.strictObject({
   description: z.string().optional(),
   /** What `at:` offsets count from; the first event's own time when absent. */
   start: Instant.optional(),
+  /**
+   * Entries imported into named lists of the directory for this test only, as `riposte lists import` adds them to
+   * the list of that name (merged with its file in rules/lists/): threat-intel rules are tested without shipping
+   * test indicators in the list files.
+   */
+  lists: z.record(z.string().min(1), z.array(z.string().min(1)).min(1)).optional(),
   events: z.array(RuleTestEvent).min(1),
   /** Exactly the respond decisions of the test, in any order; `[]` for none. */
   expect: z.array(ExpectedDecision),

@@ -234,6 +234,7 @@ export async function startServices(opts: StartOptions): Promise<Running> {
       log: log.child({ service: "correlator" }),
       rules,
       live,
+      consumerGroup: `${config.groupPrefix}.correlator`,
       dedupWindowMs: config.dedupWindowMs,
       latenessMs: config.correlationLatenessMs,
       riskHalfLifeMs: config.riskHalfLifeMs,
@@ -264,6 +265,7 @@ export async function startServices(opts: StartOptions): Promise<Running> {
       connectors: CONNECTORS,
       connectorConfig: config.connectors,
       guards,
+      consumerGroup: `${config.groupPrefix}.executor`,
     });
     subs.push(
       await bus.subscribe({

@@ -66,7 +66,7 @@ describe("riposte rules test", () => {
     assert.ok(report.results.every((r) => r.passed));
     assert.deepEqual(report.uncovered, { positive: [], negative: [] });
     const ruleFiles = readdirSync("rules").filter((f) => f.endsWith(".yaml") && f !== "protected.yaml");
-    assert.equal(ruleFiles.length, 9, "a new rule needs its tests here");
+    assert.equal(ruleFiles.length, 25, "a new rule needs its tests here");
   });
 
   test("the CLI runs them: exit 0 and a summary", async () => {
@@ -186,6 +186,42 @@ tests:
       `${file}:1:9: rules: "no-such-rule" is not an enabled rule of the directory`,
       `${file}:15:9: test "names": expects rule "isolate-evrything", which is not an enabled rule of the directory`,
       `${file}:16:9: test "names": expects a decision of "signin-failed", an input rule (generate: false) that makes none of its own`,
+    ]);
+  });
+
+  test("a test's lists: entries count in that test only; a list the directory lacks is refused", async () => {
+    const ok = await problemsOf(`tests:
+  - name: outside the listed block
+    lists: { threat-intel: [203.0.113.0/28] }
+    events:${suricata("198.51.100.9")}
+    expect:
+      - { rule: threat-intel-dst-ip-enrich-ticket, target: { type: ip, value: 203.0.113.80 } }
+  - name: inside the listed block
+    lists: { threat-intel: [203.0.113.0/24] }
+    events:${suricata("198.51.100.9")}
+    expect:
+      - { rule: threat-intel-dst-ip-enrich-ticket, target: { type: ip, value: 203.0.113.80 } }
+  - name: listed elsewhere
+    lists: { threat-intel-block: [203.0.113.80] }
+    events:${suricata("198.51.100.9")}
+    expect:
+      - { rule: threat-intel-dst-ip-enrich-ticket, target: { type: ip, value: 203.0.113.80 } }
+      - { rule: threat-intel-block-dst-ip, target: { type: ip, value: 203.0.113.80 } }
+  - name: not listed here
+    events:${suricata("198.51.100.9")}
+    expect: []
+`);
+    assert.equal(ok.lines.length, 1, ok.lines.join("\n"));
+    assert.ok(ok.lines[0]?.startsWith(`${ok.file}:2:5: test "outside the listed block" failed`), ok.lines[0]);
+    assert.match(ok.lines[0] ?? "", /missing: {4}threat-intel-dst-ip-enrich-ticket/);
+    const bad = await problemsOf(`tests:
+  - name: unknown list
+    lists: { threat-intel: [203.0.113.80], no-such-list: [203.0.113.80] }
+    events:${suricata("198.51.100.9")}
+    expect: []
+`);
+    assert.deepEqual(bad.lines, [
+      `${bad.file}:3:44: test "unknown list": lists: "no-such-list" is not a list of the directory (add rules/lists/no-such-list.txt)`,
     ]);
   });
 

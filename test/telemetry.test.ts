@@ -1,13 +1,26 @@
 /** OTLP export as the OTEL_* variables configure it: HTTP/protobuf, HTTP/JSON, decoded by a local receiver. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { context, trace } from "@opentelemetry/api";
+import { ROOT_CONTEXT, context, trace } from "@opentelemetry/api";
 import { BasicTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { loadConfig } from "../services/shared/config.ts";
 import { CONNECTORS } from "../services/executor/connectors/index.ts";
-import { otlpTraceExporter, type OtlpProtocol } from "../services/shared/telemetry.ts";
+import {
+  contextFrom,
+  headersFor,
+  initTelemetry,
+  inSpan,
+  otlpTraceExporter,
+  processAttributes,
+  sendAttributes,
+  tracesExported,
+  type OtlpProtocol,
+} from "../services/shared/telemetry.ts";
 import { startOtlpReceiver } from "./support/otlp.ts";
+
+// As `riposte run` with no OTEL_* settings: propagation only.
+initTelemetry({ serviceName: "riposte-test" });
 
 for (const protocol of ["http/protobuf", "http/json"] as const satisfies readonly OtlpProtocol[]) {
   test(`spans go out over OTLP ${protocol} to OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces, parent and child intact`, async () => {
@@ -55,4 +68,24 @@ test("OTEL_* variables are validated at start: a bad protocol or sampler stops t
   const c = loadConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://collector:4318/v1/traces" }, CONNECTORS);
   assert.equal(c.otlp.tracesEndpoint, "http://collector:4318/v1/traces");
   assert.equal(otlpTraceExporter(loadConfig({}, CONNECTORS).otlp), undefined, "nothing configured, nothing exported");
+});
+
+test("nothing exported, nothing computed: messaging attributes are empty objects", () => {
+  assert.equal(tracesExported(), false);
+  assert.deepEqual(processAttributes("kafka", "g", { topic: "t", partition: 0, offset: "1", key: "user:alice" }), {});
+  assert.deepEqual(sendAttributes("kafka", "t"), {});
+});
+
+test("nothing exported: spans record nothing, yet carry fresh ids that propagate sampled to the next hop", async () => {
+  const parentHeaders = await inSpan("ingest", ROOT_CONTEXT, { "riposte.source": "edr" }, async (span) => {
+    assert.equal(span.isRecording(), false, "no span object that keeps attributes");
+    assert.match(span.spanContext().traceId, /^(?!0{32})[0-9a-f]{32}$/);
+    return headersFor(span);
+  });
+  assert.match(parentHeaders["traceparent"] ?? "", /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+  const [, traceId, spanId] = (parentHeaders["traceparent"] ?? "").split("-");
+  await inSpan("correlate", contextFrom(parentHeaders), {}, async (span) => {
+    assert.equal(span.spanContext().traceId, traceId, "the next hop continues the trace");
+    assert.notEqual(span.spanContext().spanId, spanId);
+  });
 });

@@ -10,7 +10,8 @@ import Fastify, { LogController, type FastifyReply, type FastifyRequest } from "
 import { RiposteError, isRiposteError, messageOf, type ErrorCode } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
 import type { Metrics } from "../shared/metrics.ts";
-import { inboundTrace } from "../shared/telemetry.ts";
+import { inboundTrace, tracesExported } from "../shared/telemetry.ts";
+import { requestContext, traceRequests } from "./server-spans.ts";
 import { EDL_NAME, SOURCE_NAME } from "../shared/config.ts";
 import { DEFAULT_LIMITS, splitBodyAsync, type SplitLimits } from "../ingest/body.ts";
 import type { Ingestor } from "../ingest/ingestor.ts";
@@ -276,6 +277,18 @@ export function buildApi(opts: ApiOptions) {
     });
   }
 
+  // Server spans only where spans leave the process; the ingest route's sender may continue its own trace.
+  if (tracesExported())
+    traceRequests(app, (req) => {
+      const source = (req.params as Record<string, unknown> | undefined)?.["source"];
+      return (
+        req.method === "POST" &&
+        req.routeOptions.url === "/v1/alerts/:source" &&
+        typeof source === "string" &&
+        (trusted.has("*") || trusted.has(source))
+      );
+    });
+
   app.setNotFoundHandler((req, reply) =>
     sendError(reply, "RIPOSTE_NOT_FOUND", 404, `no route ${req.method} ${req.url.split("?")[0] ?? ""} on this service`),
   );
@@ -338,7 +351,11 @@ export function buildApi(opts: ApiOptions) {
         }
       }
       const pieces = await splitBodyAsync(body.toString("utf8"), limits);
-      const { parent, links } = inboundTrace(req.headers, trusted.has("*") || trusted.has(source));
+      // Under the server span when there is one (it made the trust decision); otherwise decided here.
+      const server = requestContext(req);
+      const { parent, links } = server
+        ? { parent: server, links: [] }
+        : inboundTrace(req.headers, trusted.has("*") || trusted.has(source));
       const result = await ingestor.ingest(pieces, { source, format, parent, links });
       if (result.normalized === 0 && result.dropped === 0) {
         const first = result.items[0];

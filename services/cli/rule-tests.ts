@@ -17,7 +17,7 @@ import {
   loadLists,
   loadRules,
 } from "../correlator/index.ts";
-import type { LoadedRule } from "../correlator/index.ts";
+import type { IndicatorList, LoadedRule } from "../correlator/index.ts";
 import { normalizePiece, splitBody, type Piece } from "../ingest/body.ts";
 import { loadSourceMappings } from "../ingest/sources.ts";
 import { MemoryBus } from "../shared/bus/index.ts";
@@ -108,11 +108,13 @@ export function diffDecisions(
   return { missing, unexpected: unused };
 }
 
-/** What every test of a run shares: the rule set, the ids of its enabled rules, the rules themselves. */
+/** What every test of a run shares: the rule set, the ids of its enabled rules, the rules themselves, the lists. */
 interface Suite {
   readonly rules: RuleSet;
   readonly ids: ReadonlySet<string>;
   readonly enabled: readonly LoadedRule[];
+  /** The directory's named lists, which the rules were compiled against (a test's `lists:` fills them). */
+  readonly lists: ReadonlyMap<string, IndicatorList>;
 }
 
 /** The normalized event of one test event, or why there is none. */
@@ -164,7 +166,22 @@ async function runTest(
       failed = true;
     }
   });
+  for (const name of Object.keys(test.lists ?? {})) {
+    if (!suite.lists.has(name)) {
+      problems.push({
+        ...here("lists", name),
+        message: `${label}: lists: "${name}" is not a list of the directory (add rules/lists/${name}.txt)`,
+      });
+      failed = true;
+    }
+  }
   if (failed) return result(false, matched);
+  // The imported part of each list, for this test only; emptied again whatever happens.
+  const imported = Object.entries(test.lists ?? {}).map(([name, values]) => {
+    const list = suite.lists.get(name) as IndicatorList;
+    list.setImported(values);
+    return list;
+  });
 
   // Set at each event before anything reads it.
   let clock = 0;
@@ -208,6 +225,7 @@ async function runTest(
       last = time;
     }
   } finally {
+    for (const list of imported) list.setImported([]);
     await state.close();
   }
 
@@ -301,7 +319,7 @@ export async function runRuleTests(rulesDir: string): Promise<RuleTestReport> {
   const lists = await loadLists(rulesDir);
   const loaded = await loadRules(rulesDir, lists);
   const rules = new RuleSet(loaded, lists);
-  const suite: Suite = { rules, ids: new Set(rules.rules.map((r) => r.rule.id)), enabled: rules.rules };
+  const suite: Suite = { rules, ids: new Set(rules.rules.map((r) => r.rule.id)), enabled: rules.rules, lists };
   const problems: FileProblem[] = [];
   const tests: Array<{ result: RuleTestResult; about: ReadonlySet<string> }> = [];
   const paths = await ruleTestFiles(rulesDir);

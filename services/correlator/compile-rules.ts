@@ -7,18 +7,24 @@
  * decision tree over those fields, each node on the field that spares the most rules: it reads the field, follows
  * the branch of its value (a value with no branch meets the bounded rules only), and also visits the rules that
  * say nothing about the field. A rule that implies nothing is checked for every event. The index only narrows the
- * candidates; every candidate's full condition is evaluated.
+ * candidates; every candidate's full condition is evaluated, except the leaves the branches above it decided: under
+ * the branch of value v, a leaf on that field with `equal`, `notEqual`, `in`, `notIn` or a numeric bound is true or
+ * false at compile time (compile.ts, foldKnown). Every field, and every leaf several rules share, is computed once
+ * per event through a FieldTable that the rules and index nodes of one CompiledRules share.
  */
 import type { ConditionShape } from "../../schemas/index.ts";
 import {
   compare,
   checkCondition,
   compileBatch,
+  fieldKeyOf,
+  FieldTable,
   isFactReference,
-  readerOf,
+  tableReaderOf,
   type Batch,
   type EventData,
-  type Reader,
+  type KnownValues,
+  type TableReader,
 } from "./compile.ts";
 import type { NamedLists } from "./operators.ts";
 
@@ -41,7 +47,7 @@ type Needs = Map<string, Need>;
 interface Field {
   readonly key: string;
   readonly name: string;
-  readonly read: Reader;
+  readonly read: TableReader;
 }
 
 interface Node {
@@ -51,7 +57,9 @@ interface Node {
   batches: Batch[];
   /** The field this node branches on, if any. */
   readonly field: string | null;
-  readonly read: Reader | null;
+  readonly read: TableReader | null;
+  /** The fields the branches above this node have found the values of: its rules are compiled knowing them. */
+  readonly known: KnownValues;
   readonly branches: Map<unknown, Node> | null;
   /** Where a value with no branch goes: the rules with a bound on the field (a string "5" is >= 4). */
   readonly fallback: Node | null;
@@ -68,17 +76,16 @@ const DOMAIN = [...Array.from({ length: 11 }, (_, i) => i), 99];
 const EMPTY: readonly never[] = Object.freeze([]);
 const RANGE_OPS = new Set(["lessThan", "lessThanInclusive", "greaterThan", "greaterThanInclusive"]);
 
-const fieldKey = (fact: unknown, path: unknown) => JSON.stringify([fact, path ?? null]);
 const fieldName = (fact: unknown, path: unknown) =>
   `${String(fact)}${typeof path === "string" ? path.replace(/^\$/, "") : ""}`;
 
 const primitive = (v: unknown) => v === null || (typeof v !== "object" && typeof v !== "function");
 
-function needsOf(c: ConditionShape, fields: Map<string, Field>): Needs {
+function needsOf(c: ConditionShape, fields: Map<string, Field>, table: FieldTable): Needs {
   const out: Needs = new Map();
   if (Object.hasOwn(c, "any")) {
     // A field every branch needs a set of values of: the union of those sets.
-    const branches = (c.any ?? []).map((x) => needsOf(x, fields));
+    const branches = (c.any ?? []).map((x) => needsOf(x, fields, table));
     const first = branches[0];
     if (!first) return out;
     for (const key of first.keys()) {
@@ -92,7 +99,7 @@ function needsOf(c: ConditionShape, fields: Map<string, Field>): Needs {
   }
   if (Object.hasOwn(c, "all")) {
     for (const x of c.all ?? []) {
-      for (const [key, need] of needsOf(x, fields)) {
+      for (const [key, need] of needsOf(x, fields, table)) {
         const had = out.get(key);
         if (!had || (had.kind === "range" && need.kind === "set")) out.set(key, need);
         else if (had.kind === "set" && need.kind === "set")
@@ -108,9 +115,11 @@ function needsOf(c: ConditionShape, fields: Map<string, Field>): Needs {
     need = { kind: "set", values: new Set(c.value as unknown[]) };
   else if (RANGE_OPS.has(c.operator ?? "") && typeof c.value === "number" && !Number.isNaN(c.value))
     need = { kind: "range", op: c.operator as string, bound: c.value };
-  if (!need) return out;
-  const key = fieldKey(c.fact, c.path);
-  if (!fields.has(key)) fields.set(key, { key, name: fieldName(c.fact, c.path), read: readerOf(c.fact, c.path) });
+  // A fact that is not a name is never there: nothing to branch on.
+  if (!need || typeof c.fact !== "string") return out;
+  const key = fieldKeyOf(c.fact, c.path);
+  if (!fields.has(key))
+    fields.set(key, { key, name: fieldName(c.fact, c.path), read: tableReaderOf(table, c.fact, c.path) });
   if (need.kind === "set") {
     // NaN is never `===` to anything: it is no value to branch on.
     need = { kind: "set", values: new Set([...need.values].filter((v) => v === v)) };
@@ -146,12 +155,19 @@ function benefit(rules: readonly number[], needs: readonly Needs[], key: string)
   return indexed - total / (sizes.size + 1);
 }
 
-function build(rules: readonly number[], needs: readonly Needs[], fields: Map<string, Field>, used: Set<string>): Node {
+function build(
+  rules: readonly number[],
+  needs: readonly Needs[],
+  fields: Map<string, Field>,
+  used: Set<string>,
+  known: KnownValues,
+): Node {
   const leaf = (): Node => ({
     check: Int32Array.from(rules),
     batches: [],
     field: null,
     read: null,
+    known,
     branches: null,
     fallback: null,
     rest: null,
@@ -197,15 +213,17 @@ function build(rules: readonly number[], needs: readonly Needs[], fields: Map<st
   }
   const deeper = new Set([...used, best]);
   const branches = new Map<unknown, Node>();
-  for (const [v, list] of byValue) branches.set(v, build(list, needs, fields, deeper));
+  // Under a branch the field's value is the branch's key (SameValueZero; never NaN, which is no key).
+  for (const [v, list] of byValue) branches.set(v, build(list, needs, fields, deeper, new Map(known).set(best, v)));
   return {
     check: new Int32Array(0),
     batches: [],
     field: field.name,
     read: field.read,
+    known,
     branches,
-    fallback: bounded.length > 0 ? build(bounded, needs, fields, deeper) : null,
-    rest: rest.length > 0 ? build(rest, needs, fields, deeper) : null,
+    fallback: bounded.length > 0 ? build(bounded, needs, fields, deeper, known) : null,
+    rest: rest.length > 0 ? build(rest, needs, fields, deeper, known) : null,
   };
 }
 
@@ -230,6 +248,9 @@ export class CompiledRules<T> {
   private readonly root: Node;
   private readonly hits: Int32Array;
   private readonly outs: (T[] | undefined)[] = [];
+  private readonly table = new FieldTable();
+  /** The evaluation's number: the field table's values stamped with it are this event's. */
+  private epoch = 0;
   private count = 0;
 
   /** Compiles every rule; throws RIPOSTE_RULE_INVALID (from compileCondition) for one that cannot be compiled. */
@@ -238,12 +259,14 @@ export class CompiledRules<T> {
     for (const r of rules) checkCondition(r.match, lists);
     this.values = rules.map((r) => r.value);
     const fields = new Map<string, Field>();
-    const needs = rules.map((r) => needsOf(r.match, fields));
+    const table = this.table;
+    const needs = rules.map((r) => needsOf(r.match, fields, table));
     this.root = build(
       rules.map((_, i) => i),
       needs,
       fields,
       new Set(),
+      new Map(),
     );
     const batch = (n: Node) => {
       for (let i = 0; i < n.check.length; i += BATCH) {
@@ -251,7 +274,7 @@ export class CompiledRules<T> {
           match: (rules[p] as RuleInput<T>).match,
           position: p,
         }));
-        n.batches.push(compileBatch(part, lists));
+        n.batches.push(compileBatch(part, lists, { table, known: n.known }));
       }
       for (const child of n.branches?.values() ?? []) batch(child);
       if (n.fallback) batch(n.fallback);
@@ -265,7 +288,7 @@ export class CompiledRules<T> {
   /** The rules matching the event, in input order. See the class comment for the lifetime of the result. */
   match(event: EventData): readonly T[] {
     this.count = 0;
-    this.visit(this.root, event);
+    this.visit(this.root, event, this.nextEpoch());
     const n = this.count;
     if (n === 0) return EMPTY;
     const hits = this.hits;
@@ -291,10 +314,11 @@ export class CompiledRules<T> {
 
   /** How many rules `match` evaluates for this event (the index's candidates). */
   candidates(event: EventData): number {
+    const ep = this.nextEpoch();
     const walk = (node: Node): number => {
       let n = node.check.length;
       if (node.read !== null) {
-        const next = node.branches?.get(node.read(event)) ?? node.fallback;
+        const next = node.branches?.get(node.read(event, ep)) ?? node.fallback;
         if (next) n += walk(next);
       }
       if (node.rest !== null) n += walk(node.rest);
@@ -303,15 +327,26 @@ export class CompiledRules<T> {
     return walk(this.root);
   }
 
-  private visit(node: Node, event: EventData): void {
-    const batches = node.batches;
-    for (let i = 0; i < batches.length; i++) this.count = (batches[i] as Batch)(event, this.hits, this.count);
-    if (node.read !== null) {
-      const next = (node.branches as Map<unknown, Node>).get(node.read(event));
-      if (next !== undefined) this.visit(next, event);
-      else if (node.fallback !== null) this.visit(node.fallback, event);
+  /** A new evaluation number; when they run out, the table is cleared and they start again. */
+  private nextEpoch(): number {
+    let ep = this.epoch + 1;
+    if (ep > 0x3fffffff) {
+      this.table.reset();
+      ep = 1;
     }
-    if (node.rest !== null) this.visit(node.rest, event);
+    this.epoch = ep;
+    return ep;
+  }
+
+  private visit(node: Node, event: EventData, ep: number): void {
+    const batches = node.batches;
+    for (let i = 0; i < batches.length; i++) this.count = (batches[i] as Batch)(event, this.hits, this.count, ep);
+    if (node.read !== null) {
+      const next = (node.branches as Map<unknown, Node>).get(node.read(event, ep));
+      if (next !== undefined) this.visit(next, event, ep);
+      else if (node.fallback !== null) this.visit(node.fallback, event, ep);
+    }
+    if (node.rest !== null) this.visit(node.rest, event, ep);
   }
 }
 

@@ -297,3 +297,152 @@ test("match allocates nothing: one shared array, overwritten by the next call; e
   rs.match({ a: 2 } as unknown as NormalizedEvent);
   assert.deepEqual(ids(kept), ["r"]);
 });
+
+test("shared leaves and fields (read and evaluated once per event, folded under index branches): the same matches as json-rules-engine", async () => {
+  // A small pool of leaves, so that many rules have the same ones: discriminating equal/in on fields the index
+  // branches on (folded there), custom operators and contains on fields that are missing, of another type, lists
+  // or objects in the events; nested in all/any/not.
+  const FIELDS: [string, string | undefined][] = [
+    ["riposte", "$.format"],
+    ["class_uid", undefined],
+    ["device", "$.hostname"],
+    ["tags", undefined],
+    ["event", "$.riposte.format"],
+    ["a", "b"],
+    ["a", "$.b"],
+  ];
+  const leafPool = fc.uniqueArray(
+    fc
+      .tuple(
+        fc.constantFrom(...FIELDS),
+        // Mostly few operators, so that leaves on one field with one operator and different values meet.
+        fc.oneof(fc.constantFrom("containsi", "contains", "in", "exists"), fc.constantFrom(...Object.keys(VALUES))),
+      )
+      .chain(([[fact, p], operator]) =>
+        (VALUES[operator] as fc.Arbitrary<unknown>).map((value): ConditionShape => ({
+          fact,
+          ...(p === undefined ? {} : { path: p }),
+          operator,
+          value,
+        })),
+      ),
+    { minLength: 2, maxLength: 8, selector: (c) => JSON.stringify(c) },
+  );
+  const discriminating = fc.oneof(
+    fc
+      .constantFrom("okta", "cef", 3, "")
+      .map((value) => ({ fact: "riposte", path: "$.format", operator: "equal", value })),
+    fc
+      .array(fc.constantFrom("okta", "cef", 3, "", null), { minLength: 1, maxLength: 3 })
+      .map((value) => ({ fact: "riposte", path: "$.format", operator: "in", value })),
+    fc.constantFrom(2004, 3002, "2004").map((value) => ({ fact: "class_uid", operator: "equal", value })),
+  );
+  const ruleSetArb = leafPool.chain((pool) => {
+    const { tree } = fc.letrec<{ tree: ConditionShape }>((tie) => ({
+      tree: fc.oneof(
+        { maxDepth: 3, depthSize: "small" },
+        { weight: 3, arbitrary: fc.constantFrom(...pool) },
+        fc.array(tie("tree"), { maxLength: 3 }).map((all) => ({ all })),
+        fc.array(tie("tree"), { maxLength: 3 }).map((any) => ({ any })),
+        tie("tree").map((not) => ({ not })),
+      ),
+    }));
+    return fc
+      .array(fc.tuple(fc.array(discriminating, { maxLength: 2 }), tree), { minLength: 6, maxLength: 30 })
+      .map((rs) => rs.map(([ds, t], i) => loaded({ all: [...ds, t] }, `s${i}`, 1 + (i % 5))));
+  });
+  const fieldValue = fc.oneof(scalar, json, fc.constant(undefined));
+  const sharedEvent = fc
+    .tuple(eventArb, fc.constantFrom("okta", "cef", 3, "", undefined), fc.constantFrom(2004, 3002, "2004", undefined))
+    .chain(([e, format, cls]) =>
+      fc.tuple(fieldValue, fieldValue, fieldValue, fieldValue).map(([host, tags, b, riposte]) => {
+        // No format: the riposte field is anything (missing, a string, a list, an object without it).
+        const out: Record<string, unknown> = { ...e, riposte: format === undefined ? riposte : { format } };
+        if (cls !== undefined) out["class_uid"] = cls;
+        if (host !== undefined) out["device"] = { hostname: host };
+        if (tags !== undefined) out["tags"] = tags;
+        if (b !== undefined) out["a"] = { b };
+        return out;
+      }),
+    );
+  await fc.assert(
+    fc.asyncProperty(ruleSetArb, fc.array(sharedEvent, { minLength: 1, maxLength: 10 }), async (rules, events) =>
+      agree(rules, events),
+    ),
+    { numRuns: 200 },
+  );
+});
+
+test("the index on `in`: an event meets only the rules whose list holds its value, and the leaf is decided by the branch", async () => {
+  const formats = ["okta", "cef", "zeek", "wazuh", "suricata"];
+  const rules = formats.flatMap((f, i) => [
+    loaded({ all: [{ fact: "riposte", path: "$.format", operator: "in", value: [f, "shared"] }] }, `in-${f}`, 10 - i),
+    loaded(
+      {
+        all: [
+          { fact: "riposte", path: "$.format", operator: "equal", value: f },
+          { not: { fact: "riposte", path: "$.format", operator: "notIn", value: [f] } },
+          {
+            any: [
+              { fact: "tags", operator: "contains", value: "x" },
+              { fact: "riposte", path: "format", operator: "in", value: [f] },
+            ],
+          },
+        ],
+      },
+      `eq-${f}`,
+      5,
+    ),
+  ]);
+  const set = new RuleSet(rules, lists);
+  assert.ok(set.stats.fields.includes("riposte.format"), set.stats.fields.join(","));
+  const okta = { riposte: { format: "okta" } } as unknown as NormalizedEvent;
+  assert.ok(set.candidates(okta) <= 2, `okta meets ${set.candidates(okta)} rules`);
+  assert.deepEqual(ids(set.match(okta)), ["in-okta", "eq-okta"]);
+  assert.deepEqual(ids(set.match({ riposte: { format: "shared" } } as unknown as NormalizedEvent)), [
+    "in-okta",
+    "in-cef",
+    "in-zeek",
+    "in-wazuh",
+    "in-suricata",
+  ]);
+  await agree(rules, [
+    okta,
+    { riposte: { format: "shared" } },
+    { riposte: "okta" },
+    { riposte: { format: ["okta"] } },
+    { riposte: { format: "okta" }, tags: ["x"] },
+    {},
+  ]);
+});
+
+test("the field table holds one event's values: the next event, and the one after the evaluation numbers wrap, read their own", async () => {
+  const rules = [
+    loaded({ all: [{ fact: "a", operator: "containsi", value: "X" }] }, "x"),
+    loaded(
+      {
+        all: [
+          { fact: "a", operator: "containsi", value: "X" },
+          { fact: "b", operator: "equal", value: 1 },
+        ],
+      },
+      "xb",
+    ),
+    loaded({ all: [{ fact: "a", operator: "startsWith", value: "y" }] }, "y"),
+    loaded({ all: [{ fact: "a", operator: "containsi", value: "Y" }] }, "has-y"),
+  ];
+  const set = new CompiledRules(
+    rules.map((r) => ({ match: r.rule.match, value: r.rule.id })),
+    lists,
+  );
+  const check = () => {
+    assert.deepEqual([...set.match({ a: "xx", b: 1 })], ["x", "xb"]);
+    assert.deepEqual([...set.match({ a: "yy", b: 1 })], ["y", "has-y"]);
+    assert.deepEqual([...set.match({ b: 1 })], []);
+    assert.deepEqual([...set.match({ a: "xy" })], ["x", "has-y"]);
+  };
+  check();
+  (set as unknown as { epoch: number }).epoch = 0x3fffffff - 1;
+  check();
+  check();
+});

@@ -66,6 +66,25 @@ function pathParts(path: string): string[] {
 class Gen {
   private readonly consts: unknown[] = [];
   private temps = 0;
+  private readonly table: FieldTable | undefined;
+  private readonly known: KnownValues | undefined;
+  /** The table's constants in this function, once each. */
+  private tableNames: { stamps: string; values: string } | undefined;
+
+  constructor(opts: { table?: FieldTable; known?: KnownValues } = {}) {
+    this.table = opts.table;
+    this.known = opts.known;
+  }
+
+  /**
+   * The value an index branch has already found the field to have, if the caller is compiled under that
+   * branch: the branch's key, SameValueZero-equal to the field's value (never NaN).
+   */
+  knownValue(fact: unknown, path: unknown): { value: unknown } | undefined {
+    if (this.known === undefined || typeof fact !== "string") return undefined;
+    const key = fieldKeyOf(fact, typeof path === "string" ? path : undefined);
+    return this.known.has(key) ? { value: this.known.get(key) } : undefined;
+  }
 
   /** A name in the generated code for a constant value. */
   k(value: unknown): string {
@@ -80,6 +99,33 @@ class Gen {
 
   /** An expression reading `fact` then, when its value is an object, `path` in it. */
   reader(fact: unknown, path: unknown): string {
+    const direct = this.directReader(fact, path);
+    const table = this.table;
+    if (table === undefined || typeof fact !== "string") return direct;
+    // Read once per event, whichever rule or index node asks first: the slot holds the value, stamped with the
+    // evaluation's number `ep` (a parameter of every function that uses the table).
+    const i = table.slot(fieldKeyOf(fact, typeof path === "string" ? path : undefined));
+    this.tableNames ??= { stamps: this.k(table.stamps), values: this.k(table.values) };
+    const { stamps: S, values: V } = this.tableNames;
+    return `(${S}[${i}] === ep ? ${V}[${i}] : ((${S}[${i}] = ep), (${V}[${i}] = ${direct})))`;
+  }
+
+  /**
+   * A leaf's test evaluated at most once per event however many rules have the same leaf (the same field,
+   * operator and value): its result goes to a slot of the table. Only leaves whose value JSON spells exactly
+   * (strings, booleans, finite numbers, lists of those) share a slot; any other is evaluated where it stands.
+   */
+  memo(c: ConditionShape, test: string): string {
+    const table = this.table;
+    if (table === undefined || typeof c.fact !== "string" || !exactJson(c.value)) return test;
+    const path = typeof c.path === "string" ? pathParts(c.path) : [];
+    const i = table.slot(JSON.stringify(["leaf", c.fact, path, c.operator, c.value]));
+    this.tableNames ??= { stamps: this.k(table.stamps), values: this.k(table.values) };
+    const { stamps: S, values: V } = this.tableNames;
+    return `(${S}[${i}] === ep ? ${V}[${i}] : ((${S}[${i}] = ep), (${V}[${i}] = ${test})))`;
+  }
+
+  private directReader(fact: unknown, path: unknown): string {
     let base: string;
     // json-rules-engine builds its fact map from the own enumerable keys of `{ ...event, event }`.
     if (fact === "event") base = "e";
@@ -119,10 +165,65 @@ class Gen {
   }
 }
 
+const exactScalar = (v: unknown) =>
+  typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v) && !Object.is(v, -0));
+/** A value JSON.stringify spells exactly, so that two values with one spelling are the same value. */
+function exactJson(v: unknown): boolean {
+  if (!Array.isArray(v)) return exactScalar(v);
+  // An indexed loop: a hole is no scalar (JSON spells it null).
+  for (let i = 0; i < v.length; i++) if (!exactScalar(v[i])) return false;
+  return true;
+}
+
 /** Reads `fact` then, when its value is an object, `path` in it. */
 export function readerOf(fact: unknown, path: unknown): Reader {
   const g = new Gen();
   return g.build<Reader>(g.reader(fact, path));
+}
+
+/** A field's key: its fact and path members, as `valueAt` splits them ("$.a.b" and "a.b" are one field). */
+export function fieldKeyOf(fact: string, path: string | undefined): string {
+  return JSON.stringify([fact, typeof path === "string" ? pathParts(path) : []]);
+}
+
+/** Field key → the value an index branch found the field to have. */
+export type KnownValues = ReadonlyMap<string, unknown>;
+
+/**
+ * The values of the fields a rule set reads, each read at most once per evaluation and shared by every rule and
+ * index node: slot i holds a value, valid while stamps[i] is the evaluation's number. Owned by one CompiledRules;
+ * a slot keeps a reference to a part of the last event until a later event overwrites it.
+ */
+export class FieldTable {
+  readonly stamps: number[] = [];
+  readonly values: unknown[] = [];
+  private readonly slots = new Map<string, number>();
+
+  slot(key: string): number {
+    let i = this.slots.get(key);
+    if (i === undefined) {
+      i = this.stamps.length;
+      this.slots.set(key, i);
+      this.stamps.push(0);
+      this.values.push(undefined);
+    }
+    return i;
+  }
+
+  /** Forgets every value (the evaluation numbers start again at 1 after this). */
+  reset(): void {
+    this.stamps.fill(0);
+    this.values.fill(undefined);
+  }
+}
+
+/** Reads a field through the table: `(event, ep)`, ep the evaluation's number. */
+export type TableReader = (event: EventData, ep: number) => unknown;
+
+/** readerOf through a field table. */
+export function tableReaderOf(table: FieldTable, fact: string, path: string | undefined): TableReader {
+  const g = new Gen({ table });
+  return g.make<TableReader>("e, ep", `return ${g.reader(fact, path)};`);
 }
 
 /** json-rules-engine reads `{fact: ...}` as a reference to another fact's value. */
@@ -228,6 +329,26 @@ function hasProtoKey(v: unknown): boolean {
   return Object.values(v).some(hasProtoKey);
 }
 
+/**
+ * A leaf on a field whose value the index branch already knows (a primitive, never NaN), decided at compile time
+ * exactly as the generated code would decide it; undefined for operators left to run.
+ */
+function foldKnown(op: string, v: unknown, b: unknown): boolean | undefined {
+  switch (op) {
+    case "equal":
+      return v === b;
+    case "notEqual":
+      return v !== b;
+    case "in":
+    case "notIn":
+      if (typeof b === "string") return inString(b, v, op === "notIn");
+      if (!Array.isArray(b)) return undefined;
+      return b.indexOf(v) > -1 !== (op === "notIn");
+  }
+  if (NUMERIC.has(op) && isPrimitiveOrNull(b)) return numeric(v) && compare(op, v, b);
+  return undefined;
+}
+
 /** A leaf as an expression. */
 function leaf(g: Gen, c: ConditionShape, lists: NamedLists): string {
   const op = c.operator ?? "";
@@ -242,6 +363,11 @@ function leaf(g: Gen, c: ConditionShape, lists: NamedLists): string {
     if (isCustom(op)) return `${g.k(prepareOperator)}(${g.k(op)}, ${readB}, ${g.k(lists)})(${read})`;
     return `${g.k(dynamicDefault)}(${g.k(op)}, ${read}, ${readB})`;
   }
+  const known = g.knownValue(c.fact, c.path);
+  if (known !== undefined) {
+    const folded = foldKnown(op, known.value, b);
+    if (folded !== undefined) return folded ? "true" : "false";
+  }
   const a = () => g.t();
   switch (op) {
     case "equal":
@@ -254,11 +380,11 @@ function leaf(g: Gen, c: ConditionShape, lists: NamedLists): string {
       return inLeaf(g, read, b, true);
     case "contains": {
       const t = a();
-      return `((${t} = ${read}), Array.isArray(${t}) && ${t}.indexOf(${g.k(b)}) > -1)`;
+      return g.memo(c, `((${t} = ${read}), Array.isArray(${t}) && ${t}.indexOf(${g.k(b)}) > -1)`);
     }
     case "doesNotContain": {
       const t = a();
-      return `((${t} = ${read}), Array.isArray(${t}) && ${t}.indexOf(${g.k(b)}) === -1)`;
+      return g.memo(c, `((${t} = ${read}), Array.isArray(${t}) && ${t}.indexOf(${g.k(b)}) === -1)`);
     }
   }
   if (NUMERIC.has(op)) return numericLeaf(g, op, read, b);
@@ -269,7 +395,7 @@ function leaf(g: Gen, c: ConditionShape, lists: NamedLists): string {
   } catch (e) {
     throw invalid(`${op}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return `${g.k(test)}(${read})`;
+  return g.memo(c, `${g.k(test)}(${read})`);
 }
 
 /** A rough cost, so that `all`/`any` try cheap conditions before patterns. */
@@ -307,16 +433,21 @@ function expr(g: Gen, c: ConditionShape, lists: NamedLists): string {
   if (hasOwn(c, "any")) {
     if (!Array.isArray(c.any)) throw invalid(`"any" must be a list`);
     const xs = byCost(c.any).map((x) => expr(g, x, lists));
-    return xs.length === 0 ? "true" : `(${xs.join(" || ")})`;
+    if (xs.length === 0 || xs.includes("true")) return "true";
+    const left = xs.filter((x) => x !== "false");
+    return left.length === 0 ? "false" : `(${left.join(" || ")})`;
   }
   if (hasOwn(c, "all")) {
     if (!Array.isArray(c.all)) throw invalid(`"all" must be a list`);
     const xs = byCost(c.all).map((x) => expr(g, x, lists));
-    return xs.length === 0 ? "true" : `(${xs.join(" && ")})`;
+    if (xs.includes("false")) return "false";
+    const left = xs.filter((x) => x !== "true");
+    return left.length === 0 ? "true" : `(${left.join(" && ")})`;
   }
   if (hasOwn(c, "not")) {
     if (c.not === undefined || c.not === null || Array.isArray(c.not)) throw invalid(`"not" must be one condition`);
-    return `!${expr(g, c.not, lists)}`;
+    const x = expr(g, c.not, lists);
+    return x === "true" ? "false" : x === "false" ? "true" : `!${x}`;
   }
   return leaf(g, c, lists);
 }
@@ -336,8 +467,11 @@ export function checkCondition(c: ConditionShape, lists: NamedLists): void {
   expr(new Gen(), c, lists);
 }
 
-/** Evaluates several rules on an event, writing the positions of those that match to `hits` from `n`; new `n`. */
-export type Batch = (event: EventData, hits: Int32Array, n: number) => number;
+/**
+ * Evaluates several rules on an event, writing the positions of those that match to `hits` from `n`; new `n`.
+ * `ep` is the evaluation's number for the field table.
+ */
+export type Batch = (event: EventData, hits: Int32Array, n: number, ep: number) => number;
 
 /**
  * Compiles several already-checked conditions into one function: the rules the index shows the same events are
@@ -346,8 +480,16 @@ export type Batch = (event: EventData, hits: Int32Array, n: number) => number;
 export function compileBatch(
   rules: readonly { readonly match: ConditionShape; readonly position: number }[],
   lists: NamedLists,
+  opts: { table?: FieldTable; known?: KnownValues } = {},
 ): Batch {
-  const g = new Gen();
-  const lines = rules.map((r) => `if (${expr(g, r.match, lists)}) hits[n++] = ${g.k(r.position)};`);
-  return g.make<Batch>("e, hits, n", `${lines.join("\n")}\nreturn n;`);
+  const g = new Gen(opts);
+  const lines: string[] = [];
+  for (const r of rules) {
+    // A condition the index branch already decided: false is no code, true no test.
+    const test = expr(g, r.match, lists);
+    if (test === "false") continue;
+    const hit = `hits[n++] = ${g.k(r.position)};`;
+    lines.push(test === "true" ? hit : `if (${test}) ${hit}`);
+  }
+  return g.make<Batch>("e, hits, n, ep", `${lines.join("\n")}\nreturn n;`);
 }

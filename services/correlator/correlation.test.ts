@@ -97,6 +97,42 @@ describe("starter correlation rules", () => {
     assert.match(String(before[4]?.reason), /signin-failed 5\/5, signin-succeeded 0\/1/);
   });
 
+  test("a correlation's decision links to the span that decided each alert it stands on (kept in the window)", async () => {
+    const user = "alice@example.com";
+    const events = [0, 1, 2, 3, 4].map((minute) => okta({ user, ok: false, minute }));
+    events.push(okta({ user, ok: true, minute: 6 }));
+    const spanOf = (i: number) => ({
+      traceId: `${String(i + 1).padStart(2, "0")}${"a".repeat(30)}`,
+      spanId: `${i}`.repeat(16),
+    });
+    const decideAll = async (c: Correlator, spans: boolean) => {
+      const out: Decision[] = [];
+      for (const [i, e] of events.entries()) {
+        const s = spans ? spanOf(i) : undefined;
+        out.push(...(await c.decide(e, `n/0/${i}`, s?.traceId, s?.spanId)));
+      }
+      return out;
+    };
+    const c = correlator();
+    const [d] = responses(await decideAll(c, true), BRUTE);
+    assert.ok(d);
+    assert.deepEqual(
+      d.links,
+      [0, 1, 2, 3, 4].map((i) => ({ trace_id: spanOf(i).traceId, span_id: spanOf(i).spanId })),
+      "the five failures, oldest first; the deciding success is the decision's own trace",
+    );
+    // A redelivery of the deciding alert (another span) decides the same, with the same links.
+    const [again] = responses(
+      await c.decide(events[5] as NormalizedEvent, "n/0/5", "ff".repeat(16), "e".repeat(16)),
+      BRUTE,
+    );
+    assert.equal(again?.id, d.id);
+    assert.deepEqual(again?.links, d.links);
+    const [untraced] = responses(await decideAll(correlator(), false), BRUTE);
+    assert.equal(untraced?.id, d.id, "the same decision without spans");
+    assert.equal(untraced?.links, undefined, "and no links when nothing is traced");
+  });
+
   test("brute force: 4 failures, a success first, another user, or more than 10 minutes decide nothing", async () => {
     const fails = (user: string, minutes: number[]) => minutes.map((m) => okta({ user, ok: false, minute: m }));
     const cases: Array<[string, NormalizedEvent[]]> = [

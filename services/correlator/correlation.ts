@@ -6,12 +6,15 @@ import type { Correlation, CorrelationRef, GroupBy, NormalizedEvent } from "../.
 import { canonicalJson } from "../shared/ids.ts";
 import type { TimelineEntry } from "../shared/state/index.ts";
 import { valueAt } from "../shared/template.ts";
+import { decodeSpanRef, encodeSpanRef, type SpanRef } from "./dedup.ts";
 
 /** One event in a correlation window: the alert's uid, its event time and what it counts as (a rule id or a value). */
 export interface WindowEvent {
   readonly uid: string;
   readonly time: number;
   readonly tag: string;
+  /** The span that decided the event, kept (while spans are exported) for the firing decision's links. */
+  readonly span?: SpanRef | undefined;
 }
 
 /** A correlation that fired: the window and the events it used, oldest first. */
@@ -27,6 +30,8 @@ export const MAX_WINDOW_EVENTS = 10_000;
 const SEP = "\u001f";
 /** Members that mark a firing: `\u0000fired<SEP><uid of the event that completed it>`, at the window's end. */
 const FIRED = `\u0000fired${SEP}`;
+/** Before the span reference a member may end with: `<uid><SEP><tag><SPAN_SEP><32 characters>`. */
+const SPAN_SEP = "\u001e";
 
 /** The first present value among `paths`, as a lower-cased string (values differ in case between vendors). */
 export function firstValue(event: NormalizedEvent, paths: readonly string[]): string | undefined {
@@ -52,7 +57,8 @@ export function groupOf(groupBy: readonly GroupBy[], event: NormalizedEvent): Re
 
 /** Timeline members of window events, and of a firing mark. */
 export function memberOf(e: WindowEvent): TimelineEntry {
-  return { member: `${e.uid}${SEP}${e.tag}`, time: e.time };
+  const ref = encodeSpanRef(e.span);
+  return { member: `${e.uid}${SEP}${e.tag}${ref ? `${SPAN_SEP}${ref}` : ""}`, time: e.time };
 }
 export function firedMark(closer: string, end: number): TimelineEntry {
   return { member: `${FIRED}${closer}`, time: end };
@@ -75,8 +81,12 @@ export function readWindow(entries: readonly TimelineEntry[]): Window {
       fired.push({ closer: member.slice(FIRED.length), end: time });
       continue;
     }
-    const i = member.lastIndexOf(SEP);
-    events.push(i < 0 ? { uid: member, time, tag: "" } : { uid: member.slice(0, i), time, tag: member.slice(i + 1) });
+    const s = member.lastIndexOf(SPAN_SEP);
+    const span = s < 0 ? undefined : decodeSpanRef(member.slice(s + 1));
+    const m = span ? member.slice(0, s) : member;
+    const i = m.lastIndexOf(SEP);
+    const e = i < 0 ? { uid: m, time, tag: "" } : { uid: m.slice(0, i), time, tag: m.slice(i + 1) };
+    events.push(span ? { ...e, span } : e);
   }
   return { events, fired, latest };
 }

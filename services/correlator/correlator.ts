@@ -10,7 +10,16 @@ import { RiposteError, isRiposteError, messageOf } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
 import { LABEL, type Metrics } from "../shared/metrics.ts";
 import { incidentKeys, type StateStore } from "../shared/state/index.ts";
-import { ATTR, contextFrom, headersFor, inSpan, traceIdOf, tracesExported, SpanKind } from "../shared/telemetry.ts";
+import {
+  ATTR,
+  contextFrom,
+  headersFor,
+  inSpan,
+  processAttributes,
+  traceIdOf,
+  tracesExported,
+  SpanKind,
+} from "../shared/telemetry.ts";
 import { dlqRecord } from "../shared/dlq.ts";
 import { correlationProblems } from "./correlation.ts";
 import { needs, plan, type PlanContext, type StateOp } from "./plan.ts";
@@ -44,6 +53,8 @@ export interface CorrelatorDeps {
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly statePrefix: string;
+  /** The consumer group it runs in, for its spans. */
+  readonly consumerGroup?: string;
   readonly dedupWindowMs: number;
   /** Default allowed lateness of correlations (RIPOSTE_CORRELATION_LATENESS); DEFAULT_LATENESS_MS when absent. */
   readonly latenessMs?: number;
@@ -113,7 +124,7 @@ export class Correlator {
     await inSpan(
       "correlate",
       parent,
-      {},
+      processAttributes(this.deps.bus.kind, this.deps.consumerGroup, m),
       async (span) => {
         const deadLetter = (code: string, reason: string) => {
           const rec = dlqRecord({
@@ -157,12 +168,13 @@ export class Correlator {
           return;
         }
         const { decisions } = outcome;
-        // A duplicate's span links to the span that decided the original alert (its trace, in another request).
+        // A duplicate's span links to the span that decided the original alert (its trace, in another request); a
+        // correlation's decision to the spans that decided each alert it stands on.
         for (const d of decisions)
           for (const l of d.links ?? [])
             span.addLink({
               context: { traceId: l.trace_id, spanId: l.span_id, traceFlags: 1 },
-              attributes: { [ATTR.linkKind]: "original" },
+              attributes: { [ATTR.linkKind]: d.outcome === "duplicate" ? "original" : "contributing" },
             });
         const headers = headersFor(span);
         for (const d of decisions) {

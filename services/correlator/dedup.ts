@@ -57,19 +57,26 @@ const SPAN_ID = /^[\da-f]{16}$/;
  * decided it (trace id and span id as 24 bytes of base64url), when there is a valid one.
  */
 export function dedupValue(digest: string, delivery: string, span?: SpanRef): string {
-  const ref =
-    span && SPAN_REF.test(span.traceId) && SPAN_ID.test(span.spanId) && !/^0+$/.test(span.traceId)
-      ? Buffer.from(span.traceId + span.spanId, "hex").toString("base64url")
-      : "";
-  return `${digest}${stableId(delivery).slice(0, 8)}${ref}`;
+  return `${digest}${stableId(delivery).slice(0, 8)}${encodeSpanRef(span)}`;
+}
+
+/** A span reference in 32 characters (base64url of trace id + span id), or "" for none or an invalid one. */
+export function encodeSpanRef(span: SpanRef | undefined): string {
+  return span && SPAN_REF.test(span.traceId) && SPAN_ID.test(span.spanId) && !/^0+$/.test(span.traceId)
+    ? Buffer.from(span.traceId + span.spanId, "hex").toString("base64url")
+    : "";
+}
+
+/** The span reference encodeSpanRef made, or undefined. */
+export function decodeSpanRef(ref: string | undefined): SpanRef | undefined {
+  if (!ref || ref.length !== 32) return undefined;
+  const hex = Buffer.from(ref, "base64url").toString("hex");
+  return hex.length === 48 ? { traceId: hex.slice(0, 32), spanId: hex.slice(32) } : undefined;
 }
 
 /** The span that first decided the alert, from its recorded value. */
 export function recordedSpan(recorded: string | undefined): SpanRef | undefined {
-  const ref = recorded?.slice(16);
-  if (!ref || ref.length !== 32) return undefined;
-  const hex = Buffer.from(ref, "base64url").toString("hex");
-  return hex.length === 48 ? { traceId: hex.slice(0, 32), spanId: hex.slice(32) } : undefined;
+  return decodeSpanRef(recorded?.slice(16));
 }
 
 /** Compares an alert with what was recorded for its fingerprint (the first slot that has one). */

@@ -19,3 +19,4 @@ export { correlationProblems } from "./correlation.ts";
 export { contentDigest, type DedupVerdict } from "./dedup.ts";
 export { RuleSet, type LoadedRule } from "./ruleset.ts";
 export { loadLists, loadRules } from "./load.ts";
+export type { IndicatorList } from "./lists.ts";

@@ -286,8 +286,15 @@ export function plan(
     const opener = firing.used[0] as WindowEvent;
     const alertIds = [...new Set([...firing.used.map((e) => e.uid), alert.uid])];
     const id = stableId(rule.id, rule.version, "correlation", canonicalJson(group), opener.time, opener.uid);
+    const links = contributingLinks(firing.used, alert.uid);
     decisions.push(
-      decideRule(loaded, event, base, score, snapshot, ops, ctx, { id, correlation: ref, alert_ids: alertIds, group }),
+      decideRule(loaded, event, base, score, snapshot, ops, ctx, {
+        id,
+        correlation: ref,
+        alert_ids: alertIds,
+        group,
+        ...(links.length > 0 ? { links } : {}),
+      }),
     );
   }
   if (decisions.length === 0) {
@@ -343,7 +350,8 @@ function correlate(
     };
   }
   const span = c.timespan ?? 0;
-  const current: WindowEvent[] = tags.map((tag) => ({ uid, time: event.time, tag }));
+  const own = ctx.traceId && ctx.spanId ? { span: { traceId: ctx.traceId, spanId: ctx.spanId } } : {};
+  const current: WindowEvent[] = tags.map((tag) => ({ uid, time: event.time, tag, ...own }));
   const entries = current.map(memberOf);
   const firing = evaluate(c, unspent(window, current), event.time);
   if (firing) entries.push(firedMark(uid, firing.end));
@@ -364,6 +372,26 @@ interface Fired {
   readonly correlation: NonNullable<Decision["correlation"]>;
   readonly alert_ids: string[];
   readonly group: Record<string, string>;
+  readonly links?: NonNullable<Decision["links"]>;
+}
+
+/** Links a decision carries at most (the Decision schema's bound). */
+export const MAX_LINKS = 50;
+
+/**
+ * Links to the spans that decided the other alerts a correlation used, oldest first, one per span, at most
+ * MAX_LINKS; the deciding alert is the decision's own trace and gets none.
+ */
+function contributingLinks(used: readonly WindowEvent[], current: string): NonNullable<Decision["links"]> {
+  const seen = new Set<string>();
+  const links: Array<{ trace_id: string; span_id: string }> = [];
+  for (const e of used) {
+    if (links.length >= MAX_LINKS) break;
+    if (!e.span || e.uid === current || seen.has(e.span.spanId)) continue;
+    seen.add(e.span.spanId);
+    links.push({ trace_id: e.span.traceId, span_id: e.span.spanId });
+  }
+  return links;
 }
 
 /** One rule's decision: rule dedup (suppression in event time), then the response. */
@@ -386,6 +414,7 @@ function decideRule(
     score,
     alert_ids: fired?.alert_ids ?? [uid],
     ...(fired ? { correlation: fired.correlation } : {}),
+    ...(fired?.links ? { links: fired.links } : {}),
   };
   const group = dedupGroup(rule, event);
   const fp = event.riposte.fingerprint;

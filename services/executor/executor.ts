@@ -21,6 +21,7 @@ import {
   contextFrom,
   headersFor,
   inSpan,
+  processAttributes,
   traceIdOf,
   type Context,
 } from "../shared/telemetry.ts";
@@ -46,6 +47,8 @@ export interface ExecutorDeps {
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly statePrefix: string;
+  /** The consumer group it runs in, for its spans. */
+  readonly consumerGroup?: string;
   readonly now?: () => number;
   /** The safety guards (budgets, kill switch, protected assets, ...); the defaults with nothing protected if absent. */
   readonly guards?: Guards;
@@ -176,6 +179,7 @@ export class Executor {
         `playbook ${playbook.id}`,
         parent,
         {
+          ...processAttributes(this.deps.bus.kind, this.deps.consumerGroup, m),
           [ATTR.decisionId]: decision.id,
           [ATTR.playbook]: playbook.id,
           ...(decision.rule ? { [ATTR.ruleId]: decision.rule.id } : {}),

@@ -13,7 +13,17 @@ import type { TopicNames } from "../shared/config.ts";
 import { dlqRecord } from "../shared/dlq.ts";
 import { messageOf } from "../shared/errors.ts";
 import { eventUid } from "../../schemas/index.ts";
-import { ATTR, headersFor, inSpan, traceIdOf, SpanKind, type Context, type Link } from "../shared/telemetry.ts";
+import {
+  ATTR,
+  headersFor,
+  inSpan,
+  sendAttributes,
+  traceIdOf,
+  tracesExported,
+  SpanKind,
+  type Context,
+  type Link,
+} from "../shared/telemetry.ts";
 import { LABEL, type Metrics } from "../shared/metrics.ts";
 import type { NormalizeOutcome } from "./normalizers/index.ts";
 import { normalizePiece, type BodyInvalid, type Piece } from "./body.ts";
@@ -145,7 +155,7 @@ export class Ingestor {
     return inSpan(
       "ingest",
       opts.parent ?? ROOT_CONTEXT,
-      { [ATTR.source]: opts.source, [ATTR.batchSize]: pieces.length },
+      { ...sendAttributes(bus.kind, topics.normalized), [ATTR.source]: opts.source, [ATTR.batchSize]: pieces.length },
       async (span) => {
         const headers = headersFor(span);
         const traceId = traceIdOf(span);
@@ -269,6 +279,7 @@ export class Ingestor {
             else metrics.count("riposte_dlq_records_total", { [LABEL.stage]: a, [LABEL.code]: b }, n);
           }
         }
+        if (tracesExported()) span.setAttribute(ATTR.msgBatchCount, normalizedCount);
         return {
           accepted: pieces.length,
           normalized: normalizedCount,

@@ -36,7 +36,7 @@ export type KafkaClient = (typeof KAFKA_CLIENTS)[number];
 export const CONFIG_VARIABLES = {
   KAFKA_BROKERS: "Comma-separated Kafka bootstrap brokers; unset means the embedded in-process bus",
   KAFKA_CLIENT_ID: "Kafka client id (default riposte)",
-  RIPOSTE_KAFKA_CLIENT: "Kafka client library: kafkajs (default) or platformatic (@platformatic/kafka)",
+  RIPOSTE_KAFKA_CLIENT: "Kafka client library: platformatic (@platformatic/kafka, default) or kafkajs",
   REDIS_URL: "Redis URL (redis://host:port/db); unset means in-memory state",
   RIPOSTE_TOPIC_PREFIX: "Prefix of every topic name (default riposte)",
   RIPOSTE_TOPIC_PARTITIONS: "Partitions of topics Riposte creates (default 6)",
@@ -317,7 +317,7 @@ const Base = z.object({
       .filter(Boolean),
   ),
   KAFKA_CLIENT_ID: z.string().default("riposte"),
-  RIPOSTE_KAFKA_CLIENT: z.enum(KAFKA_CLIENTS).default("kafkajs"),
+  RIPOSTE_KAFKA_CLIENT: z.enum(KAFKA_CLIENTS).default("platformatic"),
   REDIS_URL: optional.refine(
     (s) => s === undefined || /^rediss?:\/\//.test(s),
     "must start with redis:// or rediss://",

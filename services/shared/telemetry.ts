@@ -1,7 +1,7 @@
 /**
  * Tracing: one trace from the raw alert to the vendor API call. W3C trace context travels in Kafka headers
  * (`traceparent`), and every hop continues the trace of the message that caused it.
- * Attribute names live here and nowhere else.
+ * Attribute names live in semconv.ts (re-exported here).
  */
 import {
   ROOT_CONTEXT,
@@ -11,6 +11,7 @@ import {
   trace,
   SpanKind,
   SpanStatusCode,
+  TraceFlags,
   type Attributes,
   type Context,
   type Link,
@@ -31,35 +32,13 @@ import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
 import { OTLPMetricExporter as OTLPMetricExporterProto } from "@opentelemetry/exporter-metrics-otlp-proto";
 import { OTLPMetricExporter as OTLPMetricExporterGrpc } from "@opentelemetry/exporter-metrics-otlp-grpc";
 import { PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
+import { createHash, randomFillSync } from "node:crypto";
+import { subscribeRedisSpans, unsubscribeRedisSpans } from "./redis-spans.ts";
+import { ATTR } from "./semconv.ts";
 
 export { SpanKind };
+export { ATTR };
 export type { Span, Context, Link };
-
-/** Span attribute names. */
-export const ATTR = {
-  source: "riposte.source",
-  format: "riposte.format",
-  entityKey: "riposte.entity.key",
-  alertUid: "riposte.alert.uid",
-  ruleId: "riposte.rule.id",
-  ruleVersion: "riposte.rule.version",
-  decisionId: "riposte.decision.id",
-  decisionOutcome: "riposte.decision.outcome",
-  playbook: "riposte.playbook.id",
-  step: "riposte.playbook.step",
-  actionId: "riposte.action.id",
-  actionStatus: "riposte.action.status",
-  connector: "riposte.connector.name",
-  connectorAction: "riposte.connector.action",
-  dlqStage: "riposte.dlq.stage",
-  dlqCode: "riposte.dlq.code",
-  batchSize: "riposte.batch.size",
-  httpStatus: "http.response.status_code",
-  httpMethod: "http.request.method",
-  linkKind: "riposte.link",
-  urlPath: "url.path",
-  serverAddress: "server.address",
-} as const;
 
 let sdk: NodeSDK | undefined;
 let exporting = false;
@@ -147,11 +126,15 @@ export function initTelemetry(opts: {
     logRecordProcessors: [],
   });
   sdk.start();
+  // Client spans of libraries that publish tracing channels: subscribed only when spans leave the process.
+  if (exporting) subscribeRedisSpans();
 }
 
 export async function shutdownTelemetry(): Promise<void> {
   const s = sdk;
   sdk = undefined;
+  exporting = false;
+  unsubscribeRedisSpans();
   await s?.shutdown();
 }
 
@@ -174,6 +157,35 @@ export function traceIdOf(span: Span): string {
   return span.spanContext().traceId;
 }
 
+const ids = Buffer.alloc(24 * 256);
+let idsAt = ids.length;
+/** `bytes` random bytes as hex, from a buffer refilled every 256 spans. */
+function randomHex(bytes: number): string {
+  if (idsAt + bytes > ids.length) {
+    randomFillSync(ids);
+    idsAt = 0;
+  }
+  const hex = ids.toString("hex", idsAt, idsAt + bytes);
+  idsAt += bytes;
+  return hex;
+}
+
+/**
+ * A span nothing records, for processes that export nothing: only ids, so that the trace id still reaches the
+ * answer, the audit record and the next hop (sampled, as the SDK would have made it, so that a downstream process
+ * that does export keeps the trace) — no attributes, events or links are kept per event.
+ */
+function propagatedOnly(parent: Context): Span {
+  const p = trace.getSpanContext(parent);
+  const valid = p !== undefined && isSpanContextValid(p);
+  return trace.wrapSpanContext({
+    traceId: valid ? p.traceId : randomHex(16),
+    spanId: randomHex(8),
+    traceFlags: valid ? p.traceFlags : TraceFlags.SAMPLED,
+    ...(valid && p.traceState ? { traceState: p.traceState } : {}),
+  });
+}
+
 /**
  * Runs `fn` in a new span, child of `parent` (linked to `links`); records an exception and error status when it
  * throws.
@@ -186,7 +198,9 @@ export async function inSpan<T>(
   kind: SpanKind = SpanKind.INTERNAL,
   links?: readonly Link[],
 ): Promise<T> {
-  const span = tracer().startSpan(name, { kind, attributes, ...(links?.length ? { links: [...links] } : {}) }, parent);
+  const span = exporting
+    ? tracer().startSpan(name, { kind, attributes, ...(links?.length ? { links: [...links] } : {}) }, parent)
+    : propagatedOnly(parent);
   try {
     return await context.with(trace.setSpan(parent, span), () => fn(span));
   } catch (e) {
@@ -216,7 +230,7 @@ export function inboundTrace(
   const sc = trace.getSpanContext(extracted);
   return {
     parent: ROOT_CONTEXT,
-    links: sc && isSpanContextValid(sc) ? [{ context: sc, attributes: { "riposte.link": "sender" } }] : [],
+    links: sc && isSpanContextValid(sc) ? [{ context: sc, attributes: { [ATTR.linkKind]: "sender" } }] : [],
   };
 }
 
@@ -225,4 +239,50 @@ export function activeHeaders(): Record<string, string> {
   const carrier: Record<string, string> = {};
   propagation.inject(context.active(), carrier);
   return carrier;
+}
+
+/** What a consumed message's span says about it (the messaging semantic conventions). */
+export interface ConsumedMessage {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: string | null;
+}
+
+/** `messaging.system`: the bus the message travelled on (Kafka, or the embedded in-process bus). */
+const messagingSystem = (bus: "kafka" | "memory") => (bus === "kafka" ? "kafka" : "riposte.memory");
+
+/**
+ * Attributes of a span that processes one consumed message: system, topic, partition, offset, consumer group and
+ * the key as a hash (keys are entity names: a user's address, a host). Empty when spans are not exported, so that
+ * nothing is computed per message for nobody.
+ */
+export function processAttributes(bus: "kafka" | "memory", group: string | undefined, m: ConsumedMessage): Attributes {
+  if (!exporting) return {};
+  return {
+    [ATTR.msgSystem]: messagingSystem(bus),
+    [ATTR.msgOperationType]: "process",
+    [ATTR.msgOperationName]: "process",
+    [ATTR.msgDestination]: m.topic,
+    [ATTR.msgPartition]: String(m.partition),
+    [ATTR.msgKafkaOffset]: Number(m.offset),
+    ...(group ? { [ATTR.msgConsumerGroup]: group } : {}),
+    ...(m.key === null ? {} : { [ATTR.msgKafkaKey]: hashedKey(m.key) }),
+  };
+}
+
+/** Attributes of a span that sends a batch of messages to one topic (the count is set when known). */
+export function sendAttributes(bus: "kafka" | "memory", topic: string): Attributes {
+  if (!exporting) return {};
+  return {
+    [ATTR.msgSystem]: messagingSystem(bus),
+    [ATTR.msgOperationType]: "send",
+    [ATTR.msgOperationName]: "send",
+    [ATTR.msgDestination]: topic,
+  };
+}
+
+/** A message key as it may appear on a span: the first 16 hex digits of its SHA-256, the same on every hop. */
+export function hashedKey(key: string): string {
+  return createHash("sha256").update(key).digest("hex").slice(0, 16);
 }

@@ -29,6 +29,7 @@ import { benchNormalize } from "./normalize.ts";
 import { benchPipeline } from "./pipeline.ts";
 import { elapsedSeconds, failedRow, jsonRow, progress, ratio, skippedRow, table, type Row } from "./report.ts";
 import { benchRules } from "./rules.ts";
+import { benchTrace } from "./trace.ts";
 
 /** Row ids (a contract: other tools read them from `--json`) and names, in table order. */
 const ROWS = {
@@ -37,8 +38,10 @@ const ROWS = {
   "kafka.passthrough.kafkajs": "kafka pass-through (kafkajs consume→produce, no processing)",
   "kafka.passthrough.platformatic": "kafka pass-through (@platformatic/kafka consume→produce, no processing)",
   "e2e.embedded": "thin path end to end (embedded)",
-  "e2e.distributed": "thin path end to end (Kafka + Redis)",
-  "e2e.distributed.platformatic": "thin path end to end (Kafka + Redis, RIPOSTE_KAFKA_CLIENT=platformatic)",
+  "e2e.distributed": "thin path end to end (Kafka + Redis, default client: platformatic)",
+  "e2e.distributed.kafkajs": "thin path end to end (Kafka + Redis, RIPOSTE_KAFKA_CLIENT=kafkajs)",
+  "trace.off": "thin path embedded, tracing off (propagated, not exported)",
+  "trace.on": "thin path embedded, tracing at 100 % exported over OTLP",
   "ingest.http": "HTTP ingest → Kafka",
   normalize: "normalize alone (mix of corpus formats)",
   "rules.jre.30": "rules: json-rules-engine, 30 rules",
@@ -95,7 +98,7 @@ function compare(): void {
   prepend("e2e.embedded", `${ratio(rate("e2e.embedded"), rate("e2e.distributed"))} the Kafka + Redis rate`);
   prepend(
     "e2e.distributed",
-    `${ratio(rate("e2e.distributed"), rate("kafka.passthrough.kafkajs"))} the pass-through msg/s, ` +
+    `${ratio(rate("e2e.distributed"), rate("kafka.passthrough.platformatic"))} its client's pass-through msg/s, ` +
       `${ratio(rate("e2e.distributed"), rate("e2e.embedded"))} embedded`,
   );
   prepend(
@@ -103,14 +106,14 @@ function compare(): void {
     `${ratio(rate("kafka.passthrough.platformatic"), rate("kafka.passthrough.kafkajs"))} kafkajs pass-through`,
   );
   prepend(
-    "e2e.distributed.platformatic",
-    `${ratio(rate("e2e.distributed.platformatic"), rate("kafka.passthrough.platformatic"))} its client's pass-through, ` +
-      `${ratio(rate("e2e.distributed.platformatic"), rate("e2e.distributed"))} on kafkajs`,
+    "e2e.distributed.kafkajs",
+    `${ratio(rate("e2e.distributed.kafkajs"), rate("kafka.passthrough.kafkajs"))} its client's pass-through, ` +
+      `${ratio(rate("e2e.distributed.kafkajs"), rate("e2e.distributed"))} the default client's rate`,
   );
   prepend(
     "ingest.http",
     `${ratio(rate("ingest.http"), rate("normalize"))} normalize alone, ` +
-      `${ratio(rate("ingest.http"), rate("kafka.passthrough.kafkajs"))} the pass-through msg/s`,
+      `${ratio(rate("ingest.http"), rate("kafka.passthrough.platformatic"))} the pass-through msg/s`,
   );
 }
 
@@ -203,6 +206,24 @@ async function main(): Promise<void> {
       }),
     );
 
+    // The same embedded path with tracing off and at 100 % sampling exported, each run in a process of its own.
+    await measure(["trace.off", "trace.on"], () =>
+      benchTrace({
+        names: { off: ROWS["trace.off"], on: ROWS["trace.on"] },
+        rounds: 2,
+        run: {
+          warmup: 500,
+          alerts: 20_000,
+          batch: 100,
+          window: 2_000,
+          concurrency: 4,
+          timeLimitMs: 20_000,
+          latencyPhaseMs: 3_000,
+          actionGraceMs: 15_000,
+        },
+      }),
+    );
+
     // 3. Infrastructure, then the rows on Kafka.
     const kafkaRows = (
       [
@@ -211,7 +232,7 @@ async function main(): Promise<void> {
         "kafka.passthrough.kafkajs",
         "kafka.passthrough.platformatic",
         "e2e.distributed",
-        "e2e.distributed.platformatic",
+        "e2e.distributed.kafkajs",
         "ingest.http",
       ] as const
     ).some(wanted);
@@ -321,11 +342,11 @@ async function main(): Promise<void> {
         prefixes: pipelinePrefixes,
       }),
     );
-    await needs("e2e.distributed.platformatic", true, (b) =>
+    await needs("e2e.distributed.kafkajs", true, (b) =>
       benchPipeline({
-        name: ROWS["e2e.distributed.platformatic"],
-        tag: "kafka-plt",
-        env: { KAFKA_BROKERS: b.join(","), REDIS_URL: redisUrl as string, RIPOSTE_KAFKA_CLIENT: "platformatic" },
+        name: ROWS["e2e.distributed.kafkajs"],
+        tag: "kafka-kjs",
+        env: { KAFKA_BROKERS: b.join(","), REDIS_URL: redisUrl as string, RIPOSTE_KAFKA_CLIENT: "kafkajs" },
         warmup: 200,
         alerts: 15_000,
         batch: 100,

@@ -1,8 +1,9 @@
 /**
  * One trace per response, with the services as separate processes on real Kafka and Redis: the spans every
  * process exports over OTLP/HTTP (ingest as JSON, correlator and executor as protobuf) to a receiver here are
- * decoded, and one trace holds ingest → correlate → playbook → step → connector call → HTTP request, each the
- * child of the one before; its trace id is the audit record's and the one in the vendor request's traceparent.
+ * decoded, and one trace holds the API's HTTP server span → ingest → correlate → playbook → step → connector call →
+ * HTTP request, each the child of the one before, with the Redis calls of the correlator and the executor under
+ * their spans; its trace id is the audit record's and the one in the vendor request's traceparent.
  */
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -43,7 +44,7 @@ describe("one trace from the raw alert to the vendor's answer (distributed, OTLP
     await otlp?.close();
   });
 
-  test("ingest → correlate → playbook → step → connector → HTTP, parent by parent, in one trace", async () => {
+  test("HTTP server → ingest → correlate (+ Redis) → playbook → step (+ Redis) → connector → HTTP, in one trace", async () => {
     const res = await h.post("suricata", JSON.stringify(ALERT));
     assert.equal(res.status, 202, JSON.stringify(res.body));
     const traceId = String(res.body["trace_id"]);
@@ -58,17 +59,27 @@ describe("one trace from the raw alert to the vendor's answer (distributed, OTLP
     const named = (name: string | RegExp) =>
       spansOf().find((s) => (typeof name === "string" ? s.name === name : name.test(s.name)));
     await eventually(
-      () => ["ingest", "correlate", /^playbook /, /^step /, "crowdstrike.contain_host"].every((n) => named(n)),
+      () =>
+        ["POST /v1/alerts/:source", "ingest", "correlate", /^playbook /, /^step /, "crowdstrike.contain_host"].every(
+          (n) => named(n),
+        ),
       "every stage's span at the receiver",
       30_000,
     );
+    const server = named("POST /v1/alerts/:source") as ReceivedSpan;
     const ingest = named("ingest") as ReceivedSpan;
     const correlate = named("correlate") as ReceivedSpan;
     const playbook = named(/^playbook /) as ReceivedSpan;
     const step = named(/^step /) as ReceivedSpan;
     const call = named("crowdstrike.contain_host") as ReceivedSpan;
     const http = spansOf().find((s) => s.parentSpanId === call.spanId && /^POST /.test(s.name));
-    assert.equal(ingest.parentSpanId, "", "the trace starts at ingest (an untrusted sender's context is a link)");
+    assert.equal(server.parentSpanId, "", "the trace starts at the API's server span (an untrusted sender)");
+    assert.equal(server.kind, 2, "a SERVER span");
+    assert.equal(server.attributes["http.request.method"], "POST");
+    assert.equal(server.attributes["http.route"], "/v1/alerts/:source");
+    assert.equal(server.attributes["http.response.status_code"], 202);
+    assert.equal(server.attributes["url.path"], "/v1/alerts/suricata");
+    assert.equal(ingest.parentSpanId, server.spanId, "ingest runs under the request's server span");
     assert.equal(correlate.parentSpanId, ingest.spanId, "correlate continues the ingest span through Kafka");
     assert.equal(playbook.parentSpanId, correlate.spanId, "the playbook run continues the decision's trace");
     assert.equal(step.parentSpanId, playbook.spanId);
@@ -80,6 +91,46 @@ describe("one trace from the raw alert to the vendor's answer (distributed, OTLP
       http.spanId,
       "the vendor request carries the HTTP span's context",
     );
+    // Redis client spans: the correlator's state reads and writes under its span, the executor's lease and
+    // idempotency scripts under the playbook run or its step; never a key or value in the query text.
+    const redisUnder = (parent: ReceivedSpan) =>
+      spansOf().filter((s) => s.parentSpanId === parent.spanId && s.attributes["db.system.name"] === "redis");
+    await eventually(
+      () => redisUnder(correlate).length > 0 && [playbook, step].some((p) => redisUnder(p).length > 0),
+      "Redis spans under correlate and the playbook run",
+      30_000,
+    );
+    const redisSpans = spansOf().filter((s) => s.attributes["db.system.name"] === "redis");
+    for (const r of redisSpans) {
+      assert.equal(r.kind, 3, `${r.name} is a CLIENT span`);
+      assert.ok(r.attributes["db.operation.name"] && r.attributes["server.address"] && r.attributes["server.port"]);
+      assert.doesNotMatch(String(r.attributes["db.query.text"]), /192\.168|\{|:/, "no key or value in the query");
+    }
+    assert.ok(
+      redisSpans.some((r) => r.attributes["db.stored_procedure.name"] !== undefined),
+      "Lua state scripts are named",
+    );
+    // Messaging semantic conventions: ingest sends to the normalized topic, correlate and the playbook run process
+    // one message each, with its partition, offset, consumer group and hashed key.
+    assert.equal(ingest.kind, 4, "ingest is the PRODUCER");
+    assert.equal(ingest.attributes["messaging.system"], "kafka");
+    assert.equal(ingest.attributes["messaging.operation.type"], "send");
+    assert.match(String(ingest.attributes["messaging.destination.name"]), /alerts\.normalized$/);
+    assert.equal(ingest.attributes["messaging.batch.message_count"], 1);
+    for (const [span, topic, group] of [
+      [correlate, /alerts\.normalized$/, /\.correlator$/],
+      [playbook, /decisions$/, /\.executor$/],
+    ] as const) {
+      assert.equal(span.kind, 5, `${span.name} is a CONSUMER span`);
+      assert.equal(span.attributes["messaging.system"], "kafka");
+      assert.equal(span.attributes["messaging.operation.type"], "process");
+      assert.match(String(span.attributes["messaging.destination.name"]), topic);
+      assert.match(String(span.attributes["messaging.consumer.group.name"]), group);
+      assert.match(String(span.attributes["messaging.destination.partition.id"]), /^\d+$/);
+      assert.equal(typeof span.attributes["messaging.kafka.offset"], "number");
+      assert.match(String(span.attributes["messaging.kafka.message.key"]), /^[0-9a-f]{16}$/, "the key, hashed");
+    }
+    assert.equal(server.service, "riposte-ingest");
     assert.equal(ingest.service, "riposte-ingest");
     assert.equal(correlate.service, "riposte-correlator");
     assert.equal(playbook.service, "riposte-executor");

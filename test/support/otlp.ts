@@ -11,6 +11,8 @@ export interface ReceivedSpan {
   readonly spanId: string;
   readonly parentSpanId: string;
   readonly name: string;
+  /** OTLP SpanKind: 1 internal, 2 server, 3 client, 4 producer, 5 consumer (0 unspecified). */
+  readonly kind: number;
   readonly service: string;
   readonly attributes: Record<string, string | number | boolean>;
   readonly links: ReadonlyArray<{ traceId: string; spanId: string }>;
@@ -21,6 +23,8 @@ export interface OtlpReceiver {
   readonly url: string;
   readonly spans: ReceivedSpan[];
   readonly requests: Array<{ path: string; contentType: string }>;
+  /** Spans and bytes received. */
+  readonly counted: { spans: number; bytes: number };
   close(): Promise<void>;
 }
 
@@ -97,6 +101,7 @@ function decodeProtobuf(body: Buffer): ReceivedSpan[] {
           spanId: hex(f, 2),
           parentSpanId: hex(f, 4),
           name: str(f, 5),
+          kind: Number(f.find((x) => x.no === 6 && typeof x.value === "bigint")?.value ?? 0),
           service,
           attributes: keyValues(sub(f, 9)),
           links: sub(f, 13).map((l) => {
@@ -122,6 +127,7 @@ interface JsonSpan {
   spanId: string;
   parentSpanId?: string;
   name: string;
+  kind?: number;
   attributes?: Array<{ key: string; value: JsonAnyValue }>;
   links?: Array<{ traceId: string; spanId: string }>;
 }
@@ -156,6 +162,7 @@ function decodeJson(body: Buffer): ReceivedSpan[] {
           spanId: idOf(s.spanId, 8),
           parentSpanId: idOf(s.parentSpanId, 8),
           name: s.name,
+          kind: s.kind ?? 0,
           service,
           attributes: Object.fromEntries((s.attributes ?? []).map((a) => [a.key, jsonValue(a.value)])),
           links: (s.links ?? []).map((l) => ({ traceId: idOf(l.traceId, 16), spanId: idOf(l.spanId, 8) })),
@@ -167,8 +174,21 @@ function decodeJson(body: Buffer): ReceivedSpan[] {
   return spans;
 }
 
-export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+/** Spans in an ExportTraceServiceRequest (protobuf), counted without decoding them. */
+function countProtobufSpans(body: Buffer): number {
+  let n = 0;
+  for (const rs of sub(fields(body), 1)) for (const ss of sub(fields(rs), 2)) n += sub(fields(ss), 2).length;
+  return n;
+}
+
+/**
+ * Starts the receiver. With `decode: false` (the bench) spans are only counted (`counted`), as cheaply as a
+ * Collector that forwards them, and `spans` stays empty.
+ */
+export async function startOtlpReceiver(opts: { decode?: boolean } = {}): Promise<OtlpReceiver> {
+  const decode = opts.decode !== false;
   const spans: ReceivedSpan[] = [];
+  const counted = { spans: 0, bytes: 0 };
   const requests: Array<{ path: string; contentType: string }> = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -180,7 +200,13 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       requests.push({ path: req.url ?? "", contentType });
       if (req.url === "/v1/traces") {
         try {
-          spans.push(...(contentType.includes("json") ? decodeJson(body) : decodeProtobuf(body)));
+          counted.bytes += body.length;
+          if (!decode && !contentType.includes("json")) counted.spans += countProtobufSpans(body);
+          else {
+            const got = contentType.includes("json") ? decodeJson(body) : decodeProtobuf(body);
+            counted.spans += got.length;
+            if (decode) spans.push(...got);
+          }
         } catch {
           res.writeHead(400).end();
           return;
@@ -195,6 +221,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     spans,
     requests,
+    counted,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }

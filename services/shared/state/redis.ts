@@ -5,6 +5,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { Redis } from "ioredis";
 import { RiposteError, messageOf } from "../errors.ts";
+import { nameRedisScripts } from "../redis-spans.ts";
+import { tracesExported } from "../telemetry.ts";
 import {
   checkCount,
   checkTime,
@@ -106,11 +108,19 @@ export class RedisState implements StateStore {
   private readonly call: Call;
 
   constructor(url: string) {
-    this.redis = new Redis(url, { maxRetriesPerRequest: 3, enableAutoPipelining: true, lazyConnect: false });
+    // Auto-pipelining sends a tick's commands from the first caller's async context, so their spans would all
+    // join that caller's trace: while spans are exported each command is sent (and traced) where it is called.
+    this.redis = new Redis(url, {
+      maxRetriesPerRequest: 3,
+      enableAutoPipelining: !tracesExported(),
+      lazyConnect: false,
+    });
     this.redis.on("error", () => {
       /* surfaced on the commands that fail */
     });
-    for (const s of loadScripts()) this.redis.defineCommand(s.name, { numberOfKeys: s.numberOfKeys, lua: s.lua });
+    const scripts = loadScripts();
+    nameRedisScripts(scripts);
+    for (const s of scripts) this.redis.defineCommand(s.name, { numberOfKeys: s.numberOfKeys, lua: s.lua });
     const r = this.redis as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>;
     this.call = async (script, keys, args) => {
       const fn = r[script];
