@@ -44,7 +44,7 @@ export function uniquePrefix(name: string): string {
 /** Polls until `check` returns true or the timeout passes; throws with `what` on timeout. */
 export async function eventually(
   check: () => boolean | Promise<boolean>,
-  what: string,
+  what: string | (() => string),
   timeoutMs = 30_000,
 ): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -52,5 +52,5 @@ export async function eventually(
     if (await check()) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === "function" ? what() : what}`);
 }

@@ -105,14 +105,16 @@ export async function startHarness(
     const childEnv = { ...process.env, ...env, KAFKA_BROKERS: brokers.join(","), REDIS_URL: redisUrl };
     const children: ChildProcess[] = [];
     const output: string[] = [];
-    for (const svc of services) {
+    // "correlator#2" runs a second correlator process (its own serviceEnv entry, e.g. another port for ingest#2).
+    for (const entry of services) {
+      const svc = entry.split("#")[0] as string;
       const child = spawn(process.execPath, ["bin/riposte.js", "run", svc], {
         cwd: ROOT,
-        env: { ...childEnv, ...serviceEnv[svc] },
+        env: { ...childEnv, ...serviceEnv[svc], ...serviceEnv[entry] },
         stdio: ["ignore", "pipe", "pipe"],
       });
-      child.stdout?.on("data", (d: Buffer) => output.push(`[${svc}] ${d.toString()}`));
-      child.stderr?.on("data", (d: Buffer) => output.push(`[${svc}] ${d.toString()}`));
+      child.stdout?.on("data", (d: Buffer) => output.push(`[${entry}] ${d.toString()}`));
+      child.stderr?.on("data", (d: Buffer) => output.push(`[${entry}] ${d.toString()}`));
       children.push(child);
     }
     try {
