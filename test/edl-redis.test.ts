@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { addEntry, edlKey, edlText, listEntries, removeEntry } from "../services/executor/connectors/edl-list.ts";
+import { addEntry, edlKey, edlText, listEntries, removeEntry } from "../services/executor/connectors/edl/index.ts";
 import { RedisState } from "../services/shared/state/index.ts";
 import { requireRedis, uniquePrefix } from "./support/env.ts";
 

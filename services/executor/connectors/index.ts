@@ -1,10 +1,10 @@
 /** The connector registry. */
-import { crowdstrike } from "./crowdstrike.ts";
-import { edl } from "./edl.ts";
-import { okta } from "./okta.ts";
-import { slack } from "./slack.ts";
+import { crowdstrike } from "./crowdstrike/index.ts";
+import { edl } from "./edl/index.ts";
+import { okta } from "./okta/index.ts";
+import { slack } from "./slack/index.ts";
 import type { ConnectorDescriptor } from "./types.ts";
-import { webhook } from "./webhook.ts";
+import { webhook } from "./webhook/index.ts";
 
 export type {
   ConnectorDescriptor,
@@ -16,6 +16,6 @@ export type {
   Verified,
 } from "./types.ts";
 export { HttpTransport, httpError, retryAfterMs, redactUrl, redactUrls } from "./http.ts";
-export { EDL_NAME, canonicalEntry, edlText, listEntries, type ListedEntry } from "./edl-list.ts";
+export { EDL_NAME, canonicalEntry, edlText, listEntries, type ListedEntry } from "./edl/index.ts";
 
 export const CONNECTORS: readonly ConnectorDescriptor[] = [crowdstrike, okta, slack, webhook, edl];

@@ -1,16 +1,15 @@
 /**
- * Okta Management API (okta-management-openapi-spec, management-minimal.yaml: `/api/v1/users/{id}`,
+ * The Okta transport: Management API (okta-management-openapi-spec, management-minimal.yaml: `/api/v1/users/{id}`,
  * `/api/v1/users/{userId}/sessions`, `/api/v1/users/{id}/lifecycle/{suspend,unsuspend}`; developer.okta.com
  * "Rate limit best practices"): `Authorization: SSWS <API token>`, users found by login (email) or id, errors as
  * `{errorCode, errorSummary}`, 429 with `X-Rate-Limit-Reset` (UTC epoch seconds) to wait for.
  */
-import { z } from "zod";
-import { RiposteError } from "../../shared/errors.ts";
-import { HttpTransport, httpError, redactUrls, retryAfterMs, type HttpRequest, type HttpResponse } from "./http.ts";
-import { action, type ConnectorDescriptor, type PlannedRequest, type ResolvedTarget } from "./types.ts";
+import { RiposteError } from "../../../shared/errors.ts";
+import { HttpTransport, httpError, redactUrls, retryAfterMs, type HttpRequest, type HttpResponse } from "../http.ts";
+import type { PlannedRequest } from "../types.ts";
 
 /** An Okta user as `GET /api/v1/users/{id}` returns it (the fields the connector reads). */
-interface OktaUser {
+export interface OktaUser {
   readonly id: string;
   readonly status: string;
   readonly login: string;
@@ -50,9 +49,8 @@ export function oktaError(res: HttpResponse, what: string): RiposteError {
   return new RiposteError("RIPOSTE_CONNECTOR_REJECTED", said);
 }
 
-/** `{id}` stays as it is: it is the preview's placeholder for the id the lookup finds. */
 /** Where a dry-run preview shows the Okta id that the user lookup would return. */
-const ID_PLACEHOLDER = "{id}";
+export const ID_PLACEHOLDER = "{id}";
 const userPath = (user: string) => `/api/v1/users/${encodeURIComponent(user)}`;
 const idPath = (id: string) => (id === ID_PLACEHOLDER ? `/api/v1/users/${id}` : userPath(id));
 
@@ -128,81 +126,5 @@ export class OktaClient {
   }
 }
 
-const WANTED = { suspend: "SUSPENDED", unsuspend: "ACTIVE" } as const;
-
-const UserInput = z.strictObject({
-  /** The user's login (usually the email address) or Okta id. */
-  // "." and ".." survive URL encoding and would climb out of /api/v1/users/ (a hostile alert's user name).
-  user: z
-    .string()
-    .trim()
-    .min(1)
-    .max(320)
-    .refine((u) => u !== "." && u !== "..", "not a user login or id"),
-  reason: z.string().max(2000).optional(),
-});
-
-function target(u: OktaUser): ResolvedTarget {
-  return {
-    id: u.id,
-    users: [u.login, u.email].filter((x) => x !== ""),
-    detail: { id: u.id, status: u.status, login: u.login, email: u.email },
-  };
-}
-
-const resolveUser = async (client: OktaClient, { input, signal }: { input: { user: string }; signal: AbortSignal }) =>
-  target(await client.user(input.user, signal));
-
-const idOf = async (client: OktaClient, input: { user: string }, signal: AbortSignal, resolved?: ResolvedTarget) =>
-  resolved?.id ?? (await client.user(input.user, signal)).id;
-
-function lifecycleAction(op: "suspend" | "unsuspend", reverse: string, description: string) {
-  return action({
-    classification: "containment",
-    idempotent: true,
-    reverse,
-    lifts: op === "unsuspend",
-    description,
-    input: UserInput,
-    resolve: resolveUser,
-    verify: async (client: OktaClient, { input, signal }) => {
-      const u = await client.user(input.user, signal);
-      return { done: u.status === WANTED[op], response: { ...target(u).detail, verified: true } };
-    },
-    run: async (client: OktaClient, { input, signal, resolved }) =>
-      client.lifecycle(await idOf(client, input, signal, resolved), op, signal),
-    preview: (input) => [OKTA_REQUESTS.getUser(input.user), OKTA_REQUESTS.lifecycle(ID_PLACEHOLDER, op)],
-  });
-}
-
-export const okta: ConnectorDescriptor<OktaClient> = {
-  name: "okta",
-  title: "Okta",
-  credentials: ["api_token"],
-  client: (url, credentials) => new OktaClient(url, credentials),
-  actions: {
-    revoke_sessions: action({
-      classification: "containment",
-      idempotent: true,
-      description: "Clear a user's Okta sessions and OAuth tokens (the user must sign in again)",
-      input: UserInput,
-      resolve: resolveUser,
-      run: async (client: OktaClient, { input, signal, resolved }) => {
-        const id = await idOf(client, input, signal, resolved);
-        await client.call(OKTA_REQUESTS.revokeSessions(id), signal, "revoke sessions");
-        return { user_id: id, sessions: "revoked", oauth_tokens: "revoked" };
-      },
-      preview: (input) => [OKTA_REQUESTS.getUser(input.user), OKTA_REQUESTS.revokeSessions(ID_PLACEHOLDER)],
-    }),
-    suspend_user: lifecycleAction("suspend", "unsuspend_user", "Suspend an Okta user (sign-in blocked; reversible)"),
-    unsuspend_user: lifecycleAction("unsuspend", "suspend_user", "Unsuspend a suspended Okta user"),
-    get_user: action({
-      classification: "enrich",
-      idempotent: true,
-      description: "Look a user up by login or id (status, login, email)",
-      input: UserInput,
-      run: async (client: OktaClient, { input, signal }) => target(await client.user(input.user, signal)).detail,
-      preview: (input) => [OKTA_REQUESTS.getUser(input.user)],
-    }),
-  },
-};
+/** The status each lifecycle change leads to. */
+export const WANTED = { suspend: "SUSPENDED", unsuspend: "ACTIVE" } as const;

@@ -8,8 +8,8 @@ import {
   slackRateLimited,
   startSlackFake,
   type SlackFake,
-} from "../../../test/fakes/slack.ts";
-import { decisionFor, live, playbookOf, runDecisions } from "../../../test/support/steps.ts";
+} from "../../../../test/fakes/slack.ts";
+import { decisionFor, live, playbookOf, runDecisions } from "../../../../test/support/steps.ts";
 
 const PARAMS = {
   title: "Sessions revoked for {{target.value}}",

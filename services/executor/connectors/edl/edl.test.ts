@@ -2,16 +2,16 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { buildApi } from "../../api/app.ts";
-import { silentLogger } from "../../shared/log.ts";
-import { Metrics } from "../../shared/metrics.ts";
-import { loadPlaybooks } from "../../shared/rulefiles.ts";
-import { MemoryState } from "../../shared/state/index.ts";
-import { SLACK_CHANNEL, SLACK_TOKEN, startSlackFake, type SlackFake } from "../../../test/fakes/slack.ts";
-import { decisionFor, live, playbookOf, runDecisions } from "../../../test/support/steps.ts";
-import { addEntry, canonicalEntry, edlText, listEntries, removeEntry } from "./edl-list.ts";
+import { buildApi } from "../../../api/app.ts";
+import { silentLogger } from "../../../shared/log.ts";
+import { Metrics } from "../../../shared/metrics.ts";
+import { loadPlaybooks } from "../../../shared/rulefiles.ts";
+import { MemoryState } from "../../../shared/state/index.ts";
+import { SLACK_CHANNEL, SLACK_TOKEN, startSlackFake, type SlackFake } from "../../../../test/fakes/slack.ts";
+import { decisionFor, live, playbookOf, runDecisions } from "../../../../test/support/steps.ts";
+import { addEntry, canonicalEntry, edlText, listEntries, removeEntry } from "./list.ts";
 
-const RULES = fileURLToPath(new URL("../../../rules", import.meta.url));
+const RULES = fileURLToPath(new URL("../../../../rules", import.meta.url));
 const API_TOKEN = "edl-api-token-0123456789abcdef";
 const LIST_TOKEN = "edl-list-token-0123456789abcdef";
 const PREFIX = "edl-test";

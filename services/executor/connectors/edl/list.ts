@@ -6,9 +6,9 @@
  * removing entries at once never lose each other's writes (a read-modify-write of one value would).
  */
 import { isIP } from "node:net";
-import { EDL_NAME } from "../../shared/config.ts";
-import { stateKey, type StateStore } from "../../shared/state/index.ts";
-import { canonicalIp, parseCidr } from "../protected.ts";
+import { EDL_NAME } from "../../../shared/config.ts";
+import { stateKey, type StateStore } from "../../../shared/state/index.ts";
+import { canonicalIp, parseCidr } from "../../protected.ts";
 
 export { EDL_NAME };
 

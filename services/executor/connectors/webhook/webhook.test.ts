@@ -1,8 +1,8 @@
 /** The generic webhook connector against a receiver that checks Riposte's signature and de-duplicates by key. */
 import { after, before, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { WEBHOOK_SECRET, startWebhookFake, type WebhookFake } from "../../../test/fakes/webhook.ts";
-import { decisionFor, live, playbookOf, runDecisions } from "../../../test/support/steps.ts";
+import { WEBHOOK_SECRET, startWebhookFake, type WebhookFake } from "../../../../test/fakes/webhook.ts";
+import { decisionFor, live, playbookOf, runDecisions } from "../../../../test/support/steps.ts";
 
 const post = (over: Record<string, unknown> = {}) =>
   playbookOf("hook-test", [

@@ -1,13 +1,10 @@
 /**
- * CrowdStrike Falcon: OAuth2 client credentials, device lookup by hostname or local IP, device details (hostname,
- * local_ip, containment status), network containment
- * (`/devices/entities/devices-actions/v2?action_name=contain|lift_containment`).
+ * The CrowdStrike Falcon transport: OAuth2 client credentials (token cached until a minute before expiry, a 401
+ * refreshes it once), device lookup by hostname or local IP, device details, device actions.
  */
 import { isIP } from "node:net";
-import { z } from "zod";
-import { RiposteError } from "../../shared/errors.ts";
-import { HttpTransport, httpError, redactUrls } from "./http.ts";
-import { action, type ConnectorDescriptor } from "./types.ts";
+import { RiposteError } from "../../../shared/errors.ts";
+import { HttpTransport, httpError, redactUrls } from "../http.ts";
 
 interface FalconEnvelope {
   resources?: unknown[];
@@ -137,75 +134,3 @@ export class FalconClient {
     return { device_id: id, action: name, resources: body.resources ?? [] };
   }
 }
-
-const HostInput = z
-  .object({
-    /** A hostname or a local IP address. */
-    host: z.string().min(1).max(255).optional(),
-    device_id: z
-      .string()
-      .regex(/^[0-9a-f]{32}$/, "a 32-hex Falcon device id")
-      .optional(),
-  })
-  .refine((i) => i.host ?? i.device_id, "host or device_id is required");
-
-async function deviceOf(client: FalconClient, input: z.infer<typeof HostInput>, signal: AbortSignal) {
-  const id = input.device_id ?? (await client.deviceId(input.host as string, signal));
-  const d = await client.deviceDetails(id, signal);
-  const text = (k: string) => (typeof d[k] === "string" && d[k] !== "" ? [d[k]] : []);
-  // local_ip only: the external IP is a NAT address many hosts share, so it says nothing about this one.
-  return {
-    id,
-    hosts: text("hostname"),
-    ips: text("local_ip"),
-    detail: { device_id: id, hostname: d["hostname"], local_ip: d["local_ip"], status: d["status"] },
-  };
-}
-
-/** Containment statuses meaning the effect of `contain` (or of `lift_containment`) is in place or under way. */
-const EFFECT = {
-  contain: new Set(["contained", "containment_pending"]),
-  lift_containment: new Set(["normal", "lift_containment_pending"]),
-} as const;
-
-function deviceAction(name: "contain" | "lift_containment", reverse: string, description: string) {
-  return action({
-    classification: "containment",
-    idempotent: true,
-    reverse,
-    lifts: name === "lift_containment",
-    description,
-    input: HostInput,
-    resolve: async (client: FalconClient, { input, signal }) => deviceOf(client, input, signal),
-    verify: async (client: FalconClient, { input, signal }) => {
-      // Always asked afresh: the point is the device's state now, after an attempt of unknown outcome.
-      const device = await deviceOf(client, input, signal);
-      const status = typeof device.detail["status"] === "string" ? device.detail["status"] : "";
-      return { done: EFFECT[name].has(status), response: { ...device.detail, verified: true } };
-    },
-    run: async (client: FalconClient, { input, signal, resolved }) =>
-      client.deviceAction(name, resolved?.id ?? (await deviceOf(client, input, signal)).id, signal),
-  });
-}
-
-export const crowdstrike: ConnectorDescriptor<FalconClient> = {
-  name: "crowdstrike",
-  title: "CrowdStrike Falcon",
-  credentials: ["client_id", "client_secret"],
-  client: (url, credentials) => new FalconClient(url, credentials),
-  actions: {
-    contain_host: deviceAction(
-      "contain",
-      "lift_containment",
-      "Network-contain a host (Falcon 'contain' device action)",
-    ),
-    lift_containment: deviceAction("lift_containment", "contain_host", "Lift network containment of a host"),
-    get_device: action({
-      classification: "enrich",
-      idempotent: true,
-      description: "Look a host up (by name, local IP or device id): device id, hostname, local IP, containment status",
-      input: HostInput,
-      run: async (client: FalconClient, { input, signal }) => (await deviceOf(client, input, signal)).detail,
-    }),
-  },
-};

@@ -1,17 +1,14 @@
 /**
- * A generic webhook: POSTs the decision's summary as JSON to the configured URL, signed like Riposte's own ingest
- * (`X-Riposte-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of '<t>.POST.<path>.<body>'>`, services/api/auth.ts),
- * so a receiver can check it with the same code, and with an `Idempotency-Key` that stays the same on every retry
- * of one action, so a receiver can drop a repeat.
+ * The webhook transport: the JSON body in a fixed key order, its HMAC-SHA256 signature (the same scheme as
+ * Riposte's ingest, services/api/auth.ts) and an Idempotency-Key derived from the body.
  */
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { signRequest } from "../../api/auth.ts";
-import { RiposteError } from "../../shared/errors.ts";
-import { HttpTransport, httpError } from "./http.ts";
-import { action, type ConnectorDescriptor, type PlannedRequest } from "./types.ts";
+import { signRequest } from "../../../api/auth.ts";
+import { RiposteError } from "../../../shared/errors.ts";
+import { HttpTransport, httpError } from "../http.ts";
 
-const SummaryInput = z.strictObject({
+export const SummaryInput = z.strictObject({
   decision: z.string().min(1).max(200),
   title: z.string().max(500).optional(),
   target_type: z.string().max(50).optional(),
@@ -21,7 +18,7 @@ const SummaryInput = z.strictObject({
   alert: z.string().max(512).optional(),
   playbook: z.string().max(200).optional(),
 });
-type SummaryInput = z.infer<typeof SummaryInput>;
+export type SummaryInput = z.infer<typeof SummaryInput>;
 
 /** The JSON body: the summary's fields in a fixed order, so one decision always gives the same bytes. */
 export function webhookBody(s: SummaryInput): string {
@@ -73,23 +70,3 @@ export class WebhookClient {
     return { status: res.status, idempotency_key: key };
   }
 }
-
-export const webhook: ConnectorDescriptor<WebhookClient> = {
-  name: "webhook",
-  title: "Generic webhook (HMAC-signed JSON)",
-  credentials: ["secret"],
-  client: (url, credentials, env) => new WebhookClient(url, credentials, env.now),
-  actions: {
-    post: action({
-      classification: "notify",
-      // Every retry carries the same Idempotency-Key, so a receiver that honours it sees the summary once.
-      idempotent: true,
-      description: "POST the decision summary (JSON, HMAC-SHA256 signed, with an Idempotency-Key) to the webhook URL",
-      input: SummaryInput,
-      run: async (client: WebhookClient, { input, signal }) => client.post(input, signal),
-      preview: (input): PlannedRequest[] => [
-        { method: "POST", path: "<RIPOSTE_CONNECTOR_WEBHOOK_URL>", body: JSON.parse(webhookBody(input)) as unknown },
-      ],
-    }),
-  },
-};

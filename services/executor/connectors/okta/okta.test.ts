@@ -1,9 +1,15 @@
 /** The Okta connector against the Okta fake, through the executor (guards, retries, audit records). */
 import { after, before, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { OKTA_TOKEN, oktaErrorBody, oktaRateLimited, startOktaFake, type OktaFake } from "../../../test/fakes/okta.ts";
-import { decisionFor, live, playbookOf, runDecisions } from "../../../test/support/steps.ts";
-import { oktaRetryAfterMs } from "./okta.ts";
+import {
+  OKTA_TOKEN,
+  oktaErrorBody,
+  oktaRateLimited,
+  startOktaFake,
+  type OktaFake,
+} from "../../../../test/fakes/okta.ts";
+import { decisionFor, live, playbookOf, runDecisions } from "../../../../test/support/steps.ts";
+import { oktaRetryAfterMs } from "./index.ts";
 
 const ALICE = {
   id: "00u1alice000000000001",
