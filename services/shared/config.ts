@@ -105,6 +105,13 @@ export const CONFIG_VARIABLES = {
 export interface ConnectorConfigSpec {
   readonly name: string;
   readonly credentials: readonly string[];
+  /** Read when set, not needed to go live (a login URL with a default, a mail sender only one action uses). */
+  readonly optionalCredentials?: readonly string[];
+  /**
+   * The URL is itself the secret (a Teams Workflows URL signs with `sig=` in its query): a query string is
+   * accepted, and the URL is never shown.
+   */
+  readonly secretUrl?: boolean;
   /** Served by Riposte itself (the EDL): no URL, no credentials, always live. */
   readonly local?: boolean;
 }
@@ -478,7 +485,10 @@ function envKey(connector: string, part: string): string {
 /** The environment variables a connector reads: its URL and each credential. */
 export function connectorVariables(spec: ConnectorConfigSpec): string[] {
   if (spec.local) return [];
-  return [envKey(spec.name, "URL"), ...spec.credentials.map((c) => envKey(spec.name, c))];
+  return [
+    envKey(spec.name, "URL"),
+    ...[...spec.credentials, ...(spec.optionalCredentials ?? [])].map((c) => envKey(spec.name, c)),
+  ];
 }
 
 function deepFreeze<T>(o: T): T {
@@ -517,7 +527,7 @@ function adminTokenProblems(env: NodeJS.ProcessEnv): string[] {
 }
 
 /** Why a connector base URL is refused, or undefined. The URL itself never appears in the message. */
-function connectorUrlProblem(raw: string): string | undefined {
+function connectorUrlProblem(raw: string, secretUrl = false): string | undefined {
   let url: URL;
   try {
     url = new URL(raw);
@@ -527,7 +537,7 @@ function connectorUrlProblem(raw: string): string | undefined {
   if ((url.protocol !== "http:" && url.protocol !== "https:") || /\s/.test(raw)) return "must be an http(s) URL";
   if (url.username !== "" || url.password !== "")
     return "must not contain user info (user:password@): it would end up in logs and audit records; put credentials in the connector's credential variables";
-  if (url.search !== "" || url.hash !== "")
+  if (url.hash !== "" || (url.search !== "" && !secretUrl))
     return "must be a base URL without a query string or fragment (they are not sent, and could carry secrets into logs)";
   return undefined;
 }
@@ -550,12 +560,17 @@ export function loadConfig(env: NodeJS.ProcessEnv, connectors: readonly Connecto
       continue;
     }
     const url = env[envKey(spec.name, "URL")]?.trim() || undefined;
-    const urlProblem = url === undefined ? undefined : connectorUrlProblem(url);
+    const urlProblem = url === undefined ? undefined : connectorUrlProblem(url, spec.secretUrl);
     if (urlProblem !== undefined) problems.push(`${envKey(spec.name, "URL")}: ${urlProblem}`);
     const credentials: Record<string, string> = {};
-    for (const c of spec.credentials) {
+    for (const c of [...spec.credentials, ...(spec.optionalCredentials ?? [])]) {
       const v = env[envKey(spec.name, c)];
       if (v !== undefined && v !== "") credentials[c] = v;
+    }
+    // A credential that is a URL (a login endpoint) is held to the same rules as the connector's URL.
+    for (const c of Object.keys(credentials).filter((k) => k === "url" || k.endsWith("_url"))) {
+      const problem = connectorUrlProblem(credentials[c] as string);
+      if (problem !== undefined) problems.push(`${envKey(spec.name, c)}: ${problem}`);
     }
     const complete = url !== undefined && spec.credentials.every((c) => credentials[c] !== undefined);
     if (url !== undefined && !complete) {

@@ -1,5 +1,6 @@
 /** The connector registry. */
 import { crowdstrike } from "./crowdstrike/index.ts";
+import { defender } from "./defender/index.ts";
 import { edl } from "./edl/index.ts";
 import { okta } from "./okta/index.ts";
 import { slack } from "./slack/index.ts";
@@ -18,4 +19,4 @@ export type {
 export { HttpTransport, httpError, retryAfterMs, redactUrl, redactUrls } from "./http.ts";
 export { EDL_NAME, canonicalEntry, edlText, listEntries, type ListedEntry } from "./edl/index.ts";
 
-export const CONNECTORS: readonly ConnectorDescriptor[] = [crowdstrike, okta, slack, webhook, edl];
+export const CONNECTORS: readonly ConnectorDescriptor[] = [crowdstrike, defender, okta, slack, webhook, edl];

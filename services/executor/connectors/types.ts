@@ -77,6 +77,10 @@ export interface ConnectorDescriptor<C = unknown> {
   readonly title: string;
   /** Credential names; each is read from RIPOSTE_CONNECTOR_<NAME>_<CREDENTIAL>. */
   readonly credentials: readonly string[];
+  /** Credentials read when set but not needed to go live (RIPOSTE_CONNECTOR_<NAME>_<CREDENTIAL> too). */
+  readonly optionalCredentials?: readonly string[];
+  /** The URL carries its own secret in its query (a Teams Workflows URL): accepted by configuration, never shown. */
+  readonly secretUrl?: boolean;
   /** Served by Riposte itself (no URL, no credentials): always live, never a dry run. */
   readonly local?: boolean;
   /** Builds the client (transport + auth) from the configured URL and credentials (`""` for a local connector). */

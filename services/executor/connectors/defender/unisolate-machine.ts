@@ -1,0 +1,4 @@
+/** `unisolate_machine`: release a machine from isolation (`POST /api/machines/{id}/unisolate`). */
+import { isolationAction } from "./machine.ts";
+
+export const unisolateMachine = isolationAction("unisolate");
