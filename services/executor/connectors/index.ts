@@ -2,6 +2,7 @@
 import { crowdstrike } from "./crowdstrike/index.ts";
 import { defender } from "./defender/index.ts";
 import { edl } from "./edl/index.ts";
+import { graph } from "./graph/index.ts";
 import { okta } from "./okta/index.ts";
 import { slack } from "./slack/index.ts";
 import type { ConnectorDescriptor } from "./types.ts";
@@ -19,4 +20,4 @@ export type {
 export { HttpTransport, httpError, retryAfterMs, redactUrl, redactUrls } from "./http.ts";
 export { EDL_NAME, canonicalEntry, edlText, listEntries, type ListedEntry } from "./edl/index.ts";
 
-export const CONNECTORS: readonly ConnectorDescriptor[] = [crowdstrike, defender, okta, slack, webhook, edl];
+export const CONNECTORS: readonly ConnectorDescriptor[] = [crowdstrike, defender, okta, graph, slack, webhook, edl];

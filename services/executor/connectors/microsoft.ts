@@ -188,10 +188,15 @@ export class MicrosoftApi {
     }
   }
 
+  /** The coded error of an answer that is not 2xx. */
+  error(res: HttpResponse, what: string): RiposteError {
+    return microsoftError(this.vendor, res, what, this.hints);
+  }
+
   /** Sends and throws the coded error unless the answer is 2xx. */
   async call(planned: PlannedRequest, signal: AbortSignal, what: string): Promise<HttpResponse> {
     const res = await this.send(planned, signal);
-    if (res.status < 200 || res.status > 299) throw microsoftError(this.vendor, res, what, this.hints);
+    if (res.status < 200 || res.status > 299) throw this.error(res, what);
     return res;
   }
 
