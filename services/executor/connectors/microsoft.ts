@@ -208,8 +208,8 @@ export class MicrosoftApi {
     if (link === undefined || link === null) return undefined;
     if (typeof link !== "string" || !link.startsWith(this.base))
       throw new RiposteError(
-        "RIPOSTE_CONNECTOR_UNAVAILABLE",
-        `${this.vendor} ${what}: the next page link is not under the configured API URL; not followed`,
+        "RIPOSTE_CONNECTOR_REJECTED",
+        `${this.vendor} ${what}: the next page link is not under the configured API URL; not followed (check the connector's URL, and for a proxy rewriting links)`,
       );
     return `/${link.slice(this.base.length)}`;
   }

@@ -22,8 +22,11 @@ export const InternetMessageId = z
 
 export const FindInput = z.strictObject({
   message_id: InternetMessageId,
-  /** The recipients whose mailboxes are searched. */
-  recipients: z.array(Mailbox).min(1).max(500),
+  /** The recipients whose mailboxes are searched: a list, or one text of addresses separated by commas. */
+  recipients: z.preprocess(
+    (v) => (typeof v === "string" ? v.split(/[,;\s]+/).filter((s) => s !== "") : v),
+    z.array(Mailbox).min(1).max(500),
+  ),
 });
 
 export const PurgeInput = z.strictObject({
