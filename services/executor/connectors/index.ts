@@ -5,6 +5,7 @@ import { edl } from "./edl/index.ts";
 import { graph } from "./graph/index.ts";
 import { okta } from "./okta/index.ts";
 import { slack } from "./slack/index.ts";
+import { teams } from "./teams/index.ts";
 import type { ConnectorDescriptor } from "./types.ts";
 import { webhook } from "./webhook/index.ts";
 
@@ -20,4 +21,13 @@ export type {
 export { HttpTransport, httpError, retryAfterMs, redactUrl, redactUrls } from "./http.ts";
 export { EDL_NAME, canonicalEntry, edlText, listEntries, type ListedEntry } from "./edl/index.ts";
 
-export const CONNECTORS: readonly ConnectorDescriptor[] = [crowdstrike, defender, okta, graph, slack, webhook, edl];
+export const CONNECTORS: readonly ConnectorDescriptor[] = [
+  crowdstrike,
+  defender,
+  okta,
+  graph,
+  slack,
+  teams,
+  webhook,
+  edl,
+];
