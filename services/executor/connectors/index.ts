@@ -3,6 +3,7 @@ import { crowdstrike } from "./crowdstrike/index.ts";
 import { defender } from "./defender/index.ts";
 import { edl } from "./edl/index.ts";
 import { graph } from "./graph/index.ts";
+import { mimecast } from "./mimecast/index.ts";
 import { okta } from "./okta/index.ts";
 import { slack } from "./slack/index.ts";
 import { teams } from "./teams/index.ts";
@@ -26,6 +27,7 @@ export const CONNECTORS: readonly ConnectorDescriptor[] = [
   defender,
   okta,
   graph,
+  mimecast,
   slack,
   teams,
   webhook,
