@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CONNECTORS } from "../executor/connectors/index.ts";
 import { knownFormats } from "../ingest/normalizers/index.ts";
-import { CONFIG_VARIABLES, loadConfig } from "./config.ts";
+import { CONFIG_VARIABLES, connectorVariables, loadConfig } from "./config.ts";
 import { isRiposteError } from "./errors.ts";
 
 const TOKEN = "0123456789abcdef-token";
@@ -191,4 +191,62 @@ test("RIPOSTE_API_TOKENS: name:role:token entries, roles checked, 16+ character 
   ]);
   for (const p of [...bad, ...clash])
     assert.doesNotMatch(p, /short-secret|token-0123456789|other-admin/, "no token in a message");
+});
+
+test("Microsoft connectors: exactly their variables; _AUTH_URL and _MAIL_SENDER optional, a URL held to the URL rules", () => {
+  const byName = (n: string) => CONNECTORS.find((c) => c.name === n);
+  assert.deepEqual(connectorVariables(byName("defender")!), [
+    "RIPOSTE_CONNECTOR_DEFENDER_URL",
+    "RIPOSTE_CONNECTOR_DEFENDER_TENANT_ID",
+    "RIPOSTE_CONNECTOR_DEFENDER_CLIENT_ID",
+    "RIPOSTE_CONNECTOR_DEFENDER_CLIENT_SECRET",
+    "RIPOSTE_CONNECTOR_DEFENDER_AUTH_URL",
+  ]);
+  assert.deepEqual(connectorVariables(byName("graph")!), [
+    "RIPOSTE_CONNECTOR_GRAPH_URL",
+    "RIPOSTE_CONNECTOR_GRAPH_TENANT_ID",
+    "RIPOSTE_CONNECTOR_GRAPH_CLIENT_ID",
+    "RIPOSTE_CONNECTOR_GRAPH_CLIENT_SECRET",
+    "RIPOSTE_CONNECTOR_GRAPH_AUTH_URL",
+    "RIPOSTE_CONNECTOR_GRAPH_MAIL_SENDER",
+  ]);
+  assert.deepEqual(connectorVariables(byName("teams")!), ["RIPOSTE_CONNECTOR_TEAMS_URL"]);
+  assert.deepEqual(connectorVariables(byName("mimecast")!), [
+    "RIPOSTE_CONNECTOR_MIMECAST_URL",
+    "RIPOSTE_CONNECTOR_MIMECAST_CLIENT_ID",
+    "RIPOSTE_CONNECTOR_MIMECAST_CLIENT_SECRET",
+  ]);
+  const MS = {
+    RIPOSTE_CONNECTOR_DEFENDER_URL: "https://api.security.microsoft.com",
+    RIPOSTE_CONNECTOR_DEFENDER_TENANT_ID: "11111111-2222-3333-4444-555555555555",
+    RIPOSTE_CONNECTOR_DEFENDER_CLIENT_ID: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+    RIPOSTE_CONNECTOR_DEFENDER_CLIENT_SECRET: "defender-secret-0123456789",
+  };
+  const c = loadConfig(MS, CONNECTORS);
+  assert.equal(c.connectors["defender"]?.dryRun, false, "live without _AUTH_URL");
+  assert.equal(c.connectors["defender"]?.credentials["auth_url"], undefined);
+  assert.equal(c.connectors["graph"]?.dryRun, true, "unset URL: dry run");
+  const g = loadConfig(
+    {
+      RIPOSTE_CONNECTOR_GRAPH_URL: "https://graph.microsoft.com",
+      RIPOSTE_CONNECTOR_GRAPH_TENANT_ID: "contoso.onmicrosoft.com",
+      RIPOSTE_CONNECTOR_GRAPH_CLIENT_ID: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+      RIPOSTE_CONNECTOR_GRAPH_CLIENT_SECRET: "graph-secret-0123456789",
+      RIPOSTE_CONNECTOR_GRAPH_AUTH_URL: "https://login.microsoftonline.us",
+      RIPOSTE_CONNECTOR_GRAPH_MAIL_SENDER: "soc@contoso.com",
+    },
+    CONNECTORS,
+  );
+  assert.equal(g.connectors["graph"]?.credentials["mail_sender"], "soc@contoso.com");
+  assert.equal(g.connectors["graph"]?.credentials["auth_url"], "https://login.microsoftonline.us");
+  const { RIPOSTE_CONNECTOR_DEFENDER_TENANT_ID: _tenant, ...noTenant } = MS;
+  assert.match(problems(noTenant).join("\n"), /RIPOSTE_CONNECTOR_DEFENDER_TENANT_ID is not: set it/);
+  const bad = problems({ ...MS, RIPOSTE_CONNECTOR_DEFENDER_AUTH_URL: "https://user:hunter2@login.example" });
+  assert.match(bad[0] ?? "", /^RIPOSTE_CONNECTOR_DEFENDER_AUTH_URL: must not contain user info/);
+  assert.ok(!bad.join("\n").includes("hunter2"));
+  assert.match(
+    problems({ ...MS, RIPOSTE_CONNECTOR_DEFENDER_URL: "https://api.security.microsoft.com/?sig=x" })[0] ?? "",
+    /must be a base URL without a query string/,
+    "only a URL that is its own secret (Teams) may carry a query",
+  );
 });
