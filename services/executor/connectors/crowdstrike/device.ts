@@ -1,7 +1,7 @@
 /** What the Falcon actions share: the host input, the device lookup and the containment action factory. */
 import { z } from "zod";
-import { action } from "../types.ts";
-import type { FalconClient } from "./transport.ts";
+import { action, type PlannedRequest } from "../types.ts";
+import { DEVICE_PLACEHOLDER, FALCON_REQUESTS, type FalconClient } from "./transport.ts";
 
 export const HostInput = z
   .object({
@@ -29,6 +29,13 @@ export async function deviceOf(client: FalconClient, input: HostInput, signal: A
   };
 }
 
+/** The lookup requests a dry run would send: the query by name or IP (unless the id is given), then the record. */
+export function lookupPreview(input: HostInput): PlannedRequest[] {
+  return input.device_id
+    ? [FALCON_REQUESTS.deviceDetails(input.device_id)]
+    : [FALCON_REQUESTS.deviceQuery(input.host as string), FALCON_REQUESTS.deviceDetails(DEVICE_PLACEHOLDER)];
+}
+
 /** Containment statuses meaning the effect of `contain` (or of `lift_containment`) is in place or under way. */
 const EFFECT = {
   contain: new Set(["contained", "containment_pending"]),
@@ -53,5 +60,9 @@ export function deviceAction(name: "contain" | "lift_containment", reverse: stri
     },
     run: async (client: FalconClient, { input, signal, resolved }) =>
       client.deviceAction(name, resolved?.id ?? (await deviceOf(client, input, signal)).id, signal),
+    preview: (input) => [
+      ...lookupPreview(input),
+      FALCON_REQUESTS.deviceAction(name, input.device_id ?? DEVICE_PLACEHOLDER),
+    ],
   });
 }

@@ -9,7 +9,7 @@ import { getDevice } from "./get-device.ts";
 import { liftContainment } from "./lift-containment.ts";
 import { FalconClient } from "./transport.ts";
 
-export { FalconClient } from "./transport.ts";
+export { FALCON_REQUESTS, FalconClient } from "./transport.ts";
 
 export const crowdstrike: ConnectorDescriptor<FalconClient> = {
   name: "crowdstrike",

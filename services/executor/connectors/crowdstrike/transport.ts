@@ -5,11 +5,49 @@
 import { isIP } from "node:net";
 import { RiposteError } from "../../../shared/errors.ts";
 import { HttpTransport, httpError, redactUrls } from "../http.ts";
+import type { PlannedRequest } from "../types.ts";
+
+/** Where a dry-run preview shows the device id the lookup would find. */
+export const DEVICE_PLACEHOLDER = "{device_id}";
+
+const withQuery = (path: string, q: Record<string, string>) => `${path}?${new URLSearchParams(q).toString()}`;
+
+/** The requests of each call (the token request aside), shared by the calls and the dry-run preview. */
+export const FALCON_REQUESTS = {
+  /** Device ids by hostname or local IP (FQL; quotes and backslashes dropped so a name cannot end the literal). */
+  deviceQuery: (host: string): PlannedRequest => {
+    const field = isIP(host) ? "local_ip" : "hostname";
+    const safe = host.replace(/['\\]/g, "");
+    return {
+      method: "GET",
+      path: withQuery("/devices/queries/devices/v1", { filter: `${field}:'${safe}'`, limit: "2" }),
+    };
+  },
+  deviceDetails: (id: string): PlannedRequest => ({
+    method: "GET",
+    path:
+      id === DEVICE_PLACEHOLDER
+        ? `/devices/entities/devices/v2?ids=${id}`
+        : withQuery("/devices/entities/devices/v2", { ids: id }),
+  }),
+  deviceAction: (name: "contain" | "lift_containment", id: string): PlannedRequest => ({
+    method: "POST",
+    path: withQuery("/devices/entities/devices-actions/v2", { action_name: name }),
+    body: { ids: [id] },
+  }),
+} as const;
 
 interface FalconEnvelope {
   resources?: unknown[];
   errors?: Array<{ code?: number; message?: string }>;
 }
+
+/** A planned request as the transport sends it (the path keeps its query string). */
+const planned = (p: PlannedRequest) => ({
+  method: p.method as "GET" | "POST",
+  path: p.path,
+  ...(p.body === undefined ? {} : { json: p.body }),
+});
 
 export class FalconClient {
   private token: { value: string; expires: number } | undefined;
@@ -65,16 +103,7 @@ export class FalconClient {
   /** The one Falcon device id for a hostname or IP; refuses when none or several match. */
   async deviceId(host: string, signal: AbortSignal): Promise<string> {
     const field = isIP(host) ? "local_ip" : "hostname";
-    const safe = host.replace(/['\\]/g, "");
-    const body = await this.api(
-      {
-        method: "GET",
-        path: "/devices/queries/devices/v1",
-        query: { filter: `${field}:'${safe}'`, limit: "2" },
-        signal,
-      },
-      "device lookup",
-    );
+    const body = await this.api({ ...planned(FALCON_REQUESTS.deviceQuery(host)), signal }, "device lookup");
     const ids = (body.resources ?? []).filter((r): r is string => typeof r === "string");
     if (ids.length === 0)
       throw new RiposteError(
@@ -97,10 +126,7 @@ export class FalconClient {
    * containment `status` (normal, containment_pending, contained, lift_containment_pending).
    */
   async deviceDetails(id: string, signal: AbortSignal): Promise<Record<string, unknown>> {
-    const body = await this.api(
-      { method: "GET", path: "/devices/entities/devices/v2", query: { ids: id }, signal },
-      "device details",
-    );
+    const body = await this.api({ ...planned(FALCON_REQUESTS.deviceDetails(id)), signal }, "device details");
     const device = (body.resources ?? []).find(
       (r): r is Record<string, unknown> =>
         typeof r === "object" && r !== null && (r as Record<string, unknown>)["device_id"] === id,
@@ -114,16 +140,7 @@ export class FalconClient {
     id: string,
     signal: AbortSignal,
   ): Promise<Record<string, unknown>> {
-    const body = await this.api(
-      {
-        method: "POST",
-        path: "/devices/entities/devices-actions/v2",
-        query: { action_name: name },
-        json: { ids: [id] },
-        signal,
-      },
-      name,
-    );
+    const body = await this.api({ ...planned(FALCON_REQUESTS.deviceAction(name, id)), signal }, name);
     const errors = body.errors ?? [];
     if (errors.length > 0) {
       throw new RiposteError(
