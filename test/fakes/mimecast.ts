@@ -1,7 +1,7 @@
 /**
  * A Mimecast API 2.0 fake speaking the documented shapes (developer.services.mimecast.com: OAuth2 client
  * credentials at `POST /oauth/token`, a 30-minute token; `POST /api/policy/blockedsenders/{create,get,delete}-policy`
- * and `POST /api/ttp/url/{create-managed-url,get-all-managed-urls}` with `{meta, data}` bodies, answered `{meta:
+ * and `POST /api/ttp/url/{create-managed-url,get-all-managed-urls,delete-managed-url}` with `{meta, data}` bodies, answered `{meta:
  * {status, pagination}, data, fail: [{key, errors: [{code, message, retryable}]}]}`; a validation refusal is HTTP 200
  * with `fail`). Like Mimecast, it stores a second identical policy if asked. Values are Riposte's own test data.
  */
@@ -126,6 +126,26 @@ export async function startMimecastFake(): Promise<MimecastFake> {
             },
           };
         policies.splice(i, 1);
+        return ok([{ id }]);
+      }
+      case "/api/ttp/url/delete-managed-url": {
+        const id = data[0]?.["id"];
+        const i = managedUrls.findIndex((u) => u["id"] === id);
+        if (i < 0)
+          return {
+            status: 200,
+            body: {
+              meta: { status: 200 },
+              data: [],
+              fail: [
+                {
+                  key: { id },
+                  errors: [{ code: "err_managed_url_not_found", message: "Managed URL not found", retryable: false }],
+                },
+              ],
+            },
+          };
+        managedUrls.splice(i, 1);
         return ok([{ id }]);
       }
       case "/api/ttp/url/get-all-managed-urls":

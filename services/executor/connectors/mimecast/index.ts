@@ -14,6 +14,7 @@ import { blockSender } from "./block-sender.ts";
 import { blockUrl } from "./block-url.ts";
 import { MimecastClient } from "./transport.ts";
 import { unblockSender } from "./unblock-sender.ts";
+import { unblockUrl } from "./unblock-url.ts";
 
 export { MIMECAST_PATHS, MIMECAST_REQUESTS, MimecastClient, mimecastError, mimecastRetryAfterMs } from "./transport.ts";
 
@@ -26,5 +27,6 @@ export const mimecast: ConnectorDescriptor<MimecastClient> = {
     block_sender: blockSender,
     unblock_sender: unblockSender,
     block_url: blockUrl,
+    unblock_url: unblockUrl,
   },
 };

@@ -128,6 +128,24 @@ describe("mimecast connector", () => {
     assert.equal(fake.managedUrls.length, 2);
   });
 
+  test("unblock_url removes the explicit block and leaves the domain block; again, nothing to remove", async () => {
+    await run("block_url", { url: "https://bad.example/login" });
+    await run("block_url", { url: "https://bad.example/", match: "domain" });
+    const explicitId = fake.managedUrls[0]?.["id"];
+    const [a] = await run("unblock_url", { url: "https://bad.example/login" });
+    assert.equal(a?.status, "succeeded", JSON.stringify(a));
+    assert.deepEqual(JSON.parse(fake.calls("/api/ttp/url/delete-managed-url")[0]?.body ?? ""), {
+      data: [{ id: explicitId }],
+    });
+    assert.deepEqual(
+      fake.managedUrls.map((u) => u["matchType"]),
+      ["domain"],
+    );
+    const [b] = await run("unblock_url", { url: "https://bad.example/login" });
+    assert.equal(b?.response?.["already"], true);
+    assert.equal(fake.calls("/api/ttp/url/delete-managed-url").length, 1);
+  });
+
   test("guards: a protected address is never blocked", async () => {
     const [a] = await run("block_sender", { sender: "ceo@contoso.com" }, { protect: ["ceo@contoso.com"] });
     assert.equal(a?.status, "refused_protected", JSON.stringify(a));

@@ -21,6 +21,7 @@ export const MIMECAST_PATHS = {
   deleteBlockedSender: "/api/policy/blockedsenders/delete-policy",
   createManagedUrl: "/api/ttp/url/create-managed-url",
   getManagedUrls: "/api/ttp/url/get-all-managed-urls",
+  deleteManagedUrl: "/api/ttp/url/delete-managed-url",
 } as const;
 
 /** The most pages of blocked-sender policies read. */
@@ -196,5 +197,10 @@ export const MIMECAST_REQUESTS = {
     method: "POST",
     path: MIMECAST_PATHS.createManagedUrl,
     body: { data: [{ url, action: "block", matchType, comment, disableLogClick: false }] },
+  }),
+  deleteManagedUrl: (id: string): PlannedRequest => ({
+    method: "POST",
+    path: MIMECAST_PATHS.deleteManagedUrl,
+    body: { data: [{ id }] },
   }),
 } as const;
