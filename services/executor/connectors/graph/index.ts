@@ -10,6 +10,7 @@ import { enableUser } from "./enable-user.ts";
 import { findMessage } from "./find-message.ts";
 import { getUser } from "./get-user.ts";
 import { purgeMessage } from "./purge-message.ts";
+import { restoreMessage } from "./restore-message.ts";
 import { revokeSessions } from "./revoke-sessions.ts";
 import { sendMail } from "./send-mail.ts";
 import { GraphClient } from "./transport.ts";
@@ -29,6 +30,7 @@ export const graph: ConnectorDescriptor<GraphClient> = {
     get_user: getUser,
     find_message: findMessage,
     purge_message: purgeMessage,
+    restore_message: restoreMessage,
     send_mail: sendMail,
   },
 };

@@ -138,6 +138,24 @@ describe("graph connector: mail", () => {
     assert.equal(fake.purges().length, 2, "one call per copy");
   });
 
+  test("restore_message moves purged copies back to the inbox with purge's new ids; again, nothing there", async () => {
+    const [purged] = await run("purge_message", {
+      copies: [{ mailbox: "bob@contoso.com", message_id: "AAMkAD-bob-1" }],
+    });
+    const newId = (purged?.response?.["copies"] as Array<{ new_id: string }>)[0]?.new_id ?? "";
+    fake.requests.length = 0;
+    const copies = [{ mailbox: "bob@contoso.com", message_id: newId }];
+    const [a] = await run("restore_message", { copies });
+    assert.equal(a?.status, "succeeded", JSON.stringify(a));
+    assert.deepEqual(
+      fake.requests.filter((r) => r.path.endsWith("/move")).map((r) => `${r.path} ${r.body}`),
+      [`/v1.0/users/bob%40contoso.com/messages/${newId}/move {"destinationId":"inbox"}`],
+    );
+    assert.equal(fake.mailboxes.get("bob@contoso.com")?.[0]?.parentFolderId, "inbox");
+    const [b] = await run("restore_message", { copies });
+    assert.equal((b?.response?.["copies"] as Array<{ result: string }>)[0]?.result, "not_there");
+  });
+
   test("purge_message permanent: permanentDelete with no body, 204", async () => {
     const [a] = await run("purge_message", {
       copies: [{ mailbox: "bob@contoso.com", message_id: "AAMkAD-bob-2" }],

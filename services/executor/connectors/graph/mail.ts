@@ -46,3 +46,17 @@ export const SendInput = z.strictObject({
   /** Plain text (sent as Text, never HTML). */
   text: z.string().min(1).max(20_000),
 });
+
+export const RestoreInput = z.strictObject({
+  /** The copies to move back: purge_message's results, each with the id it got in Recoverable Items. */
+  copies: z
+    .array(z.strictObject({ mailbox: Mailbox, message_id: z.string().min(1).max(1024) }))
+    .min(1)
+    .max(1000),
+  /** Where they go: a well-known folder name (inbox) or a folder id. */
+  folder: z
+    .string()
+    .regex(/^[A-Za-z0-9_=+/-]{1,512}$/, "a folder name or id")
+    .default("inbox"),
+  reason: z.string().max(2000).optional(),
+});

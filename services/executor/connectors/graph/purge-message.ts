@@ -15,6 +15,8 @@ const STOP = new Set(["RIPOSTE_CONNECTOR_RATE_LIMITED", "RIPOSTE_CONNECTOR_TIMEO
 export const purgeMessage = action({
   classification: "containment",
   idempotent: true,
+  // Recoverable mode only, with the new ids this action returns; a permanent delete has no way back.
+  reverse: "restore_message",
   description: "Remove every copy of a message (to Recoverable Items, or permanently)",
   input: PurgeInput,
   verify: async (client: GraphClient, { input, signal }) => {

@@ -54,6 +54,11 @@ export const GRAPH_REQUESTS = {
     path: `${messagePath(mailbox, id)}/move`,
     body: { destinationId: RECOVERABLE_FOLDER },
   }),
+  moveTo: (mailbox: string, id: string, folder: string): PlannedRequest => ({
+    method: "POST",
+    path: `${messagePath(mailbox, id)}/move`,
+    body: { destinationId: folder },
+  }),
   permanentDelete: (mailbox: string, id: string): PlannedRequest => ({
     method: "POST",
     path: `${messagePath(mailbox, id)}/permanentDelete`,
@@ -165,6 +170,16 @@ export class GraphClient {
     const moved =
       typeof res.body === "object" && res.body !== null ? text((res.body as Record<string, unknown>)["id"]) : "";
     return { ...copy, result: "moved" as const, folder: RECOVERABLE_FOLDER, ...(moved ? { new_id: moved } : {}) };
+  }
+
+  /** Moves a copy back to a folder (inbox); a 404 means it is no longer where it was put (already moved). */
+  async restore(copy: MessageCopy, folder: string, signal: AbortSignal) {
+    const res = await this.api.send(GRAPH_REQUESTS.moveTo(copy.mailbox, copy.message_id, folder), signal);
+    if (res.status === 404) return { ...copy, result: "not_there" as const };
+    if (res.status < 200 || res.status > 299) throw this.api.error(res, "restore_message");
+    const moved =
+      typeof res.body === "object" && res.body !== null ? text((res.body as Record<string, unknown>)["id"]) : "";
+    return { ...copy, result: "restored" as const, folder, ...(moved ? { new_id: moved } : {}) };
   }
 
   /** Whether a copy is still where it was (read-only). */
