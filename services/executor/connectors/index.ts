@@ -2,6 +2,7 @@
 import { crowdstrike } from "./crowdstrike.ts";
 import { edl } from "./edl.ts";
 import { okta } from "./okta.ts";
+import { panos } from "./panos/index.ts";
 import { slack } from "./slack.ts";
 import type { ConnectorDescriptor } from "./types.ts";
 import { webhook } from "./webhook.ts";
@@ -18,4 +19,4 @@ export type {
 export { HttpTransport, httpError, retryAfterMs, redactUrl, redactUrls } from "./http.ts";
 export { EDL_NAME, canonicalEntry, edlText, listEntries, type ListedEntry } from "./edl-list.ts";
 
-export const CONNECTORS: readonly ConnectorDescriptor[] = [crowdstrike, okta, slack, webhook, edl];
+export const CONNECTORS: readonly ConnectorDescriptor[] = [crowdstrike, okta, slack, webhook, edl, panos];
