@@ -1,6 +1,7 @@
 /** The connector registry. */
 import { crowdstrike } from "./crowdstrike.ts";
 import { edl } from "./edl.ts";
+import { jira } from "./jira/index.ts";
 import { okta } from "./okta.ts";
 import { panos } from "./panos/index.ts";
 import { slack } from "./slack.ts";
@@ -19,4 +20,4 @@ export type {
 export { HttpTransport, httpError, retryAfterMs, redactUrl, redactUrls } from "./http.ts";
 export { EDL_NAME, canonicalEntry, edlText, listEntries, type ListedEntry } from "./edl-list.ts";
 
-export const CONNECTORS: readonly ConnectorDescriptor[] = [crowdstrike, okta, slack, webhook, edl, panos];
+export const CONNECTORS: readonly ConnectorDescriptor[] = [crowdstrike, okta, slack, webhook, edl, panos, jira];
