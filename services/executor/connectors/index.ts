@@ -4,6 +4,7 @@ import { edl } from "./edl.ts";
 import { jira } from "./jira/index.ts";
 import { okta } from "./okta.ts";
 import { panos } from "./panos/index.ts";
+import { servicenow } from "./servicenow/index.ts";
 import { slack } from "./slack.ts";
 import type { ConnectorDescriptor } from "./types.ts";
 import { webhook } from "./webhook.ts";
@@ -20,4 +21,13 @@ export type {
 export { HttpTransport, httpError, retryAfterMs, redactUrl, redactUrls } from "./http.ts";
 export { EDL_NAME, canonicalEntry, edlText, listEntries, type ListedEntry } from "./edl-list.ts";
 
-export const CONNECTORS: readonly ConnectorDescriptor[] = [crowdstrike, okta, slack, webhook, edl, panos, jira];
+export const CONNECTORS: readonly ConnectorDescriptor[] = [
+  crowdstrike,
+  okta,
+  slack,
+  webhook,
+  edl,
+  panos,
+  jira,
+  servicenow,
+];
