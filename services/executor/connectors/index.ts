@@ -7,6 +7,7 @@ import { panos } from "./panos/index.ts";
 import { servicenow } from "./servicenow/index.ts";
 import { slack } from "./slack.ts";
 import type { ConnectorDescriptor } from "./types.ts";
+import { virustotal } from "./virustotal/index.ts";
 import { webhook } from "./webhook.ts";
 
 export type {
@@ -30,4 +31,5 @@ export const CONNECTORS: readonly ConnectorDescriptor[] = [
   panos,
   jira,
   servicenow,
+  virustotal,
 ];
