@@ -1,4 +1,5 @@
 /** The connector registry. */
+import { abuseipdb } from "./abuseipdb/index.ts";
 import { crowdstrike } from "./crowdstrike.ts";
 import { edl } from "./edl.ts";
 import { jira } from "./jira/index.ts";
@@ -32,4 +33,5 @@ export const CONNECTORS: readonly ConnectorDescriptor[] = [
   jira,
   servicenow,
   virustotal,
+  abuseipdb,
 ];
