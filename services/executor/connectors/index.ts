@@ -3,6 +3,7 @@ import { abuseipdb } from "./abuseipdb/index.ts";
 import { crowdstrike } from "./crowdstrike.ts";
 import { edl } from "./edl.ts";
 import { jira } from "./jira/index.ts";
+import { misp } from "./misp/index.ts";
 import { okta } from "./okta.ts";
 import { panos } from "./panos/index.ts";
 import { servicenow } from "./servicenow/index.ts";
@@ -34,4 +35,5 @@ export const CONNECTORS: readonly ConnectorDescriptor[] = [
   servicenow,
   virustotal,
   abuseipdb,
+  misp,
 ];
