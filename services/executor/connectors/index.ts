@@ -8,6 +8,7 @@ import { okta } from "./okta.ts";
 import { panos } from "./panos/index.ts";
 import { servicenow } from "./servicenow/index.ts";
 import { slack } from "./slack.ts";
+import { tenable } from "./tenable/index.ts";
 import type { ConnectorDescriptor } from "./types.ts";
 import { virustotal } from "./virustotal/index.ts";
 import { webhook } from "./webhook.ts";
@@ -36,4 +37,5 @@ export const CONNECTORS: readonly ConnectorDescriptor[] = [
   virustotal,
   abuseipdb,
   misp,
+  tenable,
 ];
