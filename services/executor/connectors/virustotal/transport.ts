@@ -132,7 +132,8 @@ export class VirusTotalClient {
     const planned = vtRequest(kind, id);
     const res = await this.http.send({ method: "GET", path: planned.path, headers: { "x-apikey": this.key }, signal });
     const code = (res.body as { error?: { code?: unknown } } | undefined)?.error?.code;
-    if (res.status === 404 && (code === "NotFoundError" || code === undefined)) return notFound(kind, id);
+    // Only VirusTotal's own NotFoundError: any other 404 (a proxy, a wrong base URL) is an error, not "unknown".
+    if (res.status === 404 && code === "NotFoundError") return notFound(kind, id);
     if (res.status !== 200) throw vtError(res, `lookup of ${TYPE_OF[kind]}`);
     return verdictOf(kind, id, res.body);
   }

@@ -102,6 +102,13 @@ describe("virustotal connector", () => {
     assert.equal(a?.response?.["malicious"], 0);
   });
 
+  test("a 404 that is not VirusTotal's NotFoundError (a wrong base URL, a proxy) is an error, not 'unknown'", async () => {
+    fake.faults.push({ status: 404, raw: "<html>Not Found</html>", headers: { "content-type": "text/html" } });
+    const [a] = await run("lookup_ip", "203.0.113.7");
+    assert.equal(a?.status, "failed");
+    assert.equal(a?.error?.code, "RIPOSTE_CONNECTOR_NOT_FOUND");
+  });
+
   test("401 is an auth error naming the variable, not retried, the key never in the record", async () => {
     const [a] = await run("lookup_ip", "203.0.113.7", { key: "not-the-key-xyz" });
     assert.equal(a?.error?.code, "RIPOSTE_CONNECTOR_AUTH");
