@@ -236,6 +236,18 @@ describe("jira connector", () => {
     assert.match(rejected?.error?.message ?? "", /project: valid project is required/);
   });
 
+  test("409 on the create is a rejection with Jira's message, not retried", async () => {
+    fake.faults.push(
+      { status: 200, body: { issues: [], isLast: true } },
+      jiraError(409, ["The issue is being edited by another request."]),
+    );
+    const [a] = await run();
+    assert.equal(a?.status, "failed");
+    assert.equal(a?.error?.code, "RIPOSTE_CONNECTOR_REJECTED");
+    assert.match(a?.error?.message ?? "", /HTTP 409 The issue is being edited/);
+    assert.equal(fake.creates().length, 1);
+  });
+
   test("add_comment posts an ADF comment; an unknown issue is not found; a bad key is refused before sending", async () => {
     await run();
     const comment = (issue: string) =>

@@ -149,6 +149,13 @@ describe("misp connector", () => {
     assert.equal(a?.response?.["count"], 1);
   });
 
+  test("404 (a MISP without restSearch at this URL) is not found, not retried", async () => {
+    fake.faults.push(cakeError(404, "Not Found"));
+    const [a] = await run();
+    assert.equal(a?.error?.code, "RIPOSTE_CONNECTOR_NOT_FOUND");
+    assert.equal(fake.requests.length, 1);
+  });
+
   test("a bad attribute type is refused before anything is sent", async () => {
     await run({ type: 'ip-dst"}' });
     assert.equal(fake.requests.length, 0);

@@ -133,6 +133,13 @@ describe("panos connector", () => {
     assert.equal(fake.requests.length, 1);
   });
 
+  test("404 (no XML API at this URL) is not found, not retried", async () => {
+    fake.faults.push(xmlReply(404, "<html>Not Found</html>"));
+    const [a] = await run("block_ip", "203.0.113.7");
+    assert.equal(a?.error?.code, "RIPOSTE_CONNECTOR_NOT_FOUND");
+    assert.equal(fake.requests.length, 1);
+  });
+
   test("a per-entry refusal is rejected with the firewall's message, not retried", async () => {
     fake.refuse.set("203.0.113.7", "max registered-ip for the platform reached");
     const [a] = await run("block_ip", "203.0.113.7");

@@ -191,6 +191,14 @@ describe("servicenow connector", () => {
     assert.equal(fake.requests.filter((r) => r.method === "GET").length, 2);
   });
 
+  test("409 on the insert is a rejection with ServiceNow's message, not retried", async () => {
+    fake.faults.push({ status: 200, body: { result: [] } }, snError(409, "Conflict", "Record is being updated"));
+    const [a] = await run();
+    assert.equal(a?.error?.code, "RIPOSTE_CONNECTOR_REJECTED");
+    assert.match(a?.error?.message ?? "", /HTTP 409 Conflict: Record is being updated/);
+    assert.equal(fake.creates().length, 1);
+  });
+
   test("update_incident PATCHes work notes and state; an unknown sys_id is not found; a bad one is refused unsent", async () => {
     await run();
     const sysId = fake.incidents[0]?.sys_id ?? "";

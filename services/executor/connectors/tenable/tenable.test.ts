@@ -153,6 +153,17 @@ describe("tenable connector", () => {
     assert.equal(fake.requests.length, 7, "four faults, then the three queries");
   });
 
+  test("the asset gone between the two queries (404) is not found, not retried", async () => {
+    fake.faults.push(
+      { status: 200, body: { assets: [{ id: ASSET, last_seen: "2026-12-01T10:00:00.000Z", ipv4: [] }], total: 1 } },
+      tenableError(404, "Not Found", "Asset not found"),
+    );
+    const [a] = await run("ws-042");
+    assert.equal(a?.error?.code, "RIPOSTE_CONNECTOR_NOT_FOUND");
+    assert.match(a?.error?.message ?? "", /Asset not found/);
+    assert.equal(fake.requests.length, 2);
+  });
+
   test("a host with query syntax in it is refused before anything is sent", async () => {
     await run("ws-042&filter.1.filter=ipv4");
     assert.equal(fake.requests.length, 0);
