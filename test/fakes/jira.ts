@@ -16,6 +16,8 @@ export interface JiraIssueRecord {
   key: string;
   fields: { summary: string; labels: string[]; description: unknown; issuetype: unknown; priority?: unknown };
   comments: Array<{ id: string; body: unknown }>;
+  /** Found by search (Jira's index lags behind a create: see `lagIndex`). */
+  indexed?: boolean;
 }
 
 export interface JiraFake extends FakeServer {
@@ -24,6 +26,9 @@ export interface JiraFake extends FakeServer {
   readonly forbidden: Set<string>;
   /** Hold the answer to each create this long after the issue exists (the caller times out; Jira did act). */
   holdCreateMs: number;
+  /** While true, issues created are not found by search until `indexAll()` (Jira's index lags behind writes). */
+  lagIndex: boolean;
+  indexAll(): void;
   creates(): Recorded[];
   comments(): Recorded[];
   searches(): Recorded[];
@@ -43,7 +48,7 @@ const isAdf = (v: unknown) =>
 export async function startJiraFake(): Promise<JiraFake> {
   const issues: JiraIssueRecord[] = [];
   const forbidden = new Set<string>();
-  const control = { holdCreateMs: 0 };
+  const control = { holdCreateMs: 0, lagIndex: false };
   let seq = 10_000;
   const basic = `Basic ${Buffer.from(`${JIRA_EMAIL}:${JIRA_TOKEN}`).toString("base64")}`;
   const fake = await startFake((req) => {
@@ -53,7 +58,9 @@ export async function startJiraFake(): Promise<JiraFake> {
       const jql = req.query.get("jql") ?? "";
       const m = /^project = "([^"]+)" AND labels = "([^"]+)" ORDER BY created ASC$/.exec(jql);
       if (!m) return jiraError(400, [`Error in the JQL Query: ${jql.slice(0, 80)}`]);
-      const hits = issues.filter((i) => i.key.startsWith(`${m[1]}-`) && i.fields.labels.includes(m[2] as string));
+      const hits = issues.filter(
+        (i) => i.indexed !== false && i.key.startsWith(`${m[1]}-`) && i.fields.labels.includes(m[2] as string),
+      );
       const max = Math.min(5000, Number(req.query.get("maxResults") ?? "50"));
       const start = Number(Buffer.from(req.query.get("nextPageToken") ?? "", "base64url").toString() || "0");
       const page = hits.slice(start, start + max);
@@ -106,6 +113,7 @@ export async function startJiraFake(): Promise<JiraFake> {
           priority: f["priority"],
         },
         comments: [],
+        indexed: !control.lagIndex,
       });
       const reply: Reply = { status: 201, body: { id, key, self: `${fake.url}/rest/api/3/issue/${id}` } };
       return control.holdCreateMs > 0 ? { ...reply, delayMs: control.holdCreateMs } : reply;
@@ -136,12 +144,18 @@ export async function startJiraFake(): Promise<JiraFake> {
       forbidden,
       creates: () => fake.requests.filter((r) => r.method === "POST" && r.path === "/rest/api/3/issue"),
       comments: () => fake.requests.filter((r) => r.method === "POST" && r.path.endsWith("/comment")),
+      indexAll: () => issues.forEach((i) => (i.indexed = true)),
       searches: () => fake.requests.filter((r) => r.path === "/rest/api/3/search/jql"),
     }),
     {
       holdCreateMs: {
         get: () => control.holdCreateMs,
         set: (ms: number) => void (control.holdCreateMs = ms),
+        enumerable: true,
+      },
+      lagIndex: {
+        get: () => control.lagIndex,
+        set: (on: boolean) => void (control.lagIndex = on),
         enumerable: true,
       },
     },

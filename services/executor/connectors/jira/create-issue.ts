@@ -5,10 +5,10 @@
  * the executor asks `verify`, which searches by that label, and never re-sends blindly.
  */
 import { z } from "zod";
-import { RiposteError } from "../../../shared/errors.ts";
+import { RiposteError, isRiposteError } from "../../../shared/errors.ts";
 import { action } from "../types.ts";
 import { adf } from "./adf.ts";
-import { DEDUP_KEY, JIRA_REQUESTS, dedupLabel, type JiraClient } from "./transport.ts";
+import { DEDUP_KEY, JIRA_REQUESTS, dedupLabel, type JiraClient, type JiraIssueRef } from "./transport.ts";
 
 /** Extra labels, comma- or space-separated (step params are strings). */
 const Labels = z
@@ -52,6 +52,21 @@ export function issueFields(project: string, input: CreateIssue): Record<string,
 
 const commentText = (input: CreateIssue) => input.comment ?? (input.description || input.summary);
 
+/** A timeout or a 5xx: the request may have reached Jira and opened the issue. */
+const mayHaveActed = (e: unknown) =>
+  isRiposteError(e) && (e.code === "RIPOSTE_CONNECTOR_TIMEOUT" || e.code === "RIPOSTE_CONNECTOR_UNAVAILABLE");
+
+async function comment(client: JiraClient, issue: JiraIssueRef, input: CreateIssue, signal: AbortSignal) {
+  const res = await client.call(JIRA_REQUESTS.addComment(issue.key, adf(commentText(input))), signal, "add comment");
+  const id = (res.body as { id?: unknown } | undefined)?.id;
+  return { ...issue, created: false, comment_id: typeof id === "string" ? id : "" };
+}
+
+async function open(client: JiraClient, input: CreateIssue, signal: AbortSignal) {
+  const res = await client.call(JIRA_REQUESTS.createIssue(issueFields(client.project, input)), signal, "create issue");
+  return { ...client.ref(res.body as { id?: unknown; key?: unknown }, "create issue"), created: true };
+}
+
 /** Where a dry run shows the configured project and the key a search would find. */
 const PROJECT = "{RIPOSTE_CONNECTOR_JIRA_PROJECT}";
 
@@ -71,29 +86,34 @@ export const createIssue = action({
         "RIPOSTE_CONNECTOR_REJECTED",
         "Jira create_issue without dedup_key cannot be verified (give the step a dedup_key, e.g. the incident id)",
       );
-    const found = await client.findByDedupKey(input.dedup_key, signal);
+    const recorded = await client.registry.recorded(input.dedup_key);
+    const found = recorded
+      ? client.ref(recorded, "recorded ticket")
+      : await client.findByDedupKey(input.dedup_key, signal);
     return {
       done: found !== undefined,
       response: found ? { ...found, created: true, verified: true } : { found: false, verified: true },
     };
   },
   run: async (client: JiraClient, { input, signal, resolved }) => {
-    const existing = resolved?.detail["found"] === true ? client.ref(resolved.detail, "search") : undefined;
-    if (existing) {
-      const res = await client.call(
-        JIRA_REQUESTS.addComment(existing.key, adf(commentText(input))),
-        signal,
-        "add comment",
-      );
-      const id = (res.body as { id?: unknown } | undefined)?.id;
-      return { ...existing, created: false, comment_id: typeof id === "string" ? id : "" };
+    const found = resolved?.detail["found"] === true ? client.ref(resolved.detail, "search") : undefined;
+    if (found) return comment(client, found, input, signal);
+    if (!input.dedup_key) return open(client, input, signal);
+    // The search found nothing; Riposte's own record covers a ticket opened a moment ago, or being opened now.
+    const claim = await client.registry.claim(input.dedup_key);
+    if (claim.state === "recorded") return comment(client, client.ref(claim.ref, "recorded ticket"), input, signal);
+    let opened: Record<string, unknown> & JiraIssueRef;
+    try {
+      opened = await open(client, input, signal);
+    } catch (e) {
+      // The claim is kept (until it expires) when Jira may have opened the issue: another decision then waits
+      // for the search to show it rather than open a second one.
+      if (!mayHaveActed(e)) await claim.abandon();
+      throw e;
     }
-    const res = await client.call(
-      JIRA_REQUESTS.createIssue(issueFields(client.project, input)),
-      signal,
-      "create issue",
-    );
-    return { ...client.ref(res.body as { id?: unknown; key?: unknown }, "create issue"), created: true };
+    // Not recording it only narrows the guard to Jira's search (the issue is open): the step still succeeded.
+    await claim.finish({ id: opened.id, key: opened.key }).catch(() => undefined);
+    return opened;
   },
   preview: (input) => [
     ...(input.dedup_key ? [JIRA_REQUESTS.searchByLabel(PROJECT, dedupLabel(input.dedup_key))] : []),

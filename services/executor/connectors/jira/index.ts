@@ -15,6 +15,6 @@ export const jira: ConnectorDescriptor<JiraClient> = {
   name: "jira",
   title: "Jira Cloud",
   credentials: ["email", "api_token", "project"],
-  client: (url, credentials) => new JiraClient(url, credentials),
+  client: (url, credentials, env) => new JiraClient(url, credentials, env),
   actions: { create_issue: createIssue, add_comment: addComment },
 };

@@ -52,6 +52,7 @@ describe("jira connector", () => {
     fake.issues.length = 0;
     fake.forbidden.clear();
     fake.holdCreateMs = 0;
+    fake.lagIndex = false;
   });
 
   const run = (
@@ -121,6 +122,44 @@ describe("jira connector", () => {
     assert.equal(other?.response?.["key"], "SEC-2", "another incident, another issue");
   });
 
+  test("Jira's search lagging behind the create: the second decision comments on the ticket Riposte recorded", async () => {
+    fake.lagIndex = true;
+    const state = new MemoryState();
+    const [a] = await run(create(), { state });
+    const [b] = await run(create({ comment: "again" }), { state });
+    assert.equal(a?.response?.["created"], true);
+    assert.equal(b?.status, "succeeded", JSON.stringify(b));
+    assert.equal(b?.response?.["created"], false);
+    assert.equal(b?.response?.["key"], "SEC-1");
+    assert.equal(fake.creates().length, 1, "one issue although the search found none");
+    assert.equal(fake.comments().length, 1);
+  });
+
+  test("two executors deciding about the same incident at once open one issue and comment on it", async () => {
+    fake.lagIndex = true;
+    fake.holdCreateMs = 300;
+    const state = new MemoryState();
+    const both = await Promise.all([run(create(), { state }), run(create({ comment: "at once" }), { state })]);
+    assert.deepEqual(
+      both.map(([r]) => r?.status),
+      ["succeeded", "succeeded"],
+      JSON.stringify(both),
+    );
+    assert.deepEqual(both.map(([r]) => r?.response?.["created"]).sort(), [false, true]);
+    assert.equal(fake.creates().length, 1, "exactly one create");
+    assert.equal(fake.comments().length, 1);
+  });
+
+  test("a create that fails gives its claim back: the next decision opens the issue", async () => {
+    const state = new MemoryState();
+    fake.faults.push({ status: 200, body: { issues: [], isLast: true } }, jiraError(400, [], { summary: "bad" }));
+    const [a] = await run(create(), { state });
+    assert.equal(a?.status, "failed");
+    const [b] = await run(create(), { state });
+    assert.equal(b?.response?.["created"], true);
+    assert.equal(fake.issues.length, 1);
+  });
+
   test("an earlier attempt of unknown outcome that did create the issue: verify finds it, nothing is sent", async () => {
     const state = new MemoryState();
     const d = decisionFor("jira-test", TARGET);
@@ -186,6 +225,20 @@ describe("jira connector", () => {
     assert.equal(b?.response?.["created"], false);
     assert.equal(fake.creates().length, 1);
     assert.equal(fake.comments().length, 1);
+  });
+
+  test("a lost answer while the search lags: the claim stays, the next decision waits instead of duplicating", async () => {
+    fake.lagIndex = true;
+    fake.holdCreateMs = 1_500;
+    const state = new MemoryState();
+    const [a] = await run(create({}, { timeout: "300ms" }), { state });
+    assert.equal(a?.error?.code, "RIPOSTE_CONNECTOR_TIMEOUT");
+    fake.holdCreateMs = 0;
+    const [b] = await run(create(), { state });
+    assert.equal(b?.status, "failed", JSON.stringify(b));
+    assert.equal(b?.error?.code, "RIPOSTE_CONNECTOR_RATE_LIMITED");
+    assert.match(b?.error?.message ?? "", /another executor is opening the jira ticket for inc-1234/);
+    assert.equal(fake.creates().length, 1, "never a second issue");
   });
 
   test("5xx on the create is not retried (Jira may have acted); 429 is (it did not)", async () => {

@@ -6,7 +6,8 @@
  */
 import { RiposteError } from "../../../shared/errors.ts";
 import { HttpTransport, httpError, redactUrls, retryAfterMs, type HttpRequest, type HttpResponse } from "../http.ts";
-import type { PlannedRequest } from "../types.ts";
+import { TicketRegistry } from "../ticket-registry.ts";
+import type { ConnectorEnv, PlannedRequest } from "../types.ts";
 
 const CHECK_AUTH =
   "check RIPOSTE_CONNECTOR_JIRA_EMAIL and RIPOSTE_CONNECTOR_JIRA_API_TOKEN: the Atlassian account's email and an API token of it";
@@ -74,11 +75,14 @@ export interface JiraIssueRef {
 export class JiraClient {
   readonly http: HttpTransport;
   readonly project: string;
+  /** The incidents' tickets as Riposte opened them (shared by every executor). */
+  readonly registry: TicketRegistry;
   private readonly site: string;
   private readonly auth: string;
 
-  constructor(url: string, credentials: Readonly<Record<string, string>>) {
+  constructor(url: string, credentials: Readonly<Record<string, string>>, env: ConnectorEnv) {
     this.http = new HttpTransport("Jira", url);
+    this.registry = new TicketRegistry(env, "jira");
     this.site = url.replace(/\/+$/, "");
     this.project = (credentials["project"] ?? "").trim();
     if (!/^[A-Z][A-Z0-9_]{0,49}$/.test(this.project))
