@@ -4,9 +4,9 @@
  * attempt of unknown outcome `verify` looks the correlation_id up, and nothing is re-sent blindly.
  */
 import { z } from "zod";
-import { RiposteError } from "../../../shared/errors.ts";
+import { RiposteError, isRiposteError } from "../../../shared/errors.ts";
 import { action } from "../types.ts";
-import { DEDUP_KEY, SN_REQUESTS, type ServiceNowClient } from "./transport.ts";
+import { DEDUP_KEY, SN_REQUESTS, type IncidentRef, type ServiceNowClient } from "./transport.ts";
 
 const Level = z.enum(["1", "2", "3"]);
 
@@ -42,6 +42,24 @@ export function incidentFields(input: CreateIncident): Record<string, string> {
   };
 }
 
+/** A timeout or a 5xx: the insert may have reached ServiceNow. */
+const mayHaveActed = (e: unknown) =>
+  isRiposteError(e) && (e.code === "RIPOSTE_CONNECTOR_TIMEOUT" || e.code === "RIPOSTE_CONNECTOR_UNAVAILABLE");
+
+async function addNote(client: ServiceNowClient, incident: IncidentRef, input: CreateIncident, signal: AbortSignal) {
+  const res = await client.call(
+    SN_REQUESTS.update(incident.sys_id, { work_notes: note(input) }),
+    signal,
+    "add work note",
+  );
+  return { ...client.ref(client.result(res, "add work note"), "add work note"), created: false };
+}
+
+async function open(client: ServiceNowClient, input: CreateIncident, signal: AbortSignal) {
+  const res = await client.call(SN_REQUESTS.create(incidentFields(input)), signal, "create incident");
+  return { ...client.ref(client.result(res, "create incident"), "create incident"), created: true };
+}
+
 const note = (input: CreateIncident) => input.work_notes ?? (input.description || input.short_description);
 
 export const createIncident = action({
@@ -60,24 +78,32 @@ export const createIncident = action({
         "RIPOSTE_CONNECTOR_REJECTED",
         "ServiceNow create_incident without dedup_key cannot be verified (give the step a dedup_key, e.g. the incident id)",
       );
-    const found = await client.findByCorrelation(input.dedup_key, signal);
+    const recorded = await client.registry.recorded(input.dedup_key);
+    const found = recorded
+      ? client.ref(recorded, "recorded incident")
+      : await client.findByCorrelation(input.dedup_key, signal);
     return {
       done: found !== undefined,
       response: found ? { ...found, created: true, verified: true } : { found: false, verified: true },
     };
   },
   run: async (client: ServiceNowClient, { input, signal, resolved }) => {
-    if (resolved?.detail["found"] === true) {
-      const existing = client.ref(resolved.detail, "search");
-      const res = await client.call(
-        SN_REQUESTS.update(existing.sys_id, { work_notes: note(input) }),
-        signal,
-        "add work note",
-      );
-      return { ...client.ref(client.result(res, "add work note"), "add work note"), created: false };
+    if (resolved?.detail["found"] === true)
+      return addNote(client, client.ref(resolved.detail, "search"), input, signal);
+    if (!input.dedup_key) return open(client, input, signal);
+    // Riposte's own record covers an incident another executor is opening at this moment.
+    const claim = await client.registry.claim(input.dedup_key);
+    if (claim.state === "recorded") return addNote(client, client.ref(claim.ref, "recorded incident"), input, signal);
+    let opened: Record<string, unknown> & IncidentRef;
+    try {
+      opened = await open(client, input, signal);
+    } catch (e) {
+      // Kept (until it expires) when ServiceNow may have inserted it: the next decision waits rather than duplicates.
+      if (!mayHaveActed(e)) await claim.abandon();
+      throw e;
     }
-    const res = await client.call(SN_REQUESTS.create(incidentFields(input)), signal, "create incident");
-    return { ...client.ref(client.result(res, "create incident"), "create incident"), created: true };
+    await claim.finish({ sys_id: opened.sys_id, number: opened.number }).catch(() => undefined);
+    return opened;
   },
   preview: (input) => [
     ...(input.dedup_key ? [SN_REQUESTS.findByCorrelation(input.dedup_key)] : []),

@@ -14,6 +14,6 @@ export const servicenow: ConnectorDescriptor<ServiceNowClient> = {
   name: "servicenow",
   title: "ServiceNow",
   credentials: ["username", "password"],
-  client: (url, credentials) => new ServiceNowClient(url, credentials),
+  client: (url, credentials, env) => new ServiceNowClient(url, credentials, env),
   actions: { create_incident: createIncident, update_incident: updateIncident },
 };

@@ -110,6 +110,20 @@ describe("servicenow connector", () => {
     assert.deepEqual(fake.incidents[0]?.work_notes, ["Second alert: lateral movement"]);
   });
 
+  test("two executors deciding about the same incident at once open one incident and add a note to it", async () => {
+    fake.holdCreateMs = 300;
+    const state = new MemoryState();
+    const both = await Promise.all([run(create(), { state }), run(create({ work_notes: "at once" }), { state })]);
+    assert.deepEqual(
+      both.map(([r]) => r?.status),
+      ["succeeded", "succeeded"],
+      JSON.stringify(both),
+    );
+    assert.deepEqual(both.map(([r]) => r?.response?.["created"]).sort(), [false, true]);
+    assert.equal(fake.creates().length, 1, "exactly one insert");
+    assert.deepEqual(fake.incidents[0]?.work_notes, ["at once"]);
+  });
+
   test("unknown outcome: verify finds the incident and nothing is sent; finds none and one is created", async () => {
     const state = new MemoryState();
     const d1 = decisionFor("sn-test", TARGET);

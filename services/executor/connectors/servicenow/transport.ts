@@ -6,7 +6,8 @@
  */
 import { RiposteError } from "../../../shared/errors.ts";
 import { HttpTransport, httpError, redactUrls, retryAfterMs, type HttpRequest, type HttpResponse } from "../http.ts";
-import type { PlannedRequest } from "../types.ts";
+import { TicketRegistry } from "../ticket-registry.ts";
+import type { ConnectorEnv, PlannedRequest } from "../types.ts";
 
 const CHECK_AUTH =
   "check RIPOSTE_CONNECTOR_SERVICENOW_USERNAME and RIPOSTE_CONNECTOR_SERVICENOW_PASSWORD (a local user with web service access)";
@@ -78,11 +79,14 @@ export interface IncidentRef {
 
 export class ServiceNowClient {
   readonly http: HttpTransport;
+  /** The incidents Riposte opened, by dedup key (shared by every executor). */
+  readonly registry: TicketRegistry;
   private readonly site: string;
   private readonly auth: string;
 
-  constructor(url: string, credentials: Readonly<Record<string, string>>) {
+  constructor(url: string, credentials: Readonly<Record<string, string>>, env: ConnectorEnv) {
     this.http = new HttpTransport("ServiceNow", url);
+    this.registry = new TicketRegistry(env, "servicenow");
     this.site = url.replace(/\/+$/, "");
     const basic = Buffer.from(`${credentials["username"] ?? ""}:${credentials["password"] ?? ""}`).toString("base64");
     this.auth = `Basic ${basic}`;
