@@ -14,6 +14,8 @@ export interface Reply {
   readonly status: number;
   readonly body?: unknown;
   readonly headers?: Record<string, string>;
+  /** Sent as it is instead of `body` as JSON (XML, a malformed JSON body, an HTML error page). */
+  readonly raw?: string;
   /** Wait this long before answering (to provoke client timeouts). */
   readonly delayMs?: number;
 }
@@ -53,7 +55,7 @@ export async function startFake(handler: (req: Recorded) => Reply): Promise<Fake
       const send = () => {
         if (res.destroyed) return;
         res.writeHead(reply.status, { "content-type": "application/json", ...reply.headers });
-        res.end(reply.body === undefined ? "" : JSON.stringify(reply.body));
+        res.end(reply.raw ?? (reply.body === undefined ? "" : JSON.stringify(reply.body)));
       };
       if (reply.delayMs) setTimeout(send, reply.delayMs).unref();
       else send();

@@ -13,3 +13,4 @@ export type {
 export { incidentKeys, stateKey } from "./types.ts";
 export { MemoryState } from "./memory.ts";
 export { RedisState, loadScripts } from "./redis.ts";
+export { connectRedis, type RedisClient, type RedisTarget } from "./connect.ts";
