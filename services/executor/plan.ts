@@ -133,6 +133,8 @@ export function stateOf(status: StepStatus): "succeeded" | "failed" | "skipped" 
     case "skipped_no_reverse":
     case "denied":
     case "expired":
+    case "paused":
+      // Paused: held back by the kill switch; not a failure (nothing aborts), but nothing that needs it runs.
       return "skipped";
     default:
       return "failed";
@@ -335,6 +337,7 @@ export function planRun(input: PlanInput): Plan {
     return { ...base, status: paused ? "paused" : "waiting_approval" };
   }
   const all = steps.map((s) => stateOfStep(s.id));
+  if (all.some((s) => s.status === "paused")) return { ...base, status: "held" };
   if (all.some((s) => s.state === "failed")) return { ...base, status: "failed" };
   if (all.some((s) => s.status === "denied" || s.status === "expired")) return { ...base, status: "denied" };
   return { ...base, status: "succeeded" };

@@ -7,10 +7,11 @@
  * `succeeded` (every step succeeded or was skipped by its condition), `failed` (a step failed or a guard held it
  * back, and the rest went on), `denied` (an approval was denied or expired), `aborted` (a step with on_failure:
  * abort failed: nothing more started), `rolled_back` / `rollback_failed` (on_failure: rollback: the steps done were
- * undone through their reverse actions, all of them, or not).
+ * undone through their reverse actions, all of them, or not), `held` (a containment was paused by the kill switch
+ * and the rest went on; driving the decision again, by a redelivery or a replay, runs the paused steps).
  */
 import { z } from "zod";
-import { ActionStatus, Decision } from "../../schemas/index.ts";
+import { ActionRecord, ActionStatus, Decision } from "../../schemas/index.ts";
 
 export const RUN_STATUSES = [
   "running",
@@ -22,6 +23,7 @@ export const RUN_STATUSES = [
   "aborted",
   "rolled_back",
   "rollback_failed",
+  "held",
 ] as const;
 export const RunStatus = z.enum(RUN_STATUSES);
 export type RunStatus = z.infer<typeof RunStatus>;
@@ -101,6 +103,8 @@ export const RunDoc = z.object({
   decision: Decision,
   playbook: z.object({ id: z.string(), version: z.number().int(), hash: z.string() }),
   status: RunStatus,
+  /** Why the run ended as it did, when no step says it. */
+  reason: z.string().optional(),
   /** Set when the run was stopped: the step whose failure aborted it. */
   aborted_by: z.string().optional(),
   rollback: z.boolean().optional(),
@@ -114,6 +118,8 @@ export const RunDoc = z.object({
   /** Steps in the playbook's order. */
   steps: z.record(z.string(), StepRun),
   trace_id: z.string().optional(),
+  /** The audit records of the run's actions, in the order they ended (GET /v1/actions). */
+  actions: z.array(ActionRecord),
   /** The compare-and-set version of the document in state. */
   version: z.number().int(),
 });
