@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { buildApi, type Api } from "./api/app.ts";
 import { MemoryTrailStore, RedisTrailStore, trailEntries, type TrailStore } from "./api/trail.ts";
 import { StateIncidents } from "./api/incidents.ts";
+import { RunStore } from "./executor/runs.ts";
 import { Correlator } from "./correlator/correlator.ts";
 import { ImportedLists } from "./correlator/imported.ts";
 import { loadLists, loadRules } from "./correlator/load.ts";
@@ -362,6 +363,7 @@ export async function startServices(opts: StartOptions): Promise<Running> {
       apiToken,
       apiTokens: config.api.tokens,
       audit: (r) => bus.publish(topics.audit, [{ key: r.actor, value: JSON.stringify(r) }]),
+      runs: new RunStore({ state, prefix: config.topics.prefix }),
       approvals: {
         store: new ApprovalStore({ state, prefix: config.topics.prefix }),
         publish: (v) => bus.publish(topics.approvals, [{ key: v.id, value: JSON.stringify(v) }]),
