@@ -229,7 +229,7 @@ export const PlaybookStep = z.strictObject({
    * The steps this one waits for. Absent: the step before it (a plain list runs in order, as before); `[]`: none,
    * it starts at once. A step runs only when every step it needs succeeded; otherwise it is skipped
    * (`skipped_dependency`). An implicit wait for the step before only orders: the step runs whatever that one's
-   * outcome, unless that one was denied approval (a denial stops what comes after it).
+   * outcome, unless that one was denied approval (`skipped_denied`: a denial stops what comes after it).
    */
   needs: z.array(StepId).max(50).optional(),
   /**

@@ -79,6 +79,8 @@ export interface ExecutorDeps {
   readonly runClaimTtlMs?: number;
   /** How often the reaper looks for runs whose owner stopped (default 10 s; see start()). */
   readonly reapMs?: number;
+  /** Waits between a step's attempts (default: a timer). */
+  readonly sleep?: (ms: number) => Promise<unknown>;
 }
 
 export class Executor {
@@ -125,6 +127,7 @@ export class Executor {
       log: deps.log,
       claimTtlMs,
       doneTtlMs: DONE_TTL_MS,
+      ...(deps.sleep ? { sleep: deps.sleep } : {}),
     });
     const env = { state: deps.state, statePrefix: deps.statePrefix, now: this.now };
     for (const d of deps.connectors) {

@@ -240,7 +240,7 @@ describe("planner", () => {
     const denied = plan(pb, { contain: { ...done(2), state: "skipped", status: "denied" }, tell: done(1) }, { gates });
     assert.deepEqual(
       denied.settled.map((s) => [s.step, s.status]),
-      [["after", "skipped_dependency"]],
+      [["after", "skipped_denied"]],
     );
     assert.equal(denied.status, "denied");
   });

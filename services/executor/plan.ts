@@ -6,8 +6,8 @@
  *
  * The graph (schemas/rules.ts PlaybookStep.needs): a step without `needs` waits for the step before it (a plain
  * list runs in order, as playbooks always did); such an implicit wait only orders, so the step runs whatever the
- * step before did, unless that one was denied approval or skipped for want of a step it needs. Explicit `needs` are
- * data dependencies: the step runs only when every step it needs succeeded.
+ * step before did, unless that one was denied approval (or skipped because of a denial: a denial stops what comes
+ * after it). Explicit `needs` are data dependencies: the step runs only when every step it needs succeeded.
  */
 import type { PlaybookFile, PlaybookStep } from "../../schemas/index.ts";
 import { dependenciesOf } from "../../schemas/index.ts";
@@ -117,7 +117,7 @@ export interface PlanInput {
 
 const SETTLED = new Set<StepRun["state"]>(["succeeded", "failed", "skipped"]);
 /** Statuses that stop the step after an implicit wait (a denial stops what comes after it). */
-const BLOCKS_IMPLICIT = new Set<StepStatus | undefined>(["denied", "expired", "skipped_dependency"]);
+const DENIED = new Set<StepStatus | undefined>(["denied", "expired", "skipped_denied"]);
 
 /** The state a settled step's status puts it in. */
 export function stateOf(status: StepStatus): "succeeded" | "failed" | "skipped" {
@@ -129,6 +129,7 @@ export function stateOf(status: StepStatus): "succeeded" | "failed" | "skipped" 
       return "succeeded";
     case "skipped_condition":
     case "skipped_dependency":
+    case "skipped_denied":
     case "skipped_aborted":
     case "skipped_no_reverse":
     case "denied":
@@ -250,15 +251,13 @@ export function planRun(input: PlanInput): Plan {
       const deps = playbook.deps[i] as PreparedPlaybook["deps"][number];
       const depStates = deps.ids.map((d) => [d, stateOfStep(d)] as const);
       if (depStates.some(([, d]) => !SETTLED.has(d.state))) continue;
-      const blocker = depStates.find(([, d]) =>
-        deps.implicit ? BLOCKS_IMPLICIT.has(d.status) : d.state !== "succeeded",
-      );
+      const blocker = depStates.find(([, d]) => (deps.implicit ? DENIED.has(d.status) : d.state !== "succeeded"));
       if (blocker) {
         const [id, d] = blocker;
         settle({
           step: step.id,
           state: "skipped",
-          status: "skipped_dependency",
+          status: DENIED.has(d.status) ? "skipped_denied" : "skipped_dependency",
           reason: `${deps.implicit ? "waits for" : "needs"} ${id}, which ${d.state === "failed" ? "failed" : "did not run"} (${d.status ?? d.state})`,
         });
         changed = true;
@@ -339,7 +338,7 @@ export function planRun(input: PlanInput): Plan {
   const all = steps.map((s) => stateOfStep(s.id));
   if (all.some((s) => s.status === "paused")) return { ...base, status: "held" };
   if (all.some((s) => s.state === "failed")) return { ...base, status: "failed" };
-  if (all.some((s) => s.status === "denied" || s.status === "expired")) return { ...base, status: "denied" };
+  if (all.some((s) => DENIED.has(s.status))) return { ...base, status: "denied" };
   return { ...base, status: "succeeded" };
 }
 

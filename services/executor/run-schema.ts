@@ -36,7 +36,7 @@ export type StepState = z.infer<typeof StepState>;
 /** A settled step's status: the action's (audit) status, or why the step never ran. */
 export const StepStatus = z.union([
   ActionStatus,
-  z.enum(["skipped_dependency", "skipped_aborted", "skipped_no_reverse"]),
+  z.enum(["skipped_dependency", "skipped_denied", "skipped_aborted", "skipped_no_reverse"]),
 ]);
 export type StepStatus = z.infer<typeof StepStatus>;
 
