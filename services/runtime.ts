@@ -8,16 +8,21 @@ import { randomBytes } from "node:crypto";
 import { buildApi, type Api } from "./api/app.ts";
 import { MemoryTrailStore, RedisTrailStore, trailEntries, type TrailStore } from "./api/trail.ts";
 import { StateIncidents } from "./api/incidents.ts";
-import { RunStore } from "./executor/runs.ts";
 import { Correlator } from "./correlator/correlator.ts";
 import { ImportedLists } from "./correlator/imported.ts";
 import { loadLists, loadRules } from "./correlator/load.ts";
 import { RuleSet } from "./correlator/ruleset.ts";
 import { LiveRules, sharedRulesControl } from "./correlator/live.ts";
-import { CONNECTORS, edlText, listEntries } from "./executor/connectors/index.ts";
-import { Executor } from "./executor/executor.ts";
-import { ApprovalStore } from "./executor/approvals.ts";
-import { Guards, loadGuardSettings } from "./executor/guards.ts";
+import {
+  ApprovalStore,
+  CONNECTORS,
+  Executor,
+  Guards,
+  RunStore,
+  edlText,
+  listEntries,
+  loadGuardSettings,
+} from "./executor/index.ts";
 import { Ingestor } from "./ingest/ingestor.ts";
 import { kafkaBus, MemoryBus, type Bus, type InMessage, type Subscription } from "./shared/bus/index.ts";
 import { splitBodyAsync, type SplitLimits } from "./ingest/body.ts";

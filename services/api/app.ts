@@ -26,7 +26,7 @@ import { approvalRoutes, type ApprovalsApi } from "./approvals.ts";
 import { trailView, type TrailStore } from "./trail.ts";
 import { incidentRoutes, type StateIncidents } from "./incidents.ts";
 import { runRoutes } from "./runs.ts";
-import type { RunStore } from "../executor/runs.ts";
+import type { RunStore } from "../executor/index.ts";
 import type { RulesControl } from "../correlator/live.ts";
 
 const inflate = promisify(gunzip);

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { Incident } from "../../schemas/index.ts";
 import { IncidentPage, IncidentPatch, IncidentQuery, IncidentTimeline } from "./incident-schemas.ts";
-import { ApprovalVerdict, PendingApproval } from "../executor/approvals.ts";
+import { ApprovalVerdict, PendingApproval } from "../executor/index.ts";
 import type { Role } from "../shared/roles.ts";
 import { BatchBody, VerdictBody } from "./approvals.ts";
 import { ActionList, ActionQuery, RunPage, RunQuery, RunView } from "./runs.ts";

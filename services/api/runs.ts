@@ -8,8 +8,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { ActionRecord } from "../../schemas/index.ts";
-import { RunDoc, RunStatus } from "../executor/run-schema.ts";
-import type { RunStore } from "../executor/runs.ts";
+import { RunDoc, RunStatus, type RunStore } from "../executor/index.ts";
 import { RiposteError } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
 

@@ -11,11 +11,16 @@ import { join, relative } from "node:path";
 import type { z } from "zod";
 import type { PlaybookFile } from "../../schemas/index.ts";
 import { PlaybookTestFile, targetKey, type Decision, type MockAnswer, type PlaybookTest } from "../../schemas/index.ts";
-import { CONNECTORS, httpError, type ConnectorDescriptor } from "../executor/connectors/index.ts";
-import { Executor } from "../executor/executor.ts";
-import { Guards, defaultGuardSettings } from "../executor/guards.ts";
-import { runIdOf } from "../executor/runs.ts";
-import type { RunDoc } from "../executor/run-schema.ts";
+import {
+  CONNECTORS,
+  Executor,
+  Guards,
+  defaultGuardSettings,
+  httpError,
+  runIdOf,
+  type ConnectorDescriptor,
+  type RunDoc,
+} from "../executor/index.ts";
 import { MemoryBus } from "../shared/bus/index.ts";
 import { topicNames } from "../shared/config.ts";
 import { RiposteError, messageOf } from "../shared/errors.ts";

@@ -7,9 +7,7 @@
  * to) cannot run here and are not claimed.
  */
 import { targetKey, type Decision, type PlaybookFile } from "../../schemas/index.ts";
-import { CONNECTORS, type ActionDescriptor, type PlannedRequest } from "../executor/connectors/index.ts";
-import { actionIdOf } from "../executor/executor.ts";
-import type { Guards } from "../executor/guards.ts";
+import { CONNECTORS, actionIdOf, type ActionDescriptor, type Guards, type PlannedRequest } from "../executor/index.ts";
 import { isRiposteError, messageOf } from "../shared/errors.ts";
 import { stateKey, type StateStore } from "../shared/state/index.ts";
 import { renderAll } from "../shared/template.ts";
