@@ -391,11 +391,14 @@ export class MemoryState implements StateStore {
     index.set(w.id, w.started);
     if (w.open) open.set(w.id, w.started);
     else open.delete(w.id);
-    const old = [...index]
-      .filter(([, t]) => t < w.retainAfter)
-      .sort(([am, a], [bm, b]) => a - b || (am < bm ? -1 : am > bm ? 1 : 0))
-      .slice(0, 100);
-    for (const [id] of old) {
+    // The index holds runs in the order they were first saved, which is their start order: the oldest are first,
+    // so trimming looks no further than the first run still in retention (a save stays O(1)).
+    const old: string[] = [];
+    for (const [id, t] of index) {
+      if (t >= w.retainAfter || old.length >= 100) break;
+      old.push(id);
+    }
+    for (const id of old) {
       docs.delete(id);
       versions.delete(id);
       index.delete(id);
