@@ -271,6 +271,7 @@ export async function startServices(opts: StartOptions): Promise<Running> {
       connectors: CONNECTORS,
       connectorConfig: config.connectors,
       guards,
+      forEachMax: config.forEachMax,
       consumerGroup: `${config.groupPrefix}.executor`,
     });
     subs.push(

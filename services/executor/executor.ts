@@ -325,7 +325,8 @@ export class Executor {
         if (!current) return false;
         pb = current;
         await this.runs.keep(pb);
-        run = await this.runs.save(this.newRun(decision, pb));
+        // A verdict for a run with no document (its approval was recorded before runs were kept): applied at once.
+        run = this.reopen(await this.runs.save(this.newRun(decision, pb)), opts);
       } else {
         pb = await this.runs.version(run.playbook.hash);
         if (!pb) {
@@ -442,7 +443,7 @@ export class Executor {
     }
     const g = opts.granted;
     const gated = g && steps[g.stepId];
-    if (g && gated && gated.state === "waiting_approval")
+    if (g && gated && (gated.state === "waiting_approval" || gated.state === "pending"))
       steps[g.stepId] = {
         ...gated,
         state: "pending",

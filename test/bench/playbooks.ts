@@ -60,6 +60,23 @@ const PLAYBOOK = PlaybookFile.parse({
 
 const hex32 = (i: number) => i.toString(16).padStart(32, "0");
 
+/** Bare POSTs to a local server, `concurrency` at a time for `seconds`: the HTTP ceiling of this process. */
+async function rawRequestsPerSecond(url: string, concurrency: number, seconds: number): Promise<number> {
+  let n = 0;
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        const res = await fetch(`${url}/baseline`, { method: "POST", body: "{}" });
+        await res.text();
+        n++;
+      }
+    }),
+  );
+  return n / ((performance.now() - start) / 1000);
+}
+
 export async function benchPlaybooks(opts: PlaybooksOptions): Promise<Row> {
   const devices = Object.fromEntries(Array.from({ length: opts.hosts }, (_v, i) => [`bench-${i}`, hex32(i + 1)]));
   const vendors = await startVendors(devices);
@@ -124,6 +141,8 @@ export async function benchPlaybooks(opts: PlaybooksOptions): Promise<Row> {
     latency?.add(performance.now() - t);
   };
   try {
+    // The baseline, measured the same minute: bare HTTP requests to the same fake at the same concurrency.
+    const ceiling = await rawRequestsPerSecond(vendors.webhook.url, opts.concurrency, 3);
     for (let k = 0; k < 200; k++) await one();
     const latency = new Samples();
     const memory = new MemoryProbe();
@@ -148,7 +167,9 @@ export async function benchPlaybooks(opts: PlaybooksOptions): Promise<Row> {
     const runs = await executor.runs.list({ limit: 200 });
     const failed = runs.runs.filter((r) => r.status !== "succeeded").length;
     const rate = done / seconds;
-    progress(`  playbooks: ${fmtRate(rate, "runs")}, ${Math.round(requests / seconds)} vendor requests/s`);
+    progress(
+      `  playbooks: ${fmtRate(rate, "runs")}, ${Math.round(requests / seconds)} vendor requests/s (bare HTTP ${Math.round(ceiling)}/s)`,
+    );
     return {
       id: opts.id,
       name: opts.name,
@@ -166,7 +187,9 @@ export async function benchPlaybooks(opts: PlaybooksOptions): Promise<Row> {
         `webhook and Slack fakes over HTTP in this process, embedded state and bus, ${opts.concurrency} runs in ` +
         `flight; ${done.toLocaleString("en-US")} runs in ${seconds.toFixed(1)} s, ${Math.round(requests / done)} ` +
         `vendor requests per run (${Math.round(requests / seconds).toLocaleString("en-US")}/s); ` +
-        `${failed} of the last 200 runs not succeeded; goal ≥ 2,000 runs/s`,
+        `${failed} of the last 200 runs not succeeded; baseline: bare HTTP requests to a fake in this process ` +
+        `${Math.round(ceiling).toLocaleString("en-US")}/s, i.e. at most ${Math.round(ceiling / Math.max(1, requests / done))} ` +
+        `runs/s at this many requests a run; goal ≥ 2,000 runs/s`,
     };
   } finally {
     await executor.stop();
