@@ -134,3 +134,25 @@ test("no test files: exit 1 and says where it looked", async () => {
   assert.equal(r.code, 1);
   assert.match(r.stderr, /no test files in .*playbooks\/tests/);
 });
+
+test("riposte rules validate: a playbook graph's unknown need, cycle and bad if are reported at file:line:column", async () => {
+  const dir = join(scratch, "graph");
+  cpSync("rules", dir, { recursive: true });
+  const step = (id: string, extra: string) => `  - id: ${id}
+    connector: slack
+    action: post_message
+    params: { title: x }
+${extra}`;
+  const write = (steps: string) =>
+    writeFileSync(join(dir, "playbooks", "notify.yaml"), `id: notify\nversion: 1\nname: n\nsteps:\n${steps}`);
+  write(step("a", "    needs: [nope]\n"));
+  let r = await riposte("rules", "validate", dir);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /notify\.yaml:9:13: steps\.0\.needs\.0: needs "nope", which is not a step of this playbook/);
+  write(step("a", "    needs: [b]\n") + step("b", "    needs: [a]\n"));
+  r = await riposte("rules", "validate", dir);
+  assert.match(r.stderr, /notify\.yaml:9:5: steps\.0\.needs: steps wait for each other in a cycle: a → b → a/);
+  write(step("a", "") + step("b", '    if: { fact: steps, path: $.a.output.x, operator: regex, value: "(" }\n'));
+  r = await riposte("rules", "validate", dir);
+  assert.match(r.stderr, /notify\.yaml:13:61: regex: Invalid regular expression/);
+});
