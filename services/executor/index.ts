@@ -27,6 +27,7 @@ export {
   planRun,
   playbookHash,
   preparePlaybook,
+  itemKey,
   stateOf,
   type Plan,
   type PlanInput,
