@@ -190,9 +190,7 @@ export class Executor {
       try {
         const run = await this.runs.get(id);
         if (!run || run.status !== "running") continue;
-        const held = await this.deps.state.claim(this.runs.ownerKey(id), "reaper-probe", 1);
-        // The probe takes nothing: a free claim expires at once; a held one belongs to a live owner.
-        if (held.state === "held") continue;
+        // Driving it takes its owner claim: refused (retriable, logged at debug) while its owner's heartbeat lives.
         await this.drive(run.decision, undefined);
         n++;
       } catch (e) {

@@ -11,9 +11,9 @@ import { MemoryBus, type InMessage } from "../shared/bus/index.ts";
 import { topicNames } from "../shared/config.ts";
 import { silentLogger } from "../shared/log.ts";
 import { Metrics } from "../shared/metrics.ts";
-import { MemoryState, type StateStore } from "../shared/state/index.ts";
+import { MemoryState, RedisState, type StateStore } from "../shared/state/index.ts";
 import { startVendors, type Vendors } from "../../test/support/vendors.ts";
-import { eventually } from "../../test/support/env.ts";
+import { eventually, requireRedis, uniquePrefix } from "../../test/support/env.ts";
 import { CONNECTORS } from "./connectors/index.ts";
 import { Executor } from "./executor.ts";
 import { playbookHash } from "./plan.ts";
@@ -324,6 +324,42 @@ describe("durable playbook runs against vendor fakes", () => {
     );
     await executor(pb, state).handle([msg(decision("r1"))]);
     assert.equal(v.edr.actions().length, 2, "the redelivery neither contains nor lifts again");
+  });
+
+  test("two executors on Redis racing one decision's graph: one vendor call per action, one run", async () => {
+    const url = await requireRedis();
+    const [sa, sb] = [new RedisState(url), new RedisState(url)];
+    await Promise.all([sa.ready(), sb.ready()]);
+    const prefix = uniquePrefix("runs-race");
+    try {
+      const pb = graph();
+      const [a, b] = [executor(pb, sa, { statePrefix: prefix }), executor(pb, sb, { statePrefix: prefix })];
+      const d = decision("race1", "web-02");
+      // Each is redelivered (as the bus would) while the other holds the run.
+      const drive = async (ex: Executor) => {
+        for (;;) {
+          try {
+            return await ex.handle([msg(d)]);
+          } catch (e) {
+            assert.match(String(e), /in progress elsewhere/);
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        }
+      };
+      await Promise.all([drive(a), drive(b)]);
+      assert.equal(lookups().length, 1);
+      assert.equal(v.edr.actions().length, 1);
+      assert.equal(v.webhook.requests.length, 1);
+      assert.equal(v.slack.posts().length, 1);
+      const run = await a.runs.get(runIdOf("race1"));
+      assert.equal(run?.status, "succeeded");
+      assert.deepEqual(
+        (await b.runs.list({ decision_id: "race1", limit: 10 })).runs.map((r) => r.id),
+        [runIdOf("race1")],
+      );
+    } finally {
+      await Promise.all([sa.close(), sb.close()]);
+    }
   });
 
   test("a run whose executor froze is taken over by another from its state: no action is sent twice", async () => {
