@@ -11,10 +11,11 @@ import { MemoryBus, type InMessage } from "../shared/bus/index.ts";
 import { topicNames } from "../shared/config.ts";
 import { silentLogger } from "../shared/log.ts";
 import { Metrics } from "../shared/metrics.ts";
-import { MemoryState, RedisState, type StateStore } from "../shared/state/index.ts";
+import { MemoryState, RedisState, incidentKeys, type StateStore } from "../shared/state/index.ts";
 import { startVendors, type Vendors } from "../../test/support/vendors.ts";
 import { eventually, requireRedis, uniquePrefix } from "../../test/support/env.ts";
 import { CONNECTORS } from "./connectors/index.ts";
+import { ApprovalStore } from "./approvals.ts";
 import { Executor } from "./executor.ts";
 import { playbookHash } from "./plan.ts";
 import { runIdOf } from "./runs.ts";
@@ -360,6 +361,78 @@ describe("durable playbook runs against vendor fakes", () => {
     } finally {
       await Promise.all([sa.close(), sb.close()]);
     }
+  });
+
+  test("a run keeps the playbook version it started with: a verdict after a reload resumes it with that one", async () => {
+    const state = new MemoryState();
+    const gated = {
+      id: "contain",
+      connector: "crowdstrike",
+      action: "contain_host",
+      params: { host: "{{target.value}}" },
+      approval: { roles: ["approver"], expires: "1h" },
+    };
+    const v1 = PlaybookSchema.parse({ id: "isolate-graph", version: 1, name: "v1", steps: [gated] });
+    const v2 = PlaybookSchema.parse({
+      id: "isolate-graph",
+      version: 2,
+      name: "v2",
+      steps: [gated, { id: "tell", connector: "webhook", action: "post", params: { decision: "{{decision.id}}" } }],
+    });
+    await executor(v1, state).handle([msg(decision("v1d"))]);
+    const approvals = new ApprovalStore({ state, prefix: "runs" });
+    const [pending] = await approvals.pending();
+    assert.ok(pending);
+    const verdict = await approvals.decide(pending.id, { verdict: "approved", by: "apo" }, "approver");
+    assert.ok(verdict.ok);
+    // Restarted with version 2 loaded: the run that started with version 1 goes on with version 1.
+    const reloaded = executor(v2, state);
+    await reloaded.handleApprovals([{ ...msg(decision("v1d")), value: Buffer.from(JSON.stringify(verdict.verdict)) }]);
+    assert.equal(v.edr.actions().length, 1);
+    assert.equal(v.webhook.requests.length, 0, "version 2's extra step is not in this run");
+    const run = await reloaded.runs.get(runIdOf("v1d"));
+    assert.equal(run?.status, "succeeded");
+    assert.deepEqual(run?.playbook, { id: "isolate-graph", version: 1, hash: playbookHash(v1) });
+    const contained = records.find((r) => r["step"] === "contain" && r["status"] === "succeeded");
+    assert.equal(contained?.["playbook_version"], 1);
+    assert.equal(contained?.["playbook_hash"], playbookHash(v1));
+    assert.equal((contained?.["approval"] as Record<string, unknown>)["by"], "apo");
+  });
+
+  test("if on the decision's incident: the step runs only for an entity whose open incident scores high", async () => {
+    const state = new MemoryState();
+    const keys = incidentKeys("runs");
+    const incident = { id: "inc-1", status: "open", score: 90 };
+    await state.incidentSave(keys, {
+      writes: [{ id: "inc-1", doc: JSON.stringify(incident), version: 1, lastSeen: Date.now() }],
+      links: [{ entity: "host:web-01", id: "inc-1" }],
+      linkTime: Date.now(),
+      retainAfter: 0,
+      linkAfter: 0,
+      ttlMs: 60_000,
+    });
+    const pb = PlaybookSchema.parse({
+      id: "isolate-graph",
+      version: 1,
+      name: "Ticket high incidents",
+      steps: [
+        {
+          id: "ticket",
+          connector: "webhook",
+          action: "post",
+          params: { decision: "{{decision.id}}", title: "Incident {{incident.id}}" },
+          if: { fact: "incident", path: "$.score", operator: "greaterThanInclusive", value: 80 },
+        },
+      ],
+    });
+    const ex = executor(pb, state);
+    await ex.handle([msg(decision("inc-a", "web-01"))]);
+    await ex.handle([msg(decision("inc-b", "web-02"))]);
+    assert.deepEqual(
+      v.webhook.deliveries.map((x) => [x.body["decision"], x.body["title"]]),
+      [["inc-a", "Incident inc-1"]],
+    );
+    assert.equal((await ex.runs.get(runIdOf("inc-b")))?.steps["ticket"]?.status, "skipped_condition");
   });
 
   test("a run whose executor froze is taken over by another from its state: no action is sent twice", async () => {
