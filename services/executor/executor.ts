@@ -368,11 +368,11 @@ export class Executor {
         for (const r of plan.ready) {
           if (inflight.has(r.step.id)) continue;
           steps[r.step.id] = { ...(steps[r.step.id] ?? { attempts: 0 }), state: "running", started: now };
-          inflight.set(r.step.id, this.runReady(decision, pb, run, r, steps[r.step.id] as StepRun));
+          inflight.set(r.step.id, watched(this.runReady(decision, pb, run, r, steps[r.step.id] as StepRun)));
           changed = true;
         }
         if (plan.rollback && inflight.size === 0) {
-          inflight.set(ROLLBACK, this.undo(decision, pb, run, plan.rollback));
+          inflight.set(ROLLBACK, watched(this.undo(decision, pb, run, plan.rollback)));
           changed = true;
         }
         const status: RunDoc["status"] = inflight.size > 0 ? "running" : plan.status;
@@ -863,6 +863,15 @@ const finished = (step: string, run: StepRun, records: readonly AuditRecord[], i
   run,
   records,
 });
+
+/**
+ * A step in flight, whose failure is handled where the run awaits it (Promise.race, or allSettled on the way out):
+ * marked handled at once, so a failure while the run is saving its document is not an unhandled rejection.
+ */
+function watched<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
 
 const sameRecord = (a: AuditRecord, b: AuditRecord) => a.id === b.id && a.status === b.status;
 
