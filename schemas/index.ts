@@ -6,3 +6,4 @@ export * from "./duration.ts";
 export * from "./mapping.ts";
 export * from "./rule-tests.ts";
 export * from "./incident.ts";
+export * from "./playbook-tests.ts";

@@ -104,12 +104,19 @@ export const ActionStatus = z.enum([
 ]);
 export type ActionStatus = z.infer<typeof ActionStatus>;
 
-/** One record on `riposte.actions`: the audit of a playbook step. */
+/** One record on `riposte.actions`: the audit of a playbook step (one for_each item of it). */
 export const ActionRecord = z.object({
   id: z.string(),
   decision_id: z.string(),
   playbook: z.string(),
+  /** The playbook version the run started with (and keeps), and the sha256 of that canonical playbook. */
+  playbook_version: z.number().int().optional(),
+  playbook_hash: z.string().optional(),
+  /** The run (GET /v1/runs/{id}) the action belongs to. */
+  run_id: z.string().optional(),
   step: z.string(),
+  /** The for_each item the action is for. */
+  item: z.string().optional(),
   connector: z.string(),
   action: z.string(),
   classification: z.enum(["containment", "notify", "enrich", "ticket"]),

@@ -207,20 +207,57 @@ export type RuleFile = z.infer<typeof RuleFile>;
 
 export const Classification = z.enum(["containment", "notify", "enrich", "ticket"]);
 
+const StepId = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "a step id: lower-case letters, digits, '_' or '-'");
+
+/** Where a template, an `if` or a `for_each` may read: the decision's fields, its incident, earlier steps, the item. */
+export const STEP_DATA_ROOTS = ["target", "params", "alert", "decision", "rule", "incident", "steps", "item"] as const;
+
+/** A dotted path to a list in the decision or an earlier step's output: `params.recipients`, `steps.find.output.mailboxes`. */
+const ListPath = z
+  .string()
+  .regex(
+    /^(target|params|alert|decision|rule|incident|steps)(\.[\w-]+)+$/,
+    "a dotted path to a list under params, alert, incident or steps (params.recipients, steps.find.output.mailboxes)",
+  );
+
 export const PlaybookStep = z.strictObject({
-  id: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/),
+  id: StepId,
   connector: z.string().min(1),
   action: z.string().min(1),
   params: z.record(z.string(), z.string()).default({}),
+  /**
+   * The steps this one waits for. Absent: the step before it (a plain list runs in order, as before); `[]`: none,
+   * it starts at once. A step runs only when every step it needs succeeded; otherwise it is skipped
+   * (`skipped_dependency`). An implicit wait for the step before only orders: the step runs whatever that one's
+   * outcome, unless that one was denied approval (`skipped_denied`: a denial stops what comes after it).
+   */
+  needs: z.array(StepId).max(50).optional(),
+  /**
+   * Runs the step only when this condition (the rules' condition format) holds on the facts `decision`, `target`,
+   * `params`, `alert`, `rule`, `incident` and `steps` (`{fact: steps, path: $.lookup.output.confidence, ...}`);
+   * otherwise it is skipped (`skipped_condition`) and so are the steps that need it.
+   */
+  if: Condition.optional(),
+  /**
+   * Runs the step once per item of this list (each item its own effectively-once action; `{{item}}` and
+   * `{{item.field}}` in params). A single value is a list of one; a list longer than the executor's limit
+   * (RIPOSTE_FOR_EACH_MAX, default 100) fails the step without sending anything.
+   */
+  for_each: ListPath.optional(),
   timeout: Duration.default(30_000),
   retry: z
     .strictObject({ max: z.number().int().min(0).max(10), backoff: Duration })
     .default({ max: 2, backoff: 1_000 }),
-  on_failure: z.enum(["continue", "abort"]).default("abort"),
+  /**
+   * What a failure (or a guard's refusal) of this step does to the run: `continue` (the steps that need it are
+   * skipped, the others go on), `abort` (nothing more starts) or `rollback` (abort, then undo every step done so far
+   * through its action's declared reverse action, latest first).
+   */
+  on_failure: z.enum(["continue", "abort", "rollback"]).default("abort"),
   lease: z.strictObject({ ttl: Duration }).optional(),
   /**
-   * An approval gate: the step (and the rest of the playbook after it) waits until a token of one of these roles
-   * (or a higher one) approves it, or it expires and `on_expiry` decides.
+   * An approval gate: the step (and the steps after it that wait for it) waits until a token of one of these roles
+   * (or a higher one) approves it, or it expires and `on_expiry` decides. Steps that do not wait for it go on.
    */
   approval: z
     .strictObject({
@@ -235,11 +272,122 @@ export const PlaybookStep = z.strictObject({
 });
 export type PlaybookStep = z.infer<typeof PlaybookStep>;
 
-export const PlaybookFile = z.strictObject({
-  id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/),
-  version: z.number().int().positive(),
-  name: z.string().min(1),
-  description: z.string().optional(),
-  steps: z.array(PlaybookStep).min(1),
-});
+/** The steps a step waits for: its `needs`, or the step before it when it has none (see PlaybookStep.needs). */
+export function dependenciesOf(steps: readonly PlaybookStep[], index: number): { ids: string[]; implicit: boolean } {
+  const step = steps[index] as PlaybookStep;
+  if (step.needs !== undefined) return { ids: [...step.needs], implicit: false };
+  const before = steps[index - 1];
+  return { ids: before ? [before.id] : [], implicit: true };
+}
+
+/** The `steps.<id>` a step reads (params, if, for_each). */
+export function stepsReadBy(step: PlaybookStep): Set<string> {
+  const out = new Set<string>();
+  const scan = (text: string) => {
+    for (const m of text.matchAll(/(?:^|[^\w.])steps\.([a-z0-9][a-z0-9_-]*)/g)) out.add(m[1] as string);
+  };
+  for (const t of Object.values(step.params)) scan(t);
+  if (step.for_each) scan(step.for_each);
+  const walk = (c: ConditionShape | undefined) => {
+    if (!c) return;
+    c.all?.forEach(walk);
+    c.any?.forEach(walk);
+    walk(c.not);
+    if (c.fact === "steps" && c.path) {
+      const m = /^\$\.([a-z0-9][a-z0-9_-]*)/.exec(c.path);
+      if (m) out.add(m[1] as string);
+    }
+    const v = c.value as { fact?: unknown; path?: unknown } | undefined;
+    if (v && typeof v === "object" && v.fact === "steps" && typeof v.path === "string") {
+      const m = /^\$\.([a-z0-9][a-z0-9_-]*)/.exec(v.path);
+      if (m) out.add(m[1] as string);
+    }
+  };
+  walk(step.if);
+  return out;
+}
+
+/**
+ * The graph checks: unique step ids, `needs` naming steps of the playbook, no cycle, and every `steps.<id>` a step
+ * reads is one it waits for (directly or through others), so the output is there when it runs.
+ */
+function checkGraph(steps: readonly PlaybookStep[], ctx: z.RefinementCtx): void {
+  const index = new Map<string, number>();
+  steps.forEach((s, i) => {
+    if (index.has(s.id))
+      ctx.addIssue({ code: "custom", path: ["steps", i, "id"], message: `step id "${s.id}" is used twice` });
+    else index.set(s.id, i);
+  });
+  const deps = steps.map((_s, i) => dependenciesOf(steps, i).ids);
+  let broken = false;
+  steps.forEach((s, i) =>
+    (s.needs ?? []).forEach((n, j) => {
+      if (!index.has(n)) {
+        broken = true;
+        ctx.addIssue({
+          code: "custom",
+          path: ["steps", i, "needs", j],
+          message: `needs "${n}", which is not a step of this playbook (steps: ${[...index.keys()].join(", ")})`,
+        });
+      } else if (n === s.id) {
+        broken = true;
+        ctx.addIssue({ code: "custom", path: ["steps", i, "needs", j], message: `step "${s.id}" needs itself` });
+      }
+    }),
+  );
+  if (broken) return;
+  // Cycles: depth-first, reporting the first cycle found at the step that closes it.
+  const mark = new Array<0 | 1 | 2>(steps.length).fill(0);
+  const stack: number[] = [];
+  const visit = (i: number): boolean => {
+    if (mark[i] === 2) return false;
+    if (mark[i] === 1) {
+      const cycle = [...stack.slice(stack.indexOf(i)), i].map((k) => (steps[k] as PlaybookStep).id);
+      ctx.addIssue({
+        code: "custom",
+        path: ["steps", i, "needs"],
+        message: `steps wait for each other in a cycle: ${cycle.join(" → ")}`,
+      });
+      return true;
+    }
+    mark[i] = 1;
+    stack.push(i);
+    for (const d of deps[i] as string[]) if (visit(index.get(d) as number)) return true;
+    stack.pop();
+    mark[i] = 2;
+    return false;
+  };
+  for (let i = 0; i < steps.length; i++) if (visit(i)) return;
+  const ancestors = (i: number, seen = new Set<string>()): Set<string> => {
+    for (const d of deps[i] as string[]) {
+      if (seen.has(d)) continue;
+      seen.add(d);
+      ancestors(index.get(d) as number, seen);
+    }
+    return seen;
+  };
+  steps.forEach((s, i) => {
+    const before = ancestors(i);
+    for (const read of stepsReadBy(s)) {
+      if (!index.has(read))
+        ctx.addIssue({ code: "custom", path: ["steps", i], message: `reads steps.${read}, which is not a step` });
+      else if (!before.has(read))
+        ctx.addIssue({
+          code: "custom",
+          path: ["steps", i],
+          message: `reads steps.${read} but does not wait for it: add "${read}" to needs`,
+        });
+    }
+  });
+}
+
+export const PlaybookFile = z
+  .strictObject({
+    id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/),
+    version: z.number().int().positive(),
+    name: z.string().min(1),
+    description: z.string().optional(),
+    steps: z.array(PlaybookStep).min(1).max(100),
+  })
+  .superRefine((p, ctx) => checkGraph(p.steps, ctx));
 export type PlaybookFile = z.infer<typeof PlaybookFile>;

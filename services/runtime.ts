@@ -13,10 +13,16 @@ import { ImportedLists } from "./correlator/imported.ts";
 import { loadLists, loadRules } from "./correlator/load.ts";
 import { RuleSet } from "./correlator/ruleset.ts";
 import { LiveRules, sharedRulesControl } from "./correlator/live.ts";
-import { CONNECTORS, edlText, listEntries } from "./executor/connectors/index.ts";
-import { Executor } from "./executor/executor.ts";
-import { ApprovalStore } from "./executor/approvals.ts";
-import { Guards, loadGuardSettings } from "./executor/guards.ts";
+import {
+  ApprovalStore,
+  CONNECTORS,
+  Executor,
+  Guards,
+  RunStore,
+  edlText,
+  listEntries,
+  loadGuardSettings,
+} from "./executor/index.ts";
 import { Ingestor } from "./ingest/ingestor.ts";
 import { kafkaBus, MemoryBus, type Bus, type InMessage, type Subscription } from "./shared/bus/index.ts";
 import { splitBodyAsync, type SplitLimits } from "./ingest/body.ts";
@@ -265,6 +271,7 @@ export async function startServices(opts: StartOptions): Promise<Running> {
       connectors: CONNECTORS,
       connectorConfig: config.connectors,
       guards,
+      forEachMax: config.forEachMax,
       consumerGroup: `${config.groupPrefix}.executor`,
     });
     subs.push(
@@ -366,6 +373,7 @@ export async function startServices(opts: StartOptions): Promise<Running> {
       apiToken,
       apiTokens: config.api.tokens,
       audit: (r) => bus.publish(topics.audit, [{ key: r.actor, value: JSON.stringify(r) }]),
+      runs: new RunStore({ state, prefix: config.topics.prefix }),
       approvals: {
         store: new ApprovalStore({ state, prefix: config.topics.prefix }),
         publish: (v) => bus.publish(topics.approvals, [{ key: v.id, value: JSON.stringify(v) }]),

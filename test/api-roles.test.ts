@@ -16,6 +16,7 @@ import { ROUTES } from "../services/api/openapi.ts";
 import { MemoryTrailStore } from "../services/api/trail.ts";
 import { StateIncidents } from "../services/api/incidents.ts";
 import type { ApiAuditRecord } from "../services/api/audit.ts";
+import { RunStore } from "../services/executor/runs.ts";
 import { ApprovalStore, type ApprovalVerdict, type PendingApproval } from "../services/executor/approvals.ts";
 import { ROLES, atLeast, type ApiToken, type Role } from "../services/shared/roles.ts";
 
@@ -53,6 +54,7 @@ function fullApi(opts: { failAudit?: boolean; now?: () => number } = {}) {
     replay: (o) => replayDlq({ bus, topics, ingestor, state, groupId: "g", ...o }),
     trail: new MemoryTrailStore(60_000),
     incidents: new StateIncidents({ state, prefix: "roles", retentionMs: 60_000 }),
+    runs: new RunStore({ state, prefix: "roles" }),
     rules: { status: async () => undefined, reload: async () => ({ requested_at: 1 }) },
     killSwitch: { get: async () => ({ on: false }), set: async (on) => ({ on }) },
     edl: { tokens: { block: "edl-block-token-0123456789" }, text: async () => "" },

@@ -12,6 +12,7 @@ import { buildApi, registeredRoutes } from "../services/api/app.ts";
 import { ROUTES, fastifyPath } from "../services/api/openapi.ts";
 import { MemoryTrailStore } from "../services/api/trail.ts";
 import { StateIncidents } from "../services/api/incidents.ts";
+import { RunStore } from "../services/executor/runs.ts";
 import { ApprovalStore } from "../services/executor/approvals.ts";
 
 const TOKEN = "openapi-token-0123456789abcdef";
@@ -33,6 +34,7 @@ function fullApi() {
     replay: (o) => replayDlq({ bus, topics, ingestor, state: new MemoryState(), groupId: "g", ...o }),
     trail: new MemoryTrailStore(60_000),
     incidents: new StateIncidents({ state: new MemoryState(), prefix: "openapi", retentionMs: 60_000 }),
+    runs: new RunStore({ state: new MemoryState(), prefix: "openapi" }),
     rules: { status: async () => undefined, reload: async () => ({ requested_at: 1 }) },
     killSwitch: { get: async () => ({ on: false }), set: async (on) => ({ on }) },
     edl: { tokens: {}, text: async () => "" },

@@ -6,6 +6,7 @@ import {
   RedisState,
   incidentKeys,
   loadScripts,
+  runKeys,
   stateKey,
   type StateStore,
 } from "../services/shared/state/index.ts";
@@ -372,6 +373,53 @@ for (const [name, make] of implementations) {
       retainAfter: trim.retainAfter ?? 0,
       linkAfter: trim.linkAfter ?? 0,
       ttlMs: 60_000,
+    });
+
+    test("runs: compare-and-set saves, open runs listed until they end, pages latest first, retention trims", async () => {
+      const s = await store();
+      const keys = runKeys(uniquePrefix("runs"));
+      const w = (id: string, version: number, started: number, open: boolean, retainAfter = 0) => ({
+        id,
+        doc: JSON.stringify({ id, version }),
+        version,
+        started,
+        open,
+        retainAfter,
+        ttlMs: 60_000,
+      });
+      assert.deepEqual(await s.runRead(keys, ["a"]), [undefined]);
+      assert.deepEqual(await s.runScan(keys, "all", undefined, 10), []);
+      assert.equal(await s.runSave(keys, w("a", 1, 1_000, true)), true);
+      assert.equal(await s.runSave(keys, w("b", 1, 2_000, true)), true);
+      assert.equal(await s.runSave(keys, w("c", 1, 2_000, false)), true);
+      assert.equal(await s.runSave(keys, w("a", 1, 1_000, false)), false, "version 1 again: a conflict");
+      assert.equal(await s.runSave(keys, w("a", 3, 1_000, false)), false, "a version skipped: a conflict");
+      assert.deepEqual(
+        (await s.runRead(keys, ["b", "nope", "a"])).map((d) => d && (JSON.parse(d) as { version: number }).version),
+        [1, undefined, 1],
+        "nothing written by the conflicts",
+      );
+      assert.deepEqual(await s.runScan(keys, "open", undefined, 10), [
+        { id: "b", score: 2_000 },
+        { id: "a", score: 1_000 },
+      ]);
+      assert.equal(await s.runSave(keys, w("a", 2, 1_000, false)), true);
+      assert.deepEqual(await s.runScan(keys, "open", undefined, 10), [{ id: "b", score: 2_000 }], "a ended");
+      const first = await s.runScan(keys, "all", undefined, 2);
+      assert.deepEqual(first, [
+        { id: "c", score: 2_000 },
+        { id: "b", score: 2_000 },
+      ]);
+      assert.deepEqual(await s.runScan(keys, "all", first[1], 2), [{ id: "a", score: 1_000 }]);
+      assert.equal(await s.runSave(keys, w("d", 1, 3_000, true, 1_500)), true);
+      assert.deepEqual(await s.runRead(keys, ["a"]), [undefined], "a started before the retention: dropped");
+      assert.deepEqual(
+        (await s.runScan(keys, "all", undefined, 10)).map((r) => r.id),
+        ["d", "c", "b"],
+      );
+      await refused(s.runSave(keys, w("e", 0, 1, true)), "runSave version 0");
+      await refused(s.runSave(keys, { ...w("e", 1, 1, true), ttlMs: 0 }), "runSave ttl 0");
+      await refused(s.runScan(keys, "all", undefined, 0), "runScan count 0");
     });
 
     test("incidents: a save writes documents and links together, and reads give them back in order", async () => {

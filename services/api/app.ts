@@ -2,6 +2,7 @@
  * The HTTP API, built by a factory (tests use `inject`, `listen` happens in the CLI):
  * - `POST /v1/alerts/:source` ingest (JSON object, array, NDJSON, text lines; gzip), 202 once durable
  * - `GET|PATCH /v1/incidents...` incidents from shared state (incidents.ts)
+ * - `GET /v1/runs...`, `GET /v1/actions` playbook runs and their audit records from shared state (runs.ts)
  * - `GET /v1/stats` counters, `GET /metrics` Prometheus text, `GET /healthz` liveness (no auth)
  */
 import { gunzip } from "node:zlib";
@@ -24,6 +25,8 @@ import { auditRecord, errorCodeOf, requestSummary, type ApiAuditRecord } from ".
 import { approvalRoutes, type ApprovalsApi } from "./approvals.ts";
 import { trailView, type TrailStore } from "./trail.ts";
 import { incidentRoutes, type StateIncidents } from "./incidents.ts";
+import { runRoutes } from "./runs.ts";
+import type { RunStore } from "../executor/index.ts";
 import type { RulesControl } from "../correlator/live.ts";
 
 const inflate = promisify(gunzip);
@@ -73,6 +76,8 @@ export interface ApiOptions {
   readonly trail?: TrailStore;
   /** The incidents in shared state (`/v1/incidents...`); the timeline adds what `trail` kept of their alerts. */
   readonly incidents?: StateIncidents;
+  /** The playbook runs in shared state (`/v1/runs...`, `/v1/actions`). */
+  readonly runs?: RunStore;
   /**
    * The served external dynamic lists (`GET /v1/edl/{name}`): each list's text, and the read tokens of lists
    * (RIPOSTE_EDL_TOKENS; the API token reads every list).
@@ -455,6 +460,7 @@ export function buildApi(opts: ApiOptions) {
   }
   if (opts.incidents) incidentRoutes(app, { incidents: opts.incidents, trail: opts.trail, log: opts.log });
   if (opts.approvals) approvalRoutes(app, { approvals: opts.approvals, log: opts.log });
+  if (opts.runs) runRoutes(app, { runs: opts.runs });
   const replay = opts.replay;
   if (replay) {
     app.post<{ Body: Buffer }>("/v1/dlq/replay", async (req) => {

@@ -8,8 +8,7 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
-import type { ApprovalStore, ApprovalVerdict, Decided } from "../executor/approvals.ts";
-import { MAX_BATCH } from "../executor/approvals.ts";
+import { MAX_BATCH, type ApprovalStore, type ApprovalVerdict, type Decided } from "../executor/index.ts";
 import { RiposteError, messageOf } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
 import { principalOf } from "./principal.ts";

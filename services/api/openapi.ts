@@ -6,9 +6,10 @@
 import { z } from "zod";
 import { Incident } from "../../schemas/index.ts";
 import { IncidentPage, IncidentPatch, IncidentQuery, IncidentTimeline } from "./incident-schemas.ts";
-import { ApprovalVerdict, PendingApproval } from "../executor/approvals.ts";
+import { ApprovalVerdict, PendingApproval } from "../executor/index.ts";
 import type { Role } from "../shared/roles.ts";
 import { BatchBody, VerdictBody } from "./approvals.ts";
+import { ActionList, ActionQuery, RunPage, RunQuery, RunView } from "./runs.ts";
 
 /** Body of `POST /v1/dlq/replay`; the handler validates with this schema. */
 export const ReplayArgs = z.strictObject({
@@ -273,6 +274,43 @@ export const ROUTES: readonly RouteDoc[] = [
     tag: "incidents",
     params: IncidentId,
     responses: { 200: { description: "The timeline", schema: IncidentTimeline }, ...errors(400, 401, 404, 503) },
+  },
+  {
+    method: "GET",
+    path: "/v1/runs",
+    summary: "Playbook runs, latest first",
+    description:
+      "Each run of a decision's playbook: the playbook id, version and hash it started with, its status (running, waiting_approval, paused; succeeded, failed, denied, aborted, rolled_back, rollback_failed, held) and each step's state. A page scans at most 2,000 runs, so a page may come back short with a next_cursor.",
+    tag: "runs",
+    query: Object.fromEntries(
+      Object.entries(RunQuery.shape).map(([name, schema]) => [
+        name,
+        { schema: schema as z.ZodType, description: schema.description ?? name },
+      ]),
+    ),
+    responses: { 200: { description: "A page of runs", schema: RunPage }, ...errors(400, 401, 503) },
+  },
+  {
+    method: "GET",
+    path: "/v1/runs/{id}",
+    summary: "One playbook run",
+    description:
+      "The run with each step's state and status, attempts, result (output), error, latency, trace id and for_each items; the approval it waits for or passed; its rollback.",
+    tag: "runs",
+    params: { id: { schema: z.string().regex(/^[0-9a-f]{32}$/), description: "The run's id (GET /v1/runs)" } },
+    responses: { 200: { description: "The run", schema: RunView }, ...errors(400, 401, 404, 503) },
+  },
+  {
+    method: "GET",
+    path: "/v1/actions",
+    summary: "The audit records of a decision's actions",
+    description:
+      "What each action of the decision's run did (also those held back by a guard, waiting for or denied approval), in the order they ended, each naming the playbook id, version and hash.",
+    tag: "runs",
+    query: {
+      decision_id: { schema: ActionQuery.shape.decision_id, description: "The decision whose actions to list" },
+    },
+    responses: { 200: { description: "The decision's audit records", schema: ActionList }, ...errors(400, 401, 503) },
   },
   {
     method: "GET",

@@ -1,5 +1,5 @@
 /** `riposte dlq replay`: sends dead-lettered events back through ingest on the distributed bus. */
-import { CONNECTORS } from "../executor/connectors/index.ts";
+import { CONNECTORS } from "../executor/index.ts";
 import { Ingestor } from "../ingest/ingestor.ts";
 import { replayDlq } from "../ingest/replay.ts";
 import { kafkaBus } from "../shared/bus/index.ts";

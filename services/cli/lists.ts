@@ -8,7 +8,7 @@ import { FEED_FORMATS, parseFeed, type FeedFormat } from "../correlator/feeds.ts
 import { importList, listContents, listNamesKey, listSummaries } from "../correlator/imported.ts";
 import { loadLists } from "../correlator/load.ts";
 import { typeOf } from "../correlator/lists.ts";
-import { CONNECTORS } from "../executor/connectors/index.ts";
+import { CONNECTORS } from "../executor/index.ts";
 import { loadConfig } from "../shared/config.ts";
 import { RiposteError, messageOf } from "../shared/errors.ts";
 import { RedisState } from "../shared/state/index.ts";

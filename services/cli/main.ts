@@ -6,6 +6,7 @@ import { runCommand } from "./run.ts";
 import { normalizeCommand } from "./normalize.ts";
 import { rulesValidateCommand } from "./rules.ts";
 import { rulesTestCommand } from "./rules-test.ts";
+import { playbooksTestCommand } from "./playbooks-test.ts";
 import { loadSourceMappings } from "../ingest/sources.ts";
 import { schemasExportCommand } from "./schemas.ts";
 import { dlqReplayCommand } from "./dlq.ts";
@@ -29,6 +30,9 @@ Usage:
                                       every problem as file:line:column, exit 1 on any (alias: rules check)
   riposte rules test [DIR]            run the rule tests of DIR/tests/*.yaml (default ./rules): events in, the
                                       decisions expected; each failure as file:line:column, exit 1 on any
+  riposte playbooks test [DIR]        run the playbook tests of DIR/playbooks/tests/*.yaml (default ./rules): a
+                                      decision in, each step's connector answer mocked, the steps and the run's
+                                      end expected; each failure as file:line:column, exit 1 on any
   riposte replay --rules DIR [--against DIR2] [--plan] [--respond-only] [--unwrap] FILE...
                                       backtest a rule set over recorded alerts (raw or normalized), in event time
                                       on fresh in-memory state: each decision as a JSON line, a summary on stderr;
@@ -104,6 +108,9 @@ async function main(argv: string[]): Promise<number> {
       if (sub === "test") return rulesTestCommand(rest[0] ?? "rules");
       if (sub !== "validate" && sub !== "check") break;
       return rulesValidateCommand(rest[0] ?? "rules");
+    case "playbooks":
+      if (sub !== "test") break;
+      return playbooksTestCommand(rest[0] ?? "rules");
     case "dlq":
       if (sub !== "replay") break;
       // Replayed events go through the same registry as ingest, source mappings included.

@@ -7,12 +7,17 @@
  * to) cannot run here and are not claimed.
  */
 import { targetKey, type Decision, type PlaybookFile } from "../../schemas/index.ts";
-import { CONNECTORS, type ActionDescriptor, type PlannedRequest } from "../executor/connectors/index.ts";
-import { actionIdOf } from "../executor/executor.ts";
-import type { Guards } from "../executor/guards.ts";
+import {
+  CONNECTORS,
+  actionIdOf,
+  itemKey,
+  type ActionDescriptor,
+  type Guards,
+  type PlannedRequest,
+} from "../executor/index.ts";
 import { isRiposteError, messageOf } from "../shared/errors.ts";
 import { stateKey, type StateStore } from "../shared/state/index.ts";
-import { renderAll } from "../shared/template.ts";
+import { renderAll, valueAt } from "../shared/template.ts";
 
 /** One step as the backtest would have run it. */
 export interface PlannedStep {
@@ -73,10 +78,14 @@ export async function planDecision(d: Decision, deps: PlanDeps): Promise<Planned
       out.push({ ...withClass, step: "approval", status: "awaiting_approval" });
       break;
     }
-    const s = await planStep(d, step, action, withClass, deps);
-    out.push(s);
+    // A for_each step plans one action per item of its list (a single value is a list of one), as the executor runs it.
+    const list = step.for_each === undefined ? undefined : valueAt(templateData(d), step.for_each);
+    const items = step.for_each === undefined ? [undefined] : Array.isArray(list) ? list : list == null ? [] : [list];
+    const planned: PlannedStep[] = [];
+    for (const item of items) planned.push(await planStep(d, step, action, withClass, deps, item));
+    out.push(...planned);
     // As the executor: a failure or a refusal stops an aborting playbook.
-    const stopped = s.status === "failed" || s.status.startsWith("refused_");
+    const stopped = planned.some((s) => s.status === "failed" || s.status.startsWith("refused_"));
     if (stopped && step.on_failure === "abort") break;
   }
   return out;
@@ -88,11 +97,12 @@ async function planStep(
   action: ActionDescriptor<unknown>,
   base: Pick<PlannedStep, "step" | "connector" | "action" | "classification">,
   deps: PlanDeps,
+  item?: unknown,
 ): Promise<PlannedStep> {
   let request: Record<string, unknown>;
   let input: unknown;
   try {
-    request = renderAll(step.params, templateData(d));
+    request = renderAll(step.params, item === undefined ? templateData(d) : { ...templateData(d), item });
     input = action.input.parse(request);
   } catch (e) {
     return { ...base, status: "failed", reason: `${isRiposteError(e) ? `${e.code}: ` : ""}${messageOf(e)}` };
@@ -107,7 +117,7 @@ async function planStep(
     const prot = d.target && guards.protectedTarget(d.target);
     if (prot) return refused("refused_protected", prot);
   }
-  const actionId = actionIdOf(d.id, step.id);
+  const actionId = actionIdOf(d.id, step.id, item === undefined ? undefined : itemKey(item));
   const lease =
     step.lease && d.target
       ? stateKey(deps.statePrefix, targetKey(d.target), "lease", `${step.connector}.${step.action}`)

@@ -5,12 +5,12 @@
 import { readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { PlaybookFile, RuleFile, type ConditionShape } from "../../schemas/index.ts";
+import { checkCondition } from "../correlator/compile.ts";
 import { loadLists, loadRules } from "../correlator/load.ts";
 import { correlationProblems } from "../correlator/correlation.ts";
 import { checkOperatorValue, type NamedLists } from "../correlator/operators.ts";
 import { RuleSet } from "../correlator/ruleset.ts";
-import { Executor } from "../executor/executor.ts";
-import { CONNECTORS } from "../executor/connectors/index.ts";
+import { CONNECTORS, Executor } from "../executor/index.ts";
 import { checkMappingFiles, mappingFiles } from "../ingest/sources.ts";
 import { MemoryBus } from "../shared/bus/index.ts";
 import { topicNames } from "../shared/config.ts";
@@ -113,7 +113,7 @@ async function checkRules(dir: string, lists: NamedLists, playbookIds: ReadonlyS
   return count;
 }
 
-async function checkPlaybooks(dir: string, problems: Problems): Promise<Set<string>> {
+async function checkPlaybooks(dir: string, lists: NamedLists, problems: Problems): Promise<Set<string>> {
   const ids = new Map<string, string>();
   for (const path of await listFiles(join(dir, "playbooks"))) {
     const p = await checked(path, PlaybookFile, problems);
@@ -140,6 +140,24 @@ async function checkPlaybooks(dir: string, problems: Problems): Promise<Set<stri
           ...p.doc.at(["steps", i, "action"]),
           message: `${s.connector} has no action "${s.action}" (it has ${Object.keys(c.actions).join(", ")})`,
         });
+      // A step's `if` is checked as a rule's match is: each operator's value, then the whole condition.
+      if (s.if) {
+        let leafProblem = false;
+        for (const { leaf, path: at } of leaves(s.if, ["steps", i, "if"])) {
+          const problem = checkOperatorValue(leaf.operator ?? "", leaf.value, lists);
+          if (problem) {
+            leafProblem = true;
+            problems.push({ file: p.file, ...p.doc.at([...at, "value"]), message: `${leaf.operator}: ${problem}` });
+          }
+        }
+        if (!leafProblem) {
+          try {
+            checkCondition(s.if, lists);
+          } catch (e) {
+            problems.push({ file: p.file, ...p.doc.at(["steps", i, "if"]), message: `if: ${messageOf(e)}` });
+          }
+        }
+      }
     });
   }
   return new Set(ids.keys());
@@ -187,7 +205,7 @@ async function loadAsServices(dir: string, problems: Problems): Promise<void> {
 export async function rulesValidateCommand(dir: string): Promise<number> {
   const problems: Problems = [];
   const lists = await loadLists(dir);
-  const playbooks = await checkPlaybooks(dir, problems);
+  const playbooks = await checkPlaybooks(dir, lists, problems);
   const rules = await checkRules(dir, lists, playbooks, problems);
   const mappings = await checkMappingFiles(await mappingFiles(dir));
   problems.push(...mappings.problems);

@@ -1,6 +1,6 @@
 /** `riposte run <service|all> [--demo]`: starts services and runs until SIGINT/SIGTERM. */
 import { loadConfig } from "../shared/config.ts";
-import { CONNECTORS } from "../executor/connectors/index.ts";
+import { CONNECTORS } from "../executor/index.ts";
 import { createLogger } from "../shared/log.ts";
 import { initTelemetry, shutdownTelemetry } from "../shared/telemetry.ts";
 import { SERVICES, startServices, type ServiceName } from "../runtime.ts";

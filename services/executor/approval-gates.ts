@@ -38,9 +38,11 @@ export interface GateDeps {
   readonly log: Logger;
   readonly now: () => number;
   readonly sweepMs: number;
-  /** Runs the playbook from the gated step; true when that step was paused (kill switch) and must run again. */
-  readonly resume: (decision: Decision, playbook: PlaybookFile, index: number, granted: Granted) => Promise<boolean>;
-  readonly plan: (decision: Decision, step: PlaybookStep) => Record<string, unknown>;
+  /**
+   * Resumes the decision's run at the gated step (by id) with the verdict, through the run's state; true when that
+   * step was paused (kill switch) and must run again.
+   */
+  readonly resume: (decision: Decision, playbook: PlaybookFile, stepId: string, granted: Granted) => Promise<boolean>;
   /** How old a verdict must be before the sweep resumes it itself (the topic normally does; default 10 s). */
   readonly graceMs?: number;
 }
@@ -60,16 +62,22 @@ export class ApprovalGates {
     this.store = new ApprovalStore({ state: deps.state, prefix: deps.prefix, now: deps.now });
   }
 
-  /** Records the pending approval of step `index` (what it would send, why, until when): the run waits. */
-  async request(decision: Decision, playbook: PlaybookFile, index: number, gate: Gate): Promise<StepOutcome> {
-    const step = playbook.steps[index] as PlaybookStep;
+  /**
+   * Records the pending approval of `step` (what it would send: `plan`, why, until when): the run waits.
+   */
+  async request(
+    decision: Decision,
+    playbook: PlaybookFile,
+    step: PlaybookStep,
+    gate: Gate,
+    plan: Record<string, unknown>,
+  ): Promise<StepOutcome> {
     const now = this.deps.now();
-    const plan = this.deps.plan(decision, step);
     const pending: PendingApproval = {
       id: approvalIdOf(decision.id, step.id),
       decision,
       playbook: playbook,
-      step_index: index,
+      step_index: Math.max(0, playbook.steps.indexOf(step)),
       step: step.id,
       connector: step.connector,
       action: step.action,
@@ -153,7 +161,7 @@ export class ApprovalGates {
       p.requested_at,
       verdict.at,
     );
-    const resume = () => this.deps.resume(p.decision, playbookOf(p), p.step_index, granted);
+    const resume = () => this.deps.resume(p.decision, playbookOf(p), p.step, granted);
     // Paused by the kill switch: not marked resumed, so the sweep drives it again once the switch is off.
     if (await inContext(waited, resume)) return;
     await this.store.markResumed(p.id);

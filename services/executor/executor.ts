@@ -1,10 +1,13 @@
 /**
- * The executor: decisions → playbook steps → connector calls, each audited on riposte.actions.
- * Effectively once: an action's id is (decision id, step), claimed in state before the call (ledger.ts); a
- * replayed decision finds the claim completed and does nothing. Guards (guards.ts, step.ts) hold containment back
- * whatever a rule says: kill switch, decision age, protected assets, budgets, one containment per target at a
- * time, per-connector rate limits and circuit breakers.
+ * The executor: decisions → playbook runs → connector calls, each audited on riposte.actions.
+ * A decision's run is a state machine in shared state (runs.ts), planned by plan.ts (the step graph, conditions,
+ * for_each, approval gates, rollback) and driven here under the run's owner claim; a run whose executor died is
+ * reaped and taken over by another. Effectively once: an action's id is (decision id, step, for_each item),
+ * claimed in state before the call (ledger.ts); a replayed decision finds the claim completed and does nothing.
+ * Guards (guards.ts, step.ts) hold containment back whatever a rule says: kill switch, decision age, protected
+ * assets, budgets, one containment per target at a time, per-connector rate limits and circuit breakers.
  */
+import { randomUUID } from "node:crypto";
 import { Decision, OUTCOME_HEADER, targetKey, type PlaybookFile, type PlaybookStep } from "../../schemas/index.ts";
 import { inKeyOrder, type Bus, type InMessage } from "../shared/bus/index.ts";
 import type { ConnectorConfig, TopicNames } from "../shared/config.ts";
@@ -13,7 +16,7 @@ import { RiposteError, isRiposteError, messageOf } from "../shared/errors.ts";
 import { stableId } from "../shared/ids.ts";
 import type { Logger } from "../shared/log.ts";
 import { LABEL, type Metrics } from "../shared/metrics.ts";
-import { stateKey, type StateStore } from "../shared/state/index.ts";
+import { incidentKeys, stateKey, type StateStore } from "../shared/state/index.ts";
 import {
   ATTR,
   SpanKind,
@@ -31,7 +34,19 @@ import { ApprovalGates, type Gate, type Granted } from "./approval-gates.ts";
 import { redactUrls, type ConnectorDescriptor } from "./connectors/index.ts";
 import { observeVendorCalls } from "./connectors/http.ts";
 import { Guards, defaultGuardSettings } from "./guards.ts";
-import { Ledger } from "./ledger.ts";
+import { Ledger, type Claim } from "./ledger.ts";
+import {
+  planRun,
+  preparePlaybook,
+  stateOf,
+  stepsData,
+  type PlannedItem,
+  type PlannedRollback,
+  type PreparedPlaybook,
+  type ReadyStep,
+} from "./plan.ts";
+import { isOpen, type ItemRun, type RunDoc, type StepRun } from "./run-schema.ts";
+import { RunStore, runIdOf } from "./runs.ts";
 import { StepRunner, type Bound, type StepContext, type StepOutcome } from "./step.ts";
 
 /** How long a completed action's record is kept, so replays within it are recognised. */
@@ -58,6 +73,14 @@ export interface ExecutorDeps {
   readonly approvalSweepMs?: number;
   /** How old a verdict must be before the sweep resumes it itself instead of the topic's consumer (default 10 s). */
   readonly approvalGraceMs?: number;
+  /** Most items one for_each step acts on (RIPOSTE_FOR_EACH_MAX, default 100); a longer list fails the step. */
+  readonly forEachMax?: number;
+  /** TTL of a run's owner claim, renewed by the owner's heartbeat every third of it (default: claimTtlMs). */
+  readonly runClaimTtlMs?: number;
+  /** How often the reaper looks for runs whose owner stopped (default 10 s; see start()). */
+  readonly reapMs?: number;
+  /** Waits between a step's attempts (default: a timer). */
+  readonly sleep?: (ms: number) => Promise<unknown>;
 }
 
 export class Executor {
@@ -70,6 +93,17 @@ export class Executor {
   private readonly steps: StepRunner;
   /** Approval gates: pending approvals in state, verdicts from `<prefix>.approvals` and the expiry sweep. */
   readonly gates: ApprovalGates;
+  /** The runs in state (the API reads them too). */
+  readonly runs: RunStore;
+  private readonly runLedger: Ledger;
+  /** The loaded playbooks, prepared (graph, compiled conditions, hash). */
+  private readonly prepared = new Map<string, PreparedPlaybook>();
+  private readonly maxItems: number;
+  /** This executor's name in the runs it drives. */
+  private readonly owner = randomUUID();
+  private reaper: NodeJS.Timeout | undefined;
+  private reaping: Promise<unknown> = Promise.resolve();
+  private readonly reapMs: number;
 
   constructor(deps: ExecutorDeps) {
     this.deps = deps;
@@ -93,6 +127,7 @@ export class Executor {
       log: deps.log,
       claimTtlMs,
       doneTtlMs: DONE_TTL_MS,
+      ...(deps.sleep ? { sleep: deps.sleep } : {}),
     });
     const env = { state: deps.state, statePrefix: deps.statePrefix, now: this.now };
     for (const d of deps.connectors) {
@@ -105,6 +140,17 @@ export class Executor {
       });
     }
     this.checkPlaybooks();
+    for (const pb of deps.playbooks.values()) this.prepared.set(pb.id, preparePlaybook(pb));
+    this.maxItems = deps.forEachMax ?? 100;
+    this.runs = new RunStore({ state: deps.state, prefix: deps.statePrefix, now: this.now });
+    const runClaimTtlMs = deps.runClaimTtlMs ?? claimTtlMs;
+    this.runLedger = new Ledger({
+      state: deps.state,
+      log: deps.log,
+      claimTtlMs: runClaimTtlMs,
+      doneTtlMs: DONE_TTL_MS,
+    });
+    this.reapMs = deps.reapMs ?? 10_000;
     this.gates = new ApprovalGates({
       state: deps.state,
       prefix: deps.statePrefix,
@@ -112,18 +158,54 @@ export class Executor {
       now: this.now,
       sweepMs: deps.approvalSweepMs ?? 5_000,
       ...(deps.approvalGraceMs !== undefined ? { graceMs: deps.approvalGraceMs } : {}),
-      resume: (decision, playbook, index, granted) => this.runPlaybook(decision, playbook, index, granted),
-      plan: (decision, step) => this.plan(decision, step),
+      resume: (decision, playbook, stepId, granted) =>
+        this.drive(decision, this.preparedOf(playbook), { granted: { stepId, granted } }),
     });
   }
 
-  /** Starts the approval sweep (expiry, lost verdicts); `stop` ends it. */
+  /** Starts the approval sweep (expiry, lost verdicts) and the reaper (runs whose owner stopped); `stop` ends them. */
   start(): void {
     this.gates.start();
+    if (this.reaper) return;
+    this.reaper = setInterval(() => {
+      this.reaping = this.reap().catch((e: unknown) => this.deps.log.warn({ err: messageOf(e) }, "run reaper failed"));
+    }, this.reapMs);
+    this.reaper.unref();
   }
 
   async stop(): Promise<void> {
-    await this.gates.stop();
+    if (this.reaper) clearInterval(this.reaper);
+    this.reaper = undefined;
+    await Promise.all([this.gates.stop(), this.reaping]);
+  }
+
+  /**
+   * One pass of the reaper: every open run that is `running` but whose owner claim is free (its executor died, or
+   * this one restarted) is taken over and resumed from its state; runs waiting for approval are the approval
+   * sweep's. Returns how many runs it resumed.
+   */
+  async reap(): Promise<number> {
+    let n = 0;
+    for (const id of await this.runs.open()) {
+      try {
+        const run = await this.runs.get(id);
+        if (!run || run.status !== "running") continue;
+        // Driving it takes its owner claim: refused (retriable, logged at debug) while its owner's heartbeat lives.
+        await this.drive(run.decision, undefined);
+        n++;
+      } catch (e) {
+        const level = isRiposteError(e) && e.retriable ? "debug" : "warn";
+        this.deps.log[level]({ run_id: id, err: messageOf(e) }, "run reaper: not resumed this pass");
+      }
+    }
+    return n;
+  }
+
+  /** A playbook version as prepared: the loaded one when it is the same, else prepared now (an older version). */
+  private preparedOf(pb: PlaybookFile): PreparedPlaybook {
+    const loaded = this.prepared.get(pb.id);
+    const fresh = preparePlaybook(pb);
+    return loaded && loaded.hash === fresh.hash ? loaded : fresh;
   }
 
   /** Handles one batch from `<prefix>.approvals`: each verdict resumes (or ends) the run waiting for it. */
@@ -167,7 +249,7 @@ export class Executor {
     }
     if (decision.outcome !== "respond" || !decision.playbook) return;
     this.deps.metrics.inc("executor_decisions_total");
-    const playbook = this.deps.playbooks.get(decision.playbook);
+    const playbook = this.prepared.get(decision.playbook);
     if (!playbook) {
       await this.deadLetter(
         m,
@@ -179,22 +261,27 @@ export class Executor {
     }
     try {
       await inSpan(
-        `playbook ${playbook.id}`,
+        `playbook ${playbook.file.id}`,
         parent,
         {
           ...processAttributes(this.deps.bus.kind, this.deps.consumerGroup, m),
           [ATTR.decisionId]: decision.id,
-          [ATTR.playbook]: playbook.id,
+          [ATTR.playbook]: playbook.file.id,
           ...(decision.rule ? { [ATTR.ruleId]: decision.rule.id } : {}),
         },
-        () => this.runPlaybook(decision, playbook),
+        () => this.drive(decision, playbook),
         SpanKind.CONSUMER,
       );
     } catch (e) {
       // Outages are retried (the batch is redelivered); anything else would block the partition forever.
       if (isRiposteError(e) && e.retriable) throw e;
       this.deps.log.error({ err: messageOf(e), decision_id: decision.id }, "playbook failed; decision dead-lettered");
-      await this.deadLetter(m, "RIPOSTE_EXECUTION_FAILED", `playbook ${playbook.id} failed: ${messageOf(e)}`, parent);
+      await this.deadLetter(
+        m,
+        "RIPOSTE_EXECUTION_FAILED",
+        `playbook ${playbook.file.id} failed: ${messageOf(e)}`,
+        parent,
+      );
     }
   }
 
@@ -218,97 +305,421 @@ export class Executor {
   }
 
   /**
-   * Runs a playbook's steps in order from `from`. A step behind an approval gate (its own, or the decision's
-   * `approval: required` on the first containment step) is not run: a pending approval is recorded and the run
-   * stops there until a verdict resumes it (`granted`) or ends it (approval-gates.ts). Returns true when the
-   * granted step was paused by the kill switch (its claim released), so the verdict must be resumed again later.
+   * Drives a decision's run (runs.ts): creates it, or resumes it from its document in state (a redelivery, a
+   * verdict, a takeover of a run whose executor died), under the run's owner claim. The planner (plan.ts) says what
+   * is ready; each ready step runs in parallel with the others, each of its actions effectively once (`once`).
+   * A step behind an approval gate records a pending approval and waits; steps that do not wait for it go on. The
+   * run's document is saved after every change; it ends in a terminal status, or waits for a verdict. Returns true
+   * when the granted step was paused by the kill switch, so the verdict must be resumed again later.
    */
-  private async runPlaybook(decision: Decision, playbook: PlaybookFile, from = 0, granted?: Granted): Promise<boolean> {
-    let held = false;
-    for (const [index, step] of playbook.steps.entries()) {
-      if (index < from) continue;
-      const gate = this.gateOf(decision, playbook, index);
-      const passed = granted !== undefined && index === from;
-      if (passed && granted.verdict.verdict !== "approved" && granted.proceed !== true) {
-        const v = granted.verdict;
-        await this.once(
-          decision,
-          step,
-          step.id,
-          async () => ({
-            status: v.verdict === "denied" ? "denied" : "expired",
-            attempts: 0,
-            response: {
-              reason:
-                v.verdict === "denied"
-                  ? `denied by ${v.by}: the step and the rest of the playbook were not run`
-                  : "the approval expired (on_expiry: deny): the step and the rest of the playbook were not run",
-            },
-          }),
-          { approval: granted.audit },
-        );
-        return false;
+  private async drive(decision: Decision, current: PreparedPlaybook | undefined, opts: Drive = {}): Promise<boolean> {
+    const runId = runIdOf(decision.id);
+    const begun = await this.runLedger.begin(this.runs.ownerKey(runId), `run ${runId}`);
+    // A run's owner claim is only ever released (its document says how the run ended), never completed.
+    if (begun.kind === "done") throw new RiposteError("RIPOSTE_INTERNAL", `run ${runId}: owner claim completed`);
+    const claim: Claim = begun.claim;
+    const inflight = new Map<string, Promise<Finished>>();
+    try {
+      let run = await this.runs.get(runId);
+      let pb: PreparedPlaybook | undefined;
+      if (!run) {
+        if (!current) return false;
+        pb = current;
+        await this.runs.keep(pb);
+        // A verdict for a run with no document (its approval was recorded before runs were kept): applied at once.
+        run = this.reopen(await this.runs.save(this.newRun(decision, pb)), opts);
+      } else {
+        pb = await this.runs.version(run.playbook.hash);
+        if (!pb) {
+          const reason = `the playbook version this run started with (${run.playbook.id} v${run.playbook.version}, ${run.playbook.hash}) is no longer in state: drive the decision again once the playbook is loaded`;
+          if (isOpen(run.status)) await this.runs.save({ ...run, status: "failed", finished: this.now(), reason });
+          this.deps.log.error({ run_id: runId, decision_id: decision.id }, reason);
+          return false;
+        }
+        if (!isOpen(run.status) && run.status !== "held") {
+          // Ended: a redelivery re-publishes the audit records (same ids); nothing is sent again.
+          for (const r of run.actions) await this.publishAudit(r, entityOf(decision), activeHeaders());
+          this.deps.metrics.inc("executor_replays_skipped_total");
+          return false;
+        }
+        run = this.reopen(run, opts);
       }
-      if (gate && !passed) {
-        await this.once(decision, step, gate.stepId, async () => this.gates.request(decision, playbook, index, gate));
-        return held;
+      let held = false;
+      const data = await this.dataOf(decision, pb);
+      const gates = this.gatesOf(decision, pb.file);
+      for (;;) {
+        const plan = planRun({
+          playbook: pb,
+          data,
+          steps: run.steps,
+          gates,
+          reverseOf: (s) => this.bound.get(s.connector)?.descriptor.actions[s.action]?.reverse,
+          maxItems: this.maxItems,
+        });
+        const steps = { ...run.steps };
+        const now = this.now();
+        for (const s of plan.settled)
+          steps[s.step] = {
+            ...(steps[s.step] ?? { attempts: 0 }),
+            state: s.state,
+            status: s.status,
+            reason: s.reason,
+            ...(s.error ? { error: s.error } : {}),
+            finished: now,
+          };
+        let changed = plan.settled.length > 0;
+        for (const r of plan.ready) {
+          if (inflight.has(r.step.id)) continue;
+          steps[r.step.id] = { ...(steps[r.step.id] ?? { attempts: 0 }), state: "running", started: now };
+          inflight.set(r.step.id, watched(this.runReady(decision, pb, run, r, steps[r.step.id] as StepRun)));
+          changed = true;
+        }
+        if (plan.rollback && inflight.size === 0) {
+          inflight.set(ROLLBACK, watched(this.undo(decision, pb, run, plan.rollback)));
+          changed = true;
+        }
+        const status: RunDoc["status"] = inflight.size > 0 ? "running" : plan.status;
+        const ended = !isOpen(status) ? { finished: now } : {};
+        if (changed || status !== run.status)
+          run = await this.runs.save({
+            ...run,
+            steps,
+            status,
+            ...ended,
+            ...(plan.aborted ? { aborted_by: plan.aborted.by, rollback: plan.aborted.rollback } : {}),
+          });
+        if (inflight.size === 0) {
+          if (!isOpen(status)) this.ended(run);
+          return held;
+        }
+        const done = await Promise.race(inflight.values());
+        inflight.delete(done.id);
+        if (done.held) held = true;
+        run = {
+          ...run,
+          steps: { ...run.steps, [done.step]: done.run },
+          actions: [...run.actions, ...done.records.filter((r) => !run?.actions.some((a) => sameRecord(a, r)))],
+        };
       }
-      const outcome = await this.once(
-        decision,
-        step,
-        step.id,
-        (ctx) => this.steps.run(this.bound.get(step.connector) as Bound, ctx),
-        passed ? { approval: granted.audit } : {},
-      );
-      if (passed && outcome.status === "paused") held = true;
-      // A refusal stops an aborting playbook like a failure (a later "host isolated" notice would be false); a
-      // pause does not: the kill switch holds containment back and lets the rest of the playbook run.
-      const stopped =
-        outcome.status === "failed" || outcome.status === "unknown_outcome" || outcome.status.startsWith("refused_");
-      if (stopped && step.on_failure === "abort") break;
+    } finally {
+      // Whatever threw, steps already under way finish (their actions complete) before the claim is given up.
+      if (inflight.size > 0) await Promise.allSettled(inflight.values());
+      await claim.release();
     }
-    return held;
+  }
+
+  /** A new run of `pb` for the decision, every step pending. */
+  private newRun(decision: Decision, pb: PreparedPlaybook): RunDoc {
+    const now = this.now();
+    return {
+      id: runIdOf(decision.id),
+      decision_id: decision.id,
+      decision,
+      playbook: { id: pb.file.id, version: pb.file.version, hash: pb.hash },
+      status: "running",
+      owner: this.owner,
+      takeovers: 0,
+      started: now,
+      updated: now,
+      steps: Object.fromEntries(pb.file.steps.map((s) => [s.id, { state: "pending", attempts: 0 } satisfies StepRun])),
+      actions: [],
+      ...(decision.trace_id ? { trace_id: decision.trace_id } : {}),
+      version: 0,
+    };
   }
 
   /**
-   * Runs a step effectively once per decision. Its action id is claimed in state (a heartbeat keeps the claim
-   * alive while the step runs), the vendor is called, the audit record is stored with the claim (`complete`,
-   * retried in place on a blip and kept in memory for the redelivery if it still fails), and only then published.
-   * A redelivered decision finds the claim completed and re-publishes the stored record (same id) instead of
-   * calling the vendor again. A claim held by another owner is retried until it completes or its owner's
-   * heartbeat stops (within one claim TTL); an attempt that may have reached the vendor without recording its
-   * outcome is resolved by the step (verify, or idempotent resend, or `unknown_outcome`).
+   * A run found in state, made ready to drive again: steps left `running` by an owner that is gone go back to
+   * pending (their actions' claims say what happened), a held run (containment paused by the kill switch) runs
+   * again, and a verdict moves its step out of waiting.
    */
-  /** The approval gate in front of step `index`, if any. */
-  private gateOf(decision: Decision, playbook: PlaybookFile, index: number): Gate | undefined {
-    const step = playbook.steps[index] as PlaybookStep;
-    if (step.approval) return { ...step.approval, stepId: `${step.id}.approval` };
-    if (decision.approval !== "required") return undefined;
+  private reopen(run: RunDoc, opts: Drive): RunDoc {
+    const steps: Record<string, StepRun> = {};
+    const takeover = run.status === "running" && run.owner !== undefined && run.owner !== this.owner;
+    for (const [id, s] of Object.entries(run.steps)) {
+      // A held run is driven again from the start: its steps done find their action claims completed (nothing is
+      // sent again, their records are re-published) and its paused steps run.
+      const again = s.state === "running" || run.status === "held";
+      steps[id] = again ? { state: "pending", attempts: s.attempts } : s;
+    }
+    const g = opts.granted;
+    const gated = g && steps[g.stepId];
+    if (g && gated && (gated.state === "waiting_approval" || gated.state === "pending"))
+      steps[g.stepId] = {
+        ...gated,
+        state: "pending",
+        approval: { ...g.granted.audit, ...(g.granted.proceed ? { proceed: true } : {}) },
+      };
+    if (takeover) {
+      this.deps.metrics.inc("executor_runs_taken_over_total");
+      this.deps.log.warn(
+        { run_id: run.id, decision_id: run.decision_id, previous_owner: run.owner },
+        "took over a run whose executor stopped (heartbeat expired); resuming from its state",
+      );
+    }
+    return {
+      ...run,
+      steps,
+      status: "running",
+      owner: this.owner,
+      takeovers: run.takeovers + (takeover ? 1 : 0),
+    };
+  }
+
+  private ended(run: RunDoc): void {
+    this.deps.metrics.count("riposte_runs_total", { [LABEL.playbook]: run.playbook.id, [LABEL.outcome]: run.status });
+    this.deps.log.info(
+      { run_id: run.id, decision_id: run.decision_id, playbook: run.playbook.id, status: run.status },
+      "run ended",
+    );
+  }
+
+  /** The facts and template data a decision's steps see (its incident only when a step reads it). */
+  private async dataOf(decision: Decision, pb: PreparedPlaybook): Promise<Record<string, unknown>> {
+    const data = this.templateData(decision);
+    if (!pb.readsIncident) return data;
+    const found = await this.deps.state.incidentFind(
+      incidentKeys(this.deps.statePrefix),
+      [decision.alert.entity_key],
+      [],
+    );
+    const id = found.links[0];
+    const doc = id === undefined ? undefined : found.docs.get(id);
+    return { ...data, incident: doc === undefined ? {} : (JSON.parse(doc) as Record<string, unknown>) };
+  }
+
+  /** Runs one ready step (every item of its for_each, a few at a time) and says how it ended. */
+  private async runReady(
+    decision: Decision,
+    pb: PreparedPlaybook,
+    run: RunDoc,
+    ready: ReadyStep,
+    before: StepRun,
+  ): Promise<Finished> {
+    const { step } = ready;
+    const ctx: RunContext = { decision, pb, runId: run.id };
+    const started = this.now();
+    if (ready.kind === "request_approval") {
+      const item = { params: this.renderFor(step, await this.dataOf(decision, pb), run) };
+      const r = await this.once(ctx, step, ready.gate.stepId, item, async () =>
+        this.gates.request(decision, pb.file, step, ready.gate, this.plan(step, item.params)),
+      );
+      const id = r.record?.response?.["approval_id"];
+      const approvalId = typeof id === "string" ? id : "";
+      const waiting = r.status === "awaiting_approval";
+      return finished(
+        step.id,
+        {
+          ...before,
+          state: waiting ? "waiting_approval" : stateOf(r.status),
+          status: r.status,
+          ...(approvalId ? { approval_id: approvalId } : {}),
+          ...(waiting ? {} : { finished: this.now() }),
+        },
+        r.record ? [r.record] : [],
+      );
+    }
+    const approval = before.approval && {
+      id: before.approval.id,
+      verdict: before.approval.verdict,
+      by: before.approval.by,
+      at: before.approval.at,
+      ...(before.approval.comment !== undefined ? { comment: before.approval.comment } : {}),
+    };
+    if (ready.kind === "deny") {
+      const denied = before.approval?.verdict === "denied";
+      const r = await this.once(
+        ctx,
+        step,
+        step.id,
+        { params: { value: {} } },
+        async () => ({
+          status: denied ? "denied" : "expired",
+          attempts: 0,
+          response: {
+            reason: denied
+              ? `denied by ${before.approval?.by ?? "?"}: the step and the steps waiting for it were not run`
+              : "the approval expired (on_expiry: deny): the step and the steps waiting for it were not run",
+          },
+        }),
+        approval ? { approval } : {},
+      );
+      return finished(
+        step.id,
+        { ...before, state: stateOf(r.status), status: r.status, finished: this.now() },
+        r.record ? [r.record] : [],
+      );
+    }
+    const bound = this.bound.get(step.connector) as Bound;
+    const items: ItemRun[] = [];
+    const records: AuditRecord[] = [];
+    const queue = [...ready.items];
+    const worker = async () => {
+      for (let item = queue.shift(); item; item = queue.shift()) {
+        const t = this.now();
+        const r = await this.once(
+          ctx,
+          step,
+          step.id,
+          item,
+          (sc) => this.steps.run(bound, sc),
+          approval ? { approval } : {},
+        );
+        if (r.record) records.push(r.record);
+        items.push({
+          action_id: actionIdOf(decision.id, step.id, item.key),
+          ...(item.key !== undefined ? { item: item.key } : {}),
+          ...("value" in item.params ? { request: item.params.value } : {}),
+          status: r.status,
+          attempts: r.record?.attempts ?? 0,
+          ...(r.record?.response ? { output: r.record.response } : {}),
+          ...(r.record?.error ? { error: r.record.error } : {}),
+          latency_ms: Math.max(0, r.record ? r.record.finished - r.record.started : this.now() - t),
+          ...(r.record?.trace_id ? { trace_id: r.record.trace_id } : {}),
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(FOR_EACH_CONCURRENCY, ready.items.length) }, worker));
+    const order = new Map(ready.items.map((it, i) => [it.key, i]));
+    items.sort((a, b) => (order.get(a.item) ?? 0) - (order.get(b.item) ?? 0));
+    const worst = items.find((i) => stateOf(i.status) !== "succeeded") ?? items[0];
+    const status = worst?.status ?? "succeeded";
+    // An approved step held by the kill switch waits again: the approval sweep resumes it once the switch is off.
+    const heldAgain = approval !== undefined && status === "paused";
+    const single = step.for_each === undefined ? items[0] : undefined;
+    return {
+      id: step.id,
+      step: step.id,
+      held: heldAgain,
+      records,
+      run: {
+        ...before,
+        state: heldAgain ? "waiting_approval" : stateOf(status),
+        status,
+        attempts: items.reduce((n, i) => n + i.attempts, 0),
+        output: single
+          ? (single.output ?? {})
+          : { items: items.map((i) => ({ item: i.item, status: i.status, output: i.output ?? {} })) },
+        ...(worst?.error ? { error: worst.error } : {}),
+        started,
+        finished: this.now(),
+        latency_ms: Math.max(0, this.now() - started),
+        ...(single?.trace_id ? { trace_id: single.trace_id } : {}),
+        items,
+      },
+    };
+  }
+
+  /** Runs one step's reverse action (rollback), each of its done actions with the params it was sent with. */
+  private async undo(decision: Decision, pb: PreparedPlaybook, run: RunDoc, r: PlannedRollback): Promise<Finished> {
+    const before = run.steps[r.step.id] as StepRun;
+    if (r.reverse === undefined) {
+      return finished(
+        r.step.id,
+        {
+          ...before,
+          rollback: {
+            status: "skipped_no_reverse",
+            reason: `${r.step.connector}.${r.step.action} declares no reverse action: nothing to undo`,
+            items: [],
+          },
+        },
+        [],
+        ROLLBACK,
+      );
+    }
+    const reverse = { ...r.step, action: r.reverse, lease: undefined, approval: undefined } as PlaybookStep;
+    const bound = this.bound.get(r.step.connector) as Bound;
+    const shape = (bound.descriptor.actions[r.reverse]?.input as { shape?: Record<string, unknown> } | undefined)
+      ?.shape;
+    const items: ItemRun[] = [];
+    const records: AuditRecord[] = [];
+    for (const done of r.items) {
+      const request = done.request ?? {};
+      const params = shape ? Object.fromEntries(Object.entries(request).filter(([k]) => k in shape)) : request;
+      const stepId = `${r.step.id}.rollback`;
+      const res = await this.once(
+        { decision, pb, runId: run.id },
+        reverse,
+        stepId,
+        { ...(done.item !== undefined ? { key: done.item } : {}), params: { value: params } },
+        (sc) => this.steps.run(bound, sc),
+      );
+      if (res.record) records.push(res.record);
+      items.push({
+        action_id: actionIdOf(decision.id, stepId, done.item),
+        ...(done.item !== undefined ? { item: done.item } : {}),
+        request: params,
+        status: res.status,
+        attempts: res.record?.attempts ?? 0,
+        ...(res.record?.response ? { output: res.record.response } : {}),
+        ...(res.record?.error ? { error: res.record.error } : {}),
+        latency_ms: res.record ? res.record.finished - res.record.started : 0,
+        ...(res.record?.trace_id ? { trace_id: res.record.trace_id } : {}),
+      });
+    }
+    const bad = items.find((i) => i.status !== "succeeded");
+    return finished(
+      r.step.id,
+      {
+        ...before,
+        rollback: { action: r.reverse, status: bad?.status ?? "succeeded", items },
+      },
+      records,
+      ROLLBACK,
+    );
+  }
+
+  /** The approval gates of a decision's steps: each step's own, and `approval: required` on the first containment. */
+  private gatesOf(decision: Decision, playbook: PlaybookFile): Map<string, Gate> {
+    const gates = new Map<string, Gate>();
+    for (const s of playbook.steps) if (s.approval) gates.set(s.id, { ...s.approval, stepId: `${s.id}.approval` });
+    if (decision.approval !== "required") return gates;
     const classOf = (s: PlaybookStep) => this.bound.get(s.connector)?.descriptor.actions[s.action]?.classification;
-    const first = playbook.steps.findIndex((s) => classOf(s) === "containment");
-    if (index !== Math.max(first, 0)) return undefined;
-    return { roles: ["approver"], expires: 4 * 3_600_000, on_expiry: "deny", stepId: "approval" };
+    const first = playbook.steps.find((s) => classOf(s) === "containment") ?? playbook.steps[0];
+    if (first && !gates.has(first.id))
+      gates.set(first.id, { roles: ["approver"], expires: 4 * 3_600_000, on_expiry: "deny", stepId: "approval" });
+    return gates;
+  }
+
+  /** A step's params rendered from the decision and the run's settled steps (for an approval's plan). */
+  private renderFor(step: PlaybookStep, data: Record<string, unknown>, run: RunDoc): StepContext["params"] {
+    try {
+      return { value: renderAll(step.params, { ...data, steps: stepsData(run.steps) }) };
+    } catch (e) {
+      return { error: e };
+    }
   }
 
   /** What a step would send (like a dry run): its rendered params and the connector's preview of the requests. */
-  private plan(decision: Decision, step: PlaybookStep): Record<string, unknown> {
-    const params = this.render(decision, step);
+  private plan(step: PlaybookStep, params: StepContext["params"]): Record<string, unknown> {
     const descriptor = this.bound.get(step.connector)?.descriptor.actions[step.action];
     const classification = descriptor?.classification ?? "enrich";
     if ("error" in params) return { classification, error: messageOf(params.error) };
     return withPlan({ classification, request: params.value }, descriptor, params) ?? { request: params.value };
   }
 
+  /**
+   * Runs one action effectively once: (decision id, step, for_each item). Its action id is claimed in state (a
+   * heartbeat keeps the claim alive while the step runs), the vendor is called, the audit record is stored with the
+   * claim (`complete`, retried in place on a blip and kept in memory for the redelivery if it still fails), and only
+   * then published. A redelivered decision finds the claim completed and re-publishes the stored record (same id)
+   * instead of calling the vendor again. A claim held by another owner is retried until it completes or its owner's
+   * heartbeat stops (within one claim TTL); an attempt that may have reached the vendor without recording its
+   * outcome is resolved by the step (verify, or idempotent resend, or `unknown_outcome`).
+   */
   private async once(
-    decision: Decision,
+    ctx: RunContext,
     step: PlaybookStep,
     stepId: string,
-    run: (ctx: StepContext) => Promise<StepOutcome>,
+    item: PlannedItem,
+    run: (sc: StepContext) => Promise<StepOutcome>,
     extra: Pick<AuditRecord, "approval"> = {},
-  ): Promise<{ status: AuditStatus }> {
+  ): Promise<{ status: AuditStatus; record?: AuditRecord }> {
+    const { decision } = ctx;
     const { statePrefix, metrics } = this.deps;
-    const actionId = actionIdOf(decision.id, stepId);
-    const entity = decision.target ? targetKey(decision.target) : decision.alert.entity_key;
+    const actionId = actionIdOf(decision.id, stepId, item.key);
+    const entity = entityOf(decision);
     const key = stateKey(statePrefix, entity, "action", actionId);
     const begun = await this.ledger.begin(key, actionId);
     if (begun.kind !== "acquired") {
@@ -317,11 +728,11 @@ export class Executor {
       const stored = AuditRecord.safeParse(JSON.parse(begun.result || "null"));
       if (!stored.success) return { status: "succeeded" };
       await this.publishAudit(stored.data, entity, activeHeaders());
-      return { status: stored.data.status };
+      return { status: stored.data.status, record: stored.data };
     }
     const { claim } = begun;
     const started = this.now();
-    const params = this.render(decision, step);
+    const params = item.params;
     return inSpan(
       `step ${step.id}`,
       contextFrom({}),
@@ -349,8 +760,12 @@ export class Executor {
         const record: AuditRecord = {
           id: actionId,
           decision_id: decision.id,
-          playbook: decision.playbook ?? "",
+          playbook: ctx.pb.file.id,
+          playbook_version: ctx.pb.file.version,
+          playbook_hash: ctx.pb.hash,
+          run_id: ctx.runId,
           step: stepId,
+          ...(item.key !== undefined ? { item: item.key } : {}),
           connector: step.connector,
           action: step.action,
           classification: descriptor?.classification ?? "enrich",
@@ -387,7 +802,9 @@ export class Executor {
         const line = {
           action_id: actionId,
           decision_id: decision.id,
+          run_id: ctx.runId,
           step: stepId,
+          ...(item.key !== undefined ? { item: item.key } : {}),
           connector: step.connector,
           action: step.action,
           status: outcome.status,
@@ -398,22 +815,13 @@ export class Executor {
         if (GUARD_STATUSES.includes(outcome.status as (typeof GUARD_STATUSES)[number]))
           this.deps.log.warn(line, "action held back by a guard");
         else this.deps.log.info(line, "action");
-        return outcome;
+        return { status: outcome.status, record };
       },
     );
   }
 
   private async publishAudit(record: AuditRecord, entity: string, headers: Record<string, string>): Promise<void> {
     await this.deps.bus.publish(this.deps.topics.actions, [{ key: entity, value: JSON.stringify(record), headers }]);
-  }
-
-  /** The step's params rendered from the decision, or why they cannot be. */
-  private render(decision: Decision, step: PlaybookStep): StepContext["params"] {
-    try {
-      return { value: renderAll(step.params, this.templateData(decision)) };
-    } catch (e) {
-      return { error: e };
-    }
   }
 
   private templateData(decision: Decision): Record<string, unknown> {
@@ -426,6 +834,51 @@ export class Executor {
     };
   }
 }
+
+/** The key of a rollback in flight (one at a time). */
+const ROLLBACK = "\u0000rollback";
+/** Items of one for_each step sent at once. */
+const FOR_EACH_CONCURRENCY = 8;
+
+interface Drive {
+  /** The verdict a resumed run applies to its gated step. */
+  readonly granted?: { readonly stepId: string; readonly granted: Granted };
+}
+
+interface RunContext {
+  readonly decision: Decision;
+  readonly pb: PreparedPlaybook;
+  readonly runId: string;
+}
+
+/** A step (or a rollback) that ended: its new state and the audit records its actions wrote. */
+interface Finished {
+  readonly id: string;
+  readonly step: string;
+  readonly run: StepRun;
+  readonly records: readonly AuditRecord[];
+  readonly held?: boolean;
+}
+
+const finished = (step: string, run: StepRun, records: readonly AuditRecord[], id = step): Finished => ({
+  id,
+  step,
+  run,
+  records,
+});
+
+/**
+ * A step in flight, whose failure is handled where the run awaits it (Promise.race, or allSettled on the way out):
+ * marked handled at once, so a failure while the run is saving its document is not an unhandled rejection.
+ */
+function watched<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
+const sameRecord = (a: AuditRecord, b: AuditRecord) => a.id === b.id && a.status === b.status;
+
+const entityOf = (decision: Decision) => (decision.target ? targetKey(decision.target) : decision.alert.entity_key);
 
 /** A dry run's response with the requests the action would have sent (`would_send`), when it can tell them. */
 function withPlan(

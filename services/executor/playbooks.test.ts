@@ -47,7 +47,8 @@ describe("shipped playbooks", () => {
         const action = connector.actions[step.action];
         assert.ok(action, `${playbook}/${step.id}: ${step.connector} has no action ${step.action}`);
         // A param the rule does not give throws RIPOSTE_TEMPLATE_MISSING here, as it would in the executor.
-        const params = renderAll(step.params, data);
+        // A for_each step renders once per item: a sample item of the list it names.
+        const params = renderAll(step.params, step.for_each ? { ...data, item: "sample-item@example.com" } : data);
         const input = action.input.safeParse(params);
         assert.ok(input.success, `${playbook}/${step.id}: ${input.error?.message ?? ""}`);
       }

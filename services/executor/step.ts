@@ -48,6 +48,8 @@ export interface StepDeps {
   readonly claimTtlMs: number;
   /** How long the record of an attempt is kept (as long as the completed action's record). */
   readonly doneTtlMs: number;
+  /** Waits between attempts (default: a timer; `riposte playbooks test` records the waits instead). */
+  readonly sleep?: (ms: number) => Promise<unknown>;
 }
 
 type Tried<T> =
@@ -305,8 +307,11 @@ export class StepRunner {
       const err = last as RiposteError;
       if (!err.retriable || (!idempotent && !notSent) || attempt > step.retry.max)
         return { error: err, attempts: attempt };
+      // Exponential backoff with equal jitter (half fixed, half random, so retrying executors spread out); a
+      // server's Retry-After is waited out in full.
       const backoff = step.retry.backoff * 2 ** (attempt - 1);
-      await sleep(Math.min(60_000, Math.max(backoff, err.retryAfterMs ?? 0)));
+      const jittered = backoff / 2 + Math.random() * (backoff / 2);
+      await (this.deps.sleep ?? sleep)(Math.min(60_000, Math.max(jittered, err.retryAfterMs ?? 0)));
     }
   }
 }

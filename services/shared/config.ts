@@ -68,6 +68,8 @@ export const CONFIG_VARIABLES = {
   RIPOSTE_DEDUP_WINDOW: "How long a re-sent alert counts as a duplicate (default 24h)",
   RIPOSTE_BUDGETS: `Blast-radius budgets: [rule:<id>|rule:*:]<class|action>:<limit>/<window>,... or none (default ${GUARD_DEFAULTS.budgets})`,
   RIPOSTE_KILL_SWITCH: "on pauses every containment action (enrichment, notification, tickets go on); default off",
+  RIPOSTE_FOR_EACH_MAX:
+    "Most items one for_each playbook step acts on; a longer list fails the step, nothing sent (default 100)",
   RIPOSTE_PROTECTED:
     "Assets never contained, besides rules/protected.yaml: host:NAME,user:NAME,ip:ADDR,cidr:BLOCK (untyped entries are recognised)",
   RIPOSTE_MAX_DECISION_AGE: `Containment for an older decision is refused as stale (default ${GUARD_DEFAULTS.maxDecisionAge})`,
@@ -367,6 +369,7 @@ const Base = z.object({
   RIPOSTE_DEDUP_WINDOW: duration.default(86_400_000),
   RIPOSTE_BUDGETS: guardSpecs(parseBudgets, GUARD_DEFAULTS.budgets),
   RIPOSTE_KILL_SWITCH: z.enum(["on", "off"]).default("off"),
+  RIPOSTE_FOR_EACH_MAX: int(1, 10_000).default(100),
   RIPOSTE_PROTECTED: optional.transform((s, ctx) => {
     const { list, problems } = parseProtectedEntries(s ?? "");
     for (const message of problems) ctx.addIssue({ code: "custom", message });
@@ -463,6 +466,8 @@ export interface Config {
   readonly dedupWindowMs: number;
   /** The executor's safety guards (RIPOSTE_BUDGETS, _KILL_SWITCH, _PROTECTED, _MAX_DECISION_AGE, ...). */
   readonly guards: GuardConfig;
+  /** Most items one for_each step acts on (RIPOSTE_FOR_EACH_MAX). */
+  readonly forEachMax: number;
   /** Default allowed lateness of correlation windows (RIPOSTE_CORRELATION_LATENESS). */
   readonly correlationLatenessMs: number;
   /** Half-life of entity risk contributions (RIPOSTE_RISK_HALF_LIFE). */
@@ -638,6 +643,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, connectors: readonly Connecto
       killSwitch: e.RIPOSTE_KILL_SWITCH === "on",
       protected: e.RIPOSTE_PROTECTED,
     },
+    forEachMax: e.RIPOSTE_FOR_EACH_MAX,
     correlationLatenessMs: e.RIPOSTE_CORRELATION_LATENESS,
     riskHalfLifeMs: e.RIPOSTE_RISK_HALF_LIFE,
     incidentWindowMs: e.RIPOSTE_INCIDENT_WINDOW,

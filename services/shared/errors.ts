@@ -43,6 +43,7 @@ export const ERRORS = {
   RIPOSTE_CONNECTOR_TIMEOUT: { status: 504, retriable: true },
   RIPOSTE_CONNECTOR_REJECTED: { status: 502, retriable: false },
   RIPOSTE_TEMPLATE_MISSING: { status: 500, retriable: false },
+  RIPOSTE_FOR_EACH_TOO_LONG: { status: 500, retriable: false },
   RIPOSTE_CORRELATION_FAILED: { status: 500, retriable: false },
   RIPOSTE_EXECUTION_FAILED: { status: 500, retriable: false },
 } as const satisfies Record<string, { status: number; retriable: boolean }>;

@@ -78,6 +78,7 @@ export const COUNTERS = [
   "executor_actions_failed_total",
   "executor_replays_skipped_total",
   "executor_dead_lettered_total",
+  "executor_runs_taken_over_total",
 ] as const;
 export type MetricName = (typeof COUNTERS)[number];
 
@@ -91,6 +92,7 @@ export const SERIES = {
   riposte_rule_hits_total: "Rule matches, by rule",
   riposte_decisions_total: "Decision records, by outcome and playbook",
   riposte_actions_total: "Playbook actions, by connector, action and outcome",
+  riposte_runs_total: "Playbook runs ended, by playbook and final status",
 } as const;
 export type SeriesName = keyof typeof SERIES;
 

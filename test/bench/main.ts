@@ -27,6 +27,7 @@ import { benchKafkaPassThrough } from "./kafka-passthrough.ts";
 import { benchBrokerPerf } from "./kafka-tools.ts";
 import { benchNormalize } from "./normalize.ts";
 import { benchPipeline } from "./pipeline.ts";
+import { benchPlaybooks } from "./playbooks.ts";
 import { elapsedSeconds, failedRow, jsonRow, progress, ratio, skippedRow, table, type Row } from "./report.ts";
 import { benchRules } from "./rules.ts";
 import { benchTrace } from "./trace.ts";
@@ -50,6 +51,7 @@ const ROWS = {
   "rules.riposte.300": "rules: Riposte compiled, 300 rules",
   "rules.riposte.3000": "rules: Riposte compiled, 3,000 rules",
   "correlate.redis": "correlator on Redis state (shipped rules)",
+  playbooks: "playbook runs: 4-step graph against local vendor fakes over HTTP (embedded state)",
 } as const;
 type Id = keyof typeof ROWS;
 const IDS = Object.keys(ROWS) as Id[];
@@ -187,6 +189,10 @@ async function main(): Promise<void> {
         },
       });
     });
+
+    await measure("playbooks", () =>
+      benchPlaybooks({ id: "playbooks", name: ROWS.playbooks, seconds: 8, concurrency: 64, hosts: 500 }),
+    );
 
     // 2. Embedded pipeline (in-process bus and state).
     await measure("e2e.embedded", () =>

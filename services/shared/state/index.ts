@@ -7,10 +7,12 @@ export type {
   IncidentSaveResult,
   IncidentWrite,
   ListEntry,
+  RunKeys,
+  RunWrite,
   StateStore,
   TimelineEntry,
 } from "./types.ts";
-export { incidentKeys, stateKey } from "./types.ts";
+export { incidentKeys, runKeys, stateKey } from "./types.ts";
 export { MemoryState } from "./memory.ts";
 export { RedisState, loadScripts } from "./redis.ts";
 export { connectRedis, type RedisClient, type RedisTarget } from "./connect.ts";

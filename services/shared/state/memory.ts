@@ -11,6 +11,8 @@ import {
   type IncidentSave,
   type IncidentSaveResult,
   type ListEntry,
+  type RunKeys,
+  type RunWrite,
   type StateStore,
   type TimelineEntry,
 } from "./types.ts";
@@ -366,6 +368,64 @@ export class MemoryState implements StateStore {
     count = checkCount("incidentScan", count);
     if (after) checkTime("incidentScan", after.score);
     const index = this.hashOf<number>("incidentScan", keys.index, false);
+    return [...index]
+      .map(([id, score]) => ({ id, score }))
+      .filter((x) => !after || x.score < after.score || (x.score === after.score && x.id < after.id))
+      .sort((a, b) => b.score - a.score || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+      .slice(0, count);
+  }
+
+  // Playbook runs (same semantics as run-save-4.lua; reads and pages as incident-read-1 and incident-scan-1.lua).
+  async runSave(keys: RunKeys, w: RunWrite): Promise<boolean> {
+    checkCount("runSave", w.version);
+    checkTime("runSave", w.started);
+    checkTime("runSave", w.retainAfter);
+    const ttlMs = checkTtl("runSave", w.ttlMs);
+    const versions = this.hashOf<number>("runSave", keys.versions, true);
+    if ((versions.get(w.id) ?? 0) !== w.version - 1) return false;
+    const docs = this.hashOf<string>("runSave", keys.docs, true);
+    const index = this.hashOf<number>("runSave", keys.index, true);
+    const open = this.hashOf<number>("runSave", keys.open, true);
+    docs.set(w.id, w.doc);
+    versions.set(w.id, w.version);
+    index.set(w.id, w.started);
+    if (w.open) open.set(w.id, w.started);
+    else open.delete(w.id);
+    // The index holds runs in the order they were first saved, which is their start order: the oldest are first,
+    // so trimming looks no further than the first run still in retention (a save stays O(1)).
+    const old: string[] = [];
+    for (const [id, t] of index) {
+      if (t >= w.retainAfter || old.length >= 100) break;
+      old.push(id);
+    }
+    for (const id of old) {
+      docs.delete(id);
+      versions.delete(id);
+      index.delete(id);
+      open.delete(id);
+    }
+    const expires = this.now() + ttlMs;
+    for (const k of [keys.docs, keys.versions, keys.index, keys.open]) {
+      const e = this.data.get(k);
+      if (e) e.expires = expires;
+    }
+    return true;
+  }
+
+  async runRead(keys: RunKeys, ids: readonly string[]): Promise<Array<string | undefined>> {
+    const docs = this.hashOf<string>("runRead", keys.docs, false);
+    return ids.map((id) => docs.get(id));
+  }
+
+  async runScan(
+    keys: RunKeys,
+    which: "all" | "open",
+    after: { readonly score: number; readonly id: string } | undefined,
+    count: number,
+  ): Promise<Array<{ id: string; score: number }>> {
+    count = checkCount("runScan", count);
+    if (after) checkTime("runScan", after.score);
+    const index = this.hashOf<number>("runScan", which === "open" ? keys.open : keys.index, false);
     return [...index]
       .map(([id, score]) => ({ id, score }))
       .filter((x) => !after || x.score < after.score || (x.score === after.score && x.id < after.id))

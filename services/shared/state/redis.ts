@@ -18,6 +18,8 @@ import {
   type IncidentSave,
   type IncidentSaveResult,
   type ListEntry,
+  type RunKeys,
+  type RunWrite,
   type StateStore,
   type TimelineEntry,
 } from "./types.ts";
@@ -307,6 +309,40 @@ export class RedisState implements StateStore {
       ? [checkTime("incidentScan", after.score), after.id, checkCount("incidentScan", count)]
       : ["+inf", "", checkCount("incidentScan", count)];
     const flat = (await this.call("incident-scan", [keys.index], args)) as string[];
+    const out: Array<{ id: string; score: number }> = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) out.push({ id: String(flat[i]), score: Number(flat[i + 1]) });
+    return out;
+  }
+
+  // Playbook runs. Reading and paging are the incident store's scripts (HMGET of a hash, pages of a sorted set).
+  async runSave(keys: RunKeys, w: RunWrite): Promise<boolean> {
+    const args = [
+      w.id,
+      checkCount("runSave", w.version),
+      checkTime("runSave", w.started),
+      w.open ? 1 : 0,
+      w.doc,
+      checkTime("runSave", w.retainAfter),
+      checkTtl("runSave", w.ttlMs),
+    ];
+    return Number(await this.call("run-save", [keys.docs, keys.versions, keys.index, keys.open], args)) === 1;
+  }
+
+  async runRead(keys: RunKeys, ids: readonly string[]): Promise<Array<string | undefined>> {
+    const got = (await this.call("incident-read", [keys.docs], [...ids])) as Array<string | null>;
+    return got.map((v) => (typeof v === "string" ? v : undefined));
+  }
+
+  async runScan(
+    keys: RunKeys,
+    which: "all" | "open",
+    after: { readonly score: number; readonly id: string } | undefined,
+    count: number,
+  ): Promise<Array<{ id: string; score: number }>> {
+    const args = after
+      ? [checkTime("runScan", after.score), after.id, checkCount("runScan", count)]
+      : ["+inf", "", checkCount("runScan", count)];
+    const flat = (await this.call("incident-scan", [which === "open" ? keys.open : keys.index], args)) as string[];
     const out: Array<{ id: string; score: number }> = [];
     for (let i = 0; i + 1 < flat.length; i += 2) out.push({ id: String(flat[i]), score: Number(flat[i + 1]) });
     return out;

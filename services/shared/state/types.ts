@@ -81,6 +81,42 @@ export interface IncidentFound {
   readonly docs: Map<string, string>;
 }
 
+/**
+ * The keys of the playbook-run store, under one hash tag (`{runs}`) so a save updates the document, its version and
+ * both indexes atomically.
+ */
+export interface RunKeys {
+  /** Hash: run id -> run JSON. */
+  readonly docs: string;
+  /** Hash: run id -> version (the compare-and-set of every save). */
+  readonly versions: string;
+  /** Sorted set: every run id scored by its start (wall clock, ms): the listing order and the retention. */
+  readonly index: string;
+  /** Sorted set: the ids of runs not ended yet, scored by their start: what the reaper looks through. */
+  readonly open: string;
+}
+
+/** The run store's keys under `prefix`. */
+export function runKeys(prefix: string): RunKeys {
+  const k = (kind: string) => stateKey(prefix, "runs", kind, "v1");
+  return { docs: k("docs"), versions: k("versions"), index: k("index"), open: k("open") };
+}
+
+/** One run written by `runSave`: stored only if the store holds version `version - 1` (none for 1). */
+export interface RunWrite {
+  readonly id: string;
+  readonly doc: string;
+  readonly version: number;
+  /** When the run started (ms): its score in both indexes. */
+  readonly started: number;
+  /** Whether the run is still open (listed in `open`), or ended (taken out of it). */
+  readonly open: boolean;
+  /** Runs started before this are dropped with their documents, at most 100 per save. */
+  readonly retainAfter: number;
+  /** The store's keys expire this long after the last save. */
+  readonly ttlMs: number;
+}
+
 export type IncidentSaveResult = { readonly saved: true } | { readonly saved: false; readonly conflict: string };
 
 export type ClaimResult =
@@ -204,6 +240,24 @@ export interface StateStore {
    */
   incidentScan(
     keys: IncidentKeys,
+    after: { readonly score: number; readonly id: string } | undefined,
+    count: number,
+  ): Promise<Array<{ id: string; score: number }>>;
+  // Playbook runs: documents with versions, a listing index and the set of open runs, all in one slot (RunKeys).
+  /**
+   * Writes one run (document, version, index; in or out of `open`) when its stored version is the one before
+   * `version`; false (nothing written) when another writer changed it. Then trims runs out of retention.
+   */
+  runSave(keys: RunKeys, write: RunWrite): Promise<boolean>;
+  /** The runs' JSON documents, in the order given. */
+  runRead(keys: RunKeys, ids: readonly string[]): Promise<Array<string | undefined>>;
+  /**
+   * Up to `count` run ids with their start, latest first (ties by id, descending), strictly after the position
+   * `after` of a previous page when given: of every run, or only of the open ones.
+   */
+  runScan(
+    keys: RunKeys,
+    which: "all" | "open",
     after: { readonly score: number; readonly id: string } | undefined,
     count: number,
   ): Promise<Array<{ id: string; score: number }>>;
