@@ -54,6 +54,8 @@ export const defenderError = (status: number, code: string, message: string): Re
   body: { error: { code, message, target: "00000000-0000-0000-0000-0000000000aa" } },
 });
 
+/** The requestor Defender names on a machine action (the app registration). */
+const ENTRA_APP = "Riposte test app";
 const unquote = (s: string) => s.replace(/''/g, "'");
 
 export async function startDefenderFake(machines: DefenderMachine[] = []): Promise<DefenderFake> {
@@ -193,5 +195,3 @@ export async function startDefenderFake(machines: DefenderMachine[] = []): Promi
     },
   ) as DefenderFake;
 }
-
-const ENTRA_APP = "Riposte test app";

@@ -60,8 +60,8 @@ export function microsoftError(vendor: string, res: HttpResponse, what: string, 
   if (res.status === 404) return new RiposteError("RIPOSTE_CONNECTOR_NOT_FOUND", said);
   if (res.status === 429 || res.status === 503) {
     const after = retryAfterMs(res.headers.get("retry-after"));
-    const code = res.status === 429 ? "RIPOSTE_CONNECTOR_RATE_LIMITED" : "RIPOSTE_CONNECTOR_UNAVAILABLE";
-    return new RiposteError(code, said, after === undefined ? {} : { retryAfterMs: after });
+    const coded = res.status === 429 ? "RIPOSTE_CONNECTOR_RATE_LIMITED" : "RIPOSTE_CONNECTOR_UNAVAILABLE";
+    return new RiposteError(coded, said, after === undefined ? {} : { retryAfterMs: after });
   }
   if (res.status >= 500) return new RiposteError("RIPOSTE_CONNECTOR_UNAVAILABLE", said);
   return new RiposteError("RIPOSTE_CONNECTOR_REJECTED", said);

@@ -234,6 +234,18 @@ describe("mimecast connector", () => {
     assert.equal(fake.policies.length, 1);
   });
 
+  test("404 (a wrong base URL or API path) is not found and not retried", async () => {
+    fake.routeFaults.add({
+      path: /get-policy$/,
+      reply: mimecastFail(404, "err_resource_not_found", "Resource not found"),
+    });
+    const [a] = await run("block_sender", { sender: "x@bad.example" });
+    assert.equal(a?.error?.code, "RIPOSTE_CONNECTOR_NOT_FOUND");
+    assert.match(a?.error?.message ?? "", /err_resource_not_found/);
+    assert.equal(fake.calls(GET).length, 1);
+    assert.equal(fake.calls(CREATE).length, 0);
+  });
+
   test("X-RateLimit-Reset is milliseconds; Retry-After wins when sent", () => {
     assert.equal(mimecastRetryAfterMs(new Headers({ "x-ratelimit-reset": "2500" })), 2_500);
     assert.equal(mimecastRetryAfterMs(new Headers({ "x-ratelimit-reset": "2500", "retry-after": "3" })), 3_000);
