@@ -25,7 +25,14 @@ export async function deviceOf(client: FalconClient, input: HostInput, signal: A
     id,
     hosts: text("hostname"),
     ips: text("local_ip"),
-    detail: { device_id: id, hostname: d["hostname"], local_ip: d["local_ip"], status: d["status"] },
+    // product_type_desc (Workstation, Server, Domain Controller): isolate-host never isolates a domain controller.
+    detail: {
+      device_id: id,
+      hostname: d["hostname"],
+      local_ip: d["local_ip"],
+      status: d["status"],
+      product_type_desc: d["product_type_desc"],
+    },
   };
 }
 
