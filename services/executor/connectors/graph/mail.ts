@@ -30,11 +30,14 @@ export const FindInput = z.strictObject({
 });
 
 export const PurgeInput = z.strictObject({
-  /** The copies to remove, as find_message returned them. */
-  copies: z
-    .array(z.strictObject({ mailbox: Mailbox, message_id: z.string().min(1).max(1024) }))
-    .min(1)
-    .max(1000),
+  /** The copies to remove, as find_message returned them; one copy alone (a for_each item) is a list of one. */
+  copies: z.preprocess(
+    (v) => (v !== null && typeof v === "object" && !Array.isArray(v) ? [v] : v),
+    z
+      .array(z.strictObject({ mailbox: Mailbox, message_id: z.string().min(1).max(1024) }))
+      .min(1)
+      .max(1000),
+  ),
   /** recoverable: moved to Recoverable Items (an admin can move it back); permanent: deleted for good. */
   mode: z.enum(["recoverable", "permanent"]).default("recoverable"),
   reason: z.string().max(2000).optional(),
