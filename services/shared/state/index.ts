@@ -6,10 +6,14 @@ export type {
   IncidentSave,
   IncidentSaveResult,
   IncidentWrite,
+  LeaseChange,
+  LeaseHold,
+  LeaseKeys,
+  LeaseRow,
   ListEntry,
   StateStore,
   TimelineEntry,
 } from "./types.ts";
-export { incidentKeys, stateKey } from "./types.ts";
+export { incidentKeys, leaseKeys, stateKey } from "./types.ts";
 export { MemoryState } from "./memory.ts";
 export { RedisState, loadScripts } from "./redis.ts";
