@@ -31,6 +31,8 @@ import { ApprovalGates, type Gate, type Granted } from "./approval-gates.ts";
 import { redactUrls, type ConnectorDescriptor } from "./connectors/index.ts";
 import { observeVendorCalls } from "./connectors/http.ts";
 import { Guards, defaultGuardSettings } from "./guards.ts";
+import { LeaseScheduler } from "./lease-scheduler.ts";
+import { Leases } from "./leases.ts";
 import { Ledger } from "./ledger.ts";
 import { StepRunner, type Bound, type StepContext, type StepOutcome } from "./step.ts";
 
@@ -58,6 +60,9 @@ export interface ExecutorDeps {
   readonly approvalSweepMs?: number;
   /** How old a verdict must be before the sweep resumes it itself instead of the topic's consumer (default 10 s). */
   readonly approvalGraceMs?: number;
+  /** How often the lease scheduler looks for ended leases, and its first retry delay (default 1 s each). */
+  readonly leaseSweepMs?: number;
+  readonly leaseRetryMs?: number;
 }
 
 export class Executor {
@@ -70,6 +75,9 @@ export class Executor {
   private readonly steps: StepRunner;
   /** Approval gates: pending approvals in state, verdicts from `<prefix>.approvals` and the expiry sweep. */
   readonly gates: ApprovalGates;
+  /** Containment leases, and the scheduler that runs their reverse actions when they end (lease-scheduler.ts). */
+  readonly leases: Leases;
+  readonly leaseScheduler: LeaseScheduler;
 
   constructor(deps: ExecutorDeps) {
     this.deps = deps;
@@ -86,7 +94,9 @@ export class Executor {
       new Guards({ state: deps.state, prefix: deps.statePrefix, settings: defaultGuardSettings(), now: this.now });
     const claimTtlMs = deps.claimTtlMs ?? 15_000;
     this.ledger = new Ledger({ state: deps.state, log: deps.log, claimTtlMs, doneTtlMs: DONE_TTL_MS });
+    this.leases = new Leases({ state: deps.state, prefix: deps.statePrefix, now: this.now });
     this.steps = new StepRunner({
+      leases: this.leases,
       state: deps.state,
       statePrefix: deps.statePrefix,
       guards: this.guards,
@@ -115,15 +125,30 @@ export class Executor {
       resume: (decision, playbook, index, granted) => this.runPlaybook(decision, playbook, index, granted),
       plan: (decision, step) => this.plan(decision, step),
     });
+    this.leaseScheduler = new LeaseScheduler({
+      leases: this.leases,
+      ledger: this.ledger,
+      steps: this.steps,
+      bound: (connector) => this.bound.get(connector),
+      publish: (record, entity, headers) => this.publishAudit(record, entity, headers),
+      statePrefix: deps.statePrefix,
+      log: deps.log,
+      metrics: deps.metrics,
+      now: this.now,
+      ...(deps.leaseSweepMs !== undefined ? { sweepMs: deps.leaseSweepMs } : {}),
+      ...(deps.leaseRetryMs !== undefined ? { retryMs: deps.leaseRetryMs } : {}),
+    });
   }
 
-  /** Starts the approval sweep (expiry, lost verdicts); `stop` ends it. */
+  /** Starts the approval sweep (expiry, lost verdicts) and the lease scheduler; `stop` ends them. */
   start(): void {
     this.gates.start();
+    this.leaseScheduler.start();
   }
 
   async stop(): Promise<void> {
     await this.gates.stop();
+    await this.leaseScheduler.stop();
   }
 
   /** Handles one batch from `<prefix>.approvals`: each verdict resumes (or ends) the run waiting for it. */

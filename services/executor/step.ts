@@ -5,7 +5,7 @@
  * breaker and shared rate limit, with the step's timeout and retry policy.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { targetKey, type Decision, type PlaybookStep } from "../../schemas/index.ts";
+import { targetKey, type Decision, type PlaybookStep, type Target } from "../../schemas/index.ts";
 import { RiposteError, isRiposteError, messageOf } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
 import { stateKey, type StateStore } from "../shared/state/index.ts";
@@ -14,6 +14,7 @@ import type { AuditStatus } from "./audit.ts";
 import type { ActionDescriptor, ConnectorDescriptor, ResolvedTarget } from "./connectors/index.ts";
 import type { Guards } from "./guards.ts";
 import type { Claim } from "./ledger.ts";
+import { Leases, type LeaseDoc } from "./leases.ts";
 import { BREAKER_CODES } from "./limits.ts";
 
 export interface Bound {
@@ -48,6 +49,8 @@ export interface StepDeps {
   readonly claimTtlMs: number;
   /** How long the record of an attempt is kept (as long as the completed action's record). */
   readonly doneTtlMs: number;
+  /** The containment leases (in state under `statePrefix` when absent). */
+  readonly leases?: Leases;
 }
 
 type Tried<T> =
@@ -61,9 +64,11 @@ const refused = (status: AuditStatus, reason: string, extra: Record<string, unkn
 
 export class StepRunner {
   private readonly deps: StepDeps;
+  private readonly leases: Leases;
 
   constructor(deps: StepDeps) {
     this.deps = deps;
+    this.leases = deps.leases ?? new Leases({ state: deps.state, prefix: deps.statePrefix });
   }
 
   async run(bound: Bound, ctx: StepContext): Promise<StepOutcome> {
@@ -98,22 +103,21 @@ export class StepRunner {
       const prot = decision.target && guards.protectedTarget(decision.target);
       if (prot) return refused("refused_protected", prot);
     }
-    let lease: string | undefined;
-    if (step.lease && decision.target) {
-      lease = stateKey(this.deps.statePrefix, targetKey(decision.target), "lease", `${step.connector}.${step.action}`);
-      const held = await this.deps.state.claim(lease, decision.id, step.lease.ttl);
+    // One containment per target and action for the lease's TTL, whichever rule asks: held before the call, a
+    // lease (with the reverse action to run when it ends) once the call succeeded.
+    const field = step.lease && decision.target ? Leases.field(decision.target, step.connector, step.action) : "";
+    if (field && step.lease) {
+      const held = await this.leases.hold(field, decision.id, step.lease.ttl);
       if (held.state !== "acquired") {
         return refused(
           "skipped_lease",
           `${step.connector}.${step.action} already ran on this target within its lease`,
-          {
-            lease_owner: held.state === "held" ? held.owner : "",
-          },
+          { lease_owner: held.by.replace(/^[LP]\|/, "").replace(/\|\d+$/, "") },
         );
       }
     }
     const releaseLease = async () => {
-      if (lease) await this.deps.state.release(lease, decision.id).catch(() => false);
+      if (field) await this.leases.drop(field, decision.id).catch(() => false);
     };
     const subject = {
       rule: decision.rule?.id,
@@ -143,6 +147,7 @@ export class StepRunner {
       const { outcome, sent } = await this.converse(bound, action, ctx, input);
       if (!sent) await guards.releaseBudgets(ctx.actionId, budgets.taken).catch(() => undefined);
       if (!sent || outcome.status === "failed") await releaseLease();
+      if (field && outcome.status === "succeeded") return await this.openLease(action, ctx, input, field, outcome);
       return outcome;
     } catch (e) {
       // Nothing reached the vendor (the conversation never throws once it may have): give the places back.
@@ -153,6 +158,60 @@ export class StepRunner {
       if (lock) {
         ctx.claim.unhold(lock);
         await guards.unlockTarget(lock, ctx.claim.owner);
+      }
+    }
+  }
+
+  /**
+   * Opens the lease of a containment that succeeded, retrying in place while the store blips (the vendor has
+   * acted: the lease is what lifts it later). If it still cannot be stored the outcome says so, for a person.
+   */
+  private async openLease(
+    action: ActionDescriptor<unknown>,
+    ctx: StepContext,
+    input: unknown,
+    field: string,
+    outcome: StepOutcome,
+  ): Promise<StepOutcome> {
+    const { decision, step } = ctx;
+    const ttl = step.lease?.ttl ?? 0;
+    const reverse = action.reverse ? { action: action.reverse, input: reverseInput(action, input, ctx) } : undefined;
+    const doc: LeaseDoc = {
+      id: Leases.idOf(ctx.actionId),
+      field,
+      target: decision.target as Target,
+      connector: step.connector,
+      action: step.action,
+      ...(reverse ? { reverse } : {}),
+      ...(decision.rule ? { rule_id: decision.rule.id } : {}),
+      decision_id: decision.id,
+      playbook: decision.playbook ?? "",
+      step: step.id,
+      alert_uid: decision.alert.uid,
+      action_id: ctx.actionId,
+      since: this.leases.now(),
+      ttl_ms: ttl,
+    };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const open = await this.leases.open(doc, decision.id);
+        const lease = open
+          ? {
+              id: doc.id,
+              expires: new Date(doc.since + ttl).toISOString(),
+              ...(reverse ? { reverse: reverse.action } : {}),
+            }
+          : { error: "another lease holds this target now: nothing will lift this containment by itself" };
+        if (!open) this.deps.log.error({ action_id: ctx.actionId, field }, "lease not opened: the target is held");
+        return { ...outcome, response: { ...outcome.response, lease } };
+      } catch (e) {
+        if (attempt < 5 && isRiposteError(e) && e.retriable) {
+          await sleep(50 * 2 ** (attempt - 1));
+          continue;
+        }
+        const message = `the lease could not be stored (${messageOf(e)}): nothing will lift this containment by itself; ${reverse ? `run ${step.connector}.${reverse.action} by hand when it should end` : "lift it by hand"}`;
+        this.deps.log.error({ action_id: ctx.actionId, err: messageOf(e) }, "lease not stored");
+        return { ...outcome, response: { ...outcome.response, lease: { error: message } } };
       }
     }
   }
@@ -309,6 +368,12 @@ export class StepRunner {
       await sleep(Math.min(60_000, Math.max(backoff, err.retryAfterMs ?? 0)));
     }
   }
+}
+
+/** The reverse action's input: what the action declares, else the step's own params. */
+function reverseInput(action: ActionDescriptor<unknown>, input: unknown, ctx: StepContext): Record<string, unknown> {
+  if (action.reverseInput) return action.reverseInput(input);
+  return "value" in ctx.params ? ctx.params.value : {};
 }
 
 function failed(e: RiposteError, attempts: number): StepOutcome {

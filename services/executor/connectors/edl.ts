@@ -84,6 +84,7 @@ export const edl: ConnectorDescriptor<EdlClient> = {
       classification: "containment",
       idempotent: true,
       reverse: "unblock_ip",
+      reverseInput: (input) => ({ ip: input.ip, list: input.list, reason: "its lease ended" }),
       description: "List an IP address or CIDR block on a served external dynamic list until its TTL runs out",
       input: BlockInput,
       resolve: resolveEntry,

@@ -51,8 +51,10 @@ export interface ActionDescriptor<C, I = unknown> {
    */
   readonly idempotent: boolean;
   readonly description: string;
-  /** The action that undoes this one (`lift_containment` for `contain_host`), for rollback and humans. */
+  /** The action that undoes this one (`lift_containment` for `contain_host`): run when its lease ends. */
   readonly reverse?: string;
+  /** The reverse action's input from this action's (parsed) input; the step's params as they are when absent. */
+  reverseInput?(input: I): Record<string, unknown>;
   /**
    * The action undoes a containment (lift, unblock, unsuspend). It is never paused by the kill switch, counted
    * against a budget, refused as stale or refused for a protected asset: during an incident, analysts must be able
