@@ -17,6 +17,7 @@ import { CONNECTORS, edlText, listEntries } from "./executor/connectors/index.ts
 import { Executor } from "./executor/executor.ts";
 import { ApprovalStore } from "./executor/approvals.ts";
 import { Guards, loadGuardSettings } from "./executor/guards.ts";
+import { Leases } from "./executor/leases.ts";
 import { Ingestor } from "./ingest/ingestor.ts";
 import { kafkaBus, MemoryBus, type Bus, type InMessage, type Subscription } from "./shared/bus/index.ts";
 import { splitBodyAsync, type SplitLimits } from "./ingest/body.ts";
@@ -392,7 +393,11 @@ export async function startServices(opts: StartOptions): Promise<Running> {
       },
       killSwitch: {
         get: () => guards.killSwitch(),
-        set: (on, reason) => guards.setKillSwitch(on, reason),
+        set: (on, reason, by) => guards.setKillSwitch(on, reason, by),
+      },
+      containment: {
+        leases: new Leases({ state, prefix: config.topics.prefix }),
+        guards: () => guards.view(),
       },
     });
     if (opts.listen !== false) {
