@@ -31,6 +31,7 @@ import { ApprovalGates, type Gate, type Granted } from "./approval-gates.ts";
 import { redactUrls, type ConnectorDescriptor } from "./connectors/index.ts";
 import { observeVendorCalls } from "./connectors/http.ts";
 import { Guards, defaultGuardSettings } from "./guards.ts";
+import type { CoalesceSettings } from "./batcher.ts";
 import { LeaseScheduler } from "./lease-scheduler.ts";
 import { Leases } from "./leases.ts";
 import { Ledger } from "./ledger.ts";
@@ -63,6 +64,8 @@ export interface ExecutorDeps {
   /** How often the lease scheduler looks for ended leases, and its first retry delay (default 1 s each). */
   readonly leaseSweepMs?: number;
   readonly leaseRetryMs?: number;
+  /** Coalescing of batched actions (IP blocks): window and most calls per vendor request (200 ms, 500). */
+  readonly coalesce?: Partial<CoalesceSettings>;
 }
 
 export class Executor {
@@ -97,6 +100,7 @@ export class Executor {
     this.leases = new Leases({ state: deps.state, prefix: deps.statePrefix, now: this.now });
     this.steps = new StepRunner({
       leases: this.leases,
+      ...(deps.coalesce ? { coalesce: deps.coalesce } : {}),
       state: deps.state,
       statePrefix: deps.statePrefix,
       guards: this.guards,

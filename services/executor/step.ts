@@ -14,6 +14,7 @@ import type { AuditStatus } from "./audit.ts";
 import type { ActionDescriptor, ConnectorDescriptor, ResolvedTarget } from "./connectors/index.ts";
 import type { Guards } from "./guards.ts";
 import type { Claim } from "./ledger.ts";
+import { Batcher, NOT_SENT, type CoalesceSettings } from "./batcher.ts";
 import { Leases, type LeaseDoc } from "./leases.ts";
 import { BREAKER_CODES } from "./limits.ts";
 
@@ -51,6 +52,8 @@ export interface StepDeps {
   readonly doneTtlMs: number;
   /** The containment leases (in state under `statePrefix` when absent). */
   readonly leases?: Leases;
+  /** Coalescing of batched actions (window and most calls per request; the defaults when absent). */
+  readonly coalesce?: Partial<CoalesceSettings>;
 }
 
 type Tried<T> =
@@ -65,10 +68,17 @@ const refused = (status: AuditStatus, reason: string, extra: Record<string, unkn
 export class StepRunner {
   private readonly deps: StepDeps;
   private readonly leases: Leases;
+  /** Batched actions' pending vendor requests (coalescing). */
+  readonly batcher: Batcher;
 
   constructor(deps: StepDeps) {
     this.deps = deps;
     this.leases = deps.leases ?? new Leases({ state: deps.state, prefix: deps.statePrefix });
+    this.batcher = new Batcher({
+      ...(deps.coalesce ? { settings: deps.coalesce } : {}),
+      rateLimit: (connector) => deps.guards.rateLimit(connector),
+      breaker: (connector) => deps.guards.breaker(connector),
+    });
   }
 
   async run(bound: Bound, ctx: StepContext): Promise<StepOutcome> {
@@ -296,8 +306,17 @@ export class StepRunner {
       }
     }
     const run = action.run.bind(action);
-    const c = await this.attempt(bound, step, "run", action.idempotent, (signal) =>
-      run(bound.client, { input, signal, resolved }),
+    const batch = action.batch;
+    // A batched action joins the other calls of the window in one vendor request (one rate-limit token for all).
+    const c = await this.attempt(
+      bound,
+      step,
+      "run",
+      action.idempotent,
+      batch
+        ? () => this.batcher.submit(step.connector, step.action, batch, bound.client, { input, resolved }, step.timeout)
+        : (signal) => run(bound.client, { input, signal, resolved }),
+      batch !== undefined,
     );
     attempts += c.attempts;
     if ("error" in c) return { sent: true, outcome: failed(c.error, attempts) };
@@ -315,13 +334,15 @@ export class StepRunner {
     what: string,
     idempotent: boolean,
     fn: (signal: AbortSignal) => Promise<T>,
+    batched = false,
   ): Promise<Tried<T>> {
     const { guards } = this.deps;
     const breaker = guards.breaker(step.connector);
     let last: RiposteError | undefined;
     for (let attempt = 1; ; attempt++) {
       let notSent = false;
-      const closedIn = breaker?.admit() ?? 0;
+      // A batched call's breaker and rate limit are the batcher's: they judge vendor requests, not calls.
+      const closedIn = batched ? 0 : (breaker?.admit() ?? 0);
       if (closedIn > 0) {
         notSent = true;
         last = new RiposteError("RIPOSTE_CONNECTOR_UNAVAILABLE", `${step.connector} circuit breaker is open`, {
@@ -329,7 +350,7 @@ export class StepRunner {
         });
       } else {
         try {
-          await guards.rateLimit(step.connector);
+          if (!batched) await guards.rateLimit(step.connector);
         } catch (e) {
           if (isRiposteError(e) && e.code === "RIPOSTE_CONNECTOR_RATE_LIMITED") {
             breaker?.abandoned();
@@ -351,14 +372,16 @@ export class StepRunner {
             () => fn(AbortSignal.timeout(step.timeout)),
             SpanKind.CLIENT,
           );
-          breaker?.succeeded();
+          if (!batched) breaker?.succeeded();
           return { value, attempts: attempt };
         } catch (e) {
           last = isRiposteError(e) ? e : new RiposteError("RIPOSTE_CONNECTOR_UNAVAILABLE", messageOf(e), { cause: e });
-          if (BREAKER_CODES.has(last.code)) breaker?.failed();
+          if (batched) {
+            /* the batcher judged the request */
+          } else if (BREAKER_CODES.has(last.code)) breaker?.failed();
           else if (last.code === "RIPOSTE_CONNECTOR_RATE_LIMITED") breaker?.abandoned();
           else breaker?.succeeded();
-          notSent = last.code === "RIPOSTE_CONNECTOR_RATE_LIMITED";
+          notSent = last.code === "RIPOSTE_CONNECTOR_RATE_LIMITED" || (e instanceof Error && NOT_SENT.has(e));
         }
       }
       const err = last as RiposteError;

@@ -13,6 +13,8 @@ export interface Recorded {
 export interface Reply {
   readonly status: number;
   readonly body?: unknown;
+  /** Sent as it is instead of `body` as JSON (XML vendors). */
+  readonly raw?: string;
   readonly headers?: Record<string, string>;
   /** Wait this long before answering (to provoke client timeouts). */
   readonly delayMs?: number;
@@ -53,7 +55,7 @@ export async function startFake(handler: (req: Recorded) => Reply): Promise<Fake
       const send = () => {
         if (res.destroyed) return;
         res.writeHead(reply.status, { "content-type": "application/json", ...reply.headers });
-        res.end(reply.body === undefined ? "" : JSON.stringify(reply.body));
+        res.end(reply.raw ?? (reply.body === undefined ? "" : JSON.stringify(reply.body)));
       };
       if (reply.delayMs) setTimeout(send, reply.delayMs).unref();
       else send();

@@ -5,7 +5,15 @@
  */
 import { z } from "zod";
 import { parseDuration } from "../../../schemas/duration.ts";
-import { EDL_MAX_TTL_MS, EDL_NAME, addEntry, canonicalEntry, listEntries, removeEntry } from "./edl-list.ts";
+import {
+  EDL_MAX_TTL_MS,
+  EDL_NAME,
+  addEntries,
+  addEntry,
+  canonicalEntry,
+  listEntries,
+  removeEntry,
+} from "./edl-list.ts";
 import { action, type ConnectorDescriptor, type ConnectorEnv } from "./types.ts";
 
 export class EdlClient {
@@ -26,6 +34,27 @@ export class EdlClient {
     const t = now();
     await addEntry(state, statePrefix, list, entry, t + ttlMs, t);
     return { list, entry, expires: new Date(t + ttlMs).toISOString(), served_at: `/v1/edl/${list}` };
+  }
+
+  /** Lists many entries at once: one state operation per list however many entries it gets. */
+  async blockMany(
+    items: ReadonlyArray<{ list: string; entry: string; ttlMs: number }>,
+  ): Promise<Array<Record<string, unknown>>> {
+    const { state, statePrefix, now } = this.env;
+    const t = now();
+    const lists = new Map<string, Array<{ entry: string; untilMs: number }>>();
+    for (const i of items) {
+      const l = lists.get(i.list) ?? [];
+      l.push({ entry: i.entry, untilMs: t + i.ttlMs });
+      lists.set(i.list, l);
+    }
+    for (const [list, entries] of lists) await addEntries(state, statePrefix, list, entries, t);
+    return items.map((i) => ({
+      list: i.list,
+      entry: i.entry,
+      expires: new Date(t + i.ttlMs).toISOString(),
+      served_at: `/v1/edl/${i.list}`,
+    }));
   }
 
   async unblock(list: string, entry: string): Promise<Record<string, unknown>> {
@@ -93,6 +122,12 @@ export const edl: ConnectorDescriptor<EdlClient> = {
         return { done: r.listed, response: { list: input.list, entry: input.ip, ...r } };
       },
       run: async (client: EdlClient, { input }) => client.block(input.list, input.ip, input.ttl),
+      // Blocks within the coalescing window are added in one state operation per list.
+      batch: {
+        max: 5_000,
+        run: async (client: EdlClient, items) =>
+          client.blockMany(items.map(({ input }) => ({ list: input.list, entry: input.ip, ttlMs: input.ttl }))),
+      },
     }),
     unblock_ip: action({
       classification: "containment",

@@ -10,6 +10,8 @@ export type {
   ConnectorDescriptor,
   ConnectorEnv,
   ActionDescriptor,
+  BatchItem,
+  BatchSpec,
   Classification,
   PlannedRequest,
   ResolvedTarget,

@@ -42,6 +42,28 @@ export interface ConnectorEnv {
   readonly now: () => number;
 }
 
+/** One call of a batched action: its parsed input and what `resolve` found. */
+export interface BatchItem<I> {
+  readonly input: I;
+  readonly resolved?: ResolvedTarget | undefined;
+}
+
+/**
+ * Coalescing: calls of one action that arrive within a short window go to the vendor as one request (IP blocks for
+ * one firewall: thousands a second become a few requests). Each call keeps its own claim, guards and audit record;
+ * only the vendor request is shared. `run` answers one result per item, in order: the item's response, or an Error
+ * for that item alone (throwing fails every item, each then retried under its own step's policy).
+ */
+export interface BatchSpec<C, I> {
+  /** Most calls in one request (the vendor's limit; the executor's configuration may lower it). */
+  readonly max: number;
+  run(
+    client: C,
+    items: ReadonlyArray<BatchItem<I>>,
+    signal: AbortSignal,
+  ): Promise<ReadonlyArray<Record<string, unknown> | Error>>;
+}
+
 export interface ActionDescriptor<C, I = unknown> {
   readonly classification: Classification;
   /**
@@ -67,6 +89,8 @@ export interface ActionDescriptor<C, I = unknown> {
   /** Asks the vendor whether the effect is already in place (read-only); used after an attempt of unknown outcome. */
   verify?(client: C, ctx: ActionContext<I>): Promise<Verified>;
   run(client: C, ctx: ActionContext<I>): Promise<Record<string, unknown>>;
+  /** Sends many calls of this action as one vendor request (see BatchSpec); `run` stays the single-call path. */
+  readonly batch?: BatchSpec<C, I>;
   /**
    * The requests `run` (and `resolve`) would send for this input, built by the same functions; a dry run records
    * them in its audit record so the operator sees exactly what a configured connector would do.
