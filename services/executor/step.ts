@@ -350,7 +350,8 @@ export class StepRunner {
         });
       } else {
         try {
-          if (!batched) await guards.rateLimit(step.connector);
+          // A local connector (the EDL) calls no vendor: nothing to be polite to.
+          if (!batched && bound.descriptor.local !== true) await guards.rateLimit(step.connector);
         } catch (e) {
           if (isRiposteError(e) && e.code === "RIPOSTE_CONNECTOR_RATE_LIMITED") {
             breaker?.abandoned();

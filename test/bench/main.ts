@@ -23,6 +23,7 @@ import { loadLists } from "../../services/correlator/load.ts";
 import { corpusBodies, loadCorpusMix, normalizeLine, suricataAlert } from "./alerts.ts";
 import { benchCorrelate } from "./correlate.ts";
 import { benchHttpIngest } from "./http-ingest.ts";
+import { benchIpBlocks } from "./ip-blocks.ts";
 import { benchKafkaPassThrough } from "./kafka-passthrough.ts";
 import { benchBrokerPerf } from "./kafka-tools.ts";
 import { benchNormalize } from "./normalize.ts";
@@ -50,6 +51,8 @@ const ROWS = {
   "rules.riposte.300": "rules: Riposte compiled, 300 rules",
   "rules.riposte.3000": "rules: Riposte compiled, 3,000 rules",
   "correlate.redis": "correlator on Redis state (shipped rules)",
+  ip_blocks: "coalesced IP blocks through the executor into the EDL",
+  "ip_blocks.http": "coalesced IP blocks through the executor to an HTTP firewall (User-ID fake)",
 } as const;
 type Id = keyof typeof ROWS;
 const IDS = Object.keys(ROWS) as Id[];
@@ -187,6 +190,22 @@ async function main(): Promise<void> {
         },
       });
     });
+
+    // Coalesced IP blocks: the executor alone, in-process bus and state, before any broker runs.
+    for (const target of ["edl", "http"] as const) {
+      const id: Id = target === "edl" ? "ip_blocks" : "ip_blocks.http";
+      await measure(id, () =>
+        benchIpBlocks({
+          name: ROWS[id],
+          target,
+          blocks: 100_000,
+          batch: 2_500,
+          concurrency: 4,
+          windowMs: 200,
+          max: 500,
+        }),
+      );
+    }
 
     // 2. Embedded pipeline (in-process bus and state).
     await measure("e2e.embedded", () =>
