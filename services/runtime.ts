@@ -266,6 +266,7 @@ export async function startServices(opts: StartOptions): Promise<Running> {
       connectors: CONNECTORS,
       connectorConfig: config.connectors,
       guards,
+      coalesce: config.coalesce,
       consumerGroup: `${config.groupPrefix}.executor`,
     });
     subs.push(

@@ -102,7 +102,7 @@ export class Leases {
   }
 
   open(doc: LeaseDoc, owner: string): Promise<boolean> {
-    const body = JSON.stringify(LeaseDoc.parse(doc));
+    const body = JSON.stringify(doc);
     return this.state.leaseOpen(this.keys, doc.field, owner, doc.id, body, doc.since, doc.since + doc.ttl_ms);
   }
 
