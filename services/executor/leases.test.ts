@@ -22,6 +22,7 @@ import { eventually } from "../../test/support/env.ts";
 import { CONNECTORS } from "./connectors/index.ts";
 import { Executor } from "./executor.ts";
 import { Guards, defaultGuardSettings } from "./guards.ts";
+import { RiposteError } from "../shared/errors.ts";
 
 const DEVICE = "0123456789abcdef0123456789abcdef";
 const topics = topicNames("leases");
@@ -112,10 +113,10 @@ describe("containment leases", () => {
     await bus.close();
   });
 
-  const executor = () =>
+  const executor = (store: MemoryState = state) =>
     new Executor({
       bus,
-      state,
+      state: store,
       topics,
       playbooks: new Map([[PLAYBOOK.id, PLAYBOOK]]),
       connectors: CONNECTORS,
@@ -300,6 +301,33 @@ describe("containment leases", () => {
     assert.equal(await ex.leaseScheduler.sweep(), 1);
     assert.equal(calls("lift_containment"), 1);
     assert.deepEqual(await ex.leases.list(0, 10), []);
+  });
+
+  test("the run died after opening its lease, before completing: the redelivery finds its own lease, no second call", async () => {
+    // The store refuses every completion: the first executor's claim stays pending with the lease open.
+    const failing = Object.create(state) as MemoryState;
+    failing.complete = async () => {
+      throw new RiposteError("RIPOSTE_STATE_UNAVAILABLE", "Redis blip");
+    };
+    const first = executor(failing);
+    await assert.rejects(first.handle([msg(decision("d1"))]), /blip/);
+    assert.equal(calls("contain"), 1);
+    const [lease] = await first.leases.list(0, 10);
+    assert.equal(lease?.status, "active");
+    // Another executor (nothing of the first in memory) once the dead claim has lapsed.
+    clock += 60_000;
+    const second = executor();
+    await second.handle([msg(decision("d1"))]);
+    assert.equal(calls("contain"), 1, "not sent again: the vendor shows it contained");
+    await settle();
+    const last = records.at(-1);
+    assert.equal(last?.["status"], "succeeded");
+    assert.equal((last?.["response"] as Record<string, unknown>)["verified"], true);
+    assert.equal(
+      ((last?.["response"] as Record<string, unknown>)["lease"] as Record<string, unknown>)["id"],
+      lease?.id,
+    );
+    assert.equal((await second.leases.list(0, 10)).length, 1, "still one lease");
   });
 
   test("the kill switch does not hold a lift back", async () => {

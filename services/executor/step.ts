@@ -118,7 +118,8 @@ export class StepRunner {
     const field = step.lease && decision.target ? Leases.field(decision.target, step.connector, step.action) : "";
     if (field && step.lease) {
       const held = await this.leases.hold(field, decision.id, step.lease.ttl);
-      if (held.state !== "acquired") {
+      // Its own lease (the run died after opening it, before completing): go on, the attempt is verified.
+      if (held.state !== "acquired" && held.by !== `L|${Leases.idOf(ctx.actionId)}`) {
         return refused(
           "skipped_lease",
           `${step.connector}.${step.action} already ran on this target within its lease`,
