@@ -4,6 +4,7 @@
  * and into a local HTTP firewall fake taking User-ID register messages (one request per batch). Counts the vendor
  * requests (list writes, HTTP requests) against the blocks.
  */
+import { cpus, loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import { PlaybookFile, targetKey, type Decision } from "../../schemas/index.ts";
 import { MemoryBus, type InMessage } from "../../services/shared/bus/index.ts";
@@ -110,6 +111,7 @@ export async function benchIpBlocks(opts: IpBlocksOptions): Promise<Row> {
   const messages = Array.from({ length: opts.blocks }, (_, i) => message(i, topics.decisions));
   const chunks: InMessage[][] = [];
   for (let i = 0; i < messages.length; i += opts.batch) chunks.push(messages.slice(i, i + opts.batch));
+  const load = loadavg()[0] ?? 0;
   const memory = new MemoryProbe();
   const perCall = new Samples();
   const start = performance.now();
@@ -153,6 +155,7 @@ export async function benchIpBlocks(opts: IpBlocksOptions): Promise<Row> {
       `${opts.blocks.toLocaleString("en-US")} blocks (distinct addresses, each with its own claim, 24h lease and audit record) ` +
       `in ${requests.toLocaleString("en-US")} ${fw ? "HTTP register requests" : "list writes"} ` +
       `(window ${opts.windowMs} ms, at most ${opts.max} per request); ` +
-      `${opts.concurrency} × ${opts.batch}-decision batches at once; latency is per batch; goal ≥ 10,000/s`,
+      `${opts.concurrency} × ${opts.batch}-decision batches at once; latency is per batch; ` +
+      `load average ${load.toFixed(1)} on ${cpus().length} CPUs at the start; goal ≥ 10,000/s`,
   };
 }
