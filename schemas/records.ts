@@ -51,6 +51,12 @@ export const RiskRef = z.object({
 export type RiskRef = z.infer<typeof RiskRef>;
 
 /** One record on `riposte.decisions`; every normalized event yields at least one. */
+/**
+ * The header naming a decision record's outcome, so a consumer that acts only on `respond` (the executor) skips the
+ * others without parsing them. A record without it is parsed.
+ */
+export const OUTCOME_HEADER = "riposte-outcome";
+
 export const Decision = z.object({
   id: z.string(),
   outcome: DecisionOutcome,

@@ -165,7 +165,7 @@ export async function startServices(opts: StartOptions): Promise<Running> {
   let state: StateStore;
   if (opts.state) state = opts.state;
   else if (config.redisUrl) {
-    const redis = new RedisState(config.redisUrl);
+    const redis = new RedisState({ url: config.redisUrl, cluster: config.redisCluster });
     await redis.ready();
     state = redis;
   } else state = new MemoryState();
@@ -338,7 +338,11 @@ export async function startServices(opts: StartOptions): Promise<Running> {
     // The API service indexes each alert's trail from the three topics, in its own consumer group.
     if (want.has("api")) {
       const store: TrailStore = config.redisUrl
-        ? new RedisTrailStore(config.redisUrl, config.topics.prefix, config.trailRetentionMs)
+        ? new RedisTrailStore(
+            { url: config.redisUrl, cluster: config.redisCluster },
+            config.topics.prefix,
+            config.trailRetentionMs,
+          )
         : new MemoryTrailStore(config.trailRetentionMs);
       trail = store;
       subs.push(

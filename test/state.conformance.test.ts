@@ -12,6 +12,11 @@ import {
 } from "../services/shared/state/index.ts";
 import { isRiposteError } from "../services/shared/errors.ts";
 import { requireRedis, uniquePrefix } from "./support/env.ts";
+import { startRedisCluster, type RunningRedisCluster } from "./infra/redis.ts";
+
+/** A private three-shard Redis Cluster, started once for the cluster run of the suite. */
+let cluster: Promise<RunningRedisCluster> | undefined;
+after(async () => (cluster ? (await cluster).stop() : undefined));
 
 const implementations: Array<[string, () => Promise<StateStore>]> = [
   ["memory", async () => new MemoryState()],
@@ -19,6 +24,16 @@ const implementations: Array<[string, () => Promise<StateStore>]> = [
     "redis",
     async () => {
       const s = new RedisState(await requireRedis());
+      await s.ready();
+      return s;
+    },
+  ],
+  [
+    // Every script's keys share one hash tag, so each call lands on one shard.
+    "redis-cluster",
+    async () => {
+      cluster ??= startRedisCluster(3);
+      const s = new RedisState({ url: (await cluster).url, cluster: true });
       await s.ready();
       return s;
     },

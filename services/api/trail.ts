@@ -5,11 +5,11 @@
  * MAX_ENTRIES per alert, entries of bounded size, and in memory at most `maxAlerts` alerts (oldest first out).
  * Nothing in the services that do the work changes for it, and a slow index never slows them.
  */
-import { Redis } from "ioredis";
 import { eventTitle, eventUid, type NormalizedEvent } from "../../schemas/index.ts";
 import type { InMessage } from "../shared/bus/index.ts";
 import type { TopicNames } from "../shared/config.ts";
 import { RiposteError, messageOf } from "../shared/errors.ts";
+import { connectRedis, type RedisClient, type RedisTarget } from "../shared/state/connect.ts";
 
 /** At most this many entries per alert (a re-sent alert's duplicates, a playbook's steps); the newest are kept. */
 export const MAX_ENTRIES = 200;
@@ -115,13 +115,16 @@ export class MemoryTrailStore implements TrailStore {
  * pipeline per batch, so each alert's trail expires on its own and never grows past MAX_ENTRIES.
  */
 export class RedisTrailStore implements TrailStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
+  private readonly cluster: boolean;
   private readonly prefix: string;
   private readonly retentionMs: number;
-  constructor(url: string, prefix: string, retentionMs: number) {
+  constructor(target: string | RedisTarget, prefix: string, retentionMs: number) {
     this.prefix = prefix;
     this.retentionMs = retentionMs;
-    this.redis = new Redis(url, { maxRetriesPerRequest: 2, lazyConnect: false });
+    const where = typeof target === "string" ? { url: target } : target;
+    this.cluster = where.cluster === true;
+    this.redis = connectRedis(where, { maxRetriesPerRequest: 2 });
     this.redis.on("error", () => undefined);
   }
 
@@ -131,17 +134,22 @@ export class RedisTrailStore implements TrailStore {
 
   async append(entries: ReadonlyArray<{ alertId: string; entry: TrailEntry }>): Promise<void> {
     if (entries.length === 0) return;
-    const p = this.redis.pipeline();
-    for (const { alertId, entry } of entries) {
-      const k = this.key(alertId);
-      p.rpush(k, JSON.stringify(entry));
-      p.ltrim(k, -MAX_ENTRIES, -1);
-      p.pexpire(k, this.retentionMs);
-    }
-    try {
+    // One pipeline for the batch; on a cluster one per alert (a pipeline's keys must share a slot), sent together.
+    const groups = this.cluster ? entries.map((e) => [e]) : [entries];
+    const send = async (group: typeof entries) => {
+      const p = this.redis.pipeline();
+      for (const { alertId, entry } of group) {
+        const k = this.key(alertId);
+        p.rpush(k, JSON.stringify(entry));
+        p.ltrim(k, -MAX_ENTRIES, -1);
+        p.pexpire(k, this.retentionMs);
+      }
       const results = (await p.exec()) ?? [];
       const failed = results.find(([err]) => err);
       if (failed?.[0]) throw failed[0];
+    };
+    try {
+      await Promise.all(groups.map(send));
     } catch (e) {
       throw new RiposteError(
         "RIPOSTE_STATE_UNAVAILABLE",

@@ -27,7 +27,7 @@ export async function dlqReplayCommand(opts: {
     throw new RiposteError("RIPOSTE_CONFIG_INVALID", `--since ${opts.since}: not a date (use ISO 8601)`);
   // Logs (kafkajs warnings) go to stderr: stdout carries only the report, for scripts.
   const log = pino({ name: "riposte", level: "warn", timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(2));
-  const state = new RedisState(config.redisUrl);
+  const state = new RedisState({ url: config.redisUrl, cluster: config.redisCluster });
   const bus = kafkaBus(config.kafka.client, {
     brokers: config.kafka.brokers,
     clientId: `${config.kafka.clientId}-dlq-replay`,

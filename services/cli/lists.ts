@@ -36,7 +36,7 @@ async function openState(): Promise<{ state: RedisState; prefix: string; rulesDi
       "imported lists need Redis, where every correlator reads them: set REDIS_URL (lists in rules/lists/*.txt work without it)",
     );
   }
-  const state = new RedisState(config.redisUrl);
+  const state = new RedisState({ url: config.redisUrl, cluster: config.redisCluster });
   try {
     await state.ready();
   } catch (e) {

@@ -3,7 +3,7 @@
  * (respond, duplicate, suppressed or no_match), so every accepted alert is accounted for. The deciding is pure
  * (plan.ts); this class reads the batch, fetches the state the plan needs, applies its operations and publishes.
  */
-import { Incident, NormalizedEvent, eventUid, targetKey, type Decision } from "../../schemas/index.ts";
+import { Incident, NormalizedEvent, OUTCOME_HEADER, eventUid, targetKey, type Decision } from "../../schemas/index.ts";
 import { inKeyOrder, type Bus, type InMessage, type OutMessage } from "../shared/bus/index.ts";
 import type { TopicNames } from "../shared/config.ts";
 import { RiposteError, isRiposteError, messageOf } from "../shared/errors.ts";
@@ -181,7 +181,7 @@ export class Correlator {
           out.push({
             key: d.target ? targetKey(d.target) : event.riposte.entity_key,
             value: JSON.stringify(d),
-            headers,
+            headers: { ...headers, [OUTCOME_HEADER]: d.outcome },
           });
         }
         for (const i of outcome.incidents) sink.incidents.push({ key: i.id, value: JSON.stringify(i), headers });

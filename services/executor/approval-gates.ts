@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import type { Decision, PlaybookFile, PlaybookStep } from "../../schemas/index.ts";
 import type { InMessage } from "../shared/bus/index.ts";
 import { isRiposteError, messageOf } from "../shared/errors.ts";
+import { ATTR, activeHeaders, contextFrom, inContext, pastSpan } from "../shared/telemetry.ts";
 import { stableId } from "../shared/ids.ts";
 import type { Logger } from "../shared/log.ts";
 import type { Role } from "../shared/roles.ts";
@@ -83,6 +84,7 @@ export class ApprovalGates {
       },
       requested_at: now,
       expires_at: now + gate.expires,
+      trace: activeHeaders(),
     };
     await this.store.request(pending);
     this.deps.log.info(
@@ -136,8 +138,24 @@ export class ApprovalGates {
         ...(verdict.comment !== undefined ? { comment: verdict.comment } : {}),
       },
     };
+    // The wait is a span of the run's trace, from the request to the verdict, naming who decided; the resumed
+    // run is its child, so the trace goes on from the alert through the approval to the vendor call.
+    const waited = pastSpan(
+      `approval ${p.step}`,
+      contextFrom(p.trace ?? {}),
+      {
+        [ATTR.approvalId]: p.id,
+        [ATTR.approvalVerdict]: verdict.verdict,
+        [ATTR.approvalBy]: verdict.by,
+        [ATTR.decisionId]: p.decision.id,
+        [ATTR.step]: p.step,
+      },
+      p.requested_at,
+      verdict.at,
+    );
+    const resume = () => this.deps.resume(p.decision, playbookOf(p), p.step_index, granted);
     // Paused by the kill switch: not marked resumed, so the sweep drives it again once the switch is off.
-    if (await this.deps.resume(p.decision, playbookOf(p), p.step_index, granted)) return;
+    if (await inContext(waited, resume)) return;
     await this.store.markResumed(p.id);
   }
 

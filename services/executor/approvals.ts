@@ -40,6 +40,8 @@ export const PendingApproval = z.object({
   why: z.object({ rule: RuleRef.optional(), alert: AlertRef, reason: z.string().optional() }),
   requested_at: z.number().int(),
   expires_at: z.number().int(),
+  /** The trace context of the run that asked (W3C headers): the wait's span and the resumed run continue it. */
+  trace: z.record(z.string(), z.string()).optional(),
 });
 export type PendingApproval = z.infer<typeof PendingApproval>;
 

@@ -1,7 +1,7 @@
 import { describe, test, before, after, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import type { Decision, PlaybookFile } from "../../schemas/index.ts";
-import { PlaybookFile as PlaybookSchema, targetKey } from "../../schemas/index.ts";
+import { OUTCOME_HEADER, PlaybookFile as PlaybookSchema, targetKey } from "../../schemas/index.ts";
 import { MemoryBus, type InMessage, type Subscription } from "../shared/bus/index.ts";
 import { topicNames } from "../shared/config.ts";
 import { silentLogger } from "../shared/log.ts";
@@ -140,6 +140,29 @@ describe("executor against a CrowdStrike fake", () => {
     assert.equal(actions[0]?.["status"], "succeeded");
     assert.deepEqual(actions[1], actions[0], "the stored audit record, same id");
     assert.deepEqual((actions[0]?.["response"] as Record<string, unknown>)["device_id"], DEVICE);
+  });
+
+  test("decisions whose outcome header is not respond are skipped unparsed; respond and header-less ones run", async () => {
+    const ex = executor();
+    const dlq: InMessage[] = [];
+    const sub = await bus.subscribe({
+      groupId: "dlq",
+      topics: [topics.dlq],
+      handler: async (b) => void dlq.push(...b),
+    });
+    const garbage = {
+      ...msg(decision("d0")),
+      value: Buffer.from("{not json"),
+      headers: { [OUTCOME_HEADER]: "no_match" },
+    };
+    await ex.handle([garbage]);
+    await ex.handle([{ ...msg(decision("d1"), 1), headers: { [OUTCOME_HEADER]: "respond" } }]);
+    await ex.handle([msg(decision("d2", "web-02"), 2)]);
+    await ex.handle([{ ...msg(decision("d3"), 3), value: Buffer.from("{not json") }]);
+    await settle();
+    await eventually(() => dlq.length === 1, "the header-less garbage record in the DLQ", 5_000);
+    await sub.stop();
+    assert.equal(edr.actions().length, 2, "d1 and d2 contained; the no_match record skipped without a parse or DLQ");
   });
 
   test("if the audit cannot be published after the vendor acted, the redelivery does not act again", async () => {

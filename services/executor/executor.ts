@@ -5,7 +5,7 @@
  * whatever a rule says: kill switch, decision age, protected assets, budgets, one containment per target at a
  * time, per-connector rate limits and circuit breakers.
  */
-import { Decision, targetKey, type PlaybookFile, type PlaybookStep } from "../../schemas/index.ts";
+import { Decision, OUTCOME_HEADER, targetKey, type PlaybookFile, type PlaybookStep } from "../../schemas/index.ts";
 import { inKeyOrder, type Bus, type InMessage } from "../shared/bus/index.ts";
 import type { ConnectorConfig, TopicNames } from "../shared/config.ts";
 import { dlqRecord } from "../shared/dlq.ts";
@@ -183,6 +183,9 @@ export class Executor {
 
   /** Runs the playbook of one decision message (messages with the same target key run one at a time). */
   private async one(m: InMessage): Promise<void> {
+    // Most decisions are not to respond (no match, duplicate, suppressed): skipped without parsing them.
+    const said = m.headers[OUTCOME_HEADER];
+    if (said !== undefined && said !== "respond") return;
     const parent = contextFrom(m.headers);
     let decision: Decision;
     try {

@@ -192,3 +192,19 @@ test("RIPOSTE_API_TOKENS: name:role:token entries, roles checked, 16+ character 
   for (const p of [...bad, ...clash])
     assert.doesNotMatch(p, /short-secret|token-0123456789|other-admin/, "no token in a message");
 });
+
+test("Redis Cluster: a list of seed nodes needs RIPOSTE_REDIS_CLUSTER=true; every seed is a redis URL", () => {
+  const list = "redis://10.0.0.1:6379,redis://10.0.0.2:6379";
+  assert.deepEqual(problems({ REDIS_URL: list }), [
+    "REDIS_URL: lists several servers; set RIPOSTE_REDIS_CLUSTER=true if they are a Redis Cluster's nodes",
+  ]);
+  const c = loadConfig({ REDIS_URL: list, RIPOSTE_REDIS_CLUSTER: "true" }, CONNECTORS);
+  assert.equal(c.redisCluster, true);
+  assert.equal(c.redisUrl, list);
+  assert.equal(loadConfig({ REDIS_URL: "redis://r:6379" }, CONNECTORS).redisCluster, false);
+  assert.match(
+    problems({ REDIS_URL: "redis://a:1,http://b:2", RIPOSTE_REDIS_CLUSTER: "true" }).join(),
+    /REDIS_URL: must start with redis:\/\/ or rediss:\/\//,
+  );
+  assert.match(problems({ RIPOSTE_REDIS_CLUSTER: "yes" }).join(), /RIPOSTE_REDIS_CLUSTER/);
+});

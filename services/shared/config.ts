@@ -37,7 +37,9 @@ export const CONFIG_VARIABLES = {
   KAFKA_BROKERS: "Comma-separated Kafka bootstrap brokers; unset means the embedded in-process bus",
   KAFKA_CLIENT_ID: "Kafka client id (default riposte)",
   RIPOSTE_KAFKA_CLIENT: "Kafka client library: platformatic (@platformatic/kafka, default) or kafkajs",
-  REDIS_URL: "Redis URL (redis://host:port/db); unset means in-memory state",
+  REDIS_URL:
+    "Redis URL (redis://host:port/db); with RIPOSTE_REDIS_CLUSTER=true, the cluster's seed nodes separated by commas; unset means in-memory state",
+  RIPOSTE_REDIS_CLUSTER: "true: REDIS_URL is a Redis Cluster (seed nodes; the client finds the shards). Default false",
   RIPOSTE_TOPIC_PREFIX: "Prefix of every topic name (default riposte)",
   RIPOSTE_TOPIC_PARTITIONS: "Partitions of topics Riposte creates (default 6)",
   RIPOSTE_TOPIC_REPLICATION: "Replication factor of topics Riposte creates (default 1)",
@@ -323,9 +325,10 @@ const Base = z.object({
   KAFKA_CLIENT_ID: z.string().default("riposte"),
   RIPOSTE_KAFKA_CLIENT: z.enum(KAFKA_CLIENTS).default("platformatic"),
   REDIS_URL: optional.refine(
-    (s) => s === undefined || /^rediss?:\/\//.test(s),
-    "must start with redis:// or rediss://",
+    (s) => s === undefined || s.split(",").every((u) => /^rediss?:\/\/[^\s,]+$/.test(u.trim())),
+    "must start with redis:// or rediss:// (a comma-separated list of them for a cluster)",
   ),
+  RIPOSTE_REDIS_CLUSTER: z.enum(["true", "false"]).default("false"),
   RIPOSTE_TOPIC_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' or '-'")
@@ -412,6 +415,8 @@ export interface Config {
     readonly client: KafkaClient;
   };
   readonly redisUrl: string | undefined;
+  /** REDIS_URL names a Redis Cluster's seed nodes. */
+  readonly redisCluster: boolean;
   readonly topics: { readonly prefix: string; readonly partitions: number; readonly replication: number };
   readonly groupPrefix: string;
   readonly api: {
@@ -550,6 +555,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, connectors: readonly Connecto
     : parsed.error.issues.map((i) => `${i.path.join(".") || "environment"}: ${i.message}`);
   problems.push(...bindingProblems(env));
   problems.push(...adminTokenProblems(env));
+  if (env["RIPOSTE_REDIS_CLUSTER"] !== "true" && (env["REDIS_URL"] ?? "").includes(","))
+    problems.push(
+      "REDIS_URL: lists several servers; set RIPOSTE_REDIS_CLUSTER=true if they are a Redis Cluster's nodes",
+    );
 
   const connectorConfigs: Record<string, ConnectorConfig> = {};
   for (const spec of connectors) {
@@ -582,6 +591,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, connectors: readonly Connecto
   return deepFreeze({
     kafka: { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID, client: e.RIPOSTE_KAFKA_CLIENT },
     redisUrl: e.REDIS_URL,
+    redisCluster: e.RIPOSTE_REDIS_CLUSTER === "true",
     topics: {
       prefix: e.RIPOSTE_TOPIC_PREFIX,
       partitions: e.RIPOSTE_TOPIC_PARTITIONS,

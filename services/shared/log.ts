@@ -3,7 +3,8 @@ import { pino, type Logger } from "pino";
 
 export type { Logger };
 
-const REDACT = [
+/** Paths pino censors in every log line (credentials and auth headers). */
+export const REDACT_PATHS: readonly string[] = [
   "*.token",
   "*.secret",
   "*.password",
@@ -11,9 +12,17 @@ const REDACT = [
   "*.clientSecret",
   "*.client_secret",
   "*.apiToken",
+  "*.api_token",
+  "*.api_key",
+  "*.access_key",
+  "*.secret_key",
   "headers.authorization",
   "req.headers.authorization",
   'req.headers["x-riposte-signature"]',
+  'headers["x-pan-key"]',
+  'headers["x-apikey"]',
+  'headers["x-apikeys"]',
+  "headers.key",
 ];
 
 /**
@@ -29,7 +38,7 @@ export function createLogger(
   return pino({
     name: opts.name ?? "riposte",
     level: opts.level ?? "info",
-    redact: { paths: REDACT, censor: "[redacted]" },
+    redact: { paths: [...REDACT_PATHS], censor: "[redacted]" },
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     ...(pretty

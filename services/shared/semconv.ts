@@ -18,6 +18,10 @@ export const ATTR = {
   step: "riposte.playbook.step",
   actionId: "riposte.action.id",
   actionStatus: "riposte.action.status",
+  approvalId: "riposte.approval.id",
+  approvalVerdict: "riposte.approval.verdict",
+  /** Who decided an approval: the token's name, or `expiry`. */
+  approvalBy: "riposte.approval.by",
   connector: "riposte.connector.name",
   connectorAction: "riposte.connector.action",
   dlqStage: "riposte.dlq.stage",

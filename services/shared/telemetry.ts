@@ -213,6 +213,30 @@ export async function inSpan<T>(
 }
 
 /**
+ * A span that already happened (an approval wait: from the request to the verdict), child of `parent`, ended at
+ * once with the given start and end times (epoch ms). Returns the context holding it, so that the work that follows
+ * (the resumed run) is its child.
+ */
+export function pastSpan(
+  name: string,
+  parent: Context,
+  attributes: Attributes,
+  startMs: number,
+  endMs: number,
+): Context {
+  const span = exporting
+    ? tracer().startSpan(name, { attributes, startTime: startMs }, parent)
+    : propagatedOnly(parent);
+  span.end(Math.max(startMs, endMs));
+  return trace.setSpan(parent, span);
+}
+
+/** Runs `fn` with `ctx` as the active context (the parent of the spans it starts). */
+export function inContext<T>(ctx: Context, fn: () => T): T {
+  return context.with(ctx, fn);
+}
+
+/**
  * Trace context a sender put on its request or message: continued (as the parent) only when the sender is
  * trusted; otherwise a new trace starts and the sender's span, if valid, is kept as a link.
  */

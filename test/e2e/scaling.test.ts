@@ -2,12 +2,14 @@
  * Scaling out: the same alert stream through one process of each service and through two of each (two ingest
  * processes taking half the requests each, two correlators in one consumer group, two executors), on real Kafka and
  * Redis. The decisions are the same (ids, outcomes, targets), and each host is contained exactly once at the EDR
- * fake. The rates are reported as test diagnostics, not asserted (speed is the bench's business).
+ * fake; the same again with two of each on a private three-shard Redis Cluster (RIPOSTE_REDIS_CLUSTER=true). The
+ * rates are reported as test diagnostics, not asserted (speed is the bench's business).
  */
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { startFalconFake, type FalconFake } from "../fakes/crowdstrike.ts";
 import { freePorts } from "../infra/proc.ts";
+import { startRedisCluster } from "../infra/redis.ts";
 import { eventually } from "../support/env.ts";
 import { TOKEN, startHarness } from "../support/harness.ts";
 
@@ -65,8 +67,10 @@ after(async () => {
   await Promise.all(fakes.map((f) => f.close()));
 });
 
-async function run(processes: 1 | 2): Promise<Run> {
-  process.stderr.write(`scaling: run with ${processes} process(es) of each service\n`);
+async function run(processes: 1 | 2, redisCluster?: string): Promise<Run> {
+  process.stderr.write(
+    `scaling: run with ${processes} process(es) of each service${redisCluster ? " on a Redis Cluster" : ""}\n`,
+  );
   const edr = await startFalconFake(devices);
   fakes.push(edr);
   const [secondPort] = await freePorts(1);
@@ -77,7 +81,11 @@ async function run(processes: 1 | 2): Promise<Run> {
   const h = await startHarness(
     "distributed",
     edr.url,
-    { RIPOSTE_BUDGETS: "none", RIPOSTE_TOPIC_PARTITIONS: "4" },
+    {
+      RIPOSTE_BUDGETS: "none",
+      RIPOSTE_TOPIC_PARTITIONS: "4",
+      ...(redisCluster ? { REDIS_URL: redisCluster, RIPOSTE_REDIS_CLUSTER: "true" } : {}),
+    },
     services,
     { "ingest#2": { RIPOSTE_API_PORT: String(secondPort) } },
   );
@@ -146,8 +154,12 @@ async function run(processes: 1 | 2): Promise<Run> {
   }
 }
 
+/** The run with one process of each, made once and compared with by both tests. */
+let baseline: Promise<Run> | undefined;
+const single = () => (baseline ??= run(1));
+
 test("two processes of each service decide what one of each decides, and contain each host exactly once", async (t) => {
-  const one = await run(1);
+  const one = await single();
   const two = await run(2);
   assert.equal(one.decisions.length, HOSTS * PER_HOST, "one decision record per alert");
   assert.deepEqual(two.decisions, one.decisions, "the same decisions (ids, outcomes, targets, rules)");
@@ -156,4 +168,17 @@ test("two processes of each service decide what one of each decides, and contain
   assert.equal(new Set(two.contains).size, HOSTS);
   const rate = (r: Run) => Math.round((HOSTS * PER_HOST) / r.seconds);
   t.diagnostic(`alerts → decisions: ${rate(one)}/s with one process of each, ${rate(two)}/s with two of each`);
+});
+
+test("two processes of each service on a three-shard Redis Cluster decide the same and contain each host once", async (t) => {
+  const one = await single();
+  const cluster = await startRedisCluster(3);
+  try {
+    const sharded = await run(2, cluster.url);
+    assert.deepEqual(sharded.decisions, one.decisions, "the same decisions (ids, outcomes, targets, rules)");
+    assert.deepEqual(sharded.contains, one.contains, "each host contained once");
+    t.diagnostic(`alerts → decisions on the Redis Cluster: ${Math.round((HOSTS * PER_HOST) / sharded.seconds)}/s`);
+  } finally {
+    await cluster.stop();
+  }
 });

@@ -16,6 +16,8 @@ export interface Reply {
   /** Sent as it is instead of `body` as JSON (XML vendors). */
   readonly raw?: string;
   readonly headers?: Record<string, string>;
+  /** Sent as it is instead of `body` as JSON (XML, a malformed JSON body, an HTML error page). */
+  readonly raw?: string;
   /** Wait this long before answering (to provoke client timeouts). */
   readonly delayMs?: number;
 }

@@ -26,12 +26,15 @@ export interface RunningRedis {
  * PING. Throws if `redis-server` is not installed or does not become ready within 10 s.
  * The server is SIGKILLed if this process exits without calling `stop()`.
  */
-export async function startRedis(): Promise<RunningRedis> {
+export async function startRedis(opts: { port?: number; args?: readonly string[] } = {}): Promise<RunningRedis> {
   const dir = await mkdtemp(join(tmpdir(), "riposte-redis-"));
-  const [port = 0] = await freePorts(1);
+  const port = opts.port ?? (await freePorts(1))[0] ?? 0;
   const outputFile = join(dir, "redis.log");
   const fd = openSync(outputFile, "a");
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir];
+  const args = [
+    ...["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+    ...(opts.args ?? []),
+  ];
   const child = spawn("redis-server", args, { stdio: ["ignore", fd, fd] });
   closeSync(fd);
   child.unref();
@@ -65,6 +68,50 @@ export async function startRedis(): Promise<RunningRedis> {
     }
   }
   return { url: `redis://127.0.0.1:${port}`, stop };
+}
+
+/** A Redis Cluster of `nodes` primaries (no replicas) started by {@link startRedisCluster}. */
+export interface RunningRedisCluster {
+  /** The seed nodes as REDIS_URL takes them with RIPOSTE_REDIS_CLUSTER=true: `redis://127.0.0.1:p1,redis://…`. */
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `nodes` cluster-enabled redis-servers, joins them with `redis-cli --cluster create` (the 16,384 slots
+ * spread over them) and resolves once every node reports `cluster_state:ok`.
+ */
+export async function startRedisCluster(nodes = 3): Promise<RunningRedisCluster> {
+  const ports = await freePorts(nodes);
+  const args = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"];
+  const servers = await Promise.all(ports.map((port) => startRedis({ port, args })));
+  const stop = async () => void (await Promise.all(servers.map((s) => s.stop())));
+  try {
+    const create = spawn(
+      "redis-cli",
+      ["--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0", "--cluster-yes"],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let output = "";
+    create.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    create.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    const code = await new Promise<number | null>((res, rej) => {
+      create.once("error", rej);
+      create.once("exit", res);
+    });
+    if (code !== 0) throw new Error(`redis-cli --cluster create failed (exit ${code}):\n${output.slice(-2000)}`);
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    for (const port of ports) {
+      while (!(await probe(port, "CLUSTER INFO\r\n", 500))?.includes("cluster_state:ok")) {
+        if (Date.now() > deadline) throw new Error(`the Redis Cluster node on port ${port} is not ok within 10 s`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { url: ports.map((p) => `redis://127.0.0.1:${p}`).join(","), stop };
 }
 
 if (import.meta.main) {

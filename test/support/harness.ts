@@ -101,7 +101,8 @@ export async function startHarness(
     };
   } else {
     const brokers = await requireKafka();
-    const redisUrl = await requireRedis();
+    // A test may bring its own Redis (a private Redis Cluster: REDIS_URL with RIPOSTE_REDIS_CLUSTER=true).
+    const redisUrl = extraEnv["REDIS_URL"] ?? (await requireRedis());
     const childEnv = { ...process.env, ...env, KAFKA_BROKERS: brokers.join(","), REDIS_URL: redisUrl };
     const children: ChildProcess[] = [];
     const output: string[] = [];

@@ -3,10 +3,25 @@ import { isIP } from "node:net";
 
 export type Obj = Readonly<Record<string, unknown>>;
 
+/**
+ * Paths split once: the normalizers ask for the same few hundred paths (constants of the code and of mapping files)
+ * for every event. Bounded, so paths built from input could never grow it without limit.
+ */
+const SPLIT = new Map<string, readonly string[]>();
+const MAX_SPLIT = 8_192;
+function partsOf(path: string): readonly string[] {
+  let parts = SPLIT.get(path);
+  if (parts === undefined) {
+    parts = path.split(".");
+    if (SPLIT.size < MAX_SPLIT) SPLIT.set(path, parts);
+  }
+  return parts;
+}
+
 /** The value at a dotted path of a JSON object, or undefined. */
 export function get(o: unknown, path: string): unknown {
   let cur: unknown = o;
-  for (const part of path.split(".")) {
+  for (const part of partsOf(path)) {
     if (cur === null || typeof cur !== "object") return undefined;
     cur = (cur as Record<string, unknown>)[part];
   }
@@ -43,7 +58,7 @@ export function arr(o: unknown, path: string): unknown[] {
 /** The value at a dotted path (array indexes as numbers), matching each key exactly or else case-insensitively. */
 export function ciGet(o: unknown, path: string): unknown {
   let cur: unknown = o;
-  for (const part of path.split(".")) {
+  for (const part of partsOf(path)) {
     if (Array.isArray(cur) && /^\d+$/.test(part)) {
       cur = cur[Number(part)];
       continue;

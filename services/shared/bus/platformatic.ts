@@ -311,8 +311,31 @@ export class PlatformaticBus implements Bus {
     const handledUpTo = new Map<string, bigint>();
     const epochs = new Map<string, number>();
     let buffered = 0;
+    let paused = false;
     let stopping = false;
     let round: Promise<void> | undefined;
+    /** Offsets to commit, per partition (the latest handled wins), sent by one commit request at a time. */
+    const toCommit = new Map<string, { topic: string; partition: number; offset: bigint; leaderEpoch: number }>();
+    let committing: Promise<void> | undefined;
+    const flushCommits = (): Promise<void> => {
+      committing ??= (async () => {
+        while (toCommit.size > 0) {
+          const offsets = [...toCommit.values()];
+          toCommit.clear();
+          try {
+            await consumer.commit({ offsets });
+          } catch (e) {
+            // The outputs are durable; a later commit covers these offsets, or after a rebalance the new owner
+            // reads from the last commit again (at-least-once, as on any redelivery).
+            log.warn(
+              { err: messageOf(e), partitions: offsets.map((o) => `${o.topic}/${o.partition}`) },
+              "commit failed; the batch may be redelivered",
+            );
+          }
+        }
+      })().finally(() => (committing = undefined));
+      return committing;
+    };
 
     const handleChunk = async (chunk: InMessage[]): Promise<boolean> => {
       for (let attempt = 0; ; attempt++) {
@@ -338,20 +361,15 @@ export class PlatformaticBus implements Bus {
         const last = chunk[chunk.length - 1] as InMessage;
         const next = BigInt(last.offset) + 1n;
         handledUpTo.set(key, next);
-        try {
-          await consumer.commit({
-            offsets: [
-              { topic: last.topic, partition: last.partition, offset: next, leaderEpoch: epochs.get(key) ?? -1 },
-            ],
-          });
-        } catch (e) {
-          // The outputs are durable; a later commit covers this offset, or after a rebalance the new owner reads
-          // from the last commit again (at-least-once, as on any redelivery).
-          log.warn(
-            { err: messageOf(e), topic: last.topic, partition: last.partition },
-            "commit failed; the batch may be redelivered",
-          );
-        }
+        // Committed after the handler (its outputs are durable), without holding the next batch back: the commit
+        // runs while the partition goes on, one request at a time for all partitions.
+        toCommit.set(key, {
+          topic: last.topic,
+          partition: last.partition,
+          offset: next,
+          leaderEpoch: epochs.get(key) ?? -1,
+        });
+        void flushCommits();
       }
     };
 
@@ -360,6 +378,11 @@ export class PlatformaticBus implements Bus {
         const work = [...pending];
         pending.clear();
         buffered = 0;
+        // The stream keeps fetching while this round runs (bounded by `buffered`), so the next round is ready.
+        if (paused && !stopping) {
+          paused = false;
+          stream.resume();
+        }
         // Up to `concurrency` partitions at once, each in offset order.
         const queue = [...work];
         const workers = Array.from({ length: Math.min(this.concurrency, queue.length) }, async () => {
@@ -375,7 +398,6 @@ export class PlatformaticBus implements Bus {
       round = (async () => {
         // Let the rest of a fetch response arrive first: one round then holds whole batches.
         await new Promise((r) => setImmediate(r));
-        stream.pause();
         try {
           await runRound();
         } catch (e) {
@@ -383,7 +405,10 @@ export class PlatformaticBus implements Bus {
         } finally {
           round = undefined;
           if (!stopping) {
-            stream.resume();
+            if (paused) {
+              paused = false;
+              stream.resume();
+            }
             if (pending.size > 0) schedule();
           }
         }
@@ -399,7 +424,10 @@ export class PlatformaticBus implements Bus {
       const list = pending.get(key) ?? [];
       list.push(toInMessage(m));
       pending.set(key, list);
-      if (++buffered >= maxBatch * this.concurrency) stream.pause();
+      if (++buffered >= maxBatch * this.concurrency && !paused) {
+        paused = true;
+        stream.pause();
+      }
       schedule();
     });
     stream.on("error", (e: Error) => {
@@ -415,6 +443,7 @@ export class PlatformaticBus implements Bus {
         this.subscriptions.delete(sub);
         // A batch in flight finishes and commits first, as the Subscription contract says.
         await round;
+        await flushCommits();
         await stream.close().catch(() => undefined);
         await consumer.close(true).catch(() => undefined);
       },

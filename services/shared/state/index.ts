@@ -17,3 +17,4 @@ export type {
 export { incidentKeys, leaseKeys, stateKey } from "./types.ts";
 export { MemoryState } from "./memory.ts";
 export { RedisState, loadScripts } from "./redis.ts";
+export { connectRedis, type RedisClient, type RedisTarget } from "./connect.ts";

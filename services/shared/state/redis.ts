@@ -3,10 +3,10 @@
  * TypeScript only builds keys and arguments.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { Redis } from "ioredis";
 import { RiposteError, messageOf } from "../errors.ts";
 import { nameRedisScripts } from "../redis-spans.ts";
 import { tracesExported } from "../telemetry.ts";
+import { connectRedis, type RedisClient, type RedisTarget } from "./connect.ts";
 import {
   checkCount,
   checkTime,
@@ -108,16 +108,16 @@ type Call = (script: string, keys: string[], args: Array<string | number>) => Pr
 
 export class RedisState implements StateStore {
   readonly kind = "redis" as const;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly call: Call;
 
-  constructor(url: string) {
+  /** `target`: a redis:// URL, or where Redis is with `cluster: true` for a Redis Cluster (seed URLs). */
+  constructor(target: string | RedisTarget) {
     // Auto-pipelining sends a tick's commands from the first caller's async context, so their spans would all
     // join that caller's trace: while spans are exported each command is sent (and traced) where it is called.
-    this.redis = new Redis(url, {
+    this.redis = connectRedis(typeof target === "string" ? { url: target } : target, {
       maxRetriesPerRequest: 3,
       enableAutoPipelining: !tracesExported(),
-      lazyConnect: false,
     });
     this.redis.on("error", () => {
       /* surfaced on the commands that fail */
