@@ -13,8 +13,6 @@ export interface Recorded {
 export interface Reply {
   readonly status: number;
   readonly body?: unknown;
-  /** Sent as it is instead of `body` as JSON (XML vendors). */
-  readonly raw?: string;
   readonly headers?: Record<string, string>;
   /** Sent as it is instead of `body` as JSON (XML, a malformed JSON body, an HTML error page). */
   readonly raw?: string;
