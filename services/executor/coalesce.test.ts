@@ -13,6 +13,7 @@ import { silentLogger } from "../shared/log.ts";
 import { Metrics } from "../shared/metrics.ts";
 import { MemoryState, type StateStore } from "../shared/state/index.ts";
 import { FAKEWALL_KEY, fakewallConnector, startUserIdFake, type UserIdFake } from "../../test/fakes/userid-firewall.ts";
+import { PANOS_KEY, PANOS_TAG, startPanosFake } from "../../test/fakes/panos.ts";
 import { CONNECTORS, listEntries } from "./connectors/index.ts";
 import { edlKey } from "./connectors/edl-list.ts";
 import { Executor } from "./executor.ts";
@@ -21,7 +22,7 @@ import { Guards, defaultGuardSettings } from "./guards.ts";
 const topics = topicNames("coalesce");
 const ip = (i: number) => `198.51.${Math.floor(i / 250)}.${(i % 250) + 1}`;
 
-const playbook = (connector: "edl" | "fakewall") =>
+const playbook = (connector: "edl" | "fakewall" | "panos") =>
   PlaybookFile.parse({
     id: "block-ip",
     version: 1,
@@ -97,7 +98,7 @@ describe("coalesced IP blocks", () => {
   });
   afterEach(() => bus.close());
 
-  const executor = (state: StateStore, connector: "edl" | "fakewall") => {
+  const executor = (state: StateStore, connector: "edl" | "fakewall" | "panos", panosUrl = "") => {
     const pb = playbook(connector);
     return new Executor({
       bus,
@@ -105,7 +106,10 @@ describe("coalesced IP blocks", () => {
       topics,
       playbooks: new Map([[pb.id, pb]]),
       connectors: [...CONNECTORS, fakewallConnector],
-      connectorConfig: { fakewall: { url: fw.url, credentials: { api_key: FAKEWALL_KEY }, dryRun: false } },
+      connectorConfig: {
+        fakewall: { url: fw.url, credentials: { api_key: FAKEWALL_KEY }, dryRun: false },
+        panos: { url: panosUrl, credentials: { api_key: PANOS_KEY, tag: PANOS_TAG }, dryRun: panosUrl === "" },
+      },
       log: silentLogger,
       metrics: new Metrics(),
       statePrefix: "coalesce",
@@ -166,6 +170,21 @@ describe("coalesced IP blocks", () => {
     assert.equal(failed[0]?.["status"], "failed");
     assert.match(String((failed[0]?.["error"] as Record<string, unknown>)["message"]), /max registered-ip/);
     assert.equal(records.length, 20);
+  });
+
+  test("250 blocks to PAN-OS: 3 User-ID register requests, every address tagged, one audit record each", async () => {
+    const pan = await startPanosFake();
+    try {
+      const ex = executor(new MemoryState(), "panos", pan.url);
+      await ex.handle(Array.from({ length: 250 }, (_, i) => decision(i)));
+      assert.equal(pan.requests.length, 3, "⌈250/100⌉ vendor requests");
+      assert.equal(pan.registered.size, 250);
+      assert.equal(records.length, 250);
+      assert.equal(new Set(records.map((r) => r["id"])).size, 250);
+      assert.ok(records.every((r) => r["status"] === "succeeded"));
+    } finally {
+      await pan.close();
+    }
   });
 
   test("250 blocks on the EDL: 3 state writes to the list, every entry served, one audit record each", async () => {
