@@ -131,6 +131,8 @@ export const ActionRecord = z.object({
   rule_id: z.string().optional(),
   alert_uid: z.string(),
   trace_id: z.string().optional(),
+  /** The containment lease the action is the reverse of (run when the lease ended). */
+  lease_id: z.string().optional(),
   /** The approval gate the step passed or stopped at: who decided (a token name, or `expiry`) and how. */
   approval: z
     .object({

@@ -23,6 +23,7 @@ import {
   listEntries,
   loadGuardSettings,
 } from "./executor/index.ts";
+import { Leases } from "./executor/leases.ts";
 import { Ingestor } from "./ingest/ingestor.ts";
 import { kafkaBus, MemoryBus, type Bus, type InMessage, type Subscription } from "./shared/bus/index.ts";
 import { splitBodyAsync, type SplitLimits } from "./ingest/body.ts";
@@ -272,6 +273,7 @@ export async function startServices(opts: StartOptions): Promise<Running> {
       connectorConfig: config.connectors,
       guards,
       forEachMax: config.forEachMax,
+      coalesce: config.coalesce,
       consumerGroup: `${config.groupPrefix}.executor`,
     });
     subs.push(
@@ -404,7 +406,11 @@ export async function startServices(opts: StartOptions): Promise<Running> {
       },
       killSwitch: {
         get: () => guards.killSwitch(),
-        set: (on, reason) => guards.setKillSwitch(on, reason),
+        set: (on, reason, by) => guards.setKillSwitch(on, reason, by),
+      },
+      containment: {
+        leases: new Leases({ state, prefix: config.topics.prefix }),
+        guards: () => guards.view(),
       },
     });
     if (opts.listen !== false) {

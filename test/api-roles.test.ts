@@ -17,6 +17,8 @@ import { MemoryTrailStore } from "../services/api/trail.ts";
 import { StateIncidents } from "../services/api/incidents.ts";
 import type { ApiAuditRecord } from "../services/api/audit.ts";
 import { RunStore } from "../services/executor/runs.ts";
+import { Leases } from "../services/executor/leases.ts";
+import { Guards, defaultGuardSettings } from "../services/executor/guards.ts";
 import { ApprovalStore, type ApprovalVerdict, type PendingApproval } from "../services/executor/approvals.ts";
 import { ROLES, atLeast, type ApiToken, type Role } from "../services/shared/roles.ts";
 
@@ -59,6 +61,10 @@ function fullApi(opts: { failAudit?: boolean; now?: () => number } = {}) {
     killSwitch: { get: async () => ({ on: false }), set: async (on) => ({ on }) },
     edl: { tokens: { block: "edl-block-token-0123456789" }, text: async () => "" },
     approvals: { store, publish: async (v) => void verdicts.push(v) },
+    containment: {
+      leases: new Leases({ state, prefix: "roles" }),
+      guards: () => new Guards({ state, prefix: "roles", settings: defaultGuardSettings() }).view(),
+    },
   });
   return { app, bus, audits, verdicts, store };
 }
@@ -109,6 +115,12 @@ test("every route answers 403 below its least role and never 401/403 at or above
     "PUT /v1/guards/kill-switch admin allowed",
     "POST /v1/rules/reload admin allowed",
     "GET /v1/approvals viewer allowed",
+    "GET /v1/containment viewer allowed",
+    "GET /v1/guards viewer allowed",
+    "POST /v1/containment/{id}/extend viewer 403",
+    "POST /v1/containment/{id}/release viewer 403",
+    "POST /v1/containment/{id}/extend analyst allowed",
+    "POST /v1/containment/{id}/release analyst allowed",
   ])
     assert.ok(rows.includes(row), row);
   await app.close();
@@ -156,6 +168,8 @@ test("every write is audited on <prefix>.audit: actor, role, action, target, res
     "approval.approve",
     "approval.batch",
     "approval.deny",
+    "containment.extend",
+    "containment.release",
     "dlq.replay",
     "guards.kill_switch",
     "incident.update",

@@ -13,6 +13,8 @@ import { ROUTES, fastifyPath } from "../services/api/openapi.ts";
 import { MemoryTrailStore } from "../services/api/trail.ts";
 import { StateIncidents } from "../services/api/incidents.ts";
 import { RunStore } from "../services/executor/runs.ts";
+import { Leases } from "../services/executor/leases.ts";
+import { Guards, defaultGuardSettings } from "../services/executor/guards.ts";
 import { ApprovalStore } from "../services/executor/approvals.ts";
 
 const TOKEN = "openapi-token-0123456789abcdef";
@@ -39,6 +41,11 @@ function fullApi() {
     killSwitch: { get: async () => ({ on: false }), set: async (on) => ({ on }) },
     edl: { tokens: {}, text: async () => "" },
     approvals: { store: new ApprovalStore({ state: new MemoryState(), prefix: "openapi" }), publish: async () => {} },
+    containment: {
+      leases: new Leases({ state: new MemoryState(), prefix: "openapi" }),
+      guards: () =>
+        new Guards({ state: new MemoryState(), prefix: "openapi", settings: defaultGuardSettings() }).view(),
+    },
   });
   return { app, bus };
 }

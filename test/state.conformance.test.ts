@@ -5,6 +5,7 @@ import {
   MemoryState,
   RedisState,
   incidentKeys,
+  leaseKeys,
   loadScripts,
   runKeys,
   stateKey,
@@ -543,6 +544,102 @@ for (const [name, make] of implementations) {
       await refused(s.incidentSave(keys, save([{ id: "a", version: 1, lastSeen: Number.NaN }])), "NaN last_seen");
       await refused(s.incidentSave(keys, { ...save([]), ttlMs: 0 }), "TTL 0");
       await refused(s.incidentScan(keys, undefined, 0), "page size 0");
+    });
+
+    test("budgetCount counts the members within the window, read-only", async () => {
+      const s = await store();
+      const k = stateKey(uniquePrefix("budget-count"), "budget", "global", "containment");
+      assert.equal(await s.budgetCount(k, 1_000, 500), 0);
+      await s.budgetTake(k, "a1", 1_000, 500, 5);
+      await s.budgetTake(k, "a2", 1_300, 500, 5);
+      assert.equal(await s.budgetCount(k, 1_400, 500), 2);
+      assert.equal(await s.budgetCount(k, 1_500, 500), 1, "a1 left the window");
+      assert.equal(await s.budgetCount(k, 1_500, 500), 1, "reading took nothing");
+      await refused(s.budgetCount(k, 1_500, 0), "window 0");
+    });
+
+    test("leases: a pending hold, then a lease, holds the target; extend, release, claim once, retry, end", async () => {
+      const s = await store();
+      const keys = leaseKeys(uniquePrefix("leases"));
+      const field = "host:a|crowdstrike.contain_host";
+      assert.deepEqual(await s.leaseHold(keys, field, "d1", 1_000, 500), { state: "acquired" });
+      assert.deepEqual(await s.leaseHold(keys, field, "d1", 1_100, 500), { state: "acquired" }, "same owner again");
+      const held = await s.leaseHold(keys, field, "d2", 1_200, 500);
+      assert.equal(held.state, "held");
+      assert.match(held.state === "held" ? held.by : "", /^P\|d1\|1600$/);
+      assert.equal(await s.leaseOpen(keys, field, "d2", "L2", "{}", 1_200, 9_000), false, "not d2's hold");
+      assert.equal(await s.leaseOpen(keys, field, "d1", "L1", '{"n":1}', 1_200, 5_000), true);
+      assert.equal(await s.leaseOpen(keys, field, "d1", "L1", '{"n":1}', 1_200, 5_000), true, "a redelivery");
+      assert.deepEqual(await s.leaseHold(keys, field, "d3", 99_000, 500), { state: "held", by: "L|L1" }, "no lapse");
+      assert.equal(await s.leaseDrop(keys, field, "d1"), false, "a lease is not a pending hold");
+      assert.deepEqual(await s.leaseGet(keys, "L1"), { id: "L1", doc: '{"n":1}', due: 5_000, end: undefined });
+      assert.equal(await s.leaseExtend(keys, "L1", 7_000), "ok");
+      assert.equal(await s.leaseExtend(keys, "nope", 7_000), "unknown");
+      assert.deepEqual(await s.leaseClaim(keys, 6_000, 1_000, 10), [], "not due yet: it was extended");
+      const claimed = await s.leaseClaim(keys, 7_000, 1_000, 10);
+      assert.deepEqual(claimed, [{ id: "L1", doc: '{"n":1}', due: undefined, end: '{"why":"expired","at":7000}' }]);
+      assert.deepEqual(await s.leaseClaim(keys, 7_500, 1_000, 10), [], "claimed once");
+      assert.equal(await s.leaseExtend(keys, "L1", 20_000), "ended");
+      assert.equal(await s.leaseRelease(keys, "L1", 7_600, "{}"), "ended", "its reverse is running");
+      // The claim lapses (its scheduler died): claimed again, with the same end.
+      const again = await s.leaseClaim(keys, 8_001, 1_000, 10);
+      assert.deepEqual(
+        again.map((r) => [r.id, r.end]),
+        [["L1", '{"why":"expired","at":7000}']],
+      );
+      await s.leaseRetry(keys, "L1", 9_000, '{"why":"expired","attempts":1}');
+      assert.deepEqual(await s.leaseGet(keys, "L1"), {
+        id: "L1",
+        doc: '{"n":1}',
+        due: 9_000,
+        end: '{"why":"expired","attempts":1}',
+      });
+      assert.equal((await s.leaseClaim(keys, 9_000, 1_000, 10)).length, 1);
+      await s.leaseRetry(keys, "L1", 0, '{"why":"expired","attempts":2,"parked":true}');
+      assert.equal((await s.leaseGet(keys, "L1"))?.due, undefined, "parked");
+      assert.deepEqual(await s.leaseClaim(keys, 99_000, 1_000, 10), [], "a parked lease is not claimed");
+      assert.equal(await s.leaseRelease(keys, "L1", 99_000, "{}"), "ok", "released again: due now");
+      const last = await s.leaseClaim(keys, 99_000, 1_000, 10);
+      assert.equal(last[0]?.end, '{"why":"expired","attempts":2,"parked":true}', "the end kept");
+      await s.leaseEnd(keys, "L1", field);
+      assert.equal(await s.leaseGet(keys, "L1"), undefined);
+      assert.deepEqual(await s.leaseList(keys, 0, 10), []);
+      assert.deepEqual(await s.leaseHold(keys, field, "d3", 99_000, 500), { state: "acquired" }, "freed");
+    });
+
+    test("leases: release ends a lease in force at once; a lapsed hold frees; a list pages oldest first", async () => {
+      const s = await store();
+      const keys = leaseKeys(uniquePrefix("leases2"));
+      assert.deepEqual(await s.leaseHold(keys, "f1", "o1", 1_000, 100), { state: "acquired" });
+      assert.deepEqual(await s.leaseHold(keys, "f1", "o2", 1_100, 100), { state: "acquired" }, "o1's hold lapsed");
+      assert.equal(await s.leaseDrop(keys, "f1", "o1"), false);
+      assert.equal(await s.leaseDrop(keys, "f1", "o2"), true);
+      for (const [i, f] of ["f1", "f2", "f3"].entries())
+        assert.equal(await s.leaseOpen(keys, f, "o", `L${i}`, `{"i":${i}}`, 2_000 + i, 60_000), true, "free field");
+      assert.deepEqual(
+        (await s.leaseList(keys, 1, 5)).map((r) => r.id),
+        ["L1", "L2"],
+      );
+      assert.equal(await s.leaseRelease(keys, "L1", 3_000, '{"why":"released","by":"ana"}'), "ok");
+      assert.equal(await s.leaseRelease(keys, "L1", 3_001, "{}"), "ended", "once");
+      assert.equal(await s.leaseRelease(keys, "nope", 3_001, "{}"), "unknown");
+      const rows = await s.leaseClaim(keys, 3_000, 1_000, 10);
+      assert.deepEqual(
+        rows.map((r) => [r.id, r.end]),
+        [["L1", '{"why":"released","by":"ana"}']],
+      );
+      const listed = await s.leaseList(keys, 0, 10);
+      assert.deepEqual(
+        listed.map((r) => [r.id, r.due, r.end]),
+        [
+          ["L0", 60_000, undefined],
+          ["L1", undefined, '{"why":"released","by":"ana"}'],
+          ["L2", 60_000, undefined],
+        ],
+      );
+      await refused(s.leaseHold(keys, "f9", "o", 1, 0), "hold 0");
+      await refused(s.leaseClaim(keys, 1, 1_000, 0), "limit 0");
+      await refused(s.leaseList(keys, -1, 1), "offset -1");
     });
   });
 }

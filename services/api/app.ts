@@ -23,6 +23,7 @@ import { atLeast, type ApiToken, type Role } from "../shared/roles.ts";
 import { principalFor, principalOf, setPrincipal, type Principal } from "./principal.ts";
 import { auditRecord, errorCodeOf, requestSummary, type ApiAuditRecord } from "./audit.ts";
 import { approvalRoutes, type ApprovalsApi } from "./approvals.ts";
+import { containmentRoutes, type ContainmentApi } from "./containment.ts";
 import { trailView, type TrailStore } from "./trail.ts";
 import { incidentRoutes, type StateIncidents } from "./incidents.ts";
 import { runRoutes } from "./runs.ts";
@@ -89,8 +90,10 @@ export interface ApiOptions {
   /** The containment kill switch in shared state (`GET/PUT /v1/guards/kill-switch`), when state is reachable. */
   readonly killSwitch?: {
     get(): Promise<object>;
-    set(on: boolean, reason?: string): Promise<object>;
+    set(on: boolean, reason?: string, by?: string): Promise<object>;
   };
+  /** Containment leases and the guards' view (`/v1/containment...`, `GET /v1/guards`), when state is reachable. */
+  readonly containment?: ContainmentApi;
 }
 
 function sendError(
@@ -398,7 +401,11 @@ export function buildApi(opts: ApiOptions) {
         (b["reason"] !== undefined && (typeof b["reason"] !== "string" || b["reason"].length > 500))
       )
         throw new RiposteError("RIPOSTE_BODY_INVALID", usage);
-      const state = await killSwitch.set(b["on"], typeof b["reason"] === "string" ? b["reason"] : undefined);
+      const state = await killSwitch.set(
+        b["on"],
+        typeof b["reason"] === "string" ? b["reason"] : undefined,
+        principalOf(req)?.name,
+      );
       opts.log.warn(
         { kill_switch: state },
         b["on"] ? "containment kill switch turned on" : "containment kill switch turned off",
@@ -461,6 +468,7 @@ export function buildApi(opts: ApiOptions) {
   if (opts.incidents) incidentRoutes(app, { incidents: opts.incidents, trail: opts.trail, log: opts.log });
   if (opts.approvals) approvalRoutes(app, { approvals: opts.approvals, log: opts.log });
   if (opts.runs) runRoutes(app, { runs: opts.runs });
+  if (opts.containment) containmentRoutes(app, { containment: opts.containment, log: opts.log });
   const replay = opts.replay;
   if (replay) {
     app.post<{ Body: Buffer }>("/v1/dlq/replay", async (req) => {

@@ -10,6 +10,8 @@ import { ApprovalVerdict, PendingApproval } from "../executor/index.ts";
 import type { Role } from "../shared/roles.ts";
 import { BatchBody, VerdictBody } from "./approvals.ts";
 import { ActionList, ActionQuery, RunPage, RunQuery, RunView } from "./runs.ts";
+import { ContainmentQuery, ExtendBody, ReleaseBody } from "./containment.ts";
+import { LeaseView } from "../executor/leases.ts";
 
 /** Body of `POST /v1/dlq/replay`; the handler validates with this schema. */
 export const ReplayArgs = z.strictObject({
@@ -91,6 +93,42 @@ export const KillSwitchBody = z.strictObject({
 });
 const KillSwitchState = z.looseObject({ on: z.boolean() });
 
+const GuardsBody = z.object({
+  budgets: z.array(
+    z.object({
+      budget: z.string().describe("As configured (RIPOSTE_BUDGETS)"),
+      what: z.string(),
+      scope: z.string().describe("global, or rule:<id> (a rule's own budget, or its place in a rule:* budget)"),
+      limit: z.number().int(),
+      window: z.string(),
+      used: z.number().int().describe("Actions admitted within the window now"),
+    }),
+  ),
+  kill_switch: z.object({
+    on: z.boolean(),
+    config: z.boolean().describe("RIPOSTE_KILL_SWITCH=on (only a configuration change lifts it)"),
+    api: z.object({
+      on: z.boolean(),
+      reason: z.string().optional(),
+      by: z.string().optional().describe("The token that set it"),
+      since: z.number().int().optional(),
+    }),
+  }),
+  rate_limits: z.array(z.object({ connector: z.string(), requests: z.number().int(), per: z.string() })),
+  breakers: z.array(
+    z.object({
+      connector: z.string(),
+      failures: z.number().int(),
+      open_for: z.string(),
+      state: z
+        .record(z.string(), z.enum(["closed", "open", "half_open"]))
+        .describe("Each connector's breaker as this process sees it (breakers are per process)"),
+    }),
+  ),
+  max_decision_age: z.string(),
+});
+const LeaseId = { id: { schema: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/), description: "The lease's id" } };
+
 const TrailEntry = z.looseObject({
   stage: z.enum(["received", "decision", "action"]),
   time: z.number().int(),
@@ -137,7 +175,7 @@ const ERROR_TEXT: Record<number, string> = {
   401: "Missing or invalid token or signature (RIPOSTE_AUTH_*, RIPOSTE_SIGNATURE_*)",
   403: "The token's role may not do this (RIPOSTE_ROLE_FORBIDDEN)",
   404: "Unknown route or object",
-  409: "Conflict (RIPOSTE_REPLAY_BUSY: another replay is running; RIPOSTE_INCIDENT_MERGED: change the incident it was merged into; RIPOSTE_APPROVAL_CLOSED: the approval expired or was already decided)",
+  409: "Conflict (RIPOSTE_REPLAY_BUSY: another replay is running; RIPOSTE_INCIDENT_MERGED: change the incident it was merged into; RIPOSTE_APPROVAL_CLOSED: the approval expired or was already decided; RIPOSTE_LEASE_ENDED: the lease has ended and its reverse action is due or running)",
   413: "Body too large (RIPOSTE_BODY_TOO_LARGE, RIPOSTE_TOO_MANY_EVENTS)",
   414: "URL too long",
   415: "Unsupported Content-Encoding",
@@ -353,6 +391,67 @@ export const ROUTES: readonly RouteDoc[] = [
     audit: "guards.kill_switch",
     body: { schema: KillSwitchBody, contentTypes: ["application/json"], description: "on, and why" },
     responses: { 200: { description: "The new state", schema: KillSwitchState }, ...errors(400, 401, 403, 503) },
+  },
+  {
+    method: "GET",
+    path: "/v1/guards",
+    summary: "Every guard and its use",
+    description:
+      "Each budget with its limit, window and current use (per rule for rule:* budgets), the kill switch (reason, who, since), the rate limits and the circuit breakers.",
+    tag: "guards",
+    responses: { 200: { description: "The guards in force", schema: GuardsBody }, ...errors(401, 503) },
+  },
+  {
+    method: "GET",
+    path: "/v1/containment",
+    summary: "Containment leases",
+    description:
+      "Leases in force (target, action, rule, decision, since, expires) and ended ones whose reverse action has not completed yet (releasing, retrying with its error, or failed: parked until released again). Oldest first.",
+    tag: "containment",
+    query: Object.fromEntries(
+      Object.entries(ContainmentQuery.shape).map(([k, schema]) => [
+        k,
+        { schema, description: k === "offset" ? "Leases to skip" : "Page size (at most 500)" },
+      ]),
+    ),
+    responses: {
+      200: {
+        description: "A page of leases; next_offset when there may be more",
+        schema: z.object({ leases: z.array(LeaseView), next_offset: z.number().int().optional() }),
+      },
+      ...errors(400, 401, 503),
+    },
+  },
+  {
+    method: "POST",
+    path: "/v1/containment/{id}/extend",
+    summary: "Extend a lease",
+    description: "The lease stays in force for ttl from now; its reverse action runs then.",
+    tag: "containment",
+    role: "analyst",
+    audit: "containment.extend",
+    params: LeaseId,
+    body: { schema: ExtendBody, contentTypes: ["application/json"], description: "ttl" },
+    responses: {
+      200: { description: "The lease with its new expiry", schema: LeaseView },
+      ...errors(400, 401, 403, 404, 409, 503),
+    },
+  },
+  {
+    method: "POST",
+    path: "/v1/containment/{id}/release",
+    summary: "Release a lease now",
+    description:
+      "Ends the lease: its reverse action (lift containment, unblock, unsuspend) runs at once, once, whichever executor runs it. A lease whose reverse action failed and was parked is tried again.",
+    tag: "containment",
+    role: "analyst",
+    audit: "containment.release",
+    params: LeaseId,
+    body: { schema: ReleaseBody, contentTypes: ["application/json"], description: "An optional reason" },
+    responses: {
+      200: { description: "The lease, releasing", schema: LeaseView },
+      ...errors(400, 401, 403, 404, 409, 503),
+    },
   },
   {
     method: "GET",

@@ -47,6 +47,9 @@ import {
 } from "./plan.ts";
 import { isOpen, type ItemRun, type RunDoc, type StepRun } from "./run-schema.ts";
 import { RunStore, runIdOf } from "./runs.ts";
+import type { CoalesceSettings } from "./batcher.ts";
+import { LeaseScheduler } from "./lease-scheduler.ts";
+import { Leases } from "./leases.ts";
 import { StepRunner, type Bound, type StepContext, type StepOutcome } from "./step.ts";
 
 /** How long a completed action's record is kept, so replays within it are recognised. */
@@ -81,6 +84,11 @@ export interface ExecutorDeps {
   readonly reapMs?: number;
   /** Waits between a step's attempts (default: a timer). */
   readonly sleep?: (ms: number) => Promise<unknown>;
+  /** How often the lease scheduler looks for ended leases, and its first retry delay (default 1 s each). */
+  readonly leaseSweepMs?: number;
+  readonly leaseRetryMs?: number;
+  /** Coalescing of batched actions (IP blocks): window and most calls per vendor request (200 ms, 500). */
+  readonly coalesce?: Partial<CoalesceSettings>;
 }
 
 export class Executor {
@@ -104,6 +112,9 @@ export class Executor {
   private reaper: NodeJS.Timeout | undefined;
   private reaping: Promise<unknown> = Promise.resolve();
   private readonly reapMs: number;
+  /** Containment leases, and the scheduler that runs their reverse actions when they end (lease-scheduler.ts). */
+  readonly leases: Leases;
+  readonly leaseScheduler: LeaseScheduler;
 
   constructor(deps: ExecutorDeps) {
     this.deps = deps;
@@ -120,7 +131,10 @@ export class Executor {
       new Guards({ state: deps.state, prefix: deps.statePrefix, settings: defaultGuardSettings(), now: this.now });
     const claimTtlMs = deps.claimTtlMs ?? 15_000;
     this.ledger = new Ledger({ state: deps.state, log: deps.log, claimTtlMs, doneTtlMs: DONE_TTL_MS });
+    this.leases = new Leases({ state: deps.state, prefix: deps.statePrefix, now: this.now });
     this.steps = new StepRunner({
+      leases: this.leases,
+      ...(deps.coalesce ? { coalesce: deps.coalesce } : {}),
       state: deps.state,
       statePrefix: deps.statePrefix,
       guards: this.guards,
@@ -161,11 +175,28 @@ export class Executor {
       resume: (decision, playbook, stepId, granted) =>
         this.drive(decision, this.preparedOf(playbook), { granted: { stepId, granted } }),
     });
+    this.leaseScheduler = new LeaseScheduler({
+      leases: this.leases,
+      ledger: this.ledger,
+      steps: this.steps,
+      bound: (connector) => this.bound.get(connector),
+      publish: (record, entity, headers) => this.publishAudit(record, entity, headers),
+      statePrefix: deps.statePrefix,
+      log: deps.log,
+      metrics: deps.metrics,
+      now: this.now,
+      ...(deps.leaseSweepMs !== undefined ? { sweepMs: deps.leaseSweepMs } : {}),
+      ...(deps.leaseRetryMs !== undefined ? { retryMs: deps.leaseRetryMs } : {}),
+    });
   }
 
-  /** Starts the approval sweep (expiry, lost verdicts) and the reaper (runs whose owner stopped); `stop` ends them. */
+  /**
+   * Starts the approval sweep (expiry, lost verdicts), the lease scheduler (reverse actions of ended leases) and the
+   * reaper (runs whose owner stopped); `stop` ends them.
+   */
   start(): void {
     this.gates.start();
+    this.leaseScheduler.start();
     if (this.reaper) return;
     this.reaper = setInterval(() => {
       this.reaping = this.reap().catch((e: unknown) => this.deps.log.warn({ err: messageOf(e) }, "run reaper failed"));
@@ -176,7 +207,7 @@ export class Executor {
   async stop(): Promise<void> {
     if (this.reaper) clearInterval(this.reaper);
     this.reaper = undefined;
-    await Promise.all([this.gates.stop(), this.reaping]);
+    await Promise.all([this.gates.stop(), this.leaseScheduler.stop(), this.reaping]);
   }
 
   /**

@@ -20,7 +20,7 @@ import {
   type GuardConfig,
   type RateSpec,
 } from "./guard-config.ts";
-import { CircuitBreaker, takeToken } from "./limits.ts";
+import { CircuitBreaker, takeToken, type BreakerState } from "./limits.ts";
 import { ProtectedAssets, loadProtectedFile, type ResolvedAssets } from "./protected.ts";
 import type { Classification } from "./connectors/index.ts";
 
@@ -62,7 +62,33 @@ export interface KillSwitchState {
   readonly on: boolean;
   /** RIPOSTE_KILL_SWITCH=on (only a configuration change lifts it). */
   readonly config: boolean;
-  readonly api: { readonly on: boolean; readonly reason?: string; readonly since?: number };
+  readonly api: { readonly on: boolean; readonly reason?: string; readonly by?: string; readonly since?: number };
+}
+
+/** Every guard as `GET /v1/guards` shows it: budgets with their use, the kill switch, rate limits, breakers. */
+export interface GuardsView {
+  readonly budgets: ReadonlyArray<{
+    readonly budget: string;
+    readonly what: string;
+    /** `global`, `rule:<id>` (one rule's own budget, also each rule's place in a `rule:*` budget). */
+    readonly scope: string;
+    readonly limit: number;
+    readonly window: string;
+    readonly used: number;
+  }>;
+  readonly kill_switch: KillSwitchState;
+  readonly rate_limits: ReadonlyArray<{ readonly connector: string; readonly requests: number; readonly per: string }>;
+  readonly breakers: ReadonlyArray<{
+    readonly connector: string;
+    readonly failures: number;
+    readonly open_for: string;
+    /**
+     * Each connector's breaker under this spec as this process sees it (each executor judges a vendor by its own
+     * calls); a connector this process has not called is not listed.
+     */
+    readonly state: Readonly<Record<string, BreakerState>>;
+  }>;
+  readonly max_decision_age: string;
 }
 
 /** What a step is, for budgets. */
@@ -91,6 +117,8 @@ export class Guards {
   private readonly now: () => number;
   private readonly metrics: Metrics | undefined;
   private readonly breakers = new Map<string, CircuitBreaker | undefined>();
+  /** Rules this process already noted in the per-rule budgets' set. */
+  private readonly ruleNoted = new Set<string>();
 
   constructor(opts: {
     state: StateStore;
@@ -115,10 +143,11 @@ export class Guards {
     const raw = await this.state.getValue(this.killKey);
     if (raw !== undefined) {
       try {
-        const v = JSON.parse(raw) as { on?: unknown; reason?: unknown; since?: unknown };
+        const v = JSON.parse(raw) as { on?: unknown; reason?: unknown; by?: unknown; since?: unknown };
         api = {
           on: v.on === true,
           ...(typeof v.reason === "string" ? { reason: v.reason } : {}),
+          ...(typeof v.by === "string" ? { by: v.by } : {}),
           ...(typeof v.since === "number" ? { since: v.since } : {}),
         };
       } catch {
@@ -132,12 +161,63 @@ export class Guards {
   }
 
   /** Turns the shared kill switch on or off (the configuration switch, when on, stays in force). */
-  async setKillSwitch(on: boolean, reason?: string): Promise<KillSwitchState> {
+  async setKillSwitch(on: boolean, reason?: string, by?: string): Promise<KillSwitchState> {
     await this.state.setValue(
       this.killKey,
-      JSON.stringify({ on, since: this.now(), ...(reason !== undefined ? { reason } : {}) }),
+      JSON.stringify({
+        on,
+        since: this.now(),
+        ...(reason !== undefined ? { reason } : {}),
+        ...(by !== undefined ? { by } : {}),
+      }),
     );
     return this.killSwitch();
+  }
+
+  /** Every guard with its current use, for `GET /v1/guards`. */
+  async view(): Promise<GuardsView> {
+    const now = this.now();
+    const rules = await this.state.listNames(this.rulesKey);
+    const budgets: Array<GuardsView["budgets"][number]> = [];
+    for (const spec of this.settings.budgets) {
+      const scopes = spec.rule === undefined ? [undefined] : spec.rule === "*" ? rules : [spec.rule];
+      for (const rule of scopes) {
+        const used = await this.state.budgetCount(this.budgetKey(spec, rule), now, spec.windowMs);
+        budgets.push({
+          budget: spec.text,
+          what: spec.what,
+          scope: rule === undefined ? "global" : `rule:${rule}`,
+          limit: spec.limit,
+          window: duration(spec.windowMs),
+          used,
+        });
+      }
+    }
+    return {
+      budgets,
+      kill_switch: await this.killSwitch(),
+      rate_limits: this.settings.rateLimits.map((r) => ({
+        connector: r.connector,
+        requests: r.capacity,
+        per: duration(r.intervalMs),
+      })),
+      breakers: this.settings.breakers.map((b) => ({
+        connector: b.connector,
+        failures: b.failures,
+        open_for: duration(b.openMs),
+        state: Object.fromEntries(
+          [...this.breakers]
+            .filter(([c, breaker]) => breaker && forConnector(this.settings.breakers, c) === b)
+            .map(([c, breaker]) => [c, (breaker as CircuitBreaker).state]),
+        ),
+      })),
+      max_decision_age: duration(this.settings.maxDecisionAgeMs),
+    };
+  }
+
+  /** The set of rule ids that took a place in a per-rule (`rule:*`) budget, so the guards view can list them. */
+  private get rulesKey(): string {
+    return `${this.prefix}:{budget}:rules`;
   }
 
   /** Why a decision is too old to contain on, or undefined. */
@@ -179,6 +259,10 @@ export class Guards {
         (spec.rule === undefined || spec.rule === "*" || spec.rule === s.rule);
       if (!applies) continue;
       const key = this.budgetKey(spec, s.rule);
+      if (spec.rule === "*" && !this.ruleNoted.has(s.rule ?? "(none)")) {
+        await this.state.listNameAdd(this.rulesKey, s.rule ?? "(none)");
+        this.ruleNoted.add(s.rule ?? "(none)");
+      }
       const r = await this.state.budgetTake(key, actionId, this.now(), spec.windowMs, spec.limit);
       if (!r.admitted) {
         await this.releaseBudgets(actionId, taken);

@@ -5,7 +5,7 @@
  * breaker and shared rate limit, with the step's timeout and retry policy.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { targetKey, type Decision, type PlaybookStep } from "../../schemas/index.ts";
+import { targetKey, type Decision, type PlaybookStep, type Target } from "../../schemas/index.ts";
 import { RiposteError, isRiposteError, messageOf } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
 import { stateKey, type StateStore } from "../shared/state/index.ts";
@@ -14,6 +14,8 @@ import type { AuditStatus } from "./audit.ts";
 import type { ActionDescriptor, ConnectorDescriptor, ResolvedTarget } from "./connectors/index.ts";
 import type { Guards } from "./guards.ts";
 import type { Claim } from "./ledger.ts";
+import { Batcher, NOT_SENT, type CoalesceSettings } from "./batcher.ts";
+import { Leases, type LeaseDoc } from "./leases.ts";
 import { BREAKER_CODES } from "./limits.ts";
 
 export interface Bound {
@@ -50,6 +52,10 @@ export interface StepDeps {
   readonly doneTtlMs: number;
   /** Waits between attempts (default: a timer; `riposte playbooks test` records the waits instead). */
   readonly sleep?: (ms: number) => Promise<unknown>;
+  /** The containment leases (in state under `statePrefix` when absent). */
+  readonly leases?: Leases;
+  /** Coalescing of batched actions (window and most calls per request; the defaults when absent). */
+  readonly coalesce?: Partial<CoalesceSettings>;
 }
 
 type Tried<T> =
@@ -63,9 +69,18 @@ const refused = (status: AuditStatus, reason: string, extra: Record<string, unkn
 
 export class StepRunner {
   private readonly deps: StepDeps;
+  private readonly leases: Leases;
+  /** Batched actions' pending vendor requests (coalescing). */
+  readonly batcher: Batcher;
 
   constructor(deps: StepDeps) {
     this.deps = deps;
+    this.leases = deps.leases ?? new Leases({ state: deps.state, prefix: deps.statePrefix });
+    this.batcher = new Batcher({
+      ...(deps.coalesce ? { settings: deps.coalesce } : {}),
+      rateLimit: (connector) => deps.guards.rateLimit(connector),
+      breaker: (connector) => deps.guards.breaker(connector),
+    });
   }
 
   async run(bound: Bound, ctx: StepContext): Promise<StepOutcome> {
@@ -100,22 +115,22 @@ export class StepRunner {
       const prot = decision.target && guards.protectedTarget(decision.target);
       if (prot) return refused("refused_protected", prot);
     }
-    let lease: string | undefined;
-    if (step.lease && decision.target) {
-      lease = stateKey(this.deps.statePrefix, targetKey(decision.target), "lease", `${step.connector}.${step.action}`);
-      const held = await this.deps.state.claim(lease, decision.id, step.lease.ttl);
-      if (held.state !== "acquired") {
+    // One containment per target and action for the lease's TTL, whichever rule asks: held before the call, a
+    // lease (with the reverse action to run when it ends) once the call succeeded.
+    const field = step.lease && decision.target ? Leases.field(decision.target, step.connector, step.action) : "";
+    if (field && step.lease) {
+      const held = await this.leases.hold(field, decision.id, step.lease.ttl);
+      // Its own lease (the run died after opening it, before completing): go on, the attempt is verified.
+      if (held.state !== "acquired" && held.by !== `L|${Leases.idOf(ctx.actionId)}`) {
         return refused(
           "skipped_lease",
           `${step.connector}.${step.action} already ran on this target within its lease`,
-          {
-            lease_owner: held.state === "held" ? held.owner : "",
-          },
+          { lease_owner: held.by.replace(/^[LP]\|/, "").replace(/\|\d+$/, "") },
         );
       }
     }
     const releaseLease = async () => {
-      if (lease) await this.deps.state.release(lease, decision.id).catch(() => false);
+      if (field) await this.leases.drop(field, decision.id).catch(() => false);
     };
     const subject = {
       rule: decision.rule?.id,
@@ -145,6 +160,7 @@ export class StepRunner {
       const { outcome, sent } = await this.converse(bound, action, ctx, input);
       if (!sent) await guards.releaseBudgets(ctx.actionId, budgets.taken).catch(() => undefined);
       if (!sent || outcome.status === "failed") await releaseLease();
+      if (field && outcome.status === "succeeded") return await this.openLease(action, ctx, input, field, outcome);
       return outcome;
     } catch (e) {
       // Nothing reached the vendor (the conversation never throws once it may have): give the places back.
@@ -155,6 +171,60 @@ export class StepRunner {
       if (lock) {
         ctx.claim.unhold(lock);
         await guards.unlockTarget(lock, ctx.claim.owner);
+      }
+    }
+  }
+
+  /**
+   * Opens the lease of a containment that succeeded, retrying in place while the store blips (the vendor has
+   * acted: the lease is what lifts it later). If it still cannot be stored the outcome says so, for a person.
+   */
+  private async openLease(
+    action: ActionDescriptor<unknown>,
+    ctx: StepContext,
+    input: unknown,
+    field: string,
+    outcome: StepOutcome,
+  ): Promise<StepOutcome> {
+    const { decision, step } = ctx;
+    const ttl = step.lease?.ttl ?? 0;
+    const reverse = action.reverse ? { action: action.reverse, input: reverseInput(action, input, ctx) } : undefined;
+    const doc: LeaseDoc = {
+      id: Leases.idOf(ctx.actionId),
+      field,
+      target: decision.target as Target,
+      connector: step.connector,
+      action: step.action,
+      ...(reverse ? { reverse } : {}),
+      ...(decision.rule ? { rule_id: decision.rule.id } : {}),
+      decision_id: decision.id,
+      playbook: decision.playbook ?? "",
+      step: step.id,
+      alert_uid: decision.alert.uid,
+      action_id: ctx.actionId,
+      since: this.leases.now(),
+      ttl_ms: ttl,
+    };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const open = await this.leases.open(doc, decision.id);
+        const lease = open
+          ? {
+              id: doc.id,
+              expires: new Date(doc.since + ttl).toISOString(),
+              ...(reverse ? { reverse: reverse.action } : {}),
+            }
+          : { error: "another lease holds this target now: nothing will lift this containment by itself" };
+        if (!open) this.deps.log.error({ action_id: ctx.actionId, field }, "lease not opened: the target is held");
+        return { ...outcome, response: { ...outcome.response, lease } };
+      } catch (e) {
+        if (attempt < 5 && isRiposteError(e) && e.retriable) {
+          await sleep(50 * 2 ** (attempt - 1));
+          continue;
+        }
+        const message = `the lease could not be stored (${messageOf(e)}): nothing will lift this containment by itself; ${reverse ? `run ${step.connector}.${reverse.action} by hand when it should end` : "lift it by hand"}`;
+        this.deps.log.error({ action_id: ctx.actionId, err: messageOf(e) }, "lease not stored");
+        return { ...outcome, response: { ...outcome.response, lease: { error: message } } };
       }
     }
   }
@@ -239,8 +309,17 @@ export class StepRunner {
       }
     }
     const run = action.run.bind(action);
-    const c = await this.attempt(bound, step, "run", action.idempotent, (signal) =>
-      run(bound.client, { input, signal, resolved }),
+    const batch = action.batch;
+    // A batched action joins the other calls of the window in one vendor request (one rate-limit token for all).
+    const c = await this.attempt(
+      bound,
+      step,
+      "run",
+      action.idempotent,
+      batch
+        ? () => this.batcher.submit(step.connector, step.action, batch, bound.client, { input, resolved }, step.timeout)
+        : (signal) => run(bound.client, { input, signal, resolved }),
+      batch !== undefined,
     );
     attempts += c.attempts;
     if ("error" in c) return { sent: true, outcome: failed(c.error, attempts) };
@@ -258,13 +337,15 @@ export class StepRunner {
     what: string,
     idempotent: boolean,
     fn: (signal: AbortSignal) => Promise<T>,
+    batched = false,
   ): Promise<Tried<T>> {
     const { guards } = this.deps;
     const breaker = guards.breaker(step.connector);
     let last: RiposteError | undefined;
     for (let attempt = 1; ; attempt++) {
       let notSent = false;
-      const closedIn = breaker?.admit() ?? 0;
+      // A batched call's breaker and rate limit are the batcher's: they judge vendor requests, not calls.
+      const closedIn = batched ? 0 : (breaker?.admit() ?? 0);
       if (closedIn > 0) {
         notSent = true;
         last = new RiposteError("RIPOSTE_CONNECTOR_UNAVAILABLE", `${step.connector} circuit breaker is open`, {
@@ -272,7 +353,8 @@ export class StepRunner {
         });
       } else {
         try {
-          await guards.rateLimit(step.connector);
+          // A local connector (the EDL) calls no vendor: nothing to be polite to.
+          if (!batched && bound.descriptor.local !== true) await guards.rateLimit(step.connector);
         } catch (e) {
           if (isRiposteError(e) && e.code === "RIPOSTE_CONNECTOR_RATE_LIMITED") {
             breaker?.abandoned();
@@ -294,14 +376,16 @@ export class StepRunner {
             () => fn(AbortSignal.timeout(step.timeout)),
             SpanKind.CLIENT,
           );
-          breaker?.succeeded();
+          if (!batched) breaker?.succeeded();
           return { value, attempts: attempt };
         } catch (e) {
           last = isRiposteError(e) ? e : new RiposteError("RIPOSTE_CONNECTOR_UNAVAILABLE", messageOf(e), { cause: e });
-          if (BREAKER_CODES.has(last.code)) breaker?.failed();
+          if (batched) {
+            /* the batcher judged the request */
+          } else if (BREAKER_CODES.has(last.code)) breaker?.failed();
           else if (last.code === "RIPOSTE_CONNECTOR_RATE_LIMITED") breaker?.abandoned();
           else breaker?.succeeded();
-          notSent = last.code === "RIPOSTE_CONNECTOR_RATE_LIMITED";
+          notSent = last.code === "RIPOSTE_CONNECTOR_RATE_LIMITED" || (e instanceof Error && NOT_SENT.has(e));
         }
       }
       const err = last as RiposteError;
@@ -314,6 +398,12 @@ export class StepRunner {
       await (this.deps.sleep ?? sleep)(Math.min(60_000, Math.max(jittered, err.retryAfterMs ?? 0)));
     }
   }
+}
+
+/** The reverse action's input: what the action declares, else the step's own params. */
+function reverseInput(action: ActionDescriptor<unknown>, input: unknown, ctx: StepContext): Record<string, unknown> {
+  if (action.reverseInput) return action.reverseInput(input);
+  return "value" in ctx.params ? ctx.params.value : {};
 }
 
 function failed(e: RiposteError, attempts: number): StepOutcome {

@@ -73,6 +73,10 @@ export const CONFIG_VARIABLES = {
   RIPOSTE_PROTECTED:
     "Assets never contained, besides rules/protected.yaml: host:NAME,user:NAME,ip:ADDR,cidr:BLOCK (untyped entries are recognised)",
   RIPOSTE_MAX_DECISION_AGE: `Containment for an older decision is refused as stale (default ${GUARD_DEFAULTS.maxDecisionAge})`,
+  RIPOSTE_COALESCE_WINDOW:
+    "How long the first call of a batched action (block_ip) waits for others to go out in one vendor request (default 200ms)",
+  RIPOSTE_COALESCE_MAX:
+    "Most calls of a batched action in one vendor request, on top of the connector's own limit (default 500)",
   RIPOSTE_RATE_LIMITS: `Token bucket per connector shared by every executor: <connector|*>:<requests>/<interval>,... or none (default ${GUARD_DEFAULTS.rateLimits})`,
   RIPOSTE_CIRCUIT_BREAKERS: `Circuit breaker per connector: <connector|*>:<failures>/<open for>,... or none (default ${GUARD_DEFAULTS.breakers})`,
   RIPOSTE_CORRELATION_LATENESS:
@@ -376,6 +380,8 @@ const Base = z.object({
     return list;
   }),
   RIPOSTE_MAX_DECISION_AGE: duration.default(3_600_000),
+  RIPOSTE_COALESCE_WINDOW: duration.default(200),
+  RIPOSTE_COALESCE_MAX: int(1, 100_000).default(500),
   RIPOSTE_RATE_LIMITS: guardSpecs(parseRateLimits, GUARD_DEFAULTS.rateLimits),
   RIPOSTE_CIRCUIT_BREAKERS: guardSpecs(parseBreakers, GUARD_DEFAULTS.breakers),
   RIPOSTE_CORRELATION_LATENESS: duration.default(300_000),
@@ -468,6 +474,8 @@ export interface Config {
   readonly guards: GuardConfig;
   /** Most items one for_each step acts on (RIPOSTE_FOR_EACH_MAX). */
   readonly forEachMax: number;
+  /** Coalescing of batched actions (RIPOSTE_COALESCE_WINDOW, RIPOSTE_COALESCE_MAX). */
+  readonly coalesce: { readonly windowMs: number; readonly max: number };
   /** Default allowed lateness of correlation windows (RIPOSTE_CORRELATION_LATENESS). */
   readonly correlationLatenessMs: number;
   /** Half-life of entity risk contributions (RIPOSTE_RISK_HALF_LIFE). */
@@ -644,6 +652,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, connectors: readonly Connecto
       protected: e.RIPOSTE_PROTECTED,
     },
     forEachMax: e.RIPOSTE_FOR_EACH_MAX,
+    coalesce: { windowMs: e.RIPOSTE_COALESCE_WINDOW, max: e.RIPOSTE_COALESCE_MAX },
     correlationLatenessMs: e.RIPOSTE_CORRELATION_LATENESS,
     riskHalfLifeMs: e.RIPOSTE_RISK_HALF_LIFE,
     incidentWindowMs: e.RIPOSTE_INCIDENT_WINDOW,

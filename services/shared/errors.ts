@@ -9,6 +9,7 @@ export const ERRORS = {
   RIPOSTE_AUTH_INVALID: { status: 401, retriable: false },
   RIPOSTE_ROLE_FORBIDDEN: { status: 403, retriable: false },
   RIPOSTE_APPROVAL_CLOSED: { status: 409, retriable: false },
+  RIPOSTE_LEASE_ENDED: { status: 409, retriable: false },
   RIPOSTE_AUDIT_UNAVAILABLE: { status: 503, retriable: true },
   RIPOSTE_BODY_INVALID: { status: 400, retriable: false },
   RIPOSTE_BODY_TOO_LARGE: { status: 413, retriable: false },

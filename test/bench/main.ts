@@ -23,6 +23,7 @@ import { loadLists } from "../../services/correlator/load.ts";
 import { corpusBodies, loadCorpusMix, normalizeLine, suricataAlert } from "./alerts.ts";
 import { benchCorrelate } from "./correlate.ts";
 import { benchHttpIngest } from "./http-ingest.ts";
+import { benchIpBlocks } from "./ip-blocks.ts";
 import { benchKafkaPassThrough } from "./kafka-passthrough.ts";
 import { benchBrokerPerf } from "./kafka-tools.ts";
 import { benchNormalize } from "./normalize.ts";
@@ -52,6 +53,8 @@ const ROWS = {
   "rules.riposte.3000": "rules: Riposte compiled, 3,000 rules",
   "correlate.redis": "correlator on Redis state (shipped rules)",
   playbooks: "playbook runs: 4-step graph against local vendor fakes over HTTP (embedded state)",
+  ip_blocks: "coalesced IP blocks through the executor into the EDL",
+  "ip_blocks.http": "coalesced IP blocks through the executor to an HTTP firewall (User-ID fake)",
 } as const;
 type Id = keyof typeof ROWS;
 const IDS = Object.keys(ROWS) as Id[];
@@ -193,6 +196,21 @@ async function main(): Promise<void> {
     await measure("playbooks", () =>
       benchPlaybooks({ id: "playbooks", name: ROWS.playbooks, seconds: 8, concurrency: 64, hosts: 500 }),
     );
+    // Coalesced IP blocks: the executor alone, in-process bus and state, before any broker runs.
+    for (const target of ["edl", "http"] as const) {
+      const id: Id = target === "edl" ? "ip_blocks" : "ip_blocks.http";
+      await measure(id, () =>
+        benchIpBlocks({
+          name: ROWS[id],
+          target,
+          blocks: 100_000,
+          batch: 500,
+          concurrency: 8,
+          windowMs: 200,
+          max: 500,
+        }),
+      );
+    }
 
     // 2. Embedded pipeline (in-process bus and state).
     await measure("e2e.embedded", () =>

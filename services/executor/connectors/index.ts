@@ -21,6 +21,8 @@ export type {
   ConnectorDescriptor,
   ConnectorEnv,
   ActionDescriptor,
+  BatchItem,
+  BatchSpec,
   Classification,
   PlannedRequest,
   ResolvedTarget,

@@ -42,6 +42,28 @@ export interface ConnectorEnv {
   readonly now: () => number;
 }
 
+/** One call of a batched action: its parsed input and what `resolve` found. */
+export interface BatchItem<I> {
+  readonly input: I;
+  readonly resolved?: ResolvedTarget | undefined;
+}
+
+/**
+ * Coalescing: calls of one action that arrive within a short window go to the vendor as one request (IP blocks for
+ * one firewall: thousands a second become a few requests). Each call keeps its own claim, guards and audit record;
+ * only the vendor request is shared. `run` answers one result per item, in order: the item's response, or an Error
+ * for that item alone (throwing fails every item, each then retried under its own step's policy).
+ */
+export interface BatchSpec<C, I> {
+  /** Most calls in one request (the vendor's limit; the executor's configuration may lower it). */
+  readonly max: number;
+  run(
+    client: C,
+    items: ReadonlyArray<BatchItem<I>>,
+    signal: AbortSignal,
+  ): Promise<ReadonlyArray<Record<string, unknown> | Error>>;
+}
+
 export interface ActionDescriptor<C, I = unknown> {
   readonly classification: Classification;
   /**
@@ -51,8 +73,10 @@ export interface ActionDescriptor<C, I = unknown> {
    */
   readonly idempotent: boolean;
   readonly description: string;
-  /** The action that undoes this one (`lift_containment` for `contain_host`), for rollback and humans. */
+  /** The action that undoes this one (`lift_containment` for `contain_host`): run when its lease ends. */
   readonly reverse?: string;
+  /** The reverse action's input from this action's (parsed) input; the step's params as they are when absent. */
+  reverseInput?(input: I): Record<string, unknown>;
   /**
    * The action undoes a containment (lift, unblock, unsuspend). It is never paused by the kill switch, counted
    * against a budget, refused as stale or refused for a protected asset: during an incident, analysts must be able
@@ -65,6 +89,8 @@ export interface ActionDescriptor<C, I = unknown> {
   /** Asks the vendor whether the effect is already in place (read-only); used after an attempt of unknown outcome. */
   verify?(client: C, ctx: ActionContext<I>): Promise<Verified>;
   run(client: C, ctx: ActionContext<I>): Promise<Record<string, unknown>>;
+  /** Sends many calls of this action as one vendor request (see BatchSpec); `run` stays the single-call path. */
+  readonly batch?: BatchSpec<C, I>;
   /**
    * The requests `run` (and `resolve`) would send for this input, built by the same functions; a dry run records
    * them in its audit record so the operator sees exactly what a configured connector would do.

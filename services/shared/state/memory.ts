@@ -10,12 +10,17 @@ import {
   type IncidentKeys,
   type IncidentSave,
   type IncidentSaveResult,
+  type LeaseChange,
+  type LeaseHold,
+  type LeaseKeys,
+  type LeaseRow,
   type ListEntry,
   type RunKeys,
   type RunWrite,
   type StateStore,
   type TimelineEntry,
 } from "./types.ts";
+import { MemoryLeases } from "./memory-leases.ts";
 
 interface Entry {
   value: string | number | Map<string, number> | Map<string, string> | Set<string>;
@@ -27,6 +32,7 @@ export class MemoryState implements StateStore {
   private readonly data = new Map<string, Entry>();
   private readonly sweeper: NodeJS.Timeout;
   private readonly now: () => number;
+  private readonly leases = new MemoryLeases();
 
   constructor(opts: { now?: () => number } = {}) {
     this.now = opts.now ?? Date.now;
@@ -131,6 +137,15 @@ export class MemoryState implements StateStore {
     return e !== undefined && (e.value as Map<string, number>).delete(member);
   }
 
+  async budgetCount(key: string, nowMs: number, windowMs: number): Promise<number> {
+    nowMs = checkTime("budgetCount", nowMs);
+    windowMs = checkTtl("budgetCount", windowMs);
+    const e = this.get(key);
+    if (e && !(e.value instanceof Map)) throw wrongKind("budgetCount");
+    if (!e) return 0;
+    return [...(e.value as Map<string, number>).values()].filter((t) => t > nowMs - windowMs).length;
+  }
+
   async tokenTake(key: string, nowMs: number, capacity: number, intervalMs: number): Promise<number> {
     nowMs = checkTime("tokenTake", nowMs);
     capacity = checkCount("tokenTake", capacity);
@@ -160,6 +175,55 @@ export class MemoryState implements StateStore {
 
   async setValue(key: string, value: string): Promise<void> {
     this.data.set(key, { value, expires: Number.POSITIVE_INFINITY });
+  }
+
+  // Containment leases (memory-leases.ts, the same semantics as lease-*-6.lua).
+  async leaseHold(keys: LeaseKeys, field: string, owner: string, nowMs: number, holdMs: number): Promise<LeaseHold> {
+    return this.leases.hold(keys, field, owner, nowMs, holdMs);
+  }
+
+  async leaseDrop(keys: LeaseKeys, field: string, owner: string): Promise<boolean> {
+    return this.leases.drop(keys, field, owner);
+  }
+
+  async leaseOpen(
+    keys: LeaseKeys,
+    field: string,
+    owner: string,
+    id: string,
+    doc: string,
+    sinceMs: number,
+    expiresMs: number,
+  ): Promise<boolean> {
+    return this.leases.open(keys, field, owner, id, doc, sinceMs, expiresMs);
+  }
+
+  async leaseExtend(keys: LeaseKeys, id: string, expiresMs: number): Promise<LeaseChange> {
+    return this.leases.extend(keys, id, expiresMs);
+  }
+
+  async leaseRelease(keys: LeaseKeys, id: string, nowMs: number, end: string): Promise<LeaseChange> {
+    return this.leases.release(keys, id, nowMs, end);
+  }
+
+  async leaseClaim(keys: LeaseKeys, nowMs: number, claimMs: number, limit: number): Promise<LeaseRow[]> {
+    return this.leases.claim(keys, nowMs, claimMs, limit);
+  }
+
+  async leaseRetry(keys: LeaseKeys, id: string, atMs: number, end: string): Promise<void> {
+    this.leases.retry(keys, id, atMs, end);
+  }
+
+  async leaseEnd(keys: LeaseKeys, id: string, field: string): Promise<void> {
+    this.leases.end(keys, id, field);
+  }
+
+  async leaseList(keys: LeaseKeys, offset: number, count: number): Promise<LeaseRow[]> {
+    return this.leases.list(keys, offset, count);
+  }
+
+  async leaseGet(keys: LeaseKeys, id: string): Promise<LeaseRow | undefined> {
+    return this.leases.get(keys, id);
   }
 
   // Correlator: timelines and dedup digests (same semantics as recall-1, append-1, lookup-1 and record-1.lua).
@@ -441,5 +505,6 @@ export class MemoryState implements StateStore {
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.data.clear();
+    this.leases.clear();
   }
 }

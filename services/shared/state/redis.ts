@@ -17,6 +17,10 @@ import {
   type IncidentKeys,
   type IncidentSave,
   type IncidentSaveResult,
+  type LeaseChange,
+  type LeaseHold,
+  type LeaseKeys,
+  type LeaseRow,
   type ListEntry,
   type RunKeys,
   type RunWrite,
@@ -184,6 +188,11 @@ export class RedisState implements StateStore {
     return Number(await this.call("budget-release", [key], [member])) === 1;
   }
 
+  async budgetCount(key: string, nowMs: number, windowMs: number): Promise<number> {
+    const args = [checkTime("budgetCount", nowMs), checkTtl("budgetCount", windowMs)];
+    return Number(await this.call("budget-count", [key], args));
+  }
+
   async tokenTake(key: string, nowMs: number, capacity: number, intervalMs: number): Promise<number> {
     const args = [checkTime("tokenTake", nowMs), checkCount("tokenTake", capacity), checkTtl("tokenTake", intervalMs)];
     return Number(await this.call("token-take", [key], args));
@@ -196,6 +205,68 @@ export class RedisState implements StateStore {
 
   async setValue(key: string, value: string): Promise<void> {
     await this.call("value-set", [key], [value]);
+  }
+
+  // Containment leases (lease-*-6.lua; every script takes the six lease keys).
+  private lease(script: string, keys: LeaseKeys, args: Array<string | number>): Promise<unknown> {
+    return this.call(script, [keys.docs, keys.due, keys.running, keys.ends, keys.targets, keys.index], args);
+  }
+
+  async leaseHold(keys: LeaseKeys, field: string, owner: string, nowMs: number, holdMs: number): Promise<LeaseHold> {
+    const args = [field, owner, checkTime("leaseHold", nowMs), checkTtl("leaseHold", holdMs)];
+    const [code, by] = (await this.lease("lease-hold", keys, args)) as [number, string];
+    return Number(code) === 1 ? { state: "acquired" } : { state: "held", by: String(by) };
+  }
+
+  async leaseDrop(keys: LeaseKeys, field: string, owner: string): Promise<boolean> {
+    return Number(await this.lease("lease-drop", keys, [field, owner])) === 1;
+  }
+
+  async leaseOpen(
+    keys: LeaseKeys,
+    field: string,
+    owner: string,
+    id: string,
+    doc: string,
+    sinceMs: number,
+    expiresMs: number,
+  ): Promise<boolean> {
+    const args = [field, owner, id, doc, checkTime("leaseOpen", sinceMs), checkTime("leaseOpen", expiresMs)];
+    return Number(await this.lease("lease-open", keys, args)) === 1;
+  }
+
+  async leaseExtend(keys: LeaseKeys, id: string, expiresMs: number): Promise<LeaseChange> {
+    return change(await this.lease("lease-extend", keys, [id, checkTime("leaseExtend", expiresMs)]));
+  }
+
+  async leaseRelease(keys: LeaseKeys, id: string, nowMs: number, end: string): Promise<LeaseChange> {
+    return change(await this.lease("lease-release", keys, [id, checkTime("leaseRelease", nowMs), end]));
+  }
+
+  async leaseClaim(keys: LeaseKeys, nowMs: number, claimMs: number, limit: number): Promise<LeaseRow[]> {
+    const args = [checkTime("leaseClaim", nowMs), checkTtl("leaseClaim", claimMs), checkCount("leaseClaim", limit)];
+    const flat = (await this.lease("lease-claim", keys, args)) as string[];
+    const out: LeaseRow[] = [];
+    for (let i = 0; i + 2 < flat.length; i += 3)
+      out.push({ id: String(flat[i]), doc: String(flat[i + 1]), due: undefined, end: String(flat[i + 2]) });
+    return out;
+  }
+
+  async leaseRetry(keys: LeaseKeys, id: string, atMs: number, end: string): Promise<void> {
+    await this.lease("lease-retry", keys, [id, checkTime("leaseRetry", atMs), end]);
+  }
+
+  async leaseEnd(keys: LeaseKeys, id: string, field: string): Promise<void> {
+    await this.lease("lease-end", keys, [id, field]);
+  }
+
+  async leaseList(keys: LeaseKeys, offset: number, count: number): Promise<LeaseRow[]> {
+    if (!Number.isInteger(offset) || offset < 0) checkCount("leaseList", -1);
+    return rows(await this.lease("lease-list", keys, [offset, checkCount("leaseList", count), ""]));
+  }
+
+  async leaseGet(keys: LeaseKeys, id: string): Promise<LeaseRow | undefined> {
+    return rows(await this.lease("lease-list", keys, [-1, 1, id]))[0];
   }
 
   // Correlator: timelines and dedup digests.
@@ -351,4 +422,25 @@ export class RedisState implements StateStore {
   async close(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
+}
+
+function change(code: unknown): LeaseChange {
+  const n = Number(code);
+  return n === 1 ? "ok" : n === 0 ? "unknown" : "ended";
+}
+
+function rows(reply: unknown): LeaseRow[] {
+  const flat = reply as string[];
+  const out: LeaseRow[] = [];
+  for (let i = 0; i + 3 < flat.length; i += 4) {
+    const due = String(flat[i + 2]);
+    const end = String(flat[i + 3]);
+    out.push({
+      id: String(flat[i]),
+      doc: String(flat[i + 1]),
+      due: due === "" ? undefined : Number(due),
+      end: end === "" ? undefined : end,
+    });
+  }
+  return out;
 }

@@ -119,6 +119,53 @@ export interface RunWrite {
 
 export type IncidentSaveResult = { readonly saved: true } | { readonly saved: false; readonly conflict: string };
 
+/**
+ * The keys of the containment leases. They share one hash tag (`{leases}`): a lease's scheduling (due, running)
+ * and its target's hold move together in one script, whatever the target's own slot.
+ */
+export interface LeaseKeys {
+  /** Hash: lease id -> lease JSON (what was contained and how to reverse it). */
+  readonly docs: string;
+  /** Sorted set: lease id scored by when the scheduler acts on it (its expiry, a release, or a retry). */
+  readonly due: string;
+  /** Sorted set: lease id scored by when a scheduler's claim on it lapses (its reverse action is running). */
+  readonly running: string;
+  /** Hash: lease id -> JSON of how it ended (expired or released, by whom, attempts, last error); absent in force. */
+  readonly ends: string;
+  /** Hash: target field (`<target key>|<connector>.<action>`) -> `L|<lease id>` or `P|<owner>|<until ms>`. */
+  readonly targets: string;
+  /** Sorted set: lease id scored by when it was taken (the listing order). */
+  readonly index: string;
+}
+
+/** The lease keys under `prefix`. */
+export function leaseKeys(prefix: string): LeaseKeys {
+  const k = (kind: string) => stateKey(prefix, "leases", kind, "v1");
+  return {
+    docs: k("docs"),
+    due: k("due"),
+    running: k("running"),
+    ends: k("ends"),
+    targets: k("targets"),
+    index: k("index"),
+  };
+}
+
+/** One lease as the store holds it: its JSON, when it is due (undefined while running or parked) and its end. */
+export interface LeaseRow {
+  readonly id: string;
+  readonly doc: string;
+  readonly due: number | undefined;
+  /** The JSON of how it ended; undefined while it is in force. */
+  readonly end: string | undefined;
+}
+
+/** Whether a target is free for a containment: held by this owner now, or by whom (a lease id or an owner). */
+export type LeaseHold = { readonly state: "acquired" } | { readonly state: "held"; readonly by: string };
+
+/** A lease change's answer: done, no such lease, or it has already ended (its reverse action is due or ran). */
+export type LeaseChange = "ok" | "unknown" | "ended";
+
 export type ClaimResult =
   | { readonly state: "acquired" }
   | { readonly state: "done"; readonly result: string }
@@ -191,6 +238,50 @@ export interface StateStore {
   /** A plain value without expiry (a shared switch), or undefined when unset. */
   getValue(key: string): Promise<string | undefined>;
   setValue(key: string, value: string): Promise<void>;
+  /** How many members the budget at `key` holds within (`nowMs` - `windowMs`, `nowMs`] (read-only). */
+  budgetCount(key: string, nowMs: number, windowMs: number): Promise<number>;
+  // Containment leases (see LeaseKeys); a target field is held by a pending owner or by a lease until it ends.
+  /**
+   * Holds the target `field` for `owner` until `nowMs + holdMs` (before the containment call), unless a lease or
+   * another owner's unexpired hold has it. The same owner holds it again (a redelivery).
+   */
+  leaseHold(keys: LeaseKeys, field: string, owner: string, nowMs: number, holdMs: number): Promise<LeaseHold>;
+  /** Drops `owner`'s pending hold of `field` (the containment did not happen). False if it is not held by `owner`. */
+  leaseDrop(keys: LeaseKeys, field: string, owner: string): Promise<boolean>;
+  /**
+   * Opens lease `id` on `field` (held by `owner`, or free), due at `expiresMs`, taken at `sinceMs`. True when open
+   * (also when this lease already is: a redelivery); false when another lease or owner holds the field.
+   */
+  leaseOpen(
+    keys: LeaseKeys,
+    field: string,
+    owner: string,
+    id: string,
+    doc: string,
+    sinceMs: number,
+    expiresMs: number,
+  ): Promise<boolean>;
+  /** Moves the expiry of a lease in force to `expiresMs`. */
+  leaseExtend(keys: LeaseKeys, id: string, expiresMs: number): Promise<LeaseChange>;
+  /**
+   * Ends a lease in force now (its reverse action becomes due at `nowMs`) with `end` (JSON) as how it ended. A
+   * lease whose reverse action was parked after a failure is made due again (`ok`); one due or running: `ended`.
+   */
+  leaseRelease(keys: LeaseKeys, id: string, nowMs: number, end: string): Promise<LeaseChange>;
+  /**
+   * Claims up to `limit` leases due at `nowMs` for `claimMs` (moved to running; a lease that expired gets the end
+   * `{"why":"expired","at":<expiry>}`), after making due again the running ones whose claim lapsed (their
+   * scheduler died). Returns them with their docs and ends.
+   */
+  leaseClaim(keys: LeaseKeys, nowMs: number, claimMs: number, limit: number): Promise<LeaseRow[]>;
+  /** After a failed reverse action: stores `end` and makes the lease due at `atMs`, or parks it when `atMs` is 0. */
+  leaseRetry(keys: LeaseKeys, id: string, atMs: number, end: string): Promise<void>;
+  /** Forgets a lease whose reverse action is done, and frees its target field. */
+  leaseEnd(keys: LeaseKeys, id: string, field: string): Promise<void>;
+  /** Up to `count` leases from position `offset`, oldest first. */
+  leaseList(keys: LeaseKeys, offset: number, count: number): Promise<LeaseRow[]>;
+  /** One lease, or undefined. */
+  leaseGet(keys: LeaseKeys, id: string): Promise<LeaseRow | undefined>;
   // Correlator: event-time timelines (correlation windows, new_terms history) and dedup digests.
   /** The members of the timeline at `key` with their event times, oldest first; empty when there is none. */
   recall(key: string): Promise<TimelineEntry[]>;

@@ -7,6 +7,7 @@ export const blockIp = action({
   classification: "containment",
   idempotent: true,
   reverse: "unblock_ip",
+  reverseInput: (input) => ({ ip: input.ip, list: input.list, reason: "its lease ended" }),
   description: "List an IP address or CIDR block on a served external dynamic list until its TTL runs out",
   input: BlockInput,
   resolve: resolveEntry,
@@ -15,4 +16,10 @@ export const blockIp = action({
     return { done: r.listed, response: { list: input.list, entry: input.ip, ...r } };
   },
   run: async (client: EdlClient, { input }) => client.block(input.list, input.ip, input.ttl),
+  // Blocks within the coalescing window are added in one state operation per list.
+  batch: {
+    max: 5_000,
+    run: async (client: EdlClient, items) =>
+      client.blockMany(items.map(({ input }) => ({ list: input.list, entry: input.ip, ttlMs: input.ttl }))),
+  },
 });

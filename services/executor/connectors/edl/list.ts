@@ -61,6 +61,18 @@ export function addEntry(
   return addEvent(state, edlKey(prefix, name), `block ${entry} ${untilMs}`, nowMs);
 }
 
+/** Lists many entries (canonical) in list `name`, each until its own time, in one state operation. */
+export async function addEntries(
+  state: StateStore,
+  prefix: string,
+  name: string,
+  entries: ReadonlyArray<{ readonly entry: string; readonly untilMs: number }>,
+  nowMs: number,
+): Promise<void> {
+  const events = entries.map((e) => ({ member: `block ${e.entry} ${e.untilMs}`, time: nowMs }));
+  await state.append(edlKey(prefix, name), events, nowMs - EDL_MAX_TTL_MS, MAX_EVENTS, EDL_MAX_TTL_MS + 86_400_000);
+}
+
 /** Takes `entry` (canonical) off list `name` from `nowMs` on. */
 export function removeEntry(state: StateStore, prefix: string, name: string, entry: string, nowMs: number) {
   return addEvent(state, edlKey(prefix, name), `unblock ${entry} ${nowMs}`, nowMs);

@@ -1,5 +1,5 @@
 /** The EDL "transport": Riposte's own state (the served lists live there), no vendor, no credentials. */
-import { addEntry, listEntries, removeEntry } from "./list.ts";
+import { addEntries, addEntry, listEntries, removeEntry } from "./list.ts";
 import type { ConnectorEnv } from "../types.ts";
 
 export class EdlClient {
@@ -20,6 +20,27 @@ export class EdlClient {
     const t = now();
     await addEntry(state, statePrefix, list, entry, t + ttlMs, t);
     return { list, entry, expires: new Date(t + ttlMs).toISOString(), served_at: `/v1/edl/${list}` };
+  }
+
+  /** Lists many entries at once: one state operation per list however many entries it gets. */
+  async blockMany(
+    items: ReadonlyArray<{ list: string; entry: string; ttlMs: number }>,
+  ): Promise<Array<Record<string, unknown>>> {
+    const { state, statePrefix, now } = this.env;
+    const t = now();
+    const lists = new Map<string, Array<{ entry: string; untilMs: number }>>();
+    for (const i of items) {
+      const l = lists.get(i.list) ?? [];
+      l.push({ entry: i.entry, untilMs: t + i.ttlMs });
+      lists.set(i.list, l);
+    }
+    for (const [list, entries] of lists) await addEntries(state, statePrefix, list, entries, t);
+    return items.map((i) => ({
+      list: i.list,
+      entry: i.entry,
+      expires: new Date(t + i.ttlMs).toISOString(),
+      served_at: `/v1/edl/${i.list}`,
+    }));
   }
 
   async unblock(list: string, entry: string): Promise<Record<string, unknown>> {

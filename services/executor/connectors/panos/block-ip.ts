@@ -50,5 +50,24 @@ export const blockIp = action({
     const r = single(await client.registerIps([{ ip: input.ip, timeout: input.timeout }], signal), "register");
     return { ip: r.ip, tag: r.tag, timeout: input.timeout, registered: true, already: r.already };
   },
+  // Blocks of many decisions within the coalescing window: one register message (split by size if it must be),
+  // each entry's own result or refusal.
+  batch: {
+    max: 500,
+    run: async (client: PanosClient, items, signal) => {
+      const results = await client.registerIps(
+        items.map(({ input }) => ({ ip: input.ip, timeout: input.timeout })),
+        signal,
+      );
+      return items.map(({ input }, i) => {
+        try {
+          const r = single(results.slice(i, i + 1), "register");
+          return { ip: r.ip, tag: r.tag, timeout: input.timeout, registered: true, already: r.already };
+        } catch (e) {
+          return e as Error;
+        }
+      });
+    },
+  },
   preview: (input) => [uidRequest({ register: [{ ip: input.ip, tag: TAG_PLACEHOLDER, timeout: input.timeout }] })],
 });
