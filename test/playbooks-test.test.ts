@@ -27,20 +27,40 @@ const scratch = mkdtempSync(join(tmpdir(), "riposte-playbooks-test-"));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 let dirs = 0;
 
-/** A copy of the shipped rules whose playbooks/tests/ holds only `case.yaml` with `text`. */
+/**
+ * A copy of the shipped rules whose playbooks/tests/ holds only `case.yaml` with `text`, plus `two-step`, a fixed
+ * playbook of two steps (an EDL block, then Slack) so that the reports below do not follow the shipped playbooks.
+ */
 async function problemsOf(text: string): Promise<{ file: string; lines: string[] }> {
   const dir = join(scratch, `r${++dirs}`);
   cpSync("rules", dir, { recursive: true, filter: (src) => src !== join("rules", "playbooks", "tests") });
   mkdirSync(join(dir, "playbooks", "tests"));
+  writeFileSync(join(dir, "playbooks", "two-step.yaml"), TWO_STEP);
   const file = join(dir, "playbooks", "tests", "case.yaml");
   writeFileSync(file, text);
   const report = await runPlaybookTests(dir);
   return { file, lines: report.problems.map(formatProblem) };
 }
 
+const TWO_STEP = `id: two-step
+version: 1
+name: Two steps
+steps:
+  - id: block
+    connector: edl
+    action: block_ip
+    params: { ip: "{{target.value}}", list: block, ttl: 24h }
+    on_failure: abort
+  - id: notify
+    connector: slack
+    action: post_message
+    params: { title: "Blocked {{target.value}}", decision: "{{decision.id}}" }
+    on_failure: continue
+`;
+
 const blockIp = (expect: string, answers = "") => `tests:
   - name: t
-    playbook: block-ip
+    playbook: two-step
     decision:
       target: { type: ip, value: 203.0.113.7 }
       params: { reason: r }
@@ -112,7 +132,7 @@ test("an unknown playbook, an answer for no step and a malformed answer are prob
 `,
     ),
   );
-  assert.deepEqual(step.lines, [`${step.file}:8:7: test "t": answers: "blok" is not a step of block-ip`]);
+  assert.deepEqual(step.lines, [`${step.file}:8:7: test "t": answers: "blok" is not a step of two-step`]);
   const bad = await problemsOf(
     blockIp(
       `      status: succeeded

@@ -173,20 +173,28 @@ test("--plan: the dry-run steps of each response, a protected host refused and a
   });
   const plans = lines.map((l) => ({
     target: (l["target"] as { value: string }).value,
-    plan: l["plan"] as Array<{ status: string; connector: string; reason?: string; request?: unknown }>,
+    plan: l["plan"] as Array<{ step: string; status: string; connector: string; reason?: string; request?: unknown }>,
   }));
+  // isolate-host for a Suricata alert: the Falcon lookup, the containment, the ticket (no incident in a replay), Slack;
+  // the Defender steps' conditions are false.
+  const steps = (contain: string) => [
+    "lookup-falcon: dry_run",
+    `contain-falcon: ${contain}`,
+    "ticket-no-incident: dry_run",
+    "notify: dry_run",
+  ];
   assert.deepEqual(
-    plans.map((p) => [p.target, p.plan.map((s) => s.status)]),
+    plans.map((p) => [p.target, p.plan.map((s) => `${s.step}: ${s.status}`)]),
     [
-      ["10.20.30.50", ["refused_protected"]],
-      ["10.20.30.51", ["dry_run"]],
-      ["10.20.30.52", ["refused_budget"]],
+      ["10.20.30.50", steps("refused_protected")],
+      ["10.20.30.51", steps("dry_run")],
+      ["10.20.30.52", steps("refused_budget")],
     ],
   );
-  assert.match(plans[0]?.plan[0]?.reason ?? "", /protected asset/);
-  assert.equal(plans[1]?.plan[0]?.connector, "crowdstrike");
-  assert.deepEqual(plans[1]?.plan[0]?.request, { host: "10.20.30.51" }, "the request the step would send");
-  assert.match(plans[2]?.plan[0]?.reason ?? "", /budget containment:1\/10m is spent/);
+  assert.match(plans[0]?.plan[1]?.reason ?? "", /protected asset/);
+  assert.equal(plans[1]?.plan[1]?.connector, "crowdstrike");
+  assert.deepEqual(plans[1]?.plan[1]?.request, { host: "10.20.30.51" }, "the request the step would send");
+  assert.match(plans[2]?.plan[1]?.reason ?? "", /budget containment:1\/10m is spent/);
   assert.match(stderr, /plan steps: /);
 });
 
@@ -201,7 +209,8 @@ test("--plan: a response's steps carry the requests the connector would send", a
   assert.deepEqual(
     plan.map((s) => [s.step, s.status]),
     [
-      ["revoke", "dry_run"],
+      ["revoke-okta", "dry_run"],
+      ["ticket-no-incident", "dry_run"],
       ["notify", "dry_run"],
     ],
   );

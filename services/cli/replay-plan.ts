@@ -18,6 +18,7 @@ import {
 import { isRiposteError, messageOf } from "../shared/errors.ts";
 import { stateKey, type StateStore } from "../shared/state/index.ts";
 import { renderAll, valueAt } from "../shared/template.ts";
+import { preparePlaybook } from "../executor/plan.ts";
 
 /** One step as the backtest would have run it. */
 export interface PlannedStep {
@@ -65,7 +66,32 @@ export async function planDecision(d: Decision, deps: PlanDeps): Promise<Planned
       },
     ];
   const out: PlannedStep[] = [];
-  for (const step of playbook.steps) {
+  const prepared = preparePlaybook(playbook);
+  // What each step came to: planned (a dry run), or not run (skipped, failed, refused). A dry run has no vendor
+  // answer, so a condition reads an earlier step's output as empty, and the incident as unknown.
+  const planned = new Map<string, boolean>();
+  for (const [i, step] of playbook.steps.entries()) {
+    const needs = prepared.deps[i];
+    if (needs && !needs.implicit && needs.ids.some((id) => planned.get(id) !== true)) {
+      planned.set(step.id, false);
+      continue;
+    }
+    const cond = prepared.conditions[i];
+    if (cond) {
+      const steps = Object.fromEntries(
+        [...planned].filter(([, ok]) => ok).map(([id]) => [id, { status: "dry_run", state: "succeeded", output: {} }]),
+      );
+      let holds: boolean;
+      try {
+        holds = cond({ ...templateData(d), steps, incident: {} });
+      } catch {
+        holds = false;
+      }
+      if (!holds) {
+        planned.set(step.id, false);
+        continue;
+      }
+    }
     const base = { step: step.id, connector: step.connector, action: step.action };
     const connector = CONNECTORS.find((c) => c.name === step.connector);
     const action = connector?.actions[step.action] as ActionDescriptor<unknown> | undefined;
@@ -81,11 +107,12 @@ export async function planDecision(d: Decision, deps: PlanDeps): Promise<Planned
     // A for_each step plans one action per item of its list (a single value is a list of one), as the executor runs it.
     const list = step.for_each === undefined ? undefined : valueAt(templateData(d), step.for_each);
     const items = step.for_each === undefined ? [undefined] : Array.isArray(list) ? list : list == null ? [] : [list];
-    const planned: PlannedStep[] = [];
-    for (const item of items) planned.push(await planStep(d, step, action, withClass, deps, item));
-    out.push(...planned);
+    const made: PlannedStep[] = [];
+    for (const item of items) made.push(await planStep(d, step, action, withClass, deps, item));
+    out.push(...made);
     // As the executor: a failure or a refusal stops an aborting playbook.
-    const stopped = planned.some((s) => s.status === "failed" || s.status.startsWith("refused_"));
+    const stopped = made.some((s) => s.status === "failed" || s.status.startsWith("refused_"));
+    planned.set(step.id, made.length > 0 && !stopped);
     if (stopped && step.on_failure === "abort") break;
   }
   return out;
