@@ -55,8 +55,12 @@ export async function replayDemo(running: Running, log: Logger): Promise<void> {
     ["steps waiting for approval", approvals.length],
   ];
   const lines = rows.map(([k, v]) => `  ${String(k).padEnd(28)} ${String(v).padStart(6)}`);
+  const seeds = await seedScenarios(running);
   process.stdout.write(
     `\nRiposte demo: sample alerts replayed\n${lines.join("\n")}\n\n` +
+      (seeds.length
+        ? `Seed scenarios (dry run: no connector configured; GET /v1/actions?decision_id= shows each request):\n${seeds.join("\n")}\n\n`
+        : "") +
       `API: ${running.url ?? "(not listening)"}  (token in ${process.env["RIPOSTE_API_TOKEN"] ? "RIPOSTE_API_TOKEN" : ".riposte/api-token"})\n` +
       `  curl -H "Authorization: Bearer $(cat .riposte/api-token)" ${running.url ?? ""}/v1/stats\n` +
       (approvals[0]
@@ -65,4 +69,48 @@ export async function replayDemo(running: Running, log: Logger): Promise<void> {
         : "") +
       `Press Ctrl-C to stop.\n\n`,
   );
+}
+
+/** The starter playbooks the demo shows, as the SOC names what they do. */
+const SCENARIOS: ReadonlyArray<readonly [string, string]> = [
+  ["phishing purge and notify", "purge-phishing"],
+  ["IP block", "block-ip"],
+  ["session revocation", "revoke-user-sessions"],
+  ["host isolation", "isolate-host"],
+  ["suspension (approval)", "suspend-user"],
+];
+
+/**
+ * One line per seed scenario: its runs, and how many of its steps ran dry, wait for an approval or were skipped by
+ * their condition, from the runs the executor kept (GET /v1/runs, every page).
+ */
+async function seedScenarios(running: Running): Promise<string[]> {
+  const { api, apiToken } = running;
+  if (!api || !apiToken) return [];
+  const runs: Array<{ playbook: { id: string }; steps: Record<string, { status?: string }> }> = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < 50; page++) {
+    const res = await api.inject({
+      method: "GET",
+      url: `/v1/runs?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+      headers: { authorization: `Bearer ${apiToken}` },
+    });
+    if (res.statusCode !== 200) return [];
+    const body = res.json<{ runs: typeof runs; next_cursor?: string }>();
+    runs.push(...body.runs);
+    cursor = body.next_cursor;
+    if (!cursor) break;
+  }
+  return SCENARIOS.map(([label, playbook]) => {
+    const mine = runs.filter((r) => r.playbook.id === playbook);
+    const steps = new Map<string, number>();
+    for (const r of mine)
+      for (const [id, st] of Object.entries(r.steps))
+        if (st.status === "dry_run" || st.status === "awaiting_approval") {
+          const key = st.status === "dry_run" ? id : `${id} (awaiting approval)`;
+          steps.set(key, (steps.get(key) ?? 0) + 1);
+        }
+    const shown = [...steps].map(([id, n]) => `${id} ${n}`).join(", ");
+    return `  ${label.padEnd(28)} ${String(mine.length).padStart(6)} run(s) of ${playbook}${shown ? `: ${shown}` : ""}`;
+  });
 }
