@@ -13,19 +13,8 @@
  * per event through a FieldTable that the rules and index nodes of one CompiledRules share.
  */
 import type { ConditionShape } from "../../schemas/index.ts";
-import {
-  compare,
-  checkCondition,
-  compileBatch,
-  fieldKeyOf,
-  FieldTable,
-  isFactReference,
-  tableReaderOf,
-  type Batch,
-  type EventData,
-  type KnownValues,
-  type TableReader,
-} from "./compile.ts";
+import { compare, checkCondition, fieldKeyOf, isFactReference, type EventData, type KnownValues } from "./compile.ts";
+import { Programs } from "./interpret.ts";
 import type { NamedLists } from "./operators.ts";
 
 /** One rule to compile, and what to return when it matches. */
@@ -47,17 +36,18 @@ type Needs = Map<string, Need>;
 interface Field {
   readonly key: string;
   readonly name: string;
-  readonly read: TableReader;
+  /** The field's id in the rule set's Programs. */
+  readonly id: number;
 }
 
 interface Node {
   /** Rules (by position) checked at this node, ascending. */
   readonly check: Int32Array;
-  /** The same rules compiled together, set once the tree is built. */
-  batches: Batch[];
-  /** The field this node branches on, if any. */
+  /** The same rules as one program list (interpret.ts), set once the tree is built. */
+  code: Int32Array;
+  /** The field this node branches on, if any: its name, and its id in the Programs (-1 for none). */
   readonly field: string | null;
-  readonly read: TableReader | null;
+  readonly read: number;
   /** The fields the branches above this node have found the values of: its rules are compiled knowing them. */
   readonly known: KnownValues;
   readonly branches: Map<unknown, Node> | null;
@@ -67,8 +57,6 @@ interface Node {
   readonly rest: Node | null;
 }
 
-/** Rules compiled into one function at an index leaf: few enough that each function stays small. */
-const BATCH = 16;
 /** Below this many rules a node is a plain list: branching costs more than it saves. */
 const MIN_SPLIT = 3;
 /** The values a bound is spread over: small integers, as severity_id (0-6, 99) and other OCSF enums have. */
@@ -81,11 +69,11 @@ const fieldName = (fact: unknown, path: unknown) =>
 
 const primitive = (v: unknown) => v === null || (typeof v !== "object" && typeof v !== "function");
 
-function needsOf(c: ConditionShape, fields: Map<string, Field>, table: FieldTable): Needs {
+function needsOf(c: ConditionShape, fields: Map<string, Field>, programs: Programs): Needs {
   const out: Needs = new Map();
   if (Object.hasOwn(c, "any")) {
     // A field every branch needs a set of values of: the union of those sets.
-    const branches = (c.any ?? []).map((x) => needsOf(x, fields, table));
+    const branches = (c.any ?? []).map((x) => needsOf(x, fields, programs));
     const first = branches[0];
     if (!first) return out;
     for (const key of first.keys()) {
@@ -99,7 +87,7 @@ function needsOf(c: ConditionShape, fields: Map<string, Field>, table: FieldTabl
   }
   if (Object.hasOwn(c, "all")) {
     for (const x of c.all ?? []) {
-      for (const [key, need] of needsOf(x, fields, table)) {
+      for (const [key, need] of needsOf(x, fields, programs)) {
         const had = out.get(key);
         if (!had || (had.kind === "range" && need.kind === "set")) out.set(key, need);
         else if (had.kind === "set" && need.kind === "set")
@@ -119,7 +107,7 @@ function needsOf(c: ConditionShape, fields: Map<string, Field>, table: FieldTabl
   if (!need || typeof c.fact !== "string") return out;
   const key = fieldKeyOf(c.fact, c.path);
   if (!fields.has(key))
-    fields.set(key, { key, name: fieldName(c.fact, c.path), read: tableReaderOf(table, c.fact, c.path) });
+    fields.set(key, { key, name: fieldName(c.fact, c.path), id: programs.field(c.fact, c.path) });
   if (need.kind === "set") {
     // NaN is never `===` to anything: it is no value to branch on.
     need = { kind: "set", values: new Set([...need.values].filter((v) => v === v)) };
@@ -164,9 +152,9 @@ function build(
 ): Node {
   const leaf = (): Node => ({
     check: Int32Array.from(rules),
-    batches: [],
+    code: new Int32Array(0),
     field: null,
-    read: null,
+    read: -1,
     known,
     branches: null,
     fallback: null,
@@ -217,9 +205,9 @@ function build(
   for (const [v, list] of byValue) branches.set(v, build(list, needs, fields, deeper, new Map(known).set(best, v)));
   return {
     check: new Int32Array(0),
-    batches: [],
+    code: new Int32Array(0),
     field: field.name,
-    read: field.read,
+    read: field.id,
     known,
     branches,
     fallback: bounded.length > 0 ? build(bounded, needs, fields, deeper, known) : null,
@@ -248,8 +236,8 @@ export class CompiledRules<T> {
   private readonly root: Node;
   private readonly hits: Int32Array;
   private readonly outs: (T[] | undefined)[] = [];
-  private readonly table = new FieldTable();
-  /** The evaluation's number: the field table's values stamped with it are this event's. */
+  private readonly programs: Programs;
+  /** The evaluation's number: the field and leaf slots stamped with it are this event's. */
   private epoch = 0;
   private count = 0;
 
@@ -259,8 +247,9 @@ export class CompiledRules<T> {
     for (const r of rules) checkCondition(r.match, lists);
     this.values = rules.map((r) => r.value);
     const fields = new Map<string, Field>();
-    const table = this.table;
-    const needs = rules.map((r) => needsOf(r.match, fields, table));
+    const programs = new Programs(lists);
+    this.programs = programs;
+    const needs = rules.map((r) => needsOf(r.match, fields, programs));
     this.root = build(
       rules.map((_, i) => i),
       needs,
@@ -268,19 +257,15 @@ export class CompiledRules<T> {
       new Set(),
       new Map(),
     );
-    const batch = (n: Node) => {
-      for (let i = 0; i < n.check.length; i += BATCH) {
-        const part = [...n.check.subarray(i, i + BATCH)].map((p) => ({
-          match: (rules[p] as RuleInput<T>).match,
-          position: p,
-        }));
-        n.batches.push(compileBatch(part, lists, { table, known: n.known }));
-      }
-      for (const child of n.branches?.values() ?? []) batch(child);
-      if (n.fallback) batch(n.fallback);
-      if (n.rest) batch(n.rest);
+    const compile = (n: Node) => {
+      const part = [...n.check].map((p) => ({ match: (rules[p] as RuleInput<T>).match, position: p }));
+      n.code = programs.compile(part, n.known);
+      for (const child of n.branches?.values() ?? []) compile(child);
+      if (n.fallback) compile(n.fallback);
+      if (n.rest) compile(n.rest);
     };
-    batch(this.root);
+    compile(this.root);
+    programs.seal();
     this.hits = new Int32Array(rules.length);
     this.stats = statsOf(this.root, rules.length);
   }
@@ -317,8 +302,8 @@ export class CompiledRules<T> {
     const ep = this.nextEpoch();
     const walk = (node: Node): number => {
       let n = node.check.length;
-      if (node.read !== null) {
-        const next = node.branches?.get(node.read(event, ep)) ?? node.fallback;
+      if (node.read !== -1) {
+        const next = node.branches?.get(this.programs.read(node.read, event, ep)) ?? node.fallback;
         if (next) n += walk(next);
       }
       if (node.rest !== null) n += walk(node.rest);
@@ -331,7 +316,7 @@ export class CompiledRules<T> {
   private nextEpoch(): number {
     let ep = this.epoch + 1;
     if (ep > 0x3fffffff) {
-      this.table.reset();
+      this.programs.reset();
       ep = 1;
     }
     this.epoch = ep;
@@ -339,10 +324,9 @@ export class CompiledRules<T> {
   }
 
   private visit(node: Node, event: EventData, ep: number): void {
-    const batches = node.batches;
-    for (let i = 0; i < batches.length; i++) this.count = (batches[i] as Batch)(event, this.hits, this.count, ep);
-    if (node.read !== null) {
-      const next = (node.branches as Map<unknown, Node>).get(node.read(event, ep));
+    if (node.code.length > 0) this.count = this.programs.run(node.code, event, ep, this.hits, this.count);
+    if (node.read !== -1) {
+      const next = (node.branches as Map<unknown, Node>).get(this.programs.read(node.read, event, ep));
       if (next !== undefined) this.visit(next, event, ep);
       else if (node.fallback !== null) this.visit(node.fallback, event, ep);
     }
