@@ -13,7 +13,19 @@
  * per event through a FieldTable that the rules and index nodes of one CompiledRules share.
  */
 import type { ConditionShape } from "../../schemas/index.ts";
-import { compare, checkCondition, fieldKeyOf, isFactReference, type EventData, type KnownValues } from "./compile.ts";
+import {
+  compare,
+  checkCondition,
+  compileBatch,
+  fieldKeyOf,
+  FieldTable,
+  isFactReference,
+  tableReaderOf,
+  type Batch,
+  type EventData,
+  type KnownValues,
+  type TableReader,
+} from "./compile.ts";
 import { Programs } from "./interpret.ts";
 import type { NamedLists } from "./operators.ts";
 
@@ -36,18 +48,25 @@ type Needs = Map<string, Need>;
 interface Field {
   readonly key: string;
   readonly name: string;
+  readonly fact: string;
+  readonly path: string | undefined;
   /** The field's id in the rule set's Programs. */
   readonly id: number;
+  /** The field's generated reader through the FieldTable, made when the rules are generated code. */
+  reader: TableReader | null;
 }
 
 interface Node {
   /** Rules (by position) checked at this node, ascending. */
   readonly check: Int32Array;
-  /** The same rules as one program list (interpret.ts), set once the tree is built. */
+  /** The same rules as one program list (interpret.ts), set once the tree is built, when interpreted. */
   code: Int32Array;
-  /** The field this node branches on, if any: its name, and its id in the Programs (-1 for none). */
+  /** The same rules as generated functions, BATCH rules each, when generated. */
+  batches: Batch[];
+  /** The field this node branches on, if any: its name, its id in the Programs (-1 for none), its reader. */
   readonly field: string | null;
   readonly read: number;
+  reader: TableReader | null;
   /** The fields the branches above this node have found the values of: its rules are compiled knowing them. */
   readonly known: KnownValues;
   readonly branches: Map<unknown, Node> | null;
@@ -62,6 +81,18 @@ const MIN_SPLIT = 3;
 /** The values a bound is spread over: small integers, as severity_id (0-6, 99) and other OCSF enums have. */
 const DOMAIN = [...Array.from({ length: 11 }, (_, i) => i), 99];
 const EMPTY: readonly never[] = Object.freeze([]);
+/** Rules compiled into one generated function at an index node: few enough that each function stays small. */
+const BATCH = 16;
+/**
+ * Up to this many generated functions a rule set is generated code; beyond, its programs are interpreted. A few
+ * hundred functions each see enough events to be optimized soon and the call to them stays cheap (300 rules are
+ * ~160 functions: 1 M evals/s); thousands each see few events, run unoptimized for long, and are reached through
+ * a megamorphic call (3,000 rules are ~2,700: one interpreter loop over typed arrays runs them faster).
+ */
+const GENERATED_MAX = 400;
+
+/** How a CompiledRules runs its candidates: "auto" picks by the number of functions generated code would take. */
+export type RuleEngine = "auto" | "generated" | "interpreted";
 const RANGE_OPS = new Set(["lessThan", "lessThanInclusive", "greaterThan", "greaterThanInclusive"]);
 
 const fieldName = (fact: unknown, path: unknown) =>
@@ -107,7 +138,14 @@ function needsOf(c: ConditionShape, fields: Map<string, Field>, programs: Progra
   if (!need || typeof c.fact !== "string") return out;
   const key = fieldKeyOf(c.fact, c.path);
   if (!fields.has(key))
-    fields.set(key, { key, name: fieldName(c.fact, c.path), id: programs.field(c.fact, c.path) });
+    fields.set(key, {
+      key,
+      name: fieldName(c.fact, c.path),
+      fact: c.fact,
+      path: c.path,
+      id: programs.field(c.fact, c.path),
+      reader: null,
+    });
   if (need.kind === "set") {
     // NaN is never `===` to anything: it is no value to branch on.
     need = { kind: "set", values: new Set([...need.values].filter((v) => v === v)) };
@@ -153,8 +191,10 @@ function build(
   const leaf = (): Node => ({
     check: Int32Array.from(rules),
     code: new Int32Array(0),
+    batches: [],
     field: null,
     read: -1,
+    reader: null,
     known,
     branches: null,
     fallback: null,
@@ -206,8 +246,10 @@ function build(
   return {
     check: new Int32Array(0),
     code: new Int32Array(0),
+    batches: [],
     field: field.name,
     read: field.id,
+    reader: null,
     known,
     branches,
     fallback: bounded.length > 0 ? build(bounded, needs, fields, deeper, known) : null,
@@ -237,12 +279,15 @@ export class CompiledRules<T> {
   private readonly hits: Int32Array;
   private readonly outs: (T[] | undefined)[] = [];
   private readonly programs: Programs;
+  private readonly table = new FieldTable();
+  /** How the candidates run: generated batch functions, or the interpreted programs. */
+  readonly engine: "generated" | "interpreted";
   /** The evaluation's number: the field and leaf slots stamped with it are this event's. */
   private epoch = 0;
   private count = 0;
 
   /** Compiles every rule; throws RIPOSTE_RULE_INVALID (from compileCondition) for one that cannot be compiled. */
-  constructor(rules: readonly RuleInput<T>[], lists: NamedLists) {
+  constructor(rules: readonly RuleInput<T>[], lists: NamedLists, opts: { engine?: RuleEngine } = {}) {
     this.size = rules.length;
     for (const r of rules) checkCondition(r.match, lists);
     this.values = rules.map((r) => r.value);
@@ -257,9 +302,27 @@ export class CompiledRules<T> {
       new Set(),
       new Map(),
     );
+    let functions = 0;
+    const count = (n: Node) => {
+      functions += Math.ceil(n.check.length / BATCH);
+      for (const child of n.branches?.values() ?? []) count(child);
+      if (n.fallback) count(n.fallback);
+      if (n.rest) count(n.rest);
+    };
+    count(this.root);
+    const wanted = opts.engine ?? "auto";
+    this.engine = wanted === "auto" ? (functions <= GENERATED_MAX ? "generated" : "interpreted") : wanted;
+    const table = this.table;
+    const byId = new Map([...fields.values()].map((f) => [f.id, f]));
     const compile = (n: Node) => {
       const part = [...n.check].map((p) => ({ match: (rules[p] as RuleInput<T>).match, position: p }));
-      n.code = programs.compile(part, n.known);
+      if (this.engine === "interpreted") n.code = programs.compile(part, n.known);
+      else {
+        for (let i = 0; i < part.length; i += BATCH)
+          n.batches.push(compileBatch(part.slice(i, i + BATCH), lists, { table, known: n.known }));
+        const field = byId.get(n.read);
+        if (field !== undefined) n.reader = field.reader ??= tableReaderOf(table, field.fact, field.path);
+      }
       for (const child of n.branches?.values() ?? []) compile(child);
       if (n.fallback) compile(n.fallback);
       if (n.rest) compile(n.rest);
@@ -273,7 +336,8 @@ export class CompiledRules<T> {
   /** The rules matching the event, in input order. See the class comment for the lifetime of the result. */
   match(event: EventData): readonly T[] {
     this.count = 0;
-    this.visit(this.root, event, this.nextEpoch());
+    if (this.engine === "interpreted") this.visit(this.root, event, this.nextEpoch());
+    else this.visitGenerated(this.root, event, this.nextEpoch());
     const n = this.count;
     if (n === 0) return EMPTY;
     const hits = this.hits;
@@ -317,6 +381,7 @@ export class CompiledRules<T> {
     let ep = this.epoch + 1;
     if (ep > 0x3fffffff) {
       this.programs.reset();
+      this.table.reset();
       ep = 1;
     }
     this.epoch = ep;
@@ -331,6 +396,17 @@ export class CompiledRules<T> {
       else if (node.fallback !== null) this.visit(node.fallback, event, ep);
     }
     if (node.rest !== null) this.visit(node.rest, event, ep);
+  }
+
+  private visitGenerated(node: Node, event: EventData, ep: number): void {
+    const batches = node.batches;
+    for (let i = 0; i < batches.length; i++) this.count = (batches[i] as Batch)(event, this.hits, this.count, ep);
+    if (node.reader !== null) {
+      const next = (node.branches as Map<unknown, Node>).get(node.reader(event, ep));
+      if (next !== undefined) this.visitGenerated(next, event, ep);
+      else if (node.fallback !== null) this.visitGenerated(node.fallback, event, ep);
+    }
+    if (node.rest !== null) this.visitGenerated(node.rest, event, ep);
   }
 }
 

@@ -80,7 +80,8 @@ const NUMBER_KIND: Record<string, number> = {
 };
 
 /** A condition tree with the folded leaves gone: constants, leaf ids, and/or/not. */
-type Folded = boolean | number | { readonly op: typeof ALL | typeof ANY; readonly xs: Folded[] } | { readonly not: Folded };
+type Folded =
+  boolean | number | { readonly op: typeof ALL | typeof ANY; readonly xs: Folded[] } | { readonly not: Folded };
 
 /** Growable Int32Array storage, trimmed by `view`. */
 class Ints {
@@ -152,7 +153,10 @@ export class Programs {
    * One rule set's rules at one index node, as one Int32Array: `[position, end, program...]` per rule, in order;
    * a rule the node's known values decide false is left out, one decided true has an empty program.
    */
-  compile(rules: readonly { readonly match: ConditionShape; readonly position: number }[], known: KnownValues): Int32Array {
+  compile(
+    rules: readonly { readonly match: ConditionShape; readonly position: number }[],
+    known: KnownValues,
+  ): Int32Array {
     const out = new Ints();
     for (const r of rules) {
       const f = this.fold(r.match, known);
@@ -204,8 +208,7 @@ export class Programs {
     const want = op === ANY;
     let c = pc + 2;
     while (c < end) {
-      const r =
-        code[c] === LEAF ? this.leaf(code[c + 1] as number, event, ep) : this.eval(code, c, event, ep);
+      const r = code[c] === LEAF ? this.leaf(code[c + 1] as number, event, ep) : this.eval(code, c, event, ep);
       if (r === want) return want;
       c = code[c] === LEAF ? c + 2 : (code[c + 1] as number);
     }
@@ -349,8 +352,7 @@ export class Programs {
     const op = c.operator ?? "";
     const b: unknown = c.value;
     const path = typeof c.path === "string" ? pathParts(c.path) : [];
-    const key =
-      typeof c.fact === "string" && exactJson(b) ? JSON.stringify(["leaf", c.fact, path, op, b]) : undefined;
+    const key = typeof c.fact === "string" && exactJson(b) ? JSON.stringify(["leaf", c.fact, path, op, b]) : undefined;
     const had = key === undefined ? undefined : this.leafIds.get(key);
     if (had !== undefined) return had;
     const id = this.leafKindList.length;
