@@ -46,6 +46,8 @@ const FACT_OWN = 1;
 const FACT_EVENT = 2;
 /** A fact that is not a name: never there. */
 const FACT_NONE = 3;
+/** A path member, read from the field one member shorter (its parent) and the fact (its root). */
+const MEMBER = 4;
 
 /** Leaf kinds: one per code shape of compile.ts's `leaf`. */
 const EQUAL = 0;
@@ -108,7 +110,11 @@ export class Programs {
   private readonly fieldIds = new Map<string, number>();
   private readonly fieldKind: number[] = [];
   private readonly fieldName: string[] = [];
-  private readonly fieldParts: string[][] = [];
+  /** For a MEMBER, the field one member shorter and the fact's own field; -1 otherwise. */
+  private readonly fieldParentList: number[] = [];
+  private readonly fieldRootList: number[] = [];
+  private fieldParent = new Int32Array(0);
+  private fieldRoot = new Int32Array(0);
   private fieldStamp = new Int32Array(0);
   private readonly fieldValue: unknown[] = [];
   // Leaves.
@@ -130,21 +136,33 @@ export class Programs {
     this.lists = lists;
   }
 
-  /** The id of a field, made on first use. */
+  /**
+   * The id of a field, made on first use. A path is a chain of fields, one member each, so that fields with a
+   * common prefix (riposte.format and riposte.source) read it once per event.
+   */
   field(fact: unknown, path: unknown): number {
-    const parts = typeof path === "string" ? pathParts(path) : [];
-    const key = typeof fact === "string" ? fieldKeyOf(fact, typeof path === "string" ? path : undefined) : "none";
-    let id = this.fieldIds.get(key);
-    if (id !== undefined) return id;
-    id = this.fieldKind.length;
-    this.fieldIds.set(key, id);
+    const parts = typeof fact === "string" && typeof path === "string" ? pathParts(path) : [];
+    const key = typeof fact === "string" ? fieldKeyOf(fact, parts.join(".")) : "none";
+    const had = this.fieldIds.get(key);
+    if (had !== undefined) return had;
+    let kind: number;
+    let parent = -1;
+    let root = -1;
+    if (parts.length > 0) {
+      kind = MEMBER;
+      root = this.field(fact, undefined);
+      parent = this.field(fact, parts.slice(0, -1).join("."));
+    } else if (typeof fact !== "string") kind = FACT_NONE;
     // json-rules-engine builds its fact map from the own enumerable keys of `{ ...event, event }`.
-    if (typeof fact !== "string") this.fieldKind.push(FACT_NONE);
-    else if (fact === "event") this.fieldKind.push(FACT_EVENT);
-    else if (fact in Object.prototype) this.fieldKind.push(FACT_OWN);
-    else this.fieldKind.push(FACT_FIELD);
-    this.fieldName.push(typeof fact === "string" ? fact : "");
-    this.fieldParts.push(parts);
+    else if (fact === "event") kind = FACT_EVENT;
+    else if (fact in Object.prototype) kind = FACT_OWN;
+    else kind = FACT_FIELD;
+    const id = this.fieldKind.length;
+    this.fieldIds.set(key, id);
+    this.fieldKind.push(kind);
+    this.fieldName.push(parts.length > 0 ? (parts[parts.length - 1] as string) : typeof fact === "string" ? fact : "");
+    this.fieldParentList.push(parent);
+    this.fieldRootList.push(root);
     this.fieldValue.push(undefined);
     return id;
   }
@@ -194,7 +212,7 @@ export class Programs {
   /** A field's value for this event, read once. */
   read(id: number, event: EventData, ep: number): unknown {
     if (this.fieldStamp[id] === ep) return this.fieldValue[id];
-    const v = this.readFresh(id, event);
+    const v = this.readFresh(id, event, ep);
     this.fieldStamp[id] = ep;
     this.fieldValue[id] = v;
     return v;
@@ -269,30 +287,30 @@ export class Programs {
     }
   }
 
-  /** The fact, then the path when the fact's value is an object, each member as valueAt reads it. */
-  private readFresh(id: number, event: EventData): unknown {
+  /**
+   * The fact; or a path member as valueAt reads it: the fact itself when the fact's value is no object, else the
+   * member of the parent, undefined when a parent below the fact is no object.
+   */
+  private readFresh(id: number, event: EventData, ep: number): unknown {
     const name = this.fieldName[id] as string;
-    let v: unknown;
     switch (this.fieldKind[id]) {
-      case FACT_EVENT:
-        v = event;
-        break;
-      case FACT_NONE:
-        return undefined;
+      case MEMBER: {
+        const root = this.read(this.fieldRoot[id] as number, event, ep);
+        if (root === null || typeof root !== "object") return root;
+        const parentId = this.fieldParent[id] as number;
+        const parent = parentId === this.fieldRoot[id] ? root : this.read(parentId, event, ep);
+        if (parent === null || typeof parent !== "object") return undefined;
+        return (parent as Record<string, unknown>)[name];
+      }
+      case FACT_FIELD:
+        return (event as Record<string, unknown>)[name];
       case FACT_OWN:
-        v = Object.hasOwn(event, name) ? (event as Record<string, unknown>)[name] : undefined;
-        break;
+        return Object.hasOwn(event, name) ? (event as Record<string, unknown>)[name] : undefined;
+      case FACT_EVENT:
+        return event;
       default:
-        v = (event as Record<string, unknown>)[name];
+        return undefined;
     }
-    const parts = this.fieldParts[id] as string[];
-    if (parts.length === 0 || v === null || typeof v !== "object") return v;
-    let c: unknown = (v as Record<string, unknown>)[parts[0] as string];
-    for (let i = 1; i < parts.length; i++) {
-      if (c === null || typeof c !== "object") return undefined;
-      c = (c as Record<string, unknown>)[parts[i] as string];
-    }
-    return c;
   }
 
   /** The condition with what the node's known values decide folded, as compile.ts's `expr` folds it. */
@@ -411,5 +429,7 @@ export class Programs {
     this.leafStamp = grow(this.leafStamp, leaves, (n) => new Int32Array(n));
     this.leafResult = grow(this.leafResult, leaves, (n) => new Uint8Array(n));
     this.fieldStamp = grow(this.fieldStamp, this.fieldKind.length, (n) => new Int32Array(n));
+    this.fieldParent = Int32Array.from(this.fieldParentList);
+    this.fieldRoot = Int32Array.from(this.fieldRootList);
   }
 }
