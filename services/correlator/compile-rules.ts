@@ -10,7 +10,11 @@
  * candidates; every candidate's full condition is evaluated, except the leaves the branches above it decided: under
  * the branch of value v, a leaf on that field with `equal`, `notEqual`, `in`, `notIn` or a numeric bound is true or
  * false at compile time (compile.ts, foldKnown). Every field, and every leaf several rules share, is computed once
- * per event through a FieldTable that the rules and index nodes of one CompiledRules share.
+ * per event through stamped slots that the rules and index nodes of one CompiledRules share.
+ *
+ * The candidates run one of two ways, picked by the size of the set (GENERATED_MAX): a few hundred generated
+ * functions, BATCH rules each (compile.ts, compileBatch, with a FieldTable), or, for larger sets, rule programs
+ * interpreted over typed arrays (interpret.ts). Both have the same semantics; the tests run both.
  */
 import type { ConditionShape } from "../../schemas/index.ts";
 import {
