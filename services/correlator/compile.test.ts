@@ -495,3 +495,42 @@ test("interpreted programs at 3,000 generated rules (the bench set): the same ma
   }
   assert.ok(matched > sample.length, `${matched} matches on ${sample.length} events`);
 });
+
+test("interpreted paths are chains of fields: a path over a fact that is no object is the fact, deeper members of a non-object are missing", async () => {
+  // Fields with a common prefix (a, a.b, a.b.c, a.b.d) share their reads; each must still read as valueAt does:
+  // over `a: "s"` every path is "s" itself, over `a: { b: 2 }` the path b.d is missing.
+  const rules = [
+    loaded({ all: [{ fact: "a", path: "$.b.c", operator: "equal", value: 1 }] }, "abc-1"),
+    loaded({ all: [{ fact: "a", path: "$.b.c", operator: "equal", value: "s" }] }, "abc-is-a"),
+    loaded({ all: [{ fact: "a", path: "b.d", operator: "exists", value: false }] }, "abd-missing"),
+    loaded({ all: [{ fact: "a", path: "$.b", operator: "in", value: [2, "s"] }] }, "ab-in"),
+    loaded({ all: [{ fact: "a", operator: "equal", value: "s" }] }, "a-s"),
+    loaded({ all: [{ fact: "event", path: "$.a.b.c", operator: "equal", value: 1 }] }, "event-abc"),
+    loaded({ all: [{ fact: "constructor", path: "$.name", operator: "exists", value: true }] }, "proto-name"),
+    loaded({ not: { fact: "a", path: "$.b.c", operator: "greaterThan", value: { fact: "a", path: "$.b" } } }, "ref"),
+  ];
+  const events: object[] = [
+    { a: { b: { c: 1 } } },
+    { a: "s" },
+    { a: { b: 2 } },
+    { a: { b: "s" } },
+    { a: { b: null } },
+    { a: [{ c: 1 }] },
+    { a: null },
+    {},
+    { constructor: { name: "x" } },
+  ];
+  const set = new RuleSet(rules, lists, { engine: "interpreted" });
+  assert.deepEqual(ids(set.match({ a: "s" } as unknown as NormalizedEvent)).sort(), [
+    "a-s",
+    "ab-in",
+    "abc-is-a",
+    "ref",
+  ]);
+  assert.deepEqual(ids(set.match({ a: { b: 2 } } as unknown as NormalizedEvent)).sort(), [
+    "ab-in",
+    "abd-missing",
+    "ref",
+  ]);
+  await agree(rules, events);
+});
