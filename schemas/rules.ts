@@ -387,6 +387,11 @@ export const PlaybookFile = z
     version: z.number().int().positive(),
     name: z.string().min(1),
     description: z.string().optional(),
+    /**
+     * Run every step in dry run whatever the connectors' configuration: each audit record holds the exact request
+     * the connector would send, and nothing is sent (for a new playbook's first days, or a backtest).
+     */
+    dry_run: z.boolean().default(false),
     steps: z.array(PlaybookStep).min(1).max(100),
   })
   .superRefine((p, ctx) => checkGraph(p.steps, ctx));

@@ -10,7 +10,11 @@
  * candidates; every candidate's full condition is evaluated, except the leaves the branches above it decided: under
  * the branch of value v, a leaf on that field with `equal`, `notEqual`, `in`, `notIn` or a numeric bound is true or
  * false at compile time (compile.ts, foldKnown). Every field, and every leaf several rules share, is computed once
- * per event through a FieldTable that the rules and index nodes of one CompiledRules share.
+ * per event through stamped slots that the rules and index nodes of one CompiledRules share.
+ *
+ * The candidates run one of two ways, picked by the size of the set (GENERATED_MAX): a few hundred generated
+ * functions, BATCH rules each (compile.ts, compileBatch, with a FieldTable), or, for larger sets, rule programs
+ * interpreted over typed arrays (interpret.ts). Both have the same semantics; the tests run both.
  */
 import type { ConditionShape } from "../../schemas/index.ts";
 import {
@@ -26,6 +30,7 @@ import {
   type KnownValues,
   type TableReader,
 } from "./compile.ts";
+import { Programs } from "./interpret.ts";
 import type { NamedLists } from "./operators.ts";
 
 /** One rule to compile, and what to return when it matches. */
@@ -47,17 +52,25 @@ type Needs = Map<string, Need>;
 interface Field {
   readonly key: string;
   readonly name: string;
-  readonly read: TableReader;
+  readonly fact: string;
+  readonly path: string | undefined;
+  /** The field's id in the rule set's Programs. */
+  readonly id: number;
+  /** The field's generated reader through the FieldTable, made when the rules are generated code. */
+  reader: TableReader | null;
 }
 
 interface Node {
   /** Rules (by position) checked at this node, ascending. */
   readonly check: Int32Array;
-  /** The same rules compiled together, set once the tree is built. */
+  /** The same rules as one program list (interpret.ts), set once the tree is built, when interpreted. */
+  code: Int32Array;
+  /** The same rules as generated functions, BATCH rules each, when generated. */
   batches: Batch[];
-  /** The field this node branches on, if any. */
+  /** The field this node branches on, if any: its name, its id in the Programs (-1 for none), its reader. */
   readonly field: string | null;
-  readonly read: TableReader | null;
+  readonly read: number;
+  reader: TableReader | null;
   /** The fields the branches above this node have found the values of: its rules are compiled knowing them. */
   readonly known: KnownValues;
   readonly branches: Map<unknown, Node> | null;
@@ -67,13 +80,23 @@ interface Node {
   readonly rest: Node | null;
 }
 
-/** Rules compiled into one function at an index leaf: few enough that each function stays small. */
-const BATCH = 16;
 /** Below this many rules a node is a plain list: branching costs more than it saves. */
 const MIN_SPLIT = 3;
 /** The values a bound is spread over: small integers, as severity_id (0-6, 99) and other OCSF enums have. */
 const DOMAIN = [...Array.from({ length: 11 }, (_, i) => i), 99];
 const EMPTY: readonly never[] = Object.freeze([]);
+/** Rules compiled into one generated function at an index node: few enough that each function stays small. */
+const BATCH = 16;
+/**
+ * Up to this many generated functions a rule set is generated code; beyond, its programs are interpreted. A few
+ * hundred functions each see enough events to be optimized soon and the call to them stays cheap (300 rules are
+ * ~160 functions: 1 M evals/s); thousands each see few events, run unoptimized for long, and are reached through
+ * a megamorphic call (3,000 rules are ~2,700: one interpreter loop over typed arrays runs them faster).
+ */
+const GENERATED_MAX = 400;
+
+/** How a CompiledRules runs its candidates: "auto" picks by the number of functions generated code would take. */
+export type RuleEngine = "auto" | "generated" | "interpreted";
 const RANGE_OPS = new Set(["lessThan", "lessThanInclusive", "greaterThan", "greaterThanInclusive"]);
 
 const fieldName = (fact: unknown, path: unknown) =>
@@ -81,11 +104,11 @@ const fieldName = (fact: unknown, path: unknown) =>
 
 const primitive = (v: unknown) => v === null || (typeof v !== "object" && typeof v !== "function");
 
-function needsOf(c: ConditionShape, fields: Map<string, Field>, table: FieldTable): Needs {
+function needsOf(c: ConditionShape, fields: Map<string, Field>, programs: Programs): Needs {
   const out: Needs = new Map();
   if (Object.hasOwn(c, "any")) {
     // A field every branch needs a set of values of: the union of those sets.
-    const branches = (c.any ?? []).map((x) => needsOf(x, fields, table));
+    const branches = (c.any ?? []).map((x) => needsOf(x, fields, programs));
     const first = branches[0];
     if (!first) return out;
     for (const key of first.keys()) {
@@ -99,7 +122,7 @@ function needsOf(c: ConditionShape, fields: Map<string, Field>, table: FieldTabl
   }
   if (Object.hasOwn(c, "all")) {
     for (const x of c.all ?? []) {
-      for (const [key, need] of needsOf(x, fields, table)) {
+      for (const [key, need] of needsOf(x, fields, programs)) {
         const had = out.get(key);
         if (!had || (had.kind === "range" && need.kind === "set")) out.set(key, need);
         else if (had.kind === "set" && need.kind === "set")
@@ -119,7 +142,14 @@ function needsOf(c: ConditionShape, fields: Map<string, Field>, table: FieldTabl
   if (!need || typeof c.fact !== "string") return out;
   const key = fieldKeyOf(c.fact, c.path);
   if (!fields.has(key))
-    fields.set(key, { key, name: fieldName(c.fact, c.path), read: tableReaderOf(table, c.fact, c.path) });
+    fields.set(key, {
+      key,
+      name: fieldName(c.fact, c.path),
+      fact: c.fact,
+      path: c.path,
+      id: programs.field(c.fact, c.path),
+      reader: null,
+    });
   if (need.kind === "set") {
     // NaN is never `===` to anything: it is no value to branch on.
     need = { kind: "set", values: new Set([...need.values].filter((v) => v === v)) };
@@ -164,9 +194,11 @@ function build(
 ): Node {
   const leaf = (): Node => ({
     check: Int32Array.from(rules),
+    code: new Int32Array(0),
     batches: [],
     field: null,
-    read: null,
+    read: -1,
+    reader: null,
     known,
     branches: null,
     fallback: null,
@@ -217,9 +249,11 @@ function build(
   for (const [v, list] of byValue) branches.set(v, build(list, needs, fields, deeper, new Map(known).set(best, v)));
   return {
     check: new Int32Array(0),
+    code: new Int32Array(0),
     batches: [],
     field: field.name,
-    read: field.read,
+    read: field.id,
+    reader: null,
     known,
     branches,
     fallback: bounded.length > 0 ? build(bounded, needs, fields, deeper, known) : null,
@@ -248,19 +282,23 @@ export class CompiledRules<T> {
   private readonly root: Node;
   private readonly hits: Int32Array;
   private readonly outs: (T[] | undefined)[] = [];
+  private readonly programs: Programs;
   private readonly table = new FieldTable();
-  /** The evaluation's number: the field table's values stamped with it are this event's. */
+  /** How the candidates run: generated batch functions, or the interpreted programs. */
+  readonly engine: "generated" | "interpreted";
+  /** The evaluation's number: the field and leaf slots stamped with it are this event's. */
   private epoch = 0;
   private count = 0;
 
   /** Compiles every rule; throws RIPOSTE_RULE_INVALID (from compileCondition) for one that cannot be compiled. */
-  constructor(rules: readonly RuleInput<T>[], lists: NamedLists) {
+  constructor(rules: readonly RuleInput<T>[], lists: NamedLists, opts: { engine?: RuleEngine } = {}) {
     this.size = rules.length;
     for (const r of rules) checkCondition(r.match, lists);
     this.values = rules.map((r) => r.value);
     const fields = new Map<string, Field>();
-    const table = this.table;
-    const needs = rules.map((r) => needsOf(r.match, fields, table));
+    const programs = new Programs(lists);
+    this.programs = programs;
+    const needs = rules.map((r) => needsOf(r.match, fields, programs));
     this.root = build(
       rules.map((_, i) => i),
       needs,
@@ -268,19 +306,33 @@ export class CompiledRules<T> {
       new Set(),
       new Map(),
     );
-    const batch = (n: Node) => {
-      for (let i = 0; i < n.check.length; i += BATCH) {
-        const part = [...n.check.subarray(i, i + BATCH)].map((p) => ({
-          match: (rules[p] as RuleInput<T>).match,
-          position: p,
-        }));
-        n.batches.push(compileBatch(part, lists, { table, known: n.known }));
-      }
-      for (const child of n.branches?.values() ?? []) batch(child);
-      if (n.fallback) batch(n.fallback);
-      if (n.rest) batch(n.rest);
+    let functions = 0;
+    const count = (n: Node) => {
+      functions += Math.ceil(n.check.length / BATCH);
+      for (const child of n.branches?.values() ?? []) count(child);
+      if (n.fallback) count(n.fallback);
+      if (n.rest) count(n.rest);
     };
-    batch(this.root);
+    count(this.root);
+    const wanted = opts.engine ?? "auto";
+    this.engine = wanted === "auto" ? (functions <= GENERATED_MAX ? "generated" : "interpreted") : wanted;
+    const table = this.table;
+    const byId = new Map([...fields.values()].map((f) => [f.id, f]));
+    const compile = (n: Node) => {
+      const part = [...n.check].map((p) => ({ match: (rules[p] as RuleInput<T>).match, position: p }));
+      if (this.engine === "interpreted") n.code = programs.compile(part, n.known);
+      else {
+        for (let i = 0; i < part.length; i += BATCH)
+          n.batches.push(compileBatch(part.slice(i, i + BATCH), lists, { table, known: n.known }));
+        const field = byId.get(n.read);
+        if (field !== undefined) n.reader = field.reader ??= tableReaderOf(table, field.fact, field.path);
+      }
+      for (const child of n.branches?.values() ?? []) compile(child);
+      if (n.fallback) compile(n.fallback);
+      if (n.rest) compile(n.rest);
+    };
+    compile(this.root);
+    programs.seal();
     this.hits = new Int32Array(rules.length);
     this.stats = statsOf(this.root, rules.length);
   }
@@ -288,7 +340,8 @@ export class CompiledRules<T> {
   /** The rules matching the event, in input order. See the class comment for the lifetime of the result. */
   match(event: EventData): readonly T[] {
     this.count = 0;
-    this.visit(this.root, event, this.nextEpoch());
+    if (this.engine === "interpreted") this.visit(this.root, event, this.nextEpoch());
+    else this.visitGenerated(this.root, event, this.nextEpoch());
     const n = this.count;
     if (n === 0) return EMPTY;
     const hits = this.hits;
@@ -317,8 +370,8 @@ export class CompiledRules<T> {
     const ep = this.nextEpoch();
     const walk = (node: Node): number => {
       let n = node.check.length;
-      if (node.read !== null) {
-        const next = node.branches?.get(node.read(event, ep)) ?? node.fallback;
+      if (node.read !== -1) {
+        const next = node.branches?.get(this.programs.read(node.read, event, ep)) ?? node.fallback;
         if (next) n += walk(next);
       }
       if (node.rest !== null) n += walk(node.rest);
@@ -331,6 +384,7 @@ export class CompiledRules<T> {
   private nextEpoch(): number {
     let ep = this.epoch + 1;
     if (ep > 0x3fffffff) {
+      this.programs.reset();
       this.table.reset();
       ep = 1;
     }
@@ -339,14 +393,24 @@ export class CompiledRules<T> {
   }
 
   private visit(node: Node, event: EventData, ep: number): void {
-    const batches = node.batches;
-    for (let i = 0; i < batches.length; i++) this.count = (batches[i] as Batch)(event, this.hits, this.count, ep);
-    if (node.read !== null) {
-      const next = (node.branches as Map<unknown, Node>).get(node.read(event, ep));
+    if (node.code.length > 0) this.count = this.programs.run(node.code, event, ep, this.hits, this.count);
+    if (node.read !== -1) {
+      const next = (node.branches as Map<unknown, Node>).get(this.programs.read(node.read, event, ep));
       if (next !== undefined) this.visit(next, event, ep);
       else if (node.fallback !== null) this.visit(node.fallback, event, ep);
     }
     if (node.rest !== null) this.visit(node.rest, event, ep);
+  }
+
+  private visitGenerated(node: Node, event: EventData, ep: number): void {
+    const batches = node.batches;
+    for (let i = 0; i < batches.length; i++) this.count = (batches[i] as Batch)(event, this.hits, this.count, ep);
+    if (node.reader !== null) {
+      const next = (node.branches as Map<unknown, Node>).get(node.reader(event, ep));
+      if (next !== undefined) this.visitGenerated(next, event, ep);
+      else if (node.fallback !== null) this.visitGenerated(node.fallback, event, ep);
+    }
+    if (node.rest !== null) this.visitGenerated(node.rest, event, ep);
   }
 }
 

@@ -31,7 +31,7 @@ export type Predicate = (event: EventData) => boolean;
 export type Reader = (event: EventData) => unknown;
 
 const hasOwn = (o: object, key: string): boolean => Object.hasOwn(o, key);
-const isCustom = (op: string): op is CustomOperator => (CUSTOM_OPERATORS as readonly string[]).includes(op);
+export const isCustom = (op: string): op is CustomOperator => (CUSTOM_OPERATORS as readonly string[]).includes(op);
 const NUMERIC = new Set(["lessThan", "lessThanInclusive", "greaterThan", "greaterThanInclusive"]);
 /** Operators whose value may be another fact: those that do not compile the value into a pattern or a list. */
 const DYNAMIC_OK = new Set([
@@ -49,7 +49,7 @@ const DYNAMIC_OK = new Set([
 const invalid = (message: string) => new RiposteError("RIPOSTE_RULE_INVALID", message);
 
 /** The path's member names, as `valueAt` splits them. */
-function pathParts(path: string): string[] {
+export function pathParts(path: string): string[] {
   return path
     .replace(/^\$\.?/, "")
     .split(".")
@@ -168,7 +168,7 @@ class Gen {
 const exactScalar = (v: unknown) =>
   typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v) && !Object.is(v, -0));
 /** A value JSON.stringify spells exactly, so that two values with one spelling are the same value. */
-function exactJson(v: unknown): boolean {
+export function exactJson(v: unknown): boolean {
   if (!Array.isArray(v)) return exactScalar(v);
   // An indexed loop: a hole is no scalar (JSON spells it null).
   for (let i = 0; i < v.length; i++) if (!exactScalar(v[i])) return false;
@@ -232,7 +232,7 @@ export function isFactReference(value: unknown): value is { fact: unknown; path?
 }
 
 /** json-rules-engine's numeric fact check, `parseFloat(x).toString() !== 'NaN'`, without the string. */
-function numeric(a: unknown): boolean {
+export function numeric(a: unknown): boolean {
   if (typeof a === "number") return a === a;
   if (typeof a !== "object" || a === null) return !Number.isNaN(Number.parseFloat(a as string));
   try {
@@ -259,7 +259,7 @@ export function compare(op: string, a: unknown, b: unknown): boolean {
 const isPrimitiveOrNull = (v: unknown) => v === null || (typeof v !== "object" && typeof v !== "function");
 
 /** `b.indexOf(a)` on a string: the fact is converted to a string, which may throw for an object. */
-function inString(b: string, a: unknown, negate: boolean): boolean {
+export function inString(b: string, a: unknown, negate: boolean): boolean {
   let found: boolean;
   try {
     found = b.indexOf(a as string) > -1;
@@ -307,7 +307,7 @@ function inLeaf(g: Gen, read: string, b: unknown, negate: boolean): string {
 }
 
 /** A default operator with a value known only at evaluation (a fact reference). */
-function dynamicDefault(op: string, a: unknown, b: unknown): boolean {
+export function dynamicDefault(op: string, a: unknown, b: unknown): boolean {
   switch (op) {
     case "equal":
       return a === b;
@@ -333,7 +333,7 @@ function hasProtoKey(v: unknown): boolean {
  * A leaf on a field whose value the index branch already knows (a primitive, never NaN), decided at compile time
  * exactly as the generated code would decide it; undefined for operators left to run.
  */
-function foldKnown(op: string, v: unknown, b: unknown): boolean | undefined {
+export function foldKnown(op: string, v: unknown, b: unknown): boolean | undefined {
   switch (op) {
     case "equal":
       return v === b;
@@ -422,7 +422,7 @@ function cost(c: ConditionShape): number {
   }
 }
 
-const byCost = (xs: readonly ConditionShape[]) =>
+export const byCost = (xs: readonly ConditionShape[]) =>
   xs
     .map((c, i) => ({ c, i, k: cost(c) }))
     .sort((a, b) => a.k - b.k || a.i - b.i)

@@ -111,12 +111,20 @@ export function prepareOperator(name: CustomOperator, value: unknown, lists: Nam
     case "containsi": {
       if (typeof value !== "string") return never;
       const needle = value.toLowerCase();
-      return (f) => anyString(f, (s) => lower(s).includes(needle));
+      // Each string test made once, here, not on every evaluation.
+      const test = (s: string) => lower(s).includes(needle);
+      return (f) => anyString(f, test);
     }
-    case "startsWith":
-      return typeof value === "string" ? (f) => anyString(f, (s) => s.startsWith(value)) : never;
-    case "endsWith":
-      return typeof value === "string" ? (f) => anyString(f, (s) => s.endsWith(value)) : never;
+    case "startsWith": {
+      if (typeof value !== "string") return never;
+      const test = (s: string) => s.startsWith(value);
+      return (f) => anyString(f, test);
+    }
+    case "endsWith": {
+      if (typeof value !== "string") return never;
+      const test = (s: string) => s.endsWith(value);
+      return (f) => anyString(f, test);
+    }
     case "regex": {
       if (typeof value !== "string") return never;
       // Compiled on first use, as before: a fact with no string never compiles the pattern.

@@ -7,7 +7,7 @@ import { Engine, type RuleProperties, type TopLevelCondition } from "json-rules-
 import type { ConditionShape, NormalizedEvent, RuleFile } from "../../schemas/index.ts";
 import { RiposteError } from "../shared/errors.ts";
 import { valueAt } from "../shared/template.ts";
-import { CompiledRules, type IndexStats } from "./compile-rules.ts";
+import { CompiledRules, type IndexStats, type RuleEngine } from "./compile-rules.ts";
 import { customOperators, type NamedLists } from "./operators.ts";
 
 /** A loaded rule with its provenance. */
@@ -38,14 +38,23 @@ export class RuleSet {
   readonly rules: readonly LoadedRule[];
   private readonly compiled: CompiledRules<LoadedRule>;
 
-  /** Compiles the enabled rules; throws RIPOSTE_RULE_INVALID for a condition that cannot be evaluated. */
-  constructor(rules: readonly LoadedRule[], lists: NamedLists) {
+  /**
+   * Compiles the enabled rules; throws RIPOSTE_RULE_INVALID for a condition that cannot be evaluated. `engine`
+   * (tests) forces generated code or the interpreter; by default the size of the set picks (compile-rules.ts).
+   */
+  constructor(rules: readonly LoadedRule[], lists: NamedLists, opts: { engine?: RuleEngine } = {}) {
     this.rules = enabledRules(rules);
     const ordered = [...this.rules].sort(byPriority);
     this.compiled = new CompiledRules(
       ordered.map((r) => ({ match: r.rule.match, value: r })),
       lists,
+      opts,
     );
+  }
+
+  /** How the candidates run: generated code, or interpreted programs. */
+  get engine(): "generated" | "interpreted" {
+    return this.compiled.engine;
   }
 
   /** How the index spread the rules. */

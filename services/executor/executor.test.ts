@@ -105,8 +105,9 @@ describe("executor against a CrowdStrike fake", () => {
     await bus.close();
   });
 
-  function executor(pb = playbook(), secret = FALCON_CLIENT_SECRET): Executor {
+  function executor(pb = playbook(), secret = FALCON_CLIENT_SECRET, dryRun = false): Executor {
     return new Executor({
+      dryRun,
       bus,
       state: new MemoryState(),
       topics,
@@ -140,6 +141,37 @@ describe("executor against a CrowdStrike fake", () => {
     assert.equal(actions[0]?.["status"], "succeeded");
     assert.deepEqual(actions[1], actions[0], "the stored audit record, same id");
     assert.deepEqual((actions[0]?.["response"] as Record<string, unknown>)["device_id"], DEVICE);
+  });
+
+  test("dry run, globally (RIPOSTE_DRY_RUN) and per playbook (dry_run: true): the exact requests audited, nothing sent", async () => {
+    const wouldSend = (a: Record<string, unknown> | undefined) =>
+      (a?.["response"] as Record<string, unknown> | undefined)?.["would_send"] as Array<Record<string, unknown>>;
+    await executor(playbook(), FALCON_CLIENT_SECRET, true).handle([msg(decision("dry-global"))]);
+    const dryPlaybook: PlaybookFile = { ...playbook(), dry_run: true };
+    await executor(dryPlaybook).handle([msg(decision("dry-playbook", "web-02"))]);
+    await settle();
+    assert.equal(edr.requests.length, 0, "no request reached the EDR, not even a token or a lookup");
+    assert.deepEqual(
+      actions.map((a) => [a["decision_id"], a["status"]]),
+      [
+        ["dry-global", "dry_run"],
+        ["dry-playbook", "dry_run"],
+      ],
+    );
+    const reason = (a: Record<string, unknown> | undefined) => (a?.["response"] as Record<string, unknown>)["reason"];
+    assert.match(String(reason(actions[0])), /RIPOSTE_DRY_RUN=true/);
+    assert.match(String(reason(actions[1])), /playbook isolate-host runs in dry run/);
+    for (const a of actions) {
+      const sent = wouldSend(a);
+      assert.ok(Array.isArray(sent) && sent.length > 0, "the requests the connector would send");
+      assert.ok(
+        sent.some((r) => r["method"] === "POST" && String(r["path"]).includes("/devices/entities/devices-actions/v2")),
+        JSON.stringify(sent),
+      );
+    }
+    // The same playbook without dry_run, on the same configuration, acts.
+    await executor().handle([msg(decision("live"))]);
+    assert.equal(edr.actions().length, 1);
   });
 
   test("decisions whose outcome header is not respond are skipped unparsed; respond and header-less ones run", async () => {

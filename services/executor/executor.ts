@@ -78,6 +78,8 @@ export interface ExecutorDeps {
   readonly approvalGraceMs?: number;
   /** Most items one for_each step acts on (RIPOSTE_FOR_EACH_MAX, default 100); a longer list fails the step. */
   readonly forEachMax?: number;
+  /** Every step of every playbook in dry run (RIPOSTE_DRY_RUN): audited with the exact request, nothing sent. */
+  readonly dryRun?: boolean;
   /** TTL of a run's owner claim, renewed by the owner's heartbeat every third of it (default: claimTtlMs). */
   readonly runClaimTtlMs?: number;
   /** How often the reaper looks for runs whose owner stopped (default 10 s; see start()). */
@@ -237,6 +239,18 @@ export class Executor {
     const loaded = this.prepared.get(pb.id);
     const fresh = preparePlaybook(pb);
     return loaded && loaded.hash === fresh.hash ? loaded : fresh;
+  }
+
+  /**
+   * The connector a step runs on, in dry run when the configuration (RIPOSTE_DRY_RUN) or the playbook (`dry_run`)
+   * says so: the audit record then holds the exact request, and nothing is sent.
+   */
+  private boundFor(step: PlaybookStep, pb: PlaybookFile): Bound {
+    const bound = this.bound.get(step.connector) as Bound;
+    if (bound.dryRun) return bound;
+    if (this.deps.dryRun) return { ...bound, dryRun: true, dryReason: "RIPOSTE_DRY_RUN=true: nothing is sent" };
+    if (pb.dry_run) return { ...bound, dryRun: true, dryReason: `playbook ${pb.id} runs in dry run (dry_run: true)` };
+    return bound;
   }
 
   /** Handles one batch from `<prefix>.approvals`: each verdict resumes (or ends) the run waiting for it. */
@@ -581,7 +595,7 @@ export class Executor {
         r.record ? [r.record] : [],
       );
     }
-    const bound = this.bound.get(step.connector) as Bound;
+    const bound = this.boundFor(step, pb.file);
     const items: ItemRun[] = [];
     const records: AuditRecord[] = [];
     const queue = [...ready.items];
@@ -660,7 +674,7 @@ export class Executor {
       );
     }
     const reverse = { ...r.step, action: r.reverse, lease: undefined, approval: undefined } as PlaybookStep;
-    const bound = this.bound.get(r.step.connector) as Bound;
+    const bound = this.boundFor(r.step, pb.file);
     const shape = (bound.descriptor.actions[r.reverse]?.input as { shape?: Record<string, unknown> } | undefined)
       ?.shape;
     const items: ItemRun[] = [];

@@ -22,6 +22,8 @@ export interface Bound {
   readonly descriptor: ConnectorDescriptor;
   readonly client: unknown;
   readonly dryRun: boolean;
+  /** Why the step runs dry when the connector is configured (RIPOSTE_DRY_RUN, the playbook's dry_run). */
+  readonly dryReason?: string;
 }
 
 export interface StepOutcome {
@@ -245,7 +247,8 @@ export class StepRunner {
         sent: false,
         outcome: refused(
           "dry_run",
-          `${step.connector} is not configured: set RIPOSTE_CONNECTOR_${step.connector.toUpperCase()}_URL and its credentials`,
+          bound.dryReason ??
+            `${step.connector} is not configured: set RIPOSTE_CONNECTOR_${step.connector.toUpperCase()}_URL and its credentials`,
         ),
       };
     }

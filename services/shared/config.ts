@@ -68,6 +68,8 @@ export const CONFIG_VARIABLES = {
   RIPOSTE_DEDUP_WINDOW: "How long a re-sent alert counts as a duplicate (default 24h)",
   RIPOSTE_BUDGETS: `Blast-radius budgets: [rule:<id>|rule:*:]<class|action>:<limit>/<window>,... or none (default ${GUARD_DEFAULTS.budgets})`,
   RIPOSTE_KILL_SWITCH: "on pauses every containment action (enrichment, notification, tickets go on); default off",
+  RIPOSTE_DRY_RUN:
+    "true runs every playbook step in dry run, whatever the connectors' configuration: audited with the exact request, nothing sent (default false)",
   RIPOSTE_FOR_EACH_MAX:
     "Most items one for_each playbook step acts on; a longer list fails the step, nothing sent (default 100)",
   RIPOSTE_PROTECTED:
@@ -374,6 +376,7 @@ const Base = z.object({
   RIPOSTE_BUDGETS: guardSpecs(parseBudgets, GUARD_DEFAULTS.budgets),
   RIPOSTE_KILL_SWITCH: z.enum(["on", "off"]).default("off"),
   RIPOSTE_FOR_EACH_MAX: int(1, 10_000).default(100),
+  RIPOSTE_DRY_RUN: z.enum(["true", "false"]).default("false"),
   RIPOSTE_PROTECTED: optional.transform((s, ctx) => {
     const { list, problems } = parseProtectedEntries(s ?? "");
     for (const message of problems) ctx.addIssue({ code: "custom", message });
@@ -472,6 +475,8 @@ export interface Config {
   readonly dedupWindowMs: number;
   /** The executor's safety guards (RIPOSTE_BUDGETS, _KILL_SWITCH, _PROTECTED, _MAX_DECISION_AGE, ...). */
   readonly guards: GuardConfig;
+  /** Every playbook step runs in dry run (RIPOSTE_DRY_RUN). */
+  readonly dryRun: boolean;
   /** Most items one for_each step acts on (RIPOSTE_FOR_EACH_MAX). */
   readonly forEachMax: number;
   /** Coalescing of batched actions (RIPOSTE_COALESCE_WINDOW, RIPOSTE_COALESCE_MAX). */
@@ -652,6 +657,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, connectors: readonly Connecto
       protected: e.RIPOSTE_PROTECTED,
     },
     forEachMax: e.RIPOSTE_FOR_EACH_MAX,
+    dryRun: e.RIPOSTE_DRY_RUN === "true",
     coalesce: { windowMs: e.RIPOSTE_COALESCE_WINDOW, max: e.RIPOSTE_COALESCE_MAX },
     correlationLatenessMs: e.RIPOSTE_CORRELATION_LATENESS,
     riskHalfLifeMs: e.RIPOSTE_RISK_HALF_LIFE,

@@ -65,7 +65,7 @@ async function measureReference(
 /** The compiled engine: 3 s of warm-up, throughput untimed per call, then a latency pass timing each call. */
 async function measureCompiled(set: RuleSet, events: readonly NormalizedEvent[], seconds: number): Promise<Measured> {
   let sink = 0;
-  // Warm-up, not measured: every rule is generated code of its own that V8 optimizes once it has run enough.
+  // Warm-up, not measured: generated code (and the interpreter) is optimized by V8 once it has run enough.
   const warm = performance.now() + 3000;
   for (let k = 0; performance.now() < warm; k += 10_000)
     for (let j = 0; j < 10_000; j++) sink += set.match(events[(k + j) % events.length] as NormalizedEvent).length;
@@ -166,7 +166,7 @@ export async function benchRules(
       p99Ms: ours.latency.percentile(99),
       ...(ours.rssMb === undefined ? {} : { rssMb: ours.rssMb }),
       notes:
-        `${jre ? `${ratio(ours.rate, jre.rate)} json-rules-engine; ` : ""}${agreement}; RuleSet.match (compiled, ` +
+        `${jre ? `${ratio(ours.rate, jre.rate)} json-rules-engine; ` : ""}${agreement}; RuleSet.match (${set.engine}, ` +
         `synchronous, no allocation); index on ${set.stats.fields.slice(0, 4).join(", ")}` +
         `${set.stats.fields.length > 4 ? ", …" : ""}: ${candidates.toFixed(1)} of ${size} rules evaluated an event; ` +
         `compiled in ${compileMs.toFixed(0)} ms; ${common}; latency timed per call (includes the timer)`,
