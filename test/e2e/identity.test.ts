@@ -52,8 +52,8 @@ describe("identity response end to end (embedded)", () => {
     assert.equal(res.status, 202, JSON.stringify(res.body));
     assert.equal(res.body["normalized"], events.length);
     await eventually(
-      () => h.actions.filter((a) => a["playbook"] === "revoke-user-sessions").length >= 2,
-      "the revoke and notify audit records",
+      () => h.actions.filter((a) => a["playbook"] === "revoke-user-sessions").length >= 3,
+      "the revoke, ticket and notify audit records",
       30_000,
     );
     assert.equal(revokeDecisions().length, 1, JSON.stringify(h.decisions));
@@ -71,7 +71,8 @@ describe("identity response end to end (embedded)", () => {
     const audits = h.actions.filter((a) => a["playbook"] === "revoke-user-sessions");
     assert.deepEqual(
       audits.map((a) => `${String(a["connector"])}.${String(a["action"])} ${String(a["status"])}`).sort(),
-      ["okta.revoke_sessions succeeded", "slack.post_message succeeded"],
+      // Jira is not configured here: the ticket is a dry run (its request audited, nothing sent).
+      ["jira.create_issue dry_run", "okta.revoke_sessions succeeded", "slack.post_message succeeded"],
     );
   });
 
