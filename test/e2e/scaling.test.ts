@@ -132,7 +132,7 @@ async function run(processes: 1 | 2, redisCluster?: string): Promise<Run> {
     );
     const responds = distinct().filter((d) => d["outcome"] === "respond").length;
     // An audit record per decision's contain step (a redelivery re-publishes a stored record under the same id).
-    const containAudits = () => new Set(h.actions.filter((a) => a["step"] === "contain").map((a) => a["id"]));
+    const containAudits = () => new Set(h.actions.filter((a) => a["step"] === "contain-falcon").map((a) => a["id"]));
     await eventually(
       () => containAudits().size >= responds,
       () => `an audit record for each containment (${containAudits().size} of ${responds})`,
