@@ -8,6 +8,7 @@ import { Metrics } from "../../../shared/metrics.ts";
 import { loadPlaybooks } from "../../../shared/rulefiles.ts";
 import { MemoryState } from "../../../shared/state/index.ts";
 import { SLACK_CHANNEL, SLACK_TOKEN, startSlackFake, type SlackFake } from "../../../../test/fakes/slack.ts";
+import { ABUSEIPDB_KEY, startAbuseIpdbFake, type AbuseIpdbFake } from "../../../../test/fakes/abuseipdb.ts";
 import { decisionFor, live, playbookOf, runDecisions } from "../../../../test/support/steps.ts";
 import { addEntry, canonicalEntry, edlText, listEntries, removeEntry } from "./list.ts";
 
@@ -70,33 +71,45 @@ describe("edl connector and route", () => {
       text: async (name) => edlText(await listEntries(state, PREFIX, name, Date.now())),
     },
   });
+  let abuse: AbuseIpdbFake;
   before(async () => {
     slack = await startSlackFake();
+    abuse = await startAbuseIpdbFake();
+    abuse.reports.set("203.0.113.50", {
+      abuseConfidenceScore: 100,
+      totalReports: 42,
+      countryCode: "NL",
+      isWhitelisted: false,
+    });
   });
   after(async () => {
     await api.close();
     await slack.close();
+    await abuse.close();
   });
   const get = (url: string, authorization?: string) =>
     api.inject({ method: "GET", url, headers: authorization ? { authorization } : {} });
   const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
 
-  test("the shipped block-ip playbook lists the address (canonical) on the EDL for 24h, then posts to Slack", async () => {
+  test("the shipped block-ip playbook, AbuseIPDB confidence 100: the address (canonical) on the EDL for 24h, then Slack", async () => {
     const playbook = (await loadPlaybooks(RULES)).get("block-ip");
     assert.ok(playbook);
     const before = Date.now();
     const audits = await runDecisions({
       playbook,
       decisions: [decisionFor("block-ip", { type: "ip", value: "::ffff:203.0.113.50" })],
-      connectorConfig: { slack: live(slack.api, { bot_token: SLACK_TOKEN, channel: SLACK_CHANNEL }) },
+      connectorConfig: {
+        slack: live(slack.api, { bot_token: SLACK_TOKEN, channel: SLACK_CHANNEL }),
+        abuseipdb: live(abuse.url, { api_key: ABUSEIPDB_KEY }),
+      },
       state,
       prefix: PREFIX,
     });
-    assert.deepEqual(
-      audits.map((a) => `${String(a.connector)}.${String(a.action)} ${a.status}`),
-      ["edl.block_ip succeeded", "slack.post_message succeeded"],
-    );
-    const block = audits[0];
+    const live_ = audits
+      .filter((a) => a.status !== "dry_run")
+      .map((a) => `${String(a.connector)}.${String(a.action)} ${a.status}`);
+    assert.deepEqual(live_, ["abuseipdb.check_ip succeeded", "edl.block_ip succeeded", "slack.post_message succeeded"]);
+    const block = audits.find((a) => a.connector === "edl");
     assert.equal(block?.classification, "containment");
     assert.equal(block?.response?.["entry"], "203.0.113.50");
     const expires = Date.parse(String(block?.response?.["expires"]));
@@ -107,7 +120,10 @@ describe("edl connector and route", () => {
       ["203.0.113.50"],
     );
     assert.equal(slack.messages.length, 1);
-    assert.match(slack.messages[0]?.text ?? "", /Blocked ::ffff:203\.0\.113\.50 for 24h/);
+    assert.match(
+      slack.messages[0]?.text ?? "",
+      /IP ::ffff:203\.0\.113\.50: block requested \(PAN-OS tag, EDL block, 24h\)/,
+    );
   });
 
   test("GET /v1/edl/{name}: text/plain, one entry a line, with the API token or the list's token (bearer or basic)", async () => {
