@@ -16,6 +16,7 @@ import {
   type Context,
   type Link,
   type Span,
+  type SpanOptions,
 } from "@opentelemetry/api";
 import { NodeSDK } from "@opentelemetry/sdk-node";
 import {
@@ -186,6 +187,11 @@ function propagatedOnly(parent: Context): Span {
   });
 }
 
+/** A span child of `parent`: recorded when spans are exported, else ids only (propagatedOnly). */
+function startSpan(name: string, parent: Context, options: SpanOptions): Span {
+  return exporting ? tracer().startSpan(name, options, parent) : propagatedOnly(parent);
+}
+
 /**
  * Runs `fn` in a new span, child of `parent` (linked to `links`); records an exception and error status when it
  * throws.
@@ -198,9 +204,7 @@ export async function inSpan<T>(
   kind: SpanKind = SpanKind.INTERNAL,
   links?: readonly Link[],
 ): Promise<T> {
-  const span = exporting
-    ? tracer().startSpan(name, { kind, attributes, ...(links?.length ? { links: [...links] } : {}) }, parent)
-    : propagatedOnly(parent);
+  const span = startSpan(name, parent, { kind, attributes, ...(links?.length ? { links: [...links] } : {}) });
   try {
     return await context.with(trace.setSpan(parent, span), () => fn(span));
   } catch (e) {
@@ -224,9 +228,7 @@ export function pastSpan(
   startMs: number,
   endMs: number,
 ): Context {
-  const span = exporting
-    ? tracer().startSpan(name, { attributes, startTime: startMs }, parent)
-    : propagatedOnly(parent);
+  const span = startSpan(name, parent, { attributes, startTime: startMs });
   span.end(Math.max(startMs, endMs));
   return trace.setSpan(parent, span);
 }
