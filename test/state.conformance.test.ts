@@ -537,6 +537,31 @@ for (const [name, make] of implementations) {
       assert.deepEqual(await s.incidentSave(keys, save([{ id: "old", version: 1, lastSeen: 9_500 }])), { saved: true });
     });
 
+    test("incidents: trimming takes at most 100 per save, and reaches an incident saved late with an old time", async () => {
+      const s = await store();
+      const keys = incidentKeys(uniquePrefix("inc-trim-many"));
+      const many = Array.from({ length: 150 }, (_, i) => ({
+        id: `i${String(i).padStart(3, "0")}`,
+        version: 1,
+        lastSeen: 1_000 + i,
+      }));
+      await s.incidentSave(keys, save(many));
+      // Nothing is out of retention yet: saves that trim nothing leave everything.
+      await s.incidentSave(keys, save([{ id: "late", version: 1, lastSeen: 500 }], [], { retainAfter: 400 }));
+      assert.equal(
+        (await s.incidentScan(keys, undefined, 500)).length,
+        151,
+        "late (500) stays until the cut passes it",
+      );
+      // An incident written with a time older than everything else is still found by the next cut.
+      await s.incidentSave(keys, save([{ id: "x", version: 1, lastSeen: 9_000 }], [], { retainAfter: 600 }));
+      assert.deepEqual(await s.incidentRead(keys, ["late"]), [undefined]);
+      await s.incidentSave(keys, save([{ id: "y", version: 1, lastSeen: 9_000 }], [], { retainAfter: 5_000 }));
+      assert.equal((await s.incidentScan(keys, undefined, 500)).length, 52, "100 of the 150 trimmed by one save");
+      await s.incidentSave(keys, save([{ id: "z", version: 1, lastSeen: 9_000 }], [], { retainAfter: 5_000 }));
+      assert.deepEqual((await s.incidentScan(keys, undefined, 500)).map((x) => x.id).sort(), ["x", "y", "z"]);
+    });
+
     test("incidents: versions and times must be valid, and refused alike", async () => {
       const s = await store();
       const keys = incidentKeys(uniquePrefix("inc-bad"));

@@ -396,23 +396,19 @@ export class MemoryState implements StateStore {
       docs.set(w.id, w.doc);
       versions.set(w.id, w.version);
       index.set(w.id, w.lastSeen);
+      this.lower(index, w.lastSeen);
     }
     for (const l of save.links) {
       links.set(l.entity, l.id);
       touched.set(l.entity, save.linkTime);
+      this.lower(touched, save.linkTime);
     }
-    const oldest = (m: Map<string, number>, before: number) =>
-      [...m]
-        .filter(([, t]) => t < before)
-        .sort(([am, a], [bm, b]) => a - b || (am < bm ? -1 : am > bm ? 1 : 0))
-        .slice(0, 100)
-        .map(([k]) => k);
-    for (const id of oldest(index, save.retainAfter)) {
+    for (const id of this.oldest(index, save.retainAfter)) {
       docs.delete(id);
       versions.delete(id);
       index.delete(id);
     }
-    for (const entity of oldest(touched, save.linkAfter)) {
+    for (const entity of this.oldest(touched, save.linkAfter)) {
       links.delete(entity);
       touched.delete(entity);
     }
@@ -422,6 +418,35 @@ export class MemoryState implements StateStore {
       if (e) e.expires = expires;
     }
     return { saved: true };
+  }
+
+  /**
+   * A lower bound of each time-valued hash's values, so that trimming the oldest (at most 100 per save, as
+   * ZRANGEBYSCORE … LIMIT 0 100 does in Redis) scans the hash only when something in it can be older than the cut:
+   * without it every save walked every incident, quadratic in the incidents kept.
+   */
+  private readonly floors = new WeakMap<Map<string, number>, number>();
+
+  private lower(m: Map<string, number>, t: number): void {
+    const f = this.floors.get(m);
+    if (f === undefined || t < f) this.floors.set(m, t);
+  }
+
+  private oldest(m: Map<string, number>, before: number): string[] {
+    const floor = this.floors.get(m);
+    if (m.size === 0 || (floor !== undefined && floor >= before)) return [];
+    const old: Array<[string, number]> = [];
+    let rest = Number.POSITIVE_INFINITY;
+    for (const e of m) {
+      if (e[1] < before) old.push(e);
+      else if (e[1] < rest) rest = e[1];
+    }
+    old.sort(([am, a], [bm, b]) => a - b || (am < bm ? -1 : am > bm ? 1 : 0));
+    const out = old.slice(0, 100).map(([k]) => k);
+    // What stays: everything at or after the cut, and the old ones beyond this save's 100.
+    const kept = old[100];
+    this.floors.set(m, kept === undefined ? rest : Math.min(kept[1], rest));
+    return out;
   }
 
   async incidentScan(
