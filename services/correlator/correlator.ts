@@ -22,7 +22,9 @@ import {
 } from "../shared/telemetry.ts";
 import { dlqRecord } from "../shared/dlq.ts";
 import { correlationProblems } from "./correlation.ts";
-import { needs, plan, type PlanContext, type StateOp } from "./plan.ts";
+import { BatchState, direct, type PlanState } from "./batch-state.ts";
+import { needs, plan, type PlanContext } from "./plan.ts";
+import type { LoadedRule } from "./ruleset.ts";
 import { MAX_HOPS, incidentEntities, joinsIncident, missingIncidents, openingIds, planIncident } from "./incidents.ts";
 import type { RuleSet } from "./ruleset.ts";
 import type { LiveRules } from "./live.ts";
@@ -41,6 +43,13 @@ const conflictPause = (attempt: number) =>
 export interface Outcome {
   readonly decisions: Decision[];
   readonly incidents: Incident[];
+}
+
+/** One message of a batch, parsed and matched ahead of its turn (error: why it is not a normalized event). */
+interface Prepared {
+  readonly event?: NormalizedEvent;
+  readonly matched?: readonly LoadedRule[];
+  readonly error?: string;
 }
 
 export interface CorrelatorDeps {
@@ -93,11 +102,17 @@ export class Correlator {
     const out: OutMessage[] = [];
     const dlq: OutMessage[] = [];
     const incidents: OutMessage[] = [];
+    // Every event is parsed and matched first, so that the state all of the batch's plans read goes out at once.
+    const view = new BatchState(this.deps.state);
+    const prepared = new Map<InMessage, Prepared>();
+    for (const m of messages) prepared.set(m, await this.prepare(m, view));
     const results = await inKeyOrder(messages, async (m) => {
       const mine = { out: [] as OutMessage[], dlq: [] as OutMessage[], incidents: [] as OutMessage[] };
-      await this.one(m, mine);
+      await this.one(m, prepared.get(m) as Prepared, view, mine);
       return mine;
     });
+    // The batch's state writes are durable before any of its decisions is published.
+    await view.flush();
     for (const r of results) {
       out.push(...r.out);
       dlq.push(...r.dlq);
@@ -115,8 +130,41 @@ export class Correlator {
       this.deps.metrics.observe("riposte_stage_seconds", (done - m.timestamp) / 1000, { [LABEL.stage]: "correlate" });
   };
 
+  /** Parses and matches one message of a batch and starts the state reads its plan will need. */
+  private async prepare(m: InMessage, view: BatchState): Promise<Prepared> {
+    let event: NormalizedEvent;
+    try {
+      event = NormalizedEvent.parse(JSON.parse(m.value.toString("utf8")));
+    } catch (e) {
+      return { error: `not a normalized event: ${messageOf(e)}` };
+    }
+    try {
+      const matched = await this.rules.evaluate(event);
+      view.prefetch(needs(event, matched, this.context("")));
+      return { event, matched };
+    } catch {
+      // Planned again in its turn, where the failure is handled (retried or dead-lettered) with the event's span.
+      return { event };
+    }
+  }
+
+  private context(delivery: string, traceId?: string, spanId?: string): PlanContext {
+    return {
+      statePrefix: this.deps.statePrefix,
+      dedupWindowMs: this.deps.dedupWindowMs,
+      latenessMs: this.latenessMs,
+      riskHalfLifeMs: this.deps.riskHalfLifeMs ?? DEFAULT_RISK_HALF_LIFE_MS,
+      now: this.now(),
+      delivery,
+      traceId,
+      spanId,
+    };
+  }
+
   private async one(
     m: InMessage,
+    prepared: Prepared,
+    view: PlanState,
     sink: { out: OutMessage[]; dlq: OutMessage[]; incidents: OutMessage[] },
   ): Promise<void> {
     const { out, dlq } = sink;
@@ -139,22 +187,22 @@ export class Correlator {
           });
           dlq.push({ key: m.key, value: JSON.stringify(rec), headers: headersFor(span) });
         };
-        let event: NormalizedEvent;
-        try {
-          event = NormalizedEvent.parse(JSON.parse(m.value.toString("utf8")));
-        } catch (e) {
-          deadLetter("RIPOSTE_SCHEMA_INVALID", `not a normalized event: ${messageOf(e)}`);
+        const { event } = prepared;
+        if (event === undefined) {
+          deadLetter("RIPOSTE_SCHEMA_INVALID", prepared.error ?? "not a normalized event");
           return;
         }
         span.setAttribute(ATTR.entityKey, event.riposte.entity_key);
         let outcome: Outcome;
         try {
-          outcome = await this.outcome(
+          outcome = await this.outcomeIn(
+            view,
             event,
             `${m.topic}/${m.partition}/${m.offset}`,
             traceIdOf(span),
             // Kept with the alert (for its duplicates' links) only where traces leave the process.
             tracesExported() && span.isRecording() ? span.spanContext().spanId : undefined,
+            prepared.matched,
           );
         } catch (e) {
           // State or bus outages are retried (the batch is redelivered); anything else would block the
@@ -205,7 +253,18 @@ export class Correlator {
    * holds a decision back: when it fails for good (not an outage, which is retried), the decisions go out without it.
    */
   async outcome(event: NormalizedEvent, delivery: string, traceId?: string, spanId?: string): Promise<Outcome> {
-    const decisions = await this.decideOnly(event, delivery, traceId, spanId);
+    return this.outcomeIn(direct(this.deps.state), event, delivery, traceId, spanId);
+  }
+
+  private async outcomeIn(
+    view: PlanState,
+    event: NormalizedEvent,
+    delivery: string,
+    traceId?: string,
+    spanId?: string,
+    matched?: readonly LoadedRule[],
+  ): Promise<Outcome> {
+    const decisions = await this.decideOnly(view, event, delivery, traceId, spanId, matched);
     try {
       return { decisions, incidents: await this.group(event, decisions) };
     } catch (e) {
@@ -220,31 +279,24 @@ export class Correlator {
   }
 
   private async decideOnly(
+    view: PlanState,
     event: NormalizedEvent,
     delivery: string,
     traceId?: string,
     spanId?: string,
+    prematched?: readonly LoadedRule[],
   ): Promise<Decision[]> {
-    const { state, metrics } = this.deps;
-    const matched = await this.rules.evaluate(event);
+    const { metrics } = this.deps;
+    const matched = prematched ?? (await this.rules.evaluate(event));
     this.deps.live?.hit(matched);
-    const ctx: PlanContext = {
-      statePrefix: this.deps.statePrefix,
-      dedupWindowMs: this.deps.dedupWindowMs,
-      latenessMs: this.latenessMs,
-      riskHalfLifeMs: this.deps.riskHalfLifeMs ?? DEFAULT_RISK_HALF_LIFE_MS,
-      now: this.now(),
-      delivery,
-      traceId,
-      spanId,
-    };
+    const ctx = this.context(delivery, traceId, spanId);
     const want = needs(event, matched, ctx);
     const [lookups, timelines] = await Promise.all([
-      Promise.all(want.lookups.map((l) => state.lookup(l.key, l.field))),
-      Promise.all(want.timelines.map(async (k) => [k, await state.recall(k)] as const)),
+      Promise.all(want.lookups.map((l) => view.lookup(l.key, l.field))),
+      Promise.all(want.timelines.map(async (k) => [k, await view.recall(k)] as const)),
     ]);
     const result = plan(event, matched, { lookups, timelines: new Map(timelines) }, ctx);
-    await Promise.all(result.ops.map((op) => this.apply(op)));
+    await Promise.all(result.ops.map((op) => view.apply(op)));
     const { decisions } = result;
     for (const d of decisions) {
       if (d.outcome === "respond")
@@ -341,10 +393,5 @@ export class Correlator {
       "RIPOSTE_STATE_UNAVAILABLE",
       `incident of alert ${eventUid(event)}: ${INCIDENT_ATTEMPTS} saves in a row met a concurrent change; retrying the batch`,
     );
-  }
-
-  private async apply(op: StateOp): Promise<void> {
-    if (op.op === "record") await this.deps.state.record(op.key, op.field, op.value, op.ttlMs);
-    else await this.deps.state.append(op.key, op.entries, op.cutoffMs, op.cap, op.ttlMs);
   }
 }
