@@ -19,7 +19,7 @@ import { startServices, type Running } from "../../services/runtime.ts";
 import type { Subscription } from "../../services/shared/bus/index.ts";
 import { FALCON_CLIENT_ID, FALCON_CLIENT_SECRET, startFalconFake, type FalconFake } from "../fakes/crowdstrike.ts";
 import { flowOfUid, suricataAlert } from "./alerts.ts";
-import { MemoryProbe, Samples, cpuMeter, every, fmtMs, fmtRate, progress, type Row } from "./report.ts";
+import { MB, MemoryProbe, Samples, cpuMeter, every, fmtMs, fmtRate, gc, progress, type Row } from "./report.ts";
 
 export interface PipelineOptions {
   readonly name: string;
@@ -200,11 +200,24 @@ export async function benchPipeline(opts: PipelineOptions): Promise<Row> {
       if (failure !== undefined) throw failure instanceof Error ? failure : new Error(messageOf(failure));
     };
 
+    // Live heap per alert in flight: measured once, after a full GC, halfway through phase A while the window is
+    // nearly full, against the heap after a full GC with nothing in flight.
+    const heap: { idle?: number } = {};
+    let heapProbe: { bytes: number; undecided: number } | undefined;
+    const probeHeap = (n: number) => {
+      if (heap.idle === undefined || heapProbe !== undefined || phase.sent < n / 2) return;
+      const undecided = phase.sent - phase.decided;
+      if (undecided < opts.window * 0.8) return;
+      gc();
+      heapProbe = { bytes: process.memoryUsage().heapUsed - heap.idle, undecided };
+    };
+
     /** Closed loop: `n` alerts, `batch` per call, at most `window` undecided and `concurrency` calls in flight. */
     const closedLoop = async (n: number, deadline: number): Promise<void> => {
       let inflight = 0;
       while (phase.sent < n && performance.now() < deadline) {
         check();
+        probeHeap(n);
         if (phase.sent - phase.decided >= opts.window || inflight >= opts.concurrency) {
           await waitWake();
           continue;
@@ -238,6 +251,8 @@ export async function benchPipeline(opts: PipelineOptions): Promise<Row> {
     await actionsCatchUp(opts.actionGraceMs);
 
     // Phase A: throughput.
+    gc();
+    heap.idle = process.memoryUsage().heapUsed;
     phase = newPhase();
     const a = phase;
     progress(
@@ -321,7 +336,14 @@ export async function benchPipeline(opts: PipelineOptions): Promise<Row> {
         `outcomes: ${outcomes}; executor live against the Falcon fake: ${a.actions}/${a.respond} audited ` +
         `${(lagMs / 1000).toFixed(1)} s after the last decision (${statuses}), ingest → audit p50 ` +
         `${fmtMs(a.actionLatency.percentile(50))}; phase B ingest → audit p50 ${fmtMs(b.actionLatency.percentile(50))} ` +
-        `(${b.actions}/${b.respond}${bLag >= opts.actionGraceMs ? ", grace ran out" : ""})`,
+        `(${b.actions}/${b.respond}${bLag >= opts.actionGraceMs ? ", grace ran out" : ""}); ` +
+        (heapProbe
+          ? `live heap per alert in flight ${(heapProbe.bytes / heapProbe.undecided / 1024).toFixed(1)} KB ` +
+            `(${(heapProbe.bytes / MB).toFixed(1)} MB over the idle heap with ${heapProbe.undecided} undecided, after a full GC` +
+            (opts.env["KAFKA_BROKERS"]
+              ? ")"
+              : "; embedded, it includes the in-memory state and topics of what was decided so far)")
+          : "live heap per alert in flight not measured (the window never filled)"),
     };
   } finally {
     progress(`  ${opts.tag}: stopping`);

@@ -113,7 +113,7 @@ export class Samples {
   }
 }
 
-const MB = 1024 * 1024;
+export const MB = 1024 * 1024;
 
 /**
  * Memory over one row: peak RSS sampled every 50 ms, and the heap used after a full GC at the end minus the heap
