@@ -81,30 +81,33 @@ export async function runDecisions(opts: {
     topics: [topics.actions],
     handler: async (b) => void actions.push(...b.map((m) => JSON.parse(m.value.toString()) as Audit)),
   });
-  const ex = new Executor({
-    bus,
-    state,
-    topics,
-    playbooks: new Map([[opts.playbook.id, opts.playbook]]),
-    connectors: CONNECTORS,
-    connectorConfig: opts.connectorConfig,
-    log: silentLogger,
-    metrics: new Metrics(),
-    statePrefix: prefix,
-    guards: new Guards({
+  // Built inside the try, so that a constructor that throws (a bad playbook) still stops the audit consumer.
+  const executor = () =>
+    new Executor({
+      bus,
       state,
-      prefix,
-      settings: defaultGuardSettings({
-        protected: new ProtectedAssets({
-          hosts: [],
-          users: opts.protect?.users ?? [],
-          ips: opts.protect?.ips ?? [],
-          cidrs: opts.protect?.cidrs ?? [],
+      topics,
+      playbooks: new Map([[opts.playbook.id, opts.playbook]]),
+      connectors: CONNECTORS,
+      connectorConfig: opts.connectorConfig,
+      log: silentLogger,
+      metrics: new Metrics(),
+      statePrefix: prefix,
+      guards: new Guards({
+        state,
+        prefix,
+        settings: defaultGuardSettings({
+          protected: new ProtectedAssets({
+            hosts: [],
+            users: opts.protect?.users ?? [],
+            ips: opts.protect?.ips ?? [],
+            cidrs: opts.protect?.cidrs ?? [],
+          }),
         }),
       }),
-    }),
-  });
+    });
   try {
+    const ex = executor();
     let offset = 0;
     for (const d of opts.decisions) {
       await ex.handle([
