@@ -4,7 +4,8 @@
  * - an EDR detection → one Falcon contain (exact body), one Jira issue, one Slack message;
  * - a phishing message delivered to three recipients (Proofpoint TAP messagesDelivered) → one Graph purge per copy,
  *   three notification mails, one Mimecast sender block, one Jira issue, one Slack message;
- * - five failed Okta sign-ins then a success for one user → exactly one Okta session revocation;
+ * - five failed sign-ins then a success for one user → exactly one session revocation, at the identity provider the
+ *   sign-ins came from: Okta for an Okta user, Entra ID (Graph revokeSignInSessions) for an Entra user;
  * - one external address reported by Suricata and a CEF firewall → exactly one PAN-OS User-ID registration (the tag,
  *   timeout 86400) and the address in the EDL served at GET /v1/edl/block;
  * and then the whole batch sent again: every repeated alert is a duplicate, and no fake counts anything more.
@@ -35,6 +36,13 @@ const USER = {
   id: "00u1durand00000000001",
   status: "ACTIVE" as const,
   profile: { login: "c.durand@corp.example", email: "c.durand@corp.example" },
+};
+const ENTRA_USER = {
+  id: "8a0b1c2d-0000-4000-8000-0000000000b7",
+  userPrincipalName: "j.weber@corp.example",
+  mail: "j.weber@corp.example",
+  displayName: "Jonas Weber",
+  accountEnabled: true,
 };
 const ATTACKER = "198.51.100.77";
 const WAIT = 90_000;
@@ -147,6 +155,23 @@ function oktaSignIn(n: number, ok: boolean, at: number): Record<string, unknown>
   };
 }
 
+/** A Microsoft Graph v1.0 signIn (learn.microsoft.com graph/api/resources/signin), failed (50126) or successful. */
+function entraSignIn(n: number, ok: boolean, at: number): Record<string, unknown> {
+  return {
+    id: `3c9e5a10-0000-4000-8000-e2e0000000${String(n).padStart(2, "0")}`,
+    createdDateTime: new Date(at).toISOString().replace(/\.\d{3}Z$/, "Z"),
+    userDisplayName: ENTRA_USER.displayName,
+    userPrincipalName: ENTRA_USER.userPrincipalName,
+    userId: ENTRA_USER.id,
+    appId: "00000003-0000-0000-c000-000000000000",
+    appDisplayName: "Microsoft Graph",
+    ipAddress: "192.0.2.62",
+    clientAppUsed: "Browser",
+    status: ok ? { errorCode: 0 } : { errorCode: 50126, failureReason: "Invalid username or password." },
+    location: { city: "Hamburg", countryOrRegion: "DE" },
+  };
+}
+
 /** Suricata's EVE timestamp (docs.suricata.io, Eve JSON Output): microseconds and a +0000 offset. */
 const eveTime = (at: number) => new Date(at).toISOString().replace(/\.(\d{3})Z$/, ".$1000+0000");
 
@@ -190,6 +215,13 @@ const BATCH: ReadonlyArray<{ source: string; body: string; type?: string }> = [
       oktaSignIn(5, true, now - 2 * 60_000),
     ]),
   },
+  {
+    source: "entra",
+    body: JSON.stringify([
+      ...[0, 1, 2, 3, 4].map((i) => entraSignIn(i, false, now - (7 - i) * 60_000)),
+      entraSignIn(5, true, now - 90_000),
+    ]),
+  },
   { source: "suricata", body: suricataScan(minutesAgo(20)) },
   { source: "cef", body: cefDeny(now - 8 * 60_000), type: "text/plain" },
 ];
@@ -214,6 +246,7 @@ function counts() {
     mails: graph.sent.length,
     senderBlocks: mimecast.calls("/api/policy/blockedsenders/create-policy").length,
     revocations: okta.revocations().length,
+    entraRevocations: graph.revocations().length,
     registrations: panos.uidCalls().length,
     jiraIssues: jira.creates().length,
     jiraComments: jira.comments().length,
@@ -227,7 +260,7 @@ describe("seed scenarios end to end (distributed: ingest, correlator, executor p
       startFalconFake({ "FIN-WS-042": DEVICE, "10.40.2.17": DEVICE }),
       startJiraFake(),
       startSlackFake(),
-      startGraphFake(),
+      startGraphFake([ENTRA_USER]),
       startMimecastFake(),
       startOktaFake([USER]),
       startPanosFake(),
@@ -335,21 +368,27 @@ describe("seed scenarios end to end (distributed: ingest, correlator, executor p
     assert.equal(slackFor("email-phishing-delivered-purge").length, 1, "one Slack message");
   });
 
-  test("five failed Okta sign-ins then a success: exactly one session revocation at Okta", async () => {
+  test("five failed sign-ins then a success, at Okta and at Entra ID: one revocation each, at its own provider", async () => {
     await eventually(
-      () => audited("revoke-user-sessions", "notify").length === 1,
-      () => `revoke-user-sessions to end: ${trail()}`,
+      () => audited("revoke-user-sessions", "notify").length === 2,
+      () => `both revoke-user-sessions runs to end: ${trail()}`,
       WAIT,
     );
-    const decisions = h.decisions.filter((d) => d["playbook"] === "revoke-user-sessions");
-    assert.equal(decisions.length, 1);
-    assert.equal((decisions[0]?.["params"] as Record<string, unknown>)["idp"], "okta_system_log");
+    const idps = h.decisions
+      .filter((d) => d["playbook"] === "revoke-user-sessions")
+      .map((d) => `${(d["target"] as { value: string }).value} ${String((d["params"] as { idp?: string }).idp)}`);
+    assert.deepEqual(idps.sort(), ["c.durand@corp.example okta_system_log", "j.weber@corp.example entra_signin"]);
     assert.deepEqual(
       okta.revocations().map((r) => r.path),
       [`/api/v1/users/${USER.id}/sessions`],
     );
+    assert.deepEqual(
+      graph.revocations().map((r) => r.path),
+      [`/v1.0/users/${ENTRA_USER.id}/revokeSignInSessions`],
+    );
     assert.equal(issues(/^User c\.durand@corp\.example: sessions revoked/).length, 1, "one Jira issue");
-    assert.equal(slackFor("signin-brute-force-then-success-revoke-sessions").length, 1, "one Slack message");
+    assert.equal(issues(/^User j\.weber@corp\.example: sessions revoked/).length, 1, "one Jira issue");
+    assert.equal(slackFor("signin-brute-force-then-success-revoke-sessions").length, 2, "one Slack message each");
   });
 
   test("one external address from Suricata and a CEF firewall: one PAN-OS registration, the address in the EDL", async () => {
