@@ -54,6 +54,11 @@ export const PlaybookTest = z.strictObject({
    * named succeeds with an empty output.
    */
   answers: z.record(z.string().min(1), z.union([MockAnswer, z.array(MockAnswer).min(1)])).default({}),
+  /**
+   * Steps whose connector is not configured: each runs dry (audited dry_run, its connector never called), its
+   * output the action's dry-run sample when it declares one; the steps planned from it run dry too.
+   */
+  unconfigured: z.array(z.string().min(1)).default([]),
   /** Containment is paused (the kill switch is on) during the test. */
   kill_switch: z.boolean().default(false),
   expect: z.strictObject({

@@ -71,11 +71,15 @@ export const RuleTestEvent = z
   });
 export type RuleTestEvent = z.infer<typeof RuleTestEvent>;
 
-/** A respond decision a test expects: the rule, and when given the playbook and target it must name. */
+/**
+ * A respond decision a test expects: the rule, and when given the playbook and target it must name and the params it
+ * must carry (each param given must equal the decision's; params not given are not compared).
+ */
 export const ExpectedDecision = z.strictObject({
   rule: z.string().min(1),
   playbook: z.string().min(1).optional(),
   target: Target.optional(),
+  params: z.record(z.string(), z.unknown()).optional(),
 });
 export type ExpectedDecision = z.infer<typeof ExpectedDecision>;
 

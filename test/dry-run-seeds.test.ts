@@ -147,15 +147,30 @@ test("isolate-host, a Defender alert: the machine query, the isolate call with i
   assert.deepEqual(body(r, "contain-defender", 1), { Comment: "Riposte seed-rule: r", IsolationType: "Full" });
 });
 
-test("block-ip: the AbuseIPDB and VirusTotal lookups; with no answer (a dry run) the blocks' conditions are false", async () => {
+test("block-ip: the AbuseIPDB and VirusTotal lookups; both dry, the PAN-OS registration and the EDL entry are planned, dry too", async () => {
   const id = await dryRun("block-ip", { type: "ip", value: "203.0.113.7" }, { reason: "r" });
-  const r = await recordsOf(id, 4);
+  const r = await recordsOf(id, 6);
   assert.deepEqual(lines(r), [
     "abuseipdb: GET /api/v2/check?ipAddress=203.0.113.7&maxAgeInDays=90",
     "virustotal: GET /api/v3/ip_addresses/203.0.113.7",
+    "block-panos: POST /api/",
+    "block-edl: ADD /v1/edl/block",
     jira(id),
     SLACK,
   ]);
+  const uid = new URLSearchParams(body(r, "block-panos", 0) as string).get("cmd") ?? "";
+  assert.match(
+    uid,
+    /<register><entry ip="203\.0\.113\.7"><tag><member timeout="86400">\{RIPOSTE_CONNECTOR_PANOS_TAG\}<\/member><\/tag><\/entry><\/register>/,
+  );
+  assert.deepEqual(body(r, "block-edl", 0), { entry: "203.0.113.7", ttl_ms: 86_400_000 });
+  // The blocks were planned from the lookups' dry run: the record says so (the EDL, Riposte's own, is never dry
+  // otherwise).
+  const edl = audit.find((a) => a["decision_id"] === id && a["step"] === "block-edl");
+  assert.match(
+    String((edl?.["response"] as { reason?: string })?.reason),
+    /planned from the dry run of step abuseipdb, virustotal/,
+  );
 });
 
 test("revoke-user-sessions: Okta's user lookup and session DELETE; Entra's lookup and revokeSignInSessions", async () => {
@@ -183,17 +198,37 @@ test("purge-phishing: one message search per recipient's mailbox, the Mimecast b
     { type: "mailbox_message", value: "<f00d@mail.example.com>" },
     { reason: "r", sender: "billing@evil.example", recipients: ["ann@example.com", "bob@example.com"] },
   );
-  const r = await recordsOf(id, 4);
+  const r = await recordsOf(id, 8);
   const search = (m: string) =>
     `GET /v1.0/users/${m}/messages?$filter=internetMessageId%20eq%20%27%3Cf00d%40mail.example.com%3E%27&$select=id%2CinternetMessageId%2Csubject%2CparentFolderId&$top=100`;
-  // A dry run finds no copy, so there is nothing to purge and nobody to tell (purge and notify-recipients iterate
-  // over the copies found).
+  const move = (m: string) => `purge: POST /v1.0/users/${m}/messages/{id}/move`;
+  const mail = "notify-recipients: POST /v1.0/users/<RIPOSTE_CONNECTOR_GRAPH_MAIL_SENDER>/sendMail";
+  // The dry run of find answers its sample (one copy in each recipient's mailbox, id unknown): one purge per copy
+  // and one notice per recipient are planned from it, dry too.
   assert.deepEqual(lines(r), [
     `find: ${search("ann%40example.com")}, ${search("bob%40example.com")}`,
     "block-sender: POST /api/policy/blockedsenders/get-policy, POST /api/policy/blockedsenders/create-policy",
+    move("ann%40example.com"),
+    move("bob%40example.com"),
+    mail,
+    mail,
     jira(id),
     SLACK,
   ]);
+  const find = audit.find((a) => a["decision_id"] === id && a["step"] === "find")?.["response"] as Record<
+    string,
+    unknown
+  >;
+  assert.equal(find["sample"], true);
+  assert.deepEqual(find["mailboxes_with_copies"], ["ann@example.com", "bob@example.com"]);
+  const to = r
+    .filter((x) => x.step === "notify-recipients")
+    .map(
+      (x) =>
+        (x.sent[0]?.body as { message: { toRecipients: Array<{ emailAddress: { address: string } }> } }).message
+          .toRecipients[0]?.emailAddress.address,
+    );
+  assert.deepEqual(to.sort(), ["ann@example.com", "bob@example.com"]);
   assert.deepEqual(body(r, "block-sender", 1), {
     data: [
       {

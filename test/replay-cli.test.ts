@@ -205,18 +205,26 @@ test("--plan: a response's steps carry the requests the connector would send", a
   const revoke = lines.find(
     (l) => (l["rule"] as { id: string }).id === "signin-brute-force-then-success-revoke-sessions",
   );
-  const plan = revoke?.["plan"] as Array<{ step: string; status: string; would_send?: Array<{ method: string }> }>;
+  const plan = revoke?.["plan"] as Array<{
+    step: string;
+    status: string;
+    would_send?: Array<{ method: string; path: string }>;
+  }>;
+  // Okta failures, then the success at Entra ID: the rule's idp is the success's format, so Entra revokes.
   assert.deepEqual(
     plan.map((s) => [s.step, s.status]),
     [
-      ["revoke-okta", "dry_run"],
+      ["revoke-entra", "dry_run"],
       ["ticket-no-incident", "dry_run"],
       ["notify", "dry_run"],
     ],
   );
   assert.deepEqual(
-    plan[0]?.would_send?.map((r) => r.method),
-    ["GET", "DELETE"],
+    plan[0]?.would_send?.map((r) => `${r.method} ${r.path}`),
+    [
+      "GET /v1.0/users/alice%40example.com?$select=id%2CuserPrincipalName%2Cmail%2CdisplayName%2CaccountEnabled",
+      "POST /v1.0/users/{id}/revokeSignInSessions",
+    ],
   );
 });
 

@@ -99,6 +99,37 @@ describe("riposte rules test", () => {
     );
   });
 
+  test("expected params: each one given must equal the decision's; a wrong one is named with what was made", async () => {
+    const dir = rulesWith({
+      "ids.yaml": `tests:
+  - name: beacon edr
+    start: 2026-11-20T09:00:00Z
+    events:${suricata("10.20.30.40")}
+    expect:
+      - rule: network-ids-internal-host-isolate
+        params: { edr: crowdstrike_falcon }
+`,
+    });
+    const { code, stderr } = await riposte("rules", "test", dir);
+    assert.equal(code, 1);
+    assert.match(stderr, /missing: {4}network-ids-internal-host-isolate, params \{"edr":"crowdstrike_falcon"\}/);
+    assert.match(
+      stderr,
+      /unexpected: network-ids-internal-host-isolate, playbook isolate-host, target host 10\.20\.30\.40, params \{"edr":"suricata_eve"\} \(decided/,
+    );
+    const ok = rulesWith({
+      "ids.yaml": `tests:
+  - name: beacon edr
+    start: 2026-11-20T09:00:00Z
+    events:${suricata("10.20.30.40")}
+    expect:
+      - rule: network-ids-internal-host-isolate
+        params: { edr: suricata_eve }
+`,
+    });
+    assert.equal((await riposte("rules", "test", ok)).code, 0);
+  });
+
   test("an unexpected decision where none was expected", async () => {
     const { file, lines } = await problemsOf(`tests:
   - name: quiet

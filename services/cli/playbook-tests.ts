@@ -86,6 +86,7 @@ function mocksFor(
   pb: PlaybookFile,
   answers: PlaybookTest["answers"],
   calls: Map<string, number>,
+  unconfigured: ReadonlySet<string> = new Set(),
 ): { connectors: ConnectorDescriptor[]; playbook: PlaybookFile } {
   const connectors: ConnectorDescriptor[] = [];
   const steps = pb.steps.map((step) => {
@@ -104,6 +105,8 @@ function mocksFor(
             input: a.input,
             ...(a.reverse !== undefined ? { reverse: a.reverse } : {}),
             ...(a.lifts !== undefined ? { lifts: a.lifts } : {}),
+            ...(a.preview ? { preview: a.preview.bind(a) } : {}),
+            ...(a.sample ? { sample: a.sample.bind(a) } : {}),
             run: async () => {
               const n = calls.get(key) ?? 0;
               calls.set(key, n + 1);
@@ -122,7 +125,8 @@ function mocksFor(
       name,
       title: `${real.title} (mocked)`,
       credentials: [],
-      local: true,
+      // An unconfigured step's mock is a connector without configuration: its steps run dry.
+      local: !unconfigured.has(step.id),
       client: () => ({}),
       actions,
     });
@@ -168,12 +172,21 @@ async function runTest(
       broken = true;
     }
   }
+  test.unconfigured.forEach((id, i) => {
+    if (!stepIds.has(id)) {
+      problems.push({
+        ...here("unconfigured", i),
+        message: `${label}: unconfigured: "${id}" is not a step of ${pb.id}`,
+      });
+      broken = true;
+    }
+  });
   if (broken) return false;
 
   let clock = START;
   const now = () => ++clock;
   const calls = new Map<string, number>();
-  const mocked = mocksFor(pb, test.answers, calls);
+  const mocked = mocksFor(pb, test.answers, calls, new Set(test.unconfigured));
   const bus = new MemoryBus();
   const topics = topicNames("playbook-test");
   const state = new MemoryState({ now });

@@ -68,8 +68,16 @@ export async function planDecision(d: Decision, deps: PlanDeps): Promise<Planned
   const out: PlannedStep[] = [];
   const prepared = preparePlaybook(playbook);
   // What each step came to: planned (a dry run), or not run (skipped, failed, refused). A dry run has no vendor
-  // answer, so a condition reads an earlier step's output as empty, and the incident as unknown.
+  // answer: a condition reads an earlier step's output as the action's dry-run sample (ActionDescriptor.sample,
+  // empty without one), and the incident as unknown; a for_each iterates over the sample.
   const planned = new Map<string, boolean>();
+  const outputs = new Map<string, Record<string, unknown>>();
+  const stepsSoFar = () =>
+    Object.fromEntries(
+      [...planned]
+        .filter(([, ok]) => ok)
+        .map(([id]) => [id, { status: "dry_run", state: "succeeded", output: outputs.get(id) ?? {} }]),
+    );
   for (const [i, step] of playbook.steps.entries()) {
     const needs = prepared.deps[i];
     if (needs && !needs.implicit && needs.ids.some((id) => planned.get(id) !== true)) {
@@ -78,12 +86,9 @@ export async function planDecision(d: Decision, deps: PlanDeps): Promise<Planned
     }
     const cond = prepared.conditions[i];
     if (cond) {
-      const steps = Object.fromEntries(
-        [...planned].filter(([, ok]) => ok).map(([id]) => [id, { status: "dry_run", state: "succeeded", output: {} }]),
-      );
       let holds: boolean;
       try {
-        holds = cond({ ...templateData(d), steps, incident: {} });
+        holds = cond({ ...templateData(d), steps: stepsSoFar(), incident: {} });
       } catch {
         holds = false;
       }
@@ -105,10 +110,15 @@ export async function planDecision(d: Decision, deps: PlanDeps): Promise<Planned
       break;
     }
     // A for_each step plans one action per item of its list (a single value is a list of one), as the executor runs it.
-    const list = step.for_each === undefined ? undefined : valueAt(templateData(d), step.for_each);
+    const data = { ...templateData(d), steps: stepsSoFar() };
+    const list = step.for_each === undefined ? undefined : valueAt(data, step.for_each);
     const items = step.for_each === undefined ? [undefined] : Array.isArray(list) ? list : list == null ? [] : [list];
     const made: PlannedStep[] = [];
-    for (const item of items) made.push(await planStep(d, step, action, withClass, deps, item));
+    for (const item of items) {
+      const p = await planStep(d, data, step, action, withClass, deps, item);
+      made.push(p.planned);
+      if (p.sample && !outputs.has(step.id)) outputs.set(step.id, p.sample);
+    }
     out.push(...made);
     // As the executor: a failure or a refusal stops an aborting playbook.
     const stopped = made.some((s) => s.status === "failed" || s.status.startsWith("refused_"));
@@ -118,22 +128,40 @@ export async function planDecision(d: Decision, deps: PlanDeps): Promise<Planned
   return out;
 }
 
+/** One planned action, and the sample output its dry run answers (for the steps after it). */
 async function planStep(
   d: Decision,
+  data: Record<string, unknown>,
   step: PlaybookFile["steps"][number],
   action: ActionDescriptor<unknown>,
   base: Pick<PlannedStep, "step" | "connector" | "action" | "classification">,
   deps: PlanDeps,
   item?: unknown,
-): Promise<PlannedStep> {
+): Promise<{ planned: PlannedStep; sample?: Record<string, unknown> }> {
   let request: Record<string, unknown>;
   let input: unknown;
   try {
-    request = renderAll(step.params, item === undefined ? templateData(d) : { ...templateData(d), item });
+    request = renderAll(step.params, item === undefined ? data : { ...data, item });
     input = action.input.parse(request);
   } catch (e) {
-    return { ...base, status: "failed", reason: `${isRiposteError(e) ? `${e.code}: ` : ""}${messageOf(e)}` };
+    return {
+      planned: { ...base, status: "failed", reason: `${isRiposteError(e) ? `${e.code}: ` : ""}${messageOf(e)}` },
+    };
   }
+  const planned = await planChecked(d, step, action, base, deps, request, input, item);
+  return planned.status === "dry_run" && action.sample ? { planned, sample: action.sample(input) } : { planned };
+}
+
+async function planChecked(
+  d: Decision,
+  step: PlaybookFile["steps"][number],
+  action: ActionDescriptor<unknown>,
+  base: Pick<PlannedStep, "step" | "connector" | "action" | "classification">,
+  deps: PlanDeps,
+  request: Record<string, unknown>,
+  input: unknown,
+  item?: unknown,
+): Promise<PlannedStep> {
   const { guards } = deps;
   const refused = (status: string, reason: string): PlannedStep => ({ ...base, status, reason, request });
   if (action.classification === "containment") {

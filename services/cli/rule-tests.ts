@@ -79,14 +79,31 @@ interface Actual {
   readonly rule: string;
   readonly playbook: string | undefined;
   readonly target: Decision["target"];
+  readonly params: Decision["params"];
   /** Index of the event that caused it. */
   readonly event: number;
 }
 
-const describeDecision = (d: { rule: string; playbook?: string | undefined; target?: Decision["target"] }) =>
-  [d.rule, d.playbook ? `playbook ${d.playbook}` : "", d.target ? `target ${d.target.type} ${d.target.value}` : ""]
+/** A decision as a failure names it; of its params, only those in `keys` (the ones the test expects something of). */
+const describeDecision = (
+  d: {
+    rule: string;
+    playbook?: string | undefined;
+    target?: Decision["target"];
+    params?: Record<string, unknown> | undefined;
+  },
+  keys: ReadonlySet<string>,
+) => {
+  const shown = Object.entries(d.params ?? {}).filter(([k]) => keys.has(k));
+  return [
+    d.rule,
+    d.playbook ? `playbook ${d.playbook}` : "",
+    d.target ? `target ${d.target.type} ${d.target.value}` : "",
+    shown.length ? `params ${JSON.stringify(Object.fromEntries(shown))}` : "",
+  ]
     .filter(Boolean)
     .join(", ");
+};
 
 /** Matches expected decisions to actual ones (each used once): what is missing and what is unexpected. */
 export function diffDecisions(
@@ -100,7 +117,8 @@ export function diffDecisions(
       (a) =>
         a.rule === e.rule &&
         (e.playbook === undefined || a.playbook === e.playbook) &&
-        (e.target === undefined || isDeepStrictEqual(a.target, e.target)),
+        (e.target === undefined || isDeepStrictEqual(a.target, e.target)) &&
+        Object.entries(e.params ?? {}).every(([k, v]) => isDeepStrictEqual(a.params?.[k], v)),
     );
     if (i < 0) missing.push(e);
     else unused.splice(i, 1);
@@ -220,7 +238,7 @@ async function runTest(
       for (const d of await correlator.decide(event, `${file}#${index}/${i}`)) {
         outcomes[d.outcome]++;
         if (d.outcome === "respond")
-          actual.push({ rule: d.rule?.id ?? "", playbook: d.playbook, target: d.target, event: i });
+          actual.push({ rule: d.rule?.id ?? "", playbook: d.playbook, target: d.target, params: d.params, event: i });
       }
       last = time;
     }
@@ -231,16 +249,17 @@ async function runTest(
 
   const lines: string[] = [];
   const { missing, unexpected } = diffDecisions(test.expect, actual);
-  for (const m of missing) lines.push(`  missing:    ${describeDecision(m)}`);
+  const keys = new Set(missing.flatMap((m) => Object.keys(m.params ?? {})));
+  for (const m of missing) lines.push(`  missing:    ${describeDecision(m, keys)}`);
   for (const u of unexpected)
     lines.push(
-      `  unexpected: ${describeDecision(u)} (decided on event ${u.event + 1}, line ${here("events", u.event).line})`,
+      `  unexpected: ${describeDecision(u, keys)} (decided on event ${u.event + 1}, line ${here("events", u.event).line})`,
     );
   for (const [o, want] of Object.entries(test.expect_outcomes ?? {}))
     if (want !== undefined && outcomes[o as Outcome] !== want)
       lines.push(`  outcome ${o}: ${outcomes[o as Outcome]} decision records, expected ${want}`);
   if (lines.length > 0) {
-    const got = actual.length === 0 ? "none" : actual.map(describeDecision).join("; ");
+    const got = actual.length === 0 ? "none" : actual.map((a) => describeDecision(a, keys)).join("; ");
     problems.push({ ...here(), message: `${label} failed (decisions made: ${got}):\n${lines.join("\n")}` });
   }
   return result(lines.length === 0, matched);

@@ -9,7 +9,11 @@ import type { Running } from "../runtime.ts";
 
 const ALERTS_DIR = new URL("./alerts/", import.meta.url);
 
-export async function replayDemo(running: Running, log: Logger): Promise<void> {
+export async function replayDemo(
+  running: Running,
+  log: Logger,
+  out: { write(text: string): unknown } = process.stdout,
+): Promise<void> {
   const { api, apiToken, metrics } = running;
   if (!api || !apiToken) return;
   const files = (await readdir(ALERTS_DIR)).sort();
@@ -43,7 +47,7 @@ export async function replayDemo(running: Running, log: Logger): Promise<void> {
     url: "/v1/approvals",
     headers: { authorization: `Bearer ${apiToken}` },
   });
-  const approvals = waiting.statusCode === 200 ? waiting.json<{ approvals: Array<{ id: string }> }>().approvals : [];
+  const approvals = waiting.statusCode === 200 ? waiting.json<{ approvals: Approval[] }>().approvals : [];
   const rows = [
     ["alerts normalized", c["ingest_normalized_total"] ?? 0],
     ["dead-lettered at ingest", c["ingest_dead_lettered_total"] ?? 0],
@@ -55,11 +59,11 @@ export async function replayDemo(running: Running, log: Logger): Promise<void> {
     ["steps waiting for approval", approvals.length],
   ];
   const lines = rows.map(([k, v]) => `  ${String(k).padEnd(28)} ${String(v).padStart(6)}`);
-  const seeds = await seedScenarios(running);
-  process.stdout.write(
+  const seeds = await seedScenarios(running, approvals);
+  out.write(
     `\nRiposte demo: sample alerts replayed\n${lines.join("\n")}\n\n` +
       (seeds.length
-        ? `Seed scenarios (dry run: no connector configured; GET /v1/actions?decision_id= shows each request):\n${seeds.join("\n")}\n\n`
+        ? `Seed scenarios (dry run: no connector configured; paths without their query; GET /v1/actions?decision_id= shows each request in full):\n${seeds.join("\n")}\n\n`
         : "") +
       `API: ${running.url ?? "(not listening)"}  (token in ${process.env["RIPOSTE_API_TOKEN"] ? "RIPOSTE_API_TOKEN" : ".riposte/api-token"})\n` +
       `  curl -H "Authorization: Bearer $(cat .riposte/api-token)" ${running.url ?? ""}/v1/stats\n` +
@@ -80,14 +84,34 @@ const SCENARIOS: ReadonlyArray<readonly [string, string]> = [
   ["suspension (approval)", "suspend-user"],
 ];
 
+type Planned = { method: string; path: string };
+type StepView = {
+  status?: string;
+  approval_id?: string;
+  output?: { would_send?: Planned[]; items?: Array<{ output?: { would_send?: Planned[] } }> };
+};
+type RunView = { playbook: { id: string }; status: string; steps: Record<string, StepView> };
+/** A pending approval as GET /v1/approvals lists it: what the step would send is its plan. */
+type Approval = { id: string; plan?: { would_send?: Planned[] } };
+
+/** A step's planned requests as `METHOD path` (query left out), one text per action (a for_each: one per item). */
+function plannedOf(st: StepView): string[] {
+  const text = (reqs: Planned[] | undefined) =>
+    [...new Set((reqs ?? []).map((r) => `${r.method} ${r.path.split("?")[0] ?? ""}`))].join(", ");
+  const items = st.output?.items;
+  const texts = items ? items.map((i) => text(i.output?.would_send)) : [text(st.output?.would_send)];
+  return texts.filter((t) => t !== "");
+}
+
 /**
- * One line per seed scenario: its runs, and how many of its steps ran dry, wait for an approval or were skipped by
- * their condition, from the runs the executor kept (GET /v1/runs, every page).
+ * Each seed scenario: how many runs its playbook had (how many wait for an approval), and for one of them (the first
+ * not waiting, when there is one) each step that ran dry or waits for an approval, with what it would send (`would
+ * send METHOD path`), from the runs the executor kept (GET /v1/runs, every page) and the pending approvals' plans.
  */
-async function seedScenarios(running: Running): Promise<string[]> {
+export async function seedScenarios(running: Running, approvals: readonly Approval[] = []): Promise<string[]> {
   const { api, apiToken } = running;
   if (!api || !apiToken) return [];
-  const runs: Array<{ playbook: { id: string }; steps: Record<string, { status?: string }> }> = [];
+  const runs: RunView[] = [];
   let cursor: string | undefined;
   for (let page = 0; page < 50; page++) {
     const res = await api.inject({
@@ -96,21 +120,31 @@ async function seedScenarios(running: Running): Promise<string[]> {
       headers: { authorization: `Bearer ${apiToken}` },
     });
     if (res.statusCode !== 200) return [];
-    const body = res.json<{ runs: typeof runs; next_cursor?: string }>();
+    const body = res.json<{ runs: RunView[]; next_cursor?: string }>();
     runs.push(...body.runs);
     cursor = body.next_cursor;
     if (!cursor) break;
   }
-  return SCENARIOS.map(([label, playbook]) => {
-    const mine = runs.filter((r) => r.playbook.id === playbook);
-    const steps = new Map<string, number>();
-    for (const r of mine)
-      for (const [id, st] of Object.entries(r.steps))
-        if (st.status === "dry_run" || st.status === "awaiting_approval") {
-          const key = st.status === "dry_run" ? id : `${id} (awaiting approval)`;
-          steps.set(key, (steps.get(key) ?? 0) + 1);
-        }
-    const shown = [...steps].map(([id, n]) => `${id} ${n}`).join(", ");
-    return `  ${label.padEnd(28)} ${String(mine.length).padStart(6)} run(s) of ${playbook}${shown ? `: ${shown}` : ""}`;
+  return SCENARIOS.flatMap(([label, playbook]) => {
+    // Latest first: the earliest run is the last.
+    const mine = runs.filter((r) => r.playbook.id === playbook).reverse();
+    const held = mine.filter((r) => r.status === "waiting_approval").length;
+    const first = mine.find((r) => r.status !== "waiting_approval") ?? mine[0];
+    const notes = [
+      held > 0 && held < mine.length ? `${held} waiting for approval` : "",
+      mine.length > 1 ? `one shown` : "",
+    ].filter(Boolean);
+    const head = `  ${label}: ${mine.length} run${mine.length === 1 ? "" : "s"} of ${playbook}${notes.length ? ` (${notes.join("; ")})` : ""}`;
+    if (!first) return [head];
+    const steps: string[] = [];
+    for (const [id, st] of Object.entries(first.steps)) {
+      if (st.status !== "dry_run" && st.status !== "awaiting_approval") continue;
+      const waits = st.status === "awaiting_approval" ? "awaiting approval, then " : "";
+      const approval = st.approval_id === undefined ? undefined : approvals.find((a) => a.id === st.approval_id);
+      const planned = approval ? plannedOf({ output: approval.plan ?? {} }) : plannedOf(st);
+      if (planned.length === 0) steps.push(`    ${id.padEnd(22)} ${waits}would run (no request to show)`);
+      for (const p of planned) steps.push(`    ${id.padEnd(22)} ${waits}would send ${p}`);
+    }
+    return [head, ...steps];
   });
 }

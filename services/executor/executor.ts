@@ -595,7 +595,15 @@ export class Executor {
         r.record ? [r.record] : [],
       );
     }
-    const bound = this.boundFor(step, pb.file);
+    const base = this.boundFor(step, pb.file);
+    const bound: Bound =
+      ready.dryFrom && !base.dryRun
+        ? {
+            ...base,
+            dryRun: true,
+            dryReason: `planned from the dry run of step ${ready.dryFrom.join(", ")}: runs dry too, nothing is sent`,
+          }
+        : base;
     const items: ItemRun[] = [];
     const records: AuditRecord[] = [];
     const queue = [...ready.items];
@@ -801,7 +809,9 @@ export class Executor {
         const error = outcome.error && { ...outcome.error, message: redactUrls(outcome.error.message) };
         const descriptor = this.bound.get(step.connector)?.descriptor.actions[step.action];
         const response =
-          outcome.status === "dry_run" ? withPlan(outcome.response, descriptor, params) : outcome.response;
+          outcome.status === "dry_run"
+            ? withSample(withPlan(outcome.response, descriptor, params), descriptor, params)
+            : outcome.response;
         const record: AuditRecord = {
           id: actionId,
           decision_id: decision.id,
@@ -934,6 +944,17 @@ function withPlan(
   if (!action?.preview || !("value" in params)) return response;
   const input = action.input.safeParse(params.value);
   return input.success ? { ...response, would_send: action.preview(input.data) } : response;
+}
+
+/** A dry run's response with the action's sample output (ActionDescriptor.sample), for later steps to plan on. */
+function withSample(
+  response: Record<string, unknown> | undefined,
+  action: ConnectorDescriptor["actions"][string] | undefined,
+  params: StepContext["params"],
+): Record<string, unknown> | undefined {
+  if (!action?.sample || !("value" in params)) return response;
+  const input = action.input.safeParse(params.value);
+  return input.success ? { ...action.sample(input.data), ...response, sample: true } : response;
 }
 
 /**

@@ -67,6 +67,51 @@ describe("planner", () => {
     assert.deepEqual(ids(plan(pb, { lookup: done(1), contain: done(2), ticket: done(3) })), ["notify"]);
   });
 
+  test("a step planned from a dry run runs dry: items or params from a dry-run output, a condition true only with it", () => {
+    const dry = (finished: number, output: Record<string, unknown> = {}): StepRun => ({
+      state: "succeeded",
+      status: "dry_run",
+      attempts: 0,
+      output,
+      finished,
+    });
+    const score = (id: string) => ({
+      fact: "steps",
+      path: `$.${id}.output.score`,
+      operator: "greaterThanInclusive",
+      value: 90,
+    });
+    const wasDry = (id: string) => ({ fact: "steps", path: `$.${id}.status`, operator: "equal", value: "dry_run" });
+    const pb = book([
+      step("a", { needs: [] }),
+      step("b", { needs: [] }),
+      step("block", { needs: ["a", "b"], if: { any: [score("a"), score("b"), { all: [wasDry("a"), wasDry("b")] }] } }),
+      step("each", { needs: ["a"], for_each: "steps.a.output.copies", params: { copy: "{{item}}" } }),
+      step("says", { needs: ["a"], params: { title: "{{steps.a.output.score}}" } }),
+      step("plain", { needs: ["a"] }),
+    ]);
+    const readyOf = (p: ReturnType<typeof plan>, id: string) => p.ready.find((r) => r.step.id === id);
+    const dryFrom = (p: ReturnType<typeof plan>, id: string) => {
+      const r = readyOf(p, id);
+      return r?.kind === "run" ? r.dryFrom : undefined;
+    };
+    // Both lookups dry: the block holds only through their dry_run status, so it is planned dry.
+    const bothDry = plan(pb, { a: dry(1, { copies: ["x", "y"], score: 0 }), b: dry(2) });
+    assert.deepEqual(dryFrom(bothDry, "block"), ["a", "b"]);
+    assert.deepEqual(dryFrom(bothDry, "each"), ["a"]);
+    const each = readyOf(bothDry, "each");
+    assert.equal(each?.kind === "run" ? each.items.length : 0, 2);
+    assert.deepEqual(dryFrom(bothDry, "says"), ["a"]);
+    assert.equal(dryFrom(bothDry, "plain"), undefined, "needing a dry step without reading it is not planning from it");
+    // One lookup answered live with a bad score: the block holds without the dry one, and runs as configured.
+    const live = plan(pb, { a: dry(1, { copies: [] }), b: done(2, { score: 95 }) });
+    assert.equal(dryFrom(live, "block"), undefined);
+    // One answered clean, the other dry: neither says bad, not both are dry: no block.
+    const clean = plan(pb, { a: dry(1, { copies: [] }), b: done(2, { score: 3 }) });
+    assert.equal(readyOf(clean, "block"), undefined);
+    assert.equal(clean.settled.find((x) => x.step === "block")?.status, "skipped_condition");
+  });
+
   test("params template from earlier steps' outputs", () => {
     const pb = book([
       step("lookup", { needs: [] }),

@@ -25,6 +25,8 @@ export interface PreparedPlaybook {
   readonly hash: string;
   readonly deps: ReadonlyArray<{ readonly ids: readonly string[]; readonly implicit: boolean }>;
   readonly conditions: ReadonlyArray<Predicate | undefined>;
+  /** Per step, the earlier steps whose output it reads: in its `if`, its `for_each`, its params. */
+  readonly reads: ReadonlyArray<StepReads>;
   /** Whether a step reads the decision's incident (so the executor looks it up). */
   readonly readsIncident: boolean;
 }
@@ -50,8 +52,40 @@ export function preparePlaybook(file: PlaybookFile): PreparedPlaybook {
     hash: playbookHash(file),
     deps: file.steps.map((_s, i) => dependenciesOf(file.steps, i)),
     conditions,
+    reads: file.steps.map(readsOf),
     readsIncident: /\{\{\s*incident\b|"fact":"incident"|"for_each":"incident\./.test(text),
   };
+}
+
+/** The steps a step reads the output of: in its condition, and in its for_each or params (its items, its request). */
+export interface StepReads {
+  readonly condition: readonly string[];
+  readonly items: readonly string[];
+}
+
+/** The step id of a `steps` fact path (`$.find.output.copies` → find). */
+const stepOfPath = (path: unknown): string | undefined =>
+  typeof path === "string" ? /^\$\.?([^.[\]]+)/.exec(path)?.[1] : undefined;
+
+function readsOf(step: PlaybookStep): StepReads {
+  const condition = new Set<string>();
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node && typeof node === "object") {
+      const n = node as Record<string, unknown>;
+      if (n["fact"] === "steps") {
+        const id = stepOfPath(n["path"]);
+        if (id) condition.add(id);
+      }
+      Object.values(n).forEach(walk);
+    }
+  };
+  walk(step.if);
+  const items = new Set<string>();
+  const each = /^steps\.([^.]+)/.exec(step.for_each ?? "")?.[1];
+  if (each) items.add(each);
+  for (const m of JSON.stringify(step.params ?? {}).matchAll(/\{\{\s*steps\.([^.}\s]+)/g)) items.add(m[1] as string);
+  return { condition: [...condition], items: [...items] };
 }
 
 /** One action a ready step would send: the step, or one item of its for_each. */
@@ -64,7 +98,16 @@ export interface PlannedItem {
 
 /** What to do with a ready step. */
 export type ReadyStep =
-  | { readonly kind: "run"; readonly step: PlaybookStep; readonly items: readonly PlannedItem[] }
+  | {
+      readonly kind: "run";
+      readonly step: PlaybookStep;
+      readonly items: readonly PlannedItem[];
+      /**
+       * The dry-run steps this step was planned from (their sample outputs, their dry_run status): it runs dry
+       * too, whatever its connector, so that nothing real is sent on the strength of an answer no vendor gave.
+       */
+      readonly dryFrom?: readonly string[];
+    }
   /** Behind an approval gate with no verdict yet: record the pending approval. */
   | { readonly kind: "request_approval"; readonly step: PlaybookStep; readonly gate: Gate }
   /** Its approval was denied (or expired with on_expiry: deny): record that, run nothing. */
@@ -265,6 +308,22 @@ export function planRun(input: PlanInput): Plan {
       }
       const data = { ...input.data, steps: stepsData(Object.fromEntries(states)) };
       const cond = playbook.conditions[i];
+      const reads = playbook.reads[i] as StepReads;
+      const isDry = (id: string) => stateOfStep(id).status === "dry_run";
+      // Planned from a dry run: items or params from a dry-run step's (sample) output; or a condition that holds
+      // only with the dry-run steps' outputs (without them, as when nothing answered, it is false).
+      const dryFrom = new Set(reads.items.filter(isDry));
+      const dryCondition = reads.condition.filter(isDry);
+      if (cond && dryCondition.length > 0) {
+        const without = Object.fromEntries([...states].filter(([id]) => !dryCondition.includes(id)));
+        let holdsWithout: boolean;
+        try {
+          holdsWithout = cond({ ...input.data, steps: stepsData(without) });
+        } catch {
+          holdsWithout = false;
+        }
+        if (!holdsWithout) for (const id of dryCondition) dryFrom.add(id);
+      }
       if (cond) {
         let holds: boolean;
         try {
@@ -313,7 +372,7 @@ export function planRun(input: PlanInput): Plan {
         changed = true;
         continue;
       }
-      ready.push({ kind: "run", step, items });
+      ready.push({ kind: "run", step, items, ...(dryFrom.size > 0 ? { dryFrom: [...dryFrom] } : {}) });
     }
   }
 

@@ -96,6 +96,14 @@ export interface ActionDescriptor<C, I = unknown> {
    * them in its audit record so the operator sees exactly what a configured connector would do.
    */
   preview?(input: I): readonly PlannedRequest[];
+  /**
+   * What a dry run answers in place of the vendor, for the steps after it to plan on: the shape `run` returns, with
+   * the `{placeholders}` of `preview` where only the vendor knows (a message copy's id). Kept in the dry-run
+   * record's response with `sample: true`; a step planned from it runs dry too (plan.ts, dryFrom). An action
+   * without one answers nothing a later step can iterate over. Never a verdict: an enrichment's sample names no
+   * score, the playbook says what a dry run of it should lead to.
+   */
+  sample?(input: I): Record<string, unknown>;
 }
 
 export interface ConnectorDescriptor<C = unknown> {

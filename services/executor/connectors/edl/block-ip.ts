@@ -16,6 +16,8 @@ export const blockIp = action({
     return { done: r.listed, response: { list: input.list, entry: input.ip, ...r } };
   },
   run: async (client: EdlClient, { input }) => client.block(input.list, input.ip, input.ttl),
+  // Riposte's own list, not a vendor's API: the change to the list it serves at GET /v1/edl/{list}.
+  preview: (input) => [{ method: "ADD", path: `/v1/edl/${input.list}`, body: { entry: input.ip, ttl_ms: input.ttl } }],
   // Blocks within the coalescing window are added in one state operation per list.
   batch: {
     max: 5_000,

@@ -16,4 +16,5 @@ export const unblockIp = action({
     return { done: !r.listed, response: { list: input.list, entry: input.ip, ...r } };
   },
   run: async (client: EdlClient, { input }) => client.unblock(input.list, input.ip),
+  preview: (input) => [{ method: "REMOVE", path: `/v1/edl/${input.list}`, body: { entry: input.ip } }],
 });

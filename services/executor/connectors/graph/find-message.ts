@@ -5,7 +5,7 @@
  */
 import { action } from "../types.ts";
 import { FindInput } from "./mail.ts";
-import { GRAPH_REQUESTS, type GraphClient, type MessageCopy } from "./transport.ts";
+import { GRAPH_REQUESTS, ID_PLACEHOLDER, type GraphClient, type MessageCopy } from "./transport.ts";
 
 export const findMessage = action({
   classification: "enrich",
@@ -26,6 +26,18 @@ export const findMessage = action({
       count: copies.length,
       mailboxes_with_copies: [...new Set(copies.map((c) => c.mailbox))],
       no_mailbox: noMailbox,
+    };
+  },
+  // A dry run plans on one copy in each recipient's mailbox (its id unknown until the search runs): a purge and a
+  // notice per recipient.
+  sample: (input) => {
+    const mailboxes = [...new Set(input.recipients.map((r) => r.toLowerCase()))];
+    return {
+      internet_message_id: input.message_id,
+      copies: mailboxes.map((mailbox) => ({ mailbox, message_id: ID_PLACEHOLDER })),
+      count: mailboxes.length,
+      mailboxes_with_copies: mailboxes,
+      no_mailbox: [],
     };
   },
   preview: (input) =>
