@@ -10,6 +10,7 @@ import { performance } from "node:perf_hooks";
 import type { Decision } from "../../schemas/index.ts";
 import { PlaybookFile, targetKey } from "../../schemas/index.ts";
 import { CONNECTORS, Executor, Guards, defaultGuardSettings } from "../../services/executor/index.ts";
+import { HttpTransport } from "../../services/executor/connectors/http.ts";
 import { MemoryBus } from "../../services/shared/bus/index.ts";
 import { topicNames } from "../../services/shared/config.ts";
 import { silentLogger } from "../../services/shared/log.ts";
@@ -60,16 +61,19 @@ const PLAYBOOK = PlaybookFile.parse({
 
 const hex32 = (i: number) => i.toString(16).padStart(32, "0");
 
-/** Bare POSTs to a local server, `concurrency` at a time for `seconds`: the HTTP ceiling of this process. */
+/**
+ * Bare POSTs to a local fake through the connectors' own HTTP transport (keep-alive), `concurrency` at a time for
+ * `seconds`: the HTTP ceiling of this process, client and fake included.
+ */
 async function rawRequestsPerSecond(url: string, concurrency: number, seconds: number): Promise<number> {
+  const transport = new HttpTransport("baseline", url);
   let n = 0;
   const start = performance.now();
   const end = start + seconds * 1000;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < end) {
-        const res = await fetch(`${url}/baseline`, { method: "POST", body: "{}" });
-        await res.text();
+        await transport.send({ method: "POST", path: "/baseline", json: {} });
         n++;
       }
     }),
@@ -149,6 +153,7 @@ export async function benchPlaybooks(opts: PlaybooksOptions): Promise<Row> {
     const requestsBefore =
       vendors.edr.requests.length + vendors.webhook.requests.length + vendors.slack.requests.length;
     const start = performance.now();
+    const cpu0 = process.cpuUsage();
     const deadline = start + opts.seconds * 1000;
     let done = 0;
     await Promise.all(
@@ -160,6 +165,8 @@ export async function benchPlaybooks(opts: PlaybooksOptions): Promise<Row> {
       }),
     );
     const seconds = (performance.now() - start) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuPerRunUs = (cpu.user + cpu.system) / Math.max(1, done);
     const mem = memory.finish();
     const requests =
       vendors.edr.requests.length + vendors.webhook.requests.length + vendors.slack.requests.length - requestsBefore;
@@ -168,7 +175,7 @@ export async function benchPlaybooks(opts: PlaybooksOptions): Promise<Row> {
     const failed = runs.runs.filter((r) => r.status !== "succeeded").length;
     const rate = done / seconds;
     progress(
-      `  playbooks: ${fmtRate(rate, "runs")}, ${Math.round(requests / seconds)} vendor requests/s (bare HTTP ${Math.round(ceiling)}/s)`,
+      `  playbooks: ${fmtRate(rate, "runs")}, ${Math.round(requests / seconds)} vendor requests/s (bare HTTP ${Math.round(ceiling)}/s), CPU ${Math.round(cpuPerRunUs)} µs a run`,
     );
     return {
       id: opts.id,
@@ -185,7 +192,8 @@ export async function benchPlaybooks(opts: PlaybooksOptions): Promise<Row> {
       notes:
         `4-step graph (lookup ∥ ticket → contain with the lookup's device id → notify) against local CrowdStrike, ` +
         `webhook and Slack fakes over HTTP in this process, embedded state and bus, ${opts.concurrency} runs in ` +
-        `flight; ${done.toLocaleString("en-US")} runs in ${seconds.toFixed(1)} s, ${Math.round(requests / done)} ` +
+        `flight; ${done.toLocaleString("en-US")} runs in ${seconds.toFixed(1)} s, CPU (user+sys, executor and fakes) ` +
+        `${Math.round(cpuPerRunUs).toLocaleString("en-US")} µs a run, ${Math.round(requests / done)} ` +
         `vendor requests per run (${Math.round(requests / seconds).toLocaleString("en-US")}/s); ` +
         `${failed} of the last 200 runs not succeeded; baseline: bare HTTP requests to a fake in this process ` +
         `${Math.round(ceiling).toLocaleString("en-US")}/s, i.e. at most ${Math.round(ceiling / Math.max(1, requests / done))} ` +
