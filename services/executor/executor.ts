@@ -838,9 +838,11 @@ export class Executor {
           trace_id: traceIdOf(span),
           ...(extra.approval ? { approval: extra.approval } : {}),
         };
+        // Serialized once: the same text is stored with the claim and published.
+        const text = JSON.stringify(record);
         if (outcome.release) await claim.release();
-        else await claim.complete(JSON.stringify(record));
-        await this.publishAudit(record, entity, headersFor(span));
+        else await claim.complete(text);
+        await this.publishAudit(record, entity, headersFor(span), text);
         metrics.inc("executor_actions_total");
         metrics.count("riposte_actions_total", {
           [LABEL.connector]: step.connector,
@@ -876,8 +878,13 @@ export class Executor {
     );
   }
 
-  private async publishAudit(record: AuditRecord, entity: string, headers: Record<string, string>): Promise<void> {
-    await this.deps.bus.publish(this.deps.topics.actions, [{ key: entity, value: JSON.stringify(record), headers }]);
+  private async publishAudit(
+    record: AuditRecord,
+    entity: string,
+    headers: Record<string, string>,
+    text: string = JSON.stringify(record),
+  ): Promise<void> {
+    await this.deps.bus.publish(this.deps.topics.actions, [{ key: entity, value: text, headers }]);
   }
 
   private templateData(decision: Decision): Record<string, unknown> {
