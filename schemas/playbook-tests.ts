@@ -34,6 +34,25 @@ export const MockAnswer = z
   });
 export type MockAnswer = z.infer<typeof MockAnswer>;
 
+/** The verdict a test gives a gated step's approval. */
+export const ApprovalAnswer = z.union([
+  z.enum(["approve", "deny", "expire"]),
+  z
+    .strictObject({
+      verdict: z.enum(["approve", "deny", "expire"]),
+      /** Who decided (the audit record's approval.by; default playbook-test). */
+      by: z.string().min(1).optional(),
+      comment: z.string().max(500).optional(),
+      /** For expire: the gate's on_expiry for this test instead of the playbook's. */
+      on_expiry: z.enum(["deny", "proceed"]).optional(),
+    })
+    .refine((a) => a.on_expiry === undefined || a.verdict === "expire", {
+      message: "on_expiry: only with verdict: expire",
+      path: ["on_expiry"],
+    }),
+]);
+export type ApprovalAnswer = z.infer<typeof ApprovalAnswer>;
+
 export const PlaybookTest = z.strictObject({
   name: z.string().min(1),
   description: z.string().optional(),
@@ -59,6 +78,13 @@ export const PlaybookTest = z.strictObject({
    * output the action's dry-run sample when it declares one; the steps planned from it run dry too.
    */
   unconfigured: z.array(z.string().min(1)).default([]),
+  /**
+   * The verdict of each gated step's approval, by step id: approve, deny or expire (the gate's on_expiry applies;
+   * `{verdict: expire, on_expiry: proceed}` tries the other one). Given when the step waits for it, one step at a
+   * time in the order they wait; expire moves the test's clock past the approval's expiry (and the decision's age
+   * with it) and lets the expiry sweep decide. A gated step with no verdict here keeps waiting.
+   */
+  approvals: z.record(z.string().min(1), ApprovalAnswer).default({}),
   /** Containment is paused (the kill switch is on) during the test. */
   kill_switch: z.boolean().default(false),
   expect: z.strictObject({

@@ -36,6 +36,7 @@ async function problemsOf(text: string): Promise<{ file: string; lines: string[]
   cpSync("rules", dir, { recursive: true, filter: (src) => src !== join("rules", "playbooks", "tests") });
   mkdirSync(join(dir, "playbooks", "tests"));
   writeFileSync(join(dir, "playbooks", "two-step.yaml"), TWO_STEP);
+  writeFileSync(join(dir, "playbooks", "gated.yaml"), GATED);
   const file = join(dir, "playbooks", "tests", "case.yaml");
   writeFileSync(file, text);
   const report = await runPlaybookTests(dir);
@@ -57,6 +58,31 @@ steps:
     params: { title: "Blocked {{target.value}}", decision: "{{decision.id}}" }
     on_failure: continue
 `;
+
+/** A suspension behind an approval gate (expires after 30 min, then denied), the channel told after it. */
+const GATED = `id: gated
+version: 1
+name: Gated
+steps:
+  - id: suspend
+    connector: okta
+    action: suspend_user
+    params: { user: "{{target.value}}" }
+    approval: { roles: [approver], expires: 30m, on_expiry: deny }
+  - id: notify
+    connector: slack
+    action: post_message
+    params: { title: "{{target.value}}", decision: "{{decision.id}}" }
+`;
+
+const gated = (approvals: string, expect: string) => `tests:
+  - name: g
+    playbook: gated
+    decision:
+      target: { type: user, value: j.doe@example.com }
+    approvals: ${approvals}
+    expect:
+${expect}`;
 
 const blockIp = (expect: string, answers = "") => `tests:
   - name: t
@@ -145,6 +171,59 @@ test("an unknown playbook, an answer for no step and a malformed answer are prob
   );
   assert.equal(bad.lines.length, 1);
   assert.match(bad.lines[0] ?? "", /case\.yaml:8:7: tests\.0\.answers\.block: an answer is one of output:/);
+});
+
+test("approvals: approve runs the gated step, deny and expire (on_expiry deny) stop it, expire with proceed runs it", async () => {
+  const cases: Array<[string, string]> = [
+    [
+      "{ suspend: { verdict: approve, by: alice } }",
+      "status: succeeded, steps: [{ suspend: succeeded }, { notify: succeeded }], calls: { suspend: 1, notify: 1 }",
+    ],
+    [
+      "{ suspend: deny }",
+      "status: denied, steps: [{ suspend: denied }, { notify: skipped_denied }], calls: { suspend: 0, notify: 0 }",
+    ],
+    [
+      "{ suspend: expire }",
+      "status: denied, steps: [{ suspend: expired }, { notify: skipped_denied }], calls: { suspend: 0, notify: 0 }",
+    ],
+    [
+      "{ suspend: { verdict: expire, on_expiry: proceed } }",
+      "status: succeeded, steps: [{ suspend: succeeded }, { notify: succeeded }], calls: { suspend: 1, notify: 1 }",
+    ],
+    ["{}", "status: waiting_approval, steps: [{ suspend: awaiting_approval }], calls: { suspend: 0, notify: 0 }"],
+  ];
+  for (const [approvals, expect] of cases) {
+    const { lines } = await problemsOf(gated(approvals, `      { ${expect} }\n`));
+    assert.deepEqual(lines, [], `${approvals} → ${expect}`);
+  }
+  // A wrong expectation after a verdict is reported like any other.
+  const wrong = await problemsOf(
+    gated("{ suspend: deny }", "      { status: succeeded, steps: [{ suspend: succeeded }] }\n"),
+  );
+  assert.deepEqual(wrong.lines, [
+    `${wrong.file}:8:9: test "g": the run ended denied, expected succeeded`,
+    `${wrong.file}:8:28: test "g": steps ended as suspend: denied, notify: skipped_denied; expected suspend: succeeded`,
+  ]);
+});
+
+test("approvals: a verdict for no step, for a step that never waited, an on_expiry with no gate are problems", async () => {
+  const ok = "      { status: succeeded, steps: [{ suspend: succeeded }, { notify: succeeded }] }\n";
+  const unknown = await problemsOf(gated("{ suspnd: approve }", ok));
+  assert.deepEqual(unknown.lines, [`${unknown.file}:6:18: test "g": approvals: "suspnd" is not a step of gated`]);
+  const never = await problemsOf(gated("{ suspend: approve, notify: approve }", ok));
+  assert.deepEqual(never.lines, [
+    `${never.file}:6:36: test "g": step notify never waited for approval: its verdict was not used`,
+  ]);
+  const noGate = await problemsOf(gated("{ suspend: approve, notify: { verdict: expire, on_expiry: proceed } }", ok));
+  assert.equal(noGate.lines.length, 1);
+  assert.match(
+    noGate.lines[0] ?? "",
+    /case\.yaml:6:\d+: test "g": approvals: step "notify" has no approval gate of its own/,
+  );
+  const bad = await problemsOf(gated("{ suspend: { verdict: approve, on_expiry: proceed } }", ok));
+  assert.equal(bad.lines.length, 1);
+  assert.match(bad.lines[0] ?? "", /tests\.0\.approvals\.suspend/);
 });
 
 test("no test files: exit 1 and says where it looked", async () => {

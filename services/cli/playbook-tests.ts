@@ -10,7 +10,14 @@ import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { z } from "zod";
 import type { PlaybookFile } from "../../schemas/index.ts";
-import { PlaybookTestFile, targetKey, type Decision, type MockAnswer, type PlaybookTest } from "../../schemas/index.ts";
+import {
+  PlaybookTestFile,
+  targetKey,
+  type ApprovalAnswer,
+  type Decision,
+  type MockAnswer,
+  type PlaybookTest,
+} from "../../schemas/index.ts";
 import {
   CONNECTORS,
   Executor,
@@ -135,6 +142,16 @@ function mocksFor(
   return { connectors, playbook: { ...pb, steps } };
 }
 
+/** The playbook with the on_expiry a test gives its gated steps instead of their own. */
+function withExpiry(pb: PlaybookFile, approvals: PlaybookTest["approvals"]): PlaybookFile {
+  const steps = pb.steps.map((step) => {
+    const a = approvals[step.id];
+    if (typeof a === "string" || a?.on_expiry === undefined || !step.approval) return step;
+    return { ...step, approval: { ...step.approval, on_expiry: a.on_expiry } };
+  });
+  return { ...pb, steps };
+}
+
 /** The steps of a run as the test lists them: `{id: status}` in the order they ended (waiting ones last). */
 function endedSteps(run: RunDoc): Array<Record<string, string>> {
   return Object.entries(run.steps)
@@ -181,12 +198,25 @@ async function runTest(
       broken = true;
     }
   });
+  for (const [key, answer] of Object.entries(test.approvals)) {
+    const step = pb.steps.find((s) => s.id === key);
+    if (!step) {
+      problems.push({ ...here("approvals", key), message: `${label}: approvals: "${key}" is not a step of ${pb.id}` });
+      broken = true;
+    } else if (typeof answer !== "string" && answer.on_expiry && !step.approval) {
+      problems.push({
+        ...here("approvals", key, "on_expiry"),
+        message: `${label}: approvals: step "${key}" has no approval gate of its own (approval: in the playbook) whose on_expiry could change`,
+      });
+      broken = true;
+    }
+  }
   if (broken) return false;
 
   let clock = START;
   const now = () => ++clock;
   const calls = new Map<string, number>();
-  const mocked = mocksFor(pb, test.answers, calls, new Set(test.unconfigured));
+  const mocked = mocksFor(withExpiry(pb, test.approvals), test.answers, calls, new Set(test.unconfigured));
   const bus = new MemoryBus();
   const topics = topicNames("playbook-test");
   const state = new MemoryState({ now });
@@ -246,6 +276,43 @@ async function runTest(
         timestamp: START,
       },
     ]);
+    // The verdicts: each gated step that waits and has one gets it, in the order the steps wait, until none is left.
+    const given = new Set<string>();
+    for (;;) {
+      const waiting = await ex.runs.get(runIdOf(id));
+      const next = Object.entries(waiting?.steps ?? {}).find(
+        ([sid, s]) => s.state === "waiting_approval" && s.approval_id && test.approvals[sid] && !given.has(sid),
+      );
+      if (!next) break;
+      const [sid, s] = next;
+      given.add(sid);
+      const answer = test.approvals[sid] as ApprovalAnswer;
+      const verdict = typeof answer === "string" ? answer : answer.verdict;
+      const approvalId = s.approval_id as string;
+      if (verdict === "expire") {
+        const doc = await ex.gates.store.get(approvalId);
+        clock = Math.max(clock, doc?.pending.expires_at ?? clock);
+        await ex.gates.sweep();
+        continue;
+      }
+      const decided = await ex.gates.store.decide(approvalId, {
+        verdict: verdict === "approve" ? "approved" : "denied",
+        by: (typeof answer === "string" ? undefined : answer.by) ?? "playbook-test",
+        ...(typeof answer !== "string" && answer.comment !== undefined ? { comment: answer.comment } : {}),
+      });
+      if (!decided.ok) throw new RiposteError("RIPOSTE_INTERNAL", `approval of ${sid}: ${decided.reason}`);
+      await ex.handleApprovals([
+        {
+          topic: topics.approvals,
+          partition: 0,
+          offset: "0",
+          key: approvalId,
+          value: Buffer.from(JSON.stringify(decided.verdict)),
+          headers: {},
+          timestamp: clock,
+        },
+      ]);
+    }
     const run = await ex.runs.get(runIdOf(id));
     if (!run) {
       problems.push({
@@ -264,6 +331,8 @@ async function runTest(
     const got = endedSteps(run);
     if (JSON.stringify(got) !== JSON.stringify(test.expect.steps))
       fail(["expect", "steps"], `steps ended as ${show(got)}; expected ${show(test.expect.steps)}`);
+    for (const sid of Object.keys(test.approvals))
+      if (!given.has(sid)) fail(["approvals", sid], `step ${sid} never waited for approval: its verdict was not used`);
     for (const [step, n] of Object.entries(test.expect.calls ?? {})) {
       const made = calls.get(step) ?? 0;
       if (made !== n) fail(["expect", "calls", step], `${step} called its connector ${made} times, expected ${n}`);

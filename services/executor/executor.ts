@@ -372,7 +372,8 @@ export class Executor {
         pb = current;
         await this.runs.keep(pb);
         // A verdict for a run with no document (its approval was recorded before runs were kept): applied at once.
-        run = this.reopen(await this.runs.save(this.newRun(decision, pb)), opts);
+        // Saved (version 1) by the first pass below, together with its first steps.
+        run = this.reopen(this.newRun(decision, pb), opts);
       } else {
         pb = await this.runs.version(run.playbook.hash);
         if (!pb) {
@@ -413,19 +414,28 @@ export class Executor {
             finished: now,
           };
         let changed = plan.settled.length > 0;
+        const starting: ReadyStep[] = [];
         for (const r of plan.ready) {
           if (inflight.has(r.step.id)) continue;
           steps[r.step.id] = { ...(steps[r.step.id] ?? { attempts: 0 }), state: "running", started: now };
-          inflight.set(r.step.id, watched(this.runReady(decision, pb, run, r, steps[r.step.id] as StepRun)));
+          starting.push(r);
           changed = true;
         }
-        if (plan.rollback && inflight.size === 0) {
-          inflight.set(ROLLBACK, watched(this.undo(decision, pb, run, plan.rollback)));
-          changed = true;
-        }
-        const status: RunDoc["status"] = inflight.size > 0 ? "running" : plan.status;
+        const rollback = plan.rollback && inflight.size === 0 && starting.length === 0 ? plan.rollback : undefined;
+        if (rollback) changed = true;
+        const launch = (from: RunDoc) => {
+          for (const r of starting)
+            inflight.set(r.step.id, watched(this.runReady(decision, pb, from, r, steps[r.step.id] as StepRun)));
+          if (rollback) inflight.set(ROLLBACK, watched(this.undo(decision, pb, from, rollback)));
+        };
+        const status: RunDoc["status"] =
+          inflight.size + starting.length + (rollback ? 1 : 0) > 0 ? "running" : plan.status;
         const ended = !isOpen(status) ? { finished: now } : {};
-        if (changed || status !== run.status)
+        // A new run is first saved with its first steps marked running (one write, not two), before any of them
+        // starts: no action is claimed for a run that is not in state. Later, steps start while the save is sent.
+        const fresh = run.version === 0;
+        if (!fresh) launch(run);
+        if (fresh || changed || status !== run.status)
           run = await this.runs.save({
             ...run,
             steps,
@@ -433,6 +443,7 @@ export class Executor {
             ...ended,
             ...(plan.aborted ? { aborted_by: plan.aborted.by, rollback: plan.aborted.rollback } : {}),
           });
+        if (fresh) launch(run);
         if (inflight.size === 0) {
           if (!isOpen(status)) this.ended(run);
           return held;
@@ -620,7 +631,7 @@ export class Executor {
         );
         if (r.record) records.push(r.record);
         items.push({
-          action_id: actionIdOf(decision.id, step.id, item.key),
+          action_id: r.actionId,
           ...(item.key !== undefined ? { item: item.key } : {}),
           ...("value" in item.params ? { request: item.params.value } : {}),
           status: r.status,
@@ -700,7 +711,7 @@ export class Executor {
       );
       if (res.record) records.push(res.record);
       items.push({
-        action_id: actionIdOf(decision.id, stepId, done.item),
+        action_id: res.actionId,
         ...(done.item !== undefined ? { item: done.item } : {}),
         request: params,
         status: res.status,
@@ -768,7 +779,7 @@ export class Executor {
     item: PlannedItem,
     run: (sc: StepContext) => Promise<StepOutcome>,
     extra: Pick<AuditRecord, "approval"> = {},
-  ): Promise<{ status: AuditStatus; record?: AuditRecord }> {
+  ): Promise<{ status: AuditStatus; record?: AuditRecord; actionId: string }> {
     const { decision } = ctx;
     const { statePrefix, metrics } = this.deps;
     const actionId = actionIdOf(decision.id, stepId, item.key);
@@ -779,9 +790,9 @@ export class Executor {
       if (begun.kind === "unfinished") await begun.claim.complete(begun.result);
       else metrics.inc("executor_replays_skipped_total");
       const stored = AuditRecord.safeParse(JSON.parse(begun.result || "null"));
-      if (!stored.success) return { status: "succeeded" };
+      if (!stored.success) return { status: "succeeded", actionId };
       await this.publishAudit(stored.data, entity, activeHeaders());
-      return { status: stored.data.status, record: stored.data };
+      return { status: stored.data.status, record: stored.data, actionId };
     }
     const { claim } = begun;
     const started = this.now();
@@ -837,9 +848,11 @@ export class Executor {
           trace_id: traceIdOf(span),
           ...(extra.approval ? { approval: extra.approval } : {}),
         };
+        // Serialized once: the same text is stored with the claim and published.
+        const text = JSON.stringify(record);
         if (outcome.release) await claim.release();
-        else await claim.complete(JSON.stringify(record));
-        await this.publishAudit(record, entity, headersFor(span));
+        else await claim.complete(text);
+        await this.publishAudit(record, entity, headersFor(span), text);
         metrics.inc("executor_actions_total");
         metrics.count("riposte_actions_total", {
           [LABEL.connector]: step.connector,
@@ -870,13 +883,18 @@ export class Executor {
         if (GUARD_STATUSES.includes(outcome.status as (typeof GUARD_STATUSES)[number]))
           this.deps.log.warn(line, "action held back by a guard");
         else this.deps.log.info(line, "action");
-        return { status: outcome.status, record };
+        return { status: outcome.status, record, actionId };
       },
     );
   }
 
-  private async publishAudit(record: AuditRecord, entity: string, headers: Record<string, string>): Promise<void> {
-    await this.deps.bus.publish(this.deps.topics.actions, [{ key: entity, value: JSON.stringify(record), headers }]);
+  private async publishAudit(
+    record: AuditRecord,
+    entity: string,
+    headers: Record<string, string>,
+    text: string = JSON.stringify(record),
+  ): Promise<void> {
+    await this.deps.bus.publish(this.deps.topics.actions, [{ key: entity, value: text, headers }]);
   }
 
   private templateData(decision: Decision): Record<string, unknown> {

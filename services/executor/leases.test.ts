@@ -330,6 +330,58 @@ describe("containment leases", () => {
     assert.equal((await second.leases.list(0, 10)).length, 1, "still one lease");
   });
 
+  test("the lease store blips after the vendor contained: the lease is taken in place, then lifts once", async () => {
+    // The first two attempts at storing the lease fail as a Redis blip would; the third goes through.
+    const failing = Object.create(state) as MemoryState;
+    let opens = 0;
+    failing.leaseOpen = async (...args) => {
+      if (++opens <= 2) throw new RiposteError("RIPOSTE_STATE_UNAVAILABLE", "Redis leaseOpen failed: blip");
+      return state.leaseOpen(...args);
+    };
+    const ex = executor(failing);
+    await ex.handle([msg(decision("d1"))]);
+    assert.equal(opens, 3, "retried in place");
+    assert.equal(calls("contain"), 1, "one contain call");
+    const leases = await ex.leases.list(0, 10);
+    assert.equal(leases.length, 1, "one lease");
+    assert.equal(leases[0]?.status, "active");
+    await settle();
+    assert.equal(records.length, 1);
+    assert.equal(records[0]?.["status"], "succeeded");
+    const lease = (records[0]?.["response"] as Record<string, unknown>)["lease"] as Record<string, unknown>;
+    assert.equal(lease["id"], leases[0]?.id, "the audit record names the lease, no 'by hand'");
+    assert.equal(lease["error"], undefined);
+    clock += HOUR;
+    assert.equal(await ex.leaseScheduler.sweep(), 1);
+    assert.equal(await ex.leaseScheduler.sweep(), 0);
+    assert.equal(calls("lift_containment"), 1, "one release, at the lease's end");
+    assert.equal(calls("contain"), 1);
+    assert.deepEqual(await ex.leases.list(0, 10), []);
+  });
+
+  test("the lease store stays down after the vendor contained: audited for a person, and the target stays held", async () => {
+    const failing = Object.create(state) as MemoryState;
+    let opens = 0;
+    failing.leaseOpen = async () => {
+      opens++;
+      throw new RiposteError("RIPOSTE_STATE_UNAVAILABLE", "Redis leaseOpen failed: down");
+    };
+    const ex = executor(failing);
+    await ex.handle([msg(decision("d1"))]);
+    assert.ok(opens > 1 && opens <= 10, `bounded retries in place (${opens})`);
+    assert.equal(calls("contain"), 1);
+    await settle();
+    assert.equal(records[0]?.["status"], "succeeded", "the vendor did contain it");
+    const lease = (records[0]?.["response"] as Record<string, unknown>)["lease"] as Record<string, unknown>;
+    assert.match(String(lease["error"]), /could not be stored .*run crowdstrike\.lift_containment by hand/);
+    assert.deepEqual(await ex.leases.list(0, 10), []);
+    // The hold taken before the call still keeps a second containment of the target out for the lease's TTL.
+    await ex.handle([msg(decision("d2"))]);
+    await settle();
+    assert.equal(records[1]?.["status"], "skipped_lease");
+    assert.equal(calls("contain"), 1);
+  });
+
   test("the kill switch does not hold a lift back", async () => {
     const ex = executor();
     await ex.handle([msg(decision("d1"))]);

@@ -17,8 +17,8 @@ import { eventually, requireRedis, uniquePrefix } from "../../test/support/env.t
 import { CONNECTORS } from "./connectors/index.ts";
 import { ApprovalStore } from "./approvals.ts";
 import { Executor } from "./executor.ts";
-import { playbookHash } from "./plan.ts";
-import { runIdOf } from "./runs.ts";
+import { playbookHash, preparePlaybook } from "./plan.ts";
+import { RunStore, runIdOf } from "./runs.ts";
 
 const DEVICE = "0123456789abcdef0123456789abcdef";
 const OTHER = "fedcba9876543210fedcba9876543210";
@@ -469,4 +469,32 @@ describe("durable playbook runs against vendor fakes", () => {
     assert.equal(v.slack.posts().length, 1);
     assert.equal(await second.reap(), 0, "nothing left to reap");
   });
+});
+
+test("runs starting together keep their playbook version in state with one write; a failed write is tried again", async () => {
+  const state = new MemoryState();
+  let writes = 0;
+  let fail = true;
+  const counting = Object.create(state) as MemoryState;
+  counting.setValue = async (...args) => {
+    writes++;
+    if (fail) throw new Error("blip");
+    return state.setValue(...args);
+  };
+  const store = new RunStore({ state: counting, prefix: "keep" });
+  const pb = preparePlaybook(
+    PlaybookSchema.parse({
+      id: "k",
+      version: 1,
+      name: "k",
+      steps: [{ id: "a", connector: "slack", action: "post_message", params: { title: "x" } }],
+    }),
+  );
+  await assert.rejects(Promise.all([store.keep(pb), store.keep(pb)]), /blip/);
+  assert.equal(writes, 1, "one write for both");
+  fail = false;
+  await Promise.all(Array.from({ length: 10 }, () => store.keep(pb)));
+  await store.keep(pb);
+  assert.equal(writes, 2, "tried again once after the failure, then known");
+  assert.equal((await new RunStore({ state, prefix: "keep" }).version(pb.hash))?.hash, pb.hash);
 });

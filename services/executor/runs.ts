@@ -39,6 +39,8 @@ export class RunStore {
   private readonly retentionMs: number;
   /** Playbook versions by hash: those stored in state by this process, and those read back. */
   private readonly versions = new Map<string, PreparedPlaybook>();
+  /** Playbook versions being written to state, by hash. */
+  private readonly keeping = new Map<string, Promise<void>>();
 
   constructor(opts: { state: StateStore; prefix: string; now?: () => number; retentionMs?: number }) {
     this.state = opts.state;
@@ -127,11 +129,21 @@ export class RunStore {
     return stateKey(this.prefix, `playbook:${hash}`, "version", hash);
   }
 
-  /** Keeps a playbook version in state (once per process and hash), so runs that started with it can resume. */
+  /**
+   * Keeps a playbook version in state (once per process and hash), so runs that started with it can resume. Runs
+   * starting at the same time share the one write in flight; a failed write is tried again by the next run.
+   */
   async keep(pb: PreparedPlaybook): Promise<void> {
     if (this.versions.has(pb.hash)) return;
-    await this.state.setValue(this.versionKey(pb.hash), JSON.stringify(pb.file));
-    this.versions.set(pb.hash, pb);
+    let writing = this.keeping.get(pb.hash);
+    if (!writing) {
+      writing = this.state
+        .setValue(this.versionKey(pb.hash), JSON.stringify(pb.file))
+        .then(() => void this.versions.set(pb.hash, pb))
+        .finally(() => this.keeping.delete(pb.hash));
+      this.keeping.set(pb.hash, writing);
+    }
+    await writing;
   }
 
   /** The playbook version a run started with, by its hash; undefined when state no longer has it. */

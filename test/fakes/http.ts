@@ -27,6 +27,8 @@ export interface FakeServer {
   readonly requests: Recorded[];
   /** Faults answered, in order, before the handler (one per request), e.g. a 429 then a 500. */
   readonly faults: Fault[];
+  /** How many TCP connections clients opened so far (keep-alive reuses them). */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -61,12 +63,15 @@ export async function startFake(handler: (req: Recorded) => Reply): Promise<Fake
       else send();
     });
   });
+  let connections = 0;
+  server.on("connection", () => connections++);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
     faults,
+    connections: () => connections,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

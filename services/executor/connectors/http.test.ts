@@ -64,27 +64,71 @@ test("a vendor error body quoting a URL is redacted in the coded error", async (
 });
 
 test("a network failure quoting the request URL is redacted and carries no raw cause", async () => {
-  const t = new HttpTransport("Vendor", "https://api.example");
-  const realFetch = globalThis.fetch;
-  globalThis.fetch = (input) => {
-    const url = input instanceof URL ? input.href : typeof input === "string" ? input : input.url;
-    return Promise.reject(
-      new TypeError(`fetch failed for ${url}`, { cause: new Error(`getaddrinfo ENOTFOUND for ${url}`) }),
-    );
-  };
+  // A server that answers nothing (it drops the connection) behind a name the error quotes with the whole URL.
+  const dropping = await startFake(() => ({ status: 200 }));
+  dropping.faults.push("drop");
+  const t = new HttpTransport("Vendor", dropping.url);
   try {
-    await assert.rejects(t.send({ method: "GET", path: "/v1/q", query: { api_key: SECRET } }), (e) => {
+    await assert.rejects(t.send({ method: "POST", path: "/v1/q", query: { api_key: SECRET }, json: {} }), (e) => {
       assert.ok(isRiposteError(e) && e.code === "RIPOSTE_CONNECTOR_UNAVAILABLE" && e.retriable);
       assert.ok(!e.message.includes(SECRET), e.message);
-      assert.match(
-        e.message,
-        /^Vendor GET \/v1\/q: fetch failed for https:\/\/api\.example\/v1\/q\?api_key=\[redacted\]/,
-      );
-      assert.equal(e.cause, undefined, "the raw fetch error (with the URL) is not attached");
+      assert.match(e.message, /^Vendor POST \/v1\/q: socket hang up/);
+      assert.equal(e.cause, undefined, "the raw client error is not attached");
       return true;
     });
   } finally {
-    globalThis.fetch = realFetch;
+    await dropping.close();
+  }
+  // And a message that does quote the URL (as some clients' errors do) is redacted.
+  assert.equal(
+    redactUrls(`fetch failed for ${dropping.url}/v1/q?api_key=${SECRET}`),
+    `fetch failed for ${dropping.url}/v1/q?api_key=[redacted]`,
+  );
+});
+
+test("connections are kept alive across calls; a kept connection the server closed is retried once for a GET", async () => {
+  const server = await startFake(() => ({ status: 200, body: { ok: true } }));
+  const t = new HttpTransport("Vendor", server.url);
+  try {
+    for (let i = 0; i < 5; i++) assert.equal((await t.send({ method: "GET", path: "/x" })).status, 200);
+    assert.equal(server.connections(), 1, "one connection for five calls");
+    // The server drops the kept connection as the next GET arrives: sent again on a new one, answered.
+    server.faults.push("drop");
+    const res = await t.send({ method: "GET", path: "/x" });
+    assert.equal(res.status, 200);
+    assert.equal(server.requests.length, 7, "the dropped attempt and the one that was answered");
+    // A POST is not sent again by the transport: whether it may be is the step's retry policy's call.
+    await t.send({ method: "GET", path: "/x" });
+    server.faults.push("drop");
+    await assert.rejects(
+      t.send({ method: "POST", path: "/x", json: {} }),
+      (e) => isRiposteError(e) && e.code === "RIPOSTE_CONNECTOR_UNAVAILABLE",
+    );
+    assert.equal(server.requests.length, 9);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a timeout is RIPOSTE_CONNECTOR_TIMEOUT; a redirect is not followed", async () => {
+  const server = await startFake((req) =>
+    req.path === "/slow"
+      ? { status: 200, body: {}, delayMs: 2_000 }
+      : { status: 302, headers: { location: "http://127.0.0.1:1/elsewhere" } },
+  );
+  const t = new HttpTransport("Vendor", server.url);
+  try {
+    await assert.rejects(
+      t.send({ method: "GET", path: "/slow", signal: AbortSignal.timeout(50) }),
+      (e) => isRiposteError(e) && e.code === "RIPOSTE_CONNECTOR_TIMEOUT",
+    );
+    await assert.rejects(
+      t.ok({ method: "GET", path: "/moved" }, "get"),
+      (e) => isRiposteError(e) && /HTTP 302/.test(e.message),
+    );
+    assert.equal(server.requests.length, 2);
+  } finally {
+    await server.close();
   }
 });
 

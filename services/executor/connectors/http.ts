@@ -5,8 +5,10 @@
  * every error message it produces has user info and query values replaced (see redactUrls).
  */
 import { context, propagation } from "@opentelemetry/api";
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { performance } from "node:perf_hooks";
-import { RiposteError, messageOf } from "../../shared/errors.ts";
+import { RiposteError, isRiposteError, messageOf } from "../../shared/errors.ts";
 import { ATTR, SpanKind, inSpan } from "../../shared/telemetry.ts";
 
 export interface HttpRequest {
@@ -82,9 +84,36 @@ export function observeVendorCalls(observer: VendorCallObserver | undefined): vo
   vendorCallObserver = observer;
 }
 
+/** The largest answer a vendor call reads (bounded work per call). */
+export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+/**
+ * How long an idle kept-alive connection is kept: below the usual server idle timeouts (Node 5 s, most load
+ * balancers 60 s), so the client closes it before the server would, mid-request.
+ */
+const IDLE_MS = 4_000;
+/** Methods sent again once when a reused connection turns out closed before any answer. */
+const SAFE_METHODS = new Set(["GET", "PUT", "DELETE"]);
+
+interface RawResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: string;
+}
+
+/** The error of a request written to a kept-alive connection the server had closed (nothing was answered). */
+function isStaleSocket(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return (e as { reusedSocket?: boolean }).reusedSocket === true && (code === "ECONNRESET" || code === "EPIPE");
+}
+
 export class HttpTransport {
   private readonly base: URL;
   private readonly vendor: string;
+  /** Keep-alive connection pools, one per connector instance. */
+  private readonly agents = {
+    http: new HttpAgent({ keepAlive: true, timeout: IDLE_MS, scheduling: "lifo" }),
+    https: new HttpsAgent({ keepAlive: true, timeout: IDLE_MS, scheduling: "lifo" }),
+  };
 
   /** Refuses a base URL with user info (configuration refuses it too): it would be sent and could be logged. */
   constructor(vendor: string, baseUrl: string) {
@@ -148,42 +177,110 @@ export class HttpTransport {
       headers["content-type"] = "application/x-www-form-urlencoded";
       body = new URLSearchParams(req.form as Record<string, string>).toString();
     }
-    let res: Response;
+    if (body !== undefined) headers["content-length"] = String(Buffer.byteLength(body));
+    let raw: RawResponse;
     try {
-      res = await fetch(url, {
-        method: req.method,
-        headers,
-        body: body ?? null,
-        signal: req.signal ?? null,
-        redirect: "error",
-      });
+      raw = await this.exchange(url, req.method, headers, body, req.signal);
+      // A kept-alive connection the server closed while idle fails before any answer; a safe method goes again
+      // once on a new connection (node:http's reusedSocket), anything else is the step's retry policy's to judge.
     } catch (e) {
-      const name = (e as Error).name;
-      if (name === "TimeoutError" || name === "AbortError") {
-        throw new RiposteError(
-          "RIPOSTE_CONNECTOR_TIMEOUT",
-          `${this.vendor} ${req.method} ${url.pathname}: no answer in time`,
-          { cause: e },
-        );
+      if (!isStaleSocket(e) || !SAFE_METHODS.has(req.method)) throw this.failure(e, req.method, url);
+      try {
+        raw = await this.exchange(url, req.method, headers, body, req.signal);
+      } catch (again) {
+        throw this.failure(again, req.method, url);
       }
-      // No cause: fetch's own errors may quote the full URL (query values included).
-      throw new RiposteError(
-        "RIPOSTE_CONNECTOR_UNAVAILABLE",
-        redactUrls(
-          `${this.vendor} ${req.method} ${url.pathname}: ${messageOf(e)} ${messageOf((e as Error).cause ?? "")}`.trim(),
-        ),
-      );
     }
-    const text = await res.text().catch(() => "");
+    const text = raw.body;
     let parsed: unknown = text;
-    if ((res.headers.get("content-type") ?? "").includes("json") && text !== "") {
+    if ((raw.headers.get("content-type") ?? "").includes("json") && text !== "") {
       try {
         parsed = JSON.parse(text);
       } catch {
         parsed = text;
       }
     }
-    return { status: res.status, body: parsed, headers: res.headers };
+    return { status: raw.status, body: parsed, headers: raw.headers };
+  }
+
+  /** A failed exchange as a coded error: a timeout, or the vendor unreachable (never with a raw cause). */
+  private failure(e: unknown, method: string, url: URL): RiposteError {
+    const name = (e as Error).name;
+    if (name === "TimeoutError" || name === "AbortError") {
+      return new RiposteError(
+        "RIPOSTE_CONNECTOR_TIMEOUT",
+        `${this.vendor} ${method} ${url.pathname}: no answer in time`,
+        {
+          cause: e,
+        },
+      );
+    }
+    if (isRiposteError(e)) return e;
+    // No cause: the client's own errors may quote the full URL (query values included).
+    return new RiposteError(
+      "RIPOSTE_CONNECTOR_UNAVAILABLE",
+      redactUrls(
+        `${this.vendor} ${method} ${url.pathname}: ${messageOf(e)} ${messageOf((e as Error).cause ?? "")}`.trim(),
+      ),
+    );
+  }
+
+  /**
+   * One request and its whole answer over node:http(s) with this connector's keep-alive agent (connections are
+   * reused across calls: a vendor call costs no TCP or TLS handshake). Redirects are not followed (a 3xx is
+   * returned as it is); an answer larger than MAX_RESPONSE_BYTES fails.
+   */
+  private exchange(
+    url: URL,
+    method: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<RawResponse> {
+    return new Promise<RawResponse>((resolve, reject) => {
+      const https = url.protocol === "https:";
+      const send = https ? httpsRequest : httpRequest;
+      const r = send(url, { method, headers, agent: https ? this.agents.https : this.agents.http, signal });
+      let answered = false;
+      r.on("error", (e: Error) => {
+        if (!answered && r.reusedSocket) Object.assign(e, { reusedSocket: true });
+        reject(e);
+      });
+      r.on("response", (res: IncomingMessage) => {
+        answered = true;
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on("data", (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_RESPONSE_BYTES) {
+            res.destroy();
+            reject(
+              new RiposteError(
+                "RIPOSTE_CONNECTOR_REJECTED",
+                `${this.vendor} ${method} ${url.pathname}: answer larger than ${MAX_RESPONSE_BYTES} bytes`,
+              ),
+            );
+            return;
+          }
+          chunks.push(c);
+        });
+        res.on("error", reject);
+        res.on("end", () => {
+          const h = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) {
+            if (v === undefined) continue;
+            if (Array.isArray(v)) for (const one of v) h.append(k, one);
+            else h.set(k, v);
+          }
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: h,
+            body: chunks.length === 1 ? (chunks[0] as Buffer).toString("utf8") : Buffer.concat(chunks).toString("utf8"),
+          });
+        });
+      });
+      r.end(body);
+    });
   }
 
   /** Sends a request and throws the coded error unless the status is 2xx. */
