@@ -23,12 +23,17 @@ import {
   compileBatch,
   fieldKeyOf,
   FieldTable,
+  foldKnown,
   isFactReference,
+  leafKeyOf,
   tableReaderOf,
+  tableTestOf,
   type Batch,
   type EventData,
+  type KnownLeaves,
   type KnownValues,
   type TableReader,
+  type TableTest,
 } from "./compile.ts";
 import { Programs } from "./interpret.ts";
 import type { NamedLists } from "./operators.ts";
@@ -48,6 +53,12 @@ type Need =
   | { readonly kind: "range"; readonly op: string; readonly bound: number };
 /** Field key → what the condition needs of it. */
 type Needs = Map<string, Need>;
+/** A leaf the condition needs true (a child of `all`) or false (`not` of one), by its key (leafKeyOf). */
+interface LeafNeed {
+  readonly leaf: ConditionShape;
+  readonly want: boolean;
+}
+type LeafNeeds = Map<string, LeafNeed>;
 
 interface Field {
   readonly key: string;
@@ -73,6 +84,18 @@ interface Node {
   reader: TableReader | null;
   /** The fields the branches above this node have found the values of: its rules are compiled knowing them. */
   readonly known: KnownValues;
+  /** The leaves the nodes above have found the results of: its rules are compiled knowing them too. */
+  readonly knownLeaves: KnownLeaves;
+  /**
+   * A leaf this node tests instead of branching on a field: its id in the Programs (-1 for none), its test when
+   * generated; `branches` then has the rules needing it true under `true` and those needing it false under `false`.
+   */
+  readonly leaf: ConditionShape | null;
+  test: number;
+  tester: TableTest | null;
+  /** The leaf's two branches (also in `branches`), read without a Map lookup. */
+  readonly ifTrue: Node | null;
+  readonly ifFalse: Node | null;
   readonly branches: Map<unknown, Node> | null;
   /** Where a value with no branch goes: the rules with a bound on the field (a string "5" is >= 4). */
   readonly fallback: Node | null;
@@ -158,6 +181,36 @@ function needsOf(c: ConditionShape, fields: Map<string, Field>, programs: Progra
   return out;
 }
 
+/**
+ * The leaves a condition needs for it to match: those every match has true (`all` children, down through nested
+ * `all`), and those it has false (`not` of such a leaf). Only leaves that rules can share (leafKeyOf).
+ */
+function leafNeedsOf(c: ConditionShape, want: boolean, out: LeafNeeds): LeafNeeds {
+  if (Object.hasOwn(c, "any")) {
+    // `any` of one condition is that condition; `not` of `any` of several is `all` of their negations.
+    const xs = c.any ?? [];
+    if (xs.length === 1 || !want) for (const x of xs) leafNeedsOf(x, want, out);
+    return out;
+  }
+  if (Object.hasOwn(c, "all")) {
+    const xs = c.all ?? [];
+    // `all` of nothing is true; `not` of `all` of one is the negation of that one.
+    if (want || xs.length === 1) for (const x of xs) leafNeedsOf(x, want, out);
+    return out;
+  }
+  if (Object.hasOwn(c, "not")) {
+    if (c.not !== undefined && c.not !== null && !Array.isArray(c.not)) leafNeedsOf(c.not, !want, out);
+    return out;
+  }
+  if (isFactReference(c.value)) return out;
+  const key = leafKeyOf(c);
+  if (key === undefined) return out;
+  const had = out.get(key);
+  // A leaf needed both true and false: the rule never matches; any branch holds it, none spares it wrongly.
+  if (had === undefined) out.set(key, { leaf: c, want });
+  return out;
+}
+
 /** The branch values a need puts a rule under. */
 function valuesOf(need: Need): Iterable<unknown> {
   if (need.kind === "set") return need.values;
@@ -185,14 +238,16 @@ function benefit(rules: readonly number[], needs: readonly Needs[], key: string)
   return indexed - total / (sizes.size + 1);
 }
 
-function build(
-  rules: readonly number[],
-  needs: readonly Needs[],
-  fields: Map<string, Field>,
-  used: Set<string>,
-  known: KnownValues,
-): Node {
-  const leaf = (): Node => ({
+/** What the index is built from: each rule's needs of fields and of leaves, and the fields by key. */
+interface Plan {
+  readonly needs: readonly Needs[];
+  readonly leafNeeds: readonly LeafNeeds[];
+  readonly fields: Map<string, Field>;
+}
+
+/** A node that checks its rules as a plain list. */
+function listNode(rules: readonly number[], known: KnownValues, knownLeaves: KnownLeaves): Node {
+  return {
     check: Int32Array.from(rules),
     code: new Int32Array(0),
     batches: [],
@@ -200,26 +255,87 @@ function build(
     read: -1,
     reader: null,
     known,
+    knownLeaves,
+    leaf: null,
+    test: -1,
+    tester: null,
+    ifTrue: null,
+    ifFalse: null,
     branches: null,
     fallback: null,
     rest: null,
-  });
-  if (rules.length < MIN_SPLIT) return leaf();
+  };
+}
+
+/**
+ * Leaves an index node may test: patterns and other tests that equalities and bounds on the field (which the
+ * field branches index better) do not express; `exists`, mostly true, would spare little.
+ */
+const LEAF_SPLIT_OPS = new Set([
+  "containsi",
+  "startsWith",
+  "endsWith",
+  "regex",
+  "wildcard",
+  "cidr",
+  "inList",
+  "contains",
+]);
+
+/**
+ * Rules an event is spared by testing the leaf at a node, if it is as likely true as false: half of those that
+ * need it true (those that need it false, `not` of a pattern, are mostly visited anyway). None for a leaf the
+ * values known here already decide (its rules have it folded away).
+ */
+function leafBenefit(rules: readonly number[], plan: Plan, key: string, known: KnownValues): number {
+  let n = 0;
+  let leaf: ConditionShape | undefined;
+  for (const r of rules) {
+    const need = (plan.leafNeeds[r] as LeafNeeds).get(key);
+    if (need === undefined || !need.want) continue;
+    n++;
+    leaf = need.leaf;
+  }
+  if (n < MIN_SPLIT || leaf === undefined || typeof leaf.fact !== "string") return 0;
+  if (!LEAF_SPLIT_OPS.has(leaf.operator ?? "")) return 0;
+  const field = fieldKeyOf(leaf.fact, typeof leaf.path === "string" ? leaf.path : undefined);
+  if (known.has(field) && foldKnown(leaf.operator ?? "", known.get(field), leaf.value) !== undefined) return 0;
+  return n / 2;
+}
+
+function build(
+  rules: readonly number[],
+  plan: Plan,
+  used: Set<string>,
+  known: KnownValues,
+  knownLeaves: KnownLeaves,
+): Node {
+  if (rules.length < MIN_SPLIT) return listNode(rules, known, knownLeaves);
   const keys = new Set<string>();
-  for (const r of rules) for (const key of (needs[r] as Needs).keys()) if (!used.has(key)) keys.add(key);
+  const leafKeys = new Set<string>();
+  for (const r of rules) {
+    for (const key of (plan.needs[r] as Needs).keys()) if (!used.has(key)) keys.add(key);
+    for (const key of (plan.leafNeeds[r] as LeafNeeds).keys()) if (!knownLeaves.has(key)) leafKeys.add(key);
+  }
   let best: string | undefined;
   let bestBenefit = MIN_SPLIT / 2;
   for (const key of [...keys].sort()) {
-    const b = benefit(rules, needs, key);
+    const b = benefit(rules, plan.needs, key);
     if (b > bestBenefit) [best, bestBenefit] = [key, b];
   }
-  if (best === undefined) return leaf();
-  const field = fields.get(best) as Field;
+  let bestLeaf: string | undefined;
+  for (const key of [...leafKeys].sort()) {
+    const b = leafBenefit(rules, plan, key, known);
+    if (b > bestBenefit) [bestLeaf, bestBenefit] = [key, b];
+  }
+  if (bestLeaf !== undefined) return leafNode(rules, plan, used, known, knownLeaves, bestLeaf);
+  if (best === undefined) return listNode(rules, known, knownLeaves);
+  const field = plan.fields.get(best) as Field;
   const byValue = new Map<unknown, number[]>();
   const bounded: number[] = [];
   const rest: number[] = [];
   for (const r of rules) {
-    const need = (needs[r] as Needs).get(best);
+    const need = (plan.needs[r] as Needs).get(best);
     if (!need) {
       rest.push(r);
       continue;
@@ -246,18 +362,56 @@ function build(
   const deeper = new Set([...used, best]);
   const branches = new Map<unknown, Node>();
   // Under a branch the field's value is the branch's key (SameValueZero; never NaN, which is no key).
-  for (const [v, list] of byValue) branches.set(v, build(list, needs, fields, deeper, new Map(known).set(best, v)));
+  for (const [v, list] of byValue) branches.set(v, build(list, plan, deeper, new Map(known).set(best, v), knownLeaves));
   return {
-    check: new Int32Array(0),
-    code: new Int32Array(0),
-    batches: [],
+    ...listNode([], known, knownLeaves),
     field: field.name,
     read: field.id,
-    reader: null,
-    known,
     branches,
-    fallback: bounded.length > 0 ? build(bounded, needs, fields, deeper, known) : null,
-    rest: rest.length > 0 ? build(rest, needs, fields, deeper, known) : null,
+    fallback: bounded.length > 0 ? build(bounded, plan, deeper, known, knownLeaves) : null,
+    rest: rest.length > 0 ? build(rest, plan, deeper, known, knownLeaves) : null,
+  };
+}
+
+/**
+ * A node testing one leaf that several rules need (a pattern on a title that twenty rules have, a severity
+ * floor): those that need it true are visited only when it is, those that need it false only when it is not,
+ * each compiled with the leaf's result known; the others are the rest.
+ */
+function leafNode(
+  rules: readonly number[],
+  plan: Plan,
+  used: Set<string>,
+  known: KnownValues,
+  knownLeaves: KnownLeaves,
+  key: string,
+): Node {
+  const yes: number[] = [];
+  const no: number[] = [];
+  const rest: number[] = [];
+  let leaf: ConditionShape | undefined;
+  for (const r of rules) {
+    const need = (plan.leafNeeds[r] as LeafNeeds).get(key);
+    if (need === undefined) rest.push(r);
+    else {
+      leaf = need.leaf;
+      (need.want ? yes : no).push(r);
+    }
+  }
+  const branches = new Map<unknown, Node>();
+  for (const [want, list] of [
+    [true, yes],
+    [false, no],
+  ] as const) {
+    if (list.length > 0) branches.set(want, build(list, plan, used, known, new Map(knownLeaves).set(key, want)));
+  }
+  return {
+    ...listNode([], known, knownLeaves),
+    leaf: leaf as ConditionShape,
+    ifTrue: branches.get(true) ?? null,
+    ifFalse: branches.get(false) ?? null,
+    branches,
+    rest: rest.length > 0 ? build(rest, plan, used, known, knownLeaves) : null,
   };
 }
 
@@ -268,6 +422,8 @@ export interface IndexStats {
   readonly unindexed: number;
   /** Fields the index branches on, most used first. */
   readonly fields: readonly string[];
+  /** Leaves index nodes test ("finding_info.title containsi"), most used first. */
+  readonly leaves: readonly string[];
 }
 
 /**
@@ -298,12 +454,16 @@ export class CompiledRules<T> {
     const fields = new Map<string, Field>();
     const programs = new Programs(lists);
     this.programs = programs;
-    const needs = rules.map((r) => needsOf(r.match, fields, programs));
+    const plan: Plan = {
+      needs: rules.map((r) => needsOf(r.match, fields, programs)),
+      leafNeeds: rules.map((r) => leafNeedsOf(r.match, true, new Map())),
+      fields,
+    };
     this.root = build(
       rules.map((_, i) => i),
-      needs,
-      fields,
+      plan,
       new Set(),
+      new Map(),
       new Map(),
     );
     let functions = 0;
@@ -320,12 +480,17 @@ export class CompiledRules<T> {
     const byId = new Map([...fields.values()].map((f) => [f.id, f]));
     const compile = (n: Node) => {
       const part = [...n.check].map((p) => ({ match: (rules[p] as RuleInput<T>).match, position: p }));
-      if (this.engine === "interpreted") n.code = programs.compile(part, n.known);
+      // The leaf a node tests has its id either way (`candidates` counts through the Programs).
+      if (n.leaf !== null) n.test = programs.leafId(n.leaf);
+      if (this.engine === "interpreted") n.code = programs.compile(part, n.known, n.knownLeaves);
       else {
         for (let i = 0; i < part.length; i += BATCH)
-          n.batches.push(compileBatch(part.slice(i, i + BATCH), lists, { table, known: n.known }));
+          n.batches.push(
+            compileBatch(part.slice(i, i + BATCH), lists, { table, known: n.known, knownLeaves: n.knownLeaves }),
+          );
         const field = byId.get(n.read);
         if (field !== undefined) n.reader = field.reader ??= tableReaderOf(table, field.fact, field.path);
+        if (n.leaf !== null) n.tester = tableTestOf(table, n.leaf, lists);
       }
       for (const child of n.branches?.values() ?? []) compile(child);
       if (n.fallback) compile(n.fallback);
@@ -374,6 +539,10 @@ export class CompiledRules<T> {
         const next = node.branches?.get(this.programs.read(node.read, event, ep)) ?? node.fallback;
         if (next) n += walk(next);
       }
+      if (node.test !== -1) {
+        const next = node.branches?.get(this.programs.leaf(node.test, event, ep));
+        if (next) n += walk(next);
+      }
       if (node.rest !== null) n += walk(node.rest);
       return n;
     };
@@ -398,6 +567,9 @@ export class CompiledRules<T> {
       const next = (node.branches as Map<unknown, Node>).get(this.programs.read(node.read, event, ep));
       if (next !== undefined) this.visit(next, event, ep);
       else if (node.fallback !== null) this.visit(node.fallback, event, ep);
+    } else if (node.test !== -1) {
+      const next = this.programs.leaf(node.test, event, ep) ? node.ifTrue : node.ifFalse;
+      if (next !== null) this.visit(next, event, ep);
     }
     if (node.rest !== null) this.visit(node.rest, event, ep);
   }
@@ -409,6 +581,9 @@ export class CompiledRules<T> {
       const next = (node.branches as Map<unknown, Node>).get(node.reader(event, ep));
       if (next !== undefined) this.visitGenerated(next, event, ep);
       else if (node.fallback !== null) this.visitGenerated(node.fallback, event, ep);
+    } else if (node.tester !== null) {
+      const next = node.tester(event, ep) ? node.ifTrue : node.ifFalse;
+      if (next !== null) this.visitGenerated(next, event, ep);
     }
     if (node.rest !== null) this.visitGenerated(node.rest, event, ep);
   }
@@ -417,14 +592,20 @@ export class CompiledRules<T> {
 function statsOf(root: Node, rules: number): IndexStats {
   let unindexed = 0;
   const fields = new Map<string, number>();
+  const leaves = new Map<string, number>();
   const walk = (n: Node, branched: boolean) => {
     if (!branched) unindexed += n.check.length;
     if (n.field !== null) fields.set(n.field, (fields.get(n.field) ?? 0) + 1);
+    if (n.leaf !== null) {
+      const name = `${fieldName(n.leaf.fact, n.leaf.path)} ${String(n.leaf.operator)}`;
+      leaves.set(name, (leaves.get(name) ?? 0) + 1);
+    }
     for (const child of n.branches?.values() ?? []) walk(child, true);
     if (n.fallback) walk(n.fallback, true);
     if (n.rest) walk(n.rest, branched);
   };
   walk(root, false);
-  const sorted = [...fields.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([f]) => f);
-  return { rules, unindexed, fields: sorted };
+  const sorted = (m: Map<string, number>) =>
+    [...m.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([f]) => f);
+  return { rules, unindexed, fields: sorted(fields), leaves: sorted(leaves) };
 }
