@@ -268,8 +268,10 @@ function listNode(rules: readonly number[], known: KnownValues, knownLeaves: Kno
 }
 
 /**
- * Leaves an index node may test: patterns and other tests that equalities and bounds on the field (which the
- * field branches index better) do not express; `exists`, mostly true, would spare little.
+ * Leaves an index node may test: patterns, and numeric bounds that several rules share (`severity_id >= 4`: where
+ * a node holds too few rules of each bound for a branch per value, one test spares all of them). Equalities and
+ * `in` are the field branches' (a branch per value does better than a test per value); `exists`, mostly true,
+ * would spare little.
  */
 const LEAF_SPLIT_OPS = new Set([
   "containsi",
@@ -280,6 +282,7 @@ const LEAF_SPLIT_OPS = new Set([
   "cidr",
   "inList",
   "contains",
+  ...RANGE_OPS,
 ]);
 
 /**
