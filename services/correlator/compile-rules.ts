@@ -9,8 +9,12 @@
  * say nothing about the field. A rule that implies nothing is checked for every event. The index only narrows the
  * candidates; every candidate's full condition is evaluated, except the leaves the branches above it decided: under
  * the branch of value v, a leaf on that field with `equal`, `notEqual`, `in`, `notIn` or a numeric bound is true or
- * false at compile time (compile.ts, foldKnown). Every field, and every leaf several rules share, is computed once
- * per event through stamped slots that the rules and index nodes of one CompiledRules share.
+ * false at compile time (compile.ts, foldKnown). A node may instead test one leaf that several of its rules need
+ * (a pattern on a title, a severity floor: a child of their `all`, or `not` of one): the rules that need it true
+ * are visited only when it is, those that need it false only when it is not, each compiled with the leaf decided;
+ * leaves have no side effects and never throw, so testing one first changes no result. Every field, and every leaf
+ * several rules share, is computed once per event through stamped slots that the rules and index nodes of one
+ * CompiledRules share.
  *
  * The candidates run one of two ways, picked by the size of the set (GENERATED_MAX): a few hundred generated
  * functions, BATCH rules each (compile.ts, compileBatch, with a FieldTable), or, for larger sets, rule programs
@@ -290,17 +294,8 @@ const LEAF_SPLIT_OPS = new Set([
  * need it true (those that need it false, `not` of a pattern, are mostly visited anyway). None for a leaf the
  * values known here already decide (its rules have it folded away).
  */
-function leafBenefit(rules: readonly number[], plan: Plan, key: string, known: KnownValues): number {
-  let n = 0;
-  let leaf: ConditionShape | undefined;
-  for (const r of rules) {
-    const need = (plan.leafNeeds[r] as LeafNeeds).get(key);
-    if (need === undefined || !need.want) continue;
-    n++;
-    leaf = need.leaf;
-  }
-  if (n < MIN_SPLIT || leaf === undefined || typeof leaf.fact !== "string") return 0;
-  if (!LEAF_SPLIT_OPS.has(leaf.operator ?? "")) return 0;
+function leafBenefit(n: number, leaf: ConditionShape, known: KnownValues): number {
+  if (n < MIN_SPLIT || typeof leaf.fact !== "string") return 0;
   const field = fieldKeyOf(leaf.fact, typeof leaf.path === "string" ? leaf.path : undefined);
   if (known.has(field) && foldKnown(leaf.operator ?? "", known.get(field), leaf.value) !== undefined) return 0;
   return n / 2;
@@ -315,10 +310,16 @@ function build(
 ): Node {
   if (rules.length < MIN_SPLIT) return listNode(rules, known, knownLeaves);
   const keys = new Set<string>();
-  const leafKeys = new Set<string>();
+  // The leaves that rules here need true, and how many need each: one pass, not one per leaf.
+  const leafCounts = new Map<string, { n: number; leaf: ConditionShape }>();
   for (const r of rules) {
     for (const key of (plan.needs[r] as Needs).keys()) if (!used.has(key)) keys.add(key);
-    for (const key of (plan.leafNeeds[r] as LeafNeeds).keys()) if (!knownLeaves.has(key)) leafKeys.add(key);
+    for (const [key, need] of plan.leafNeeds[r] as LeafNeeds) {
+      if (!need.want || knownLeaves.has(key) || !LEAF_SPLIT_OPS.has(need.leaf.operator ?? "")) continue;
+      const had = leafCounts.get(key);
+      if (had === undefined) leafCounts.set(key, { n: 1, leaf: need.leaf });
+      else had.n++;
+    }
   }
   let best: string | undefined;
   let bestBenefit = MIN_SPLIT / 2;
@@ -327,8 +328,9 @@ function build(
     if (b > bestBenefit) [best, bestBenefit] = [key, b];
   }
   let bestLeaf: string | undefined;
-  for (const key of [...leafKeys].sort()) {
-    const b = leafBenefit(rules, plan, key, known);
+  for (const key of [...leafCounts.keys()].sort()) {
+    const { n, leaf } = leafCounts.get(key) as { n: number; leaf: ConditionShape };
+    const b = leafBenefit(n, leaf, known);
     if (b > bestBenefit) [bestLeaf, bestBenefit] = [key, b];
   }
   if (bestLeaf !== undefined) return leafNode(rules, plan, used, known, knownLeaves, bestLeaf);
