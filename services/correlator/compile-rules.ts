@@ -1,16 +1,7 @@
 /**
  * A set of compiled rules behind an index, so that an event meets only the rules that can match it.
  *
- * Each rule's condition implies something about some fields: in `all`, an `equal` or `in` with constant values
- * on a field (class_uid, riposte.format, ...) must hold for the rule to match, and so must a numeric bound
- * (`severity_id >= 4`); in `any`, a set of values every branch implies on the same field. The index is a small
- * decision tree over those fields, each node on the field that spares the most rules: it reads the field, follows
- * the branch of its value (a value with no branch meets the bounded rules only), and also visits the rules that
- * say nothing about the field. A rule that implies nothing is checked for every event. The index only narrows the
- * candidates; every candidate's full condition is evaluated, except the leaves the branches above it decided: under
- * the branch of value v, a leaf on that field with `equal`, `notEqual`, `in`, `notIn` or a numeric bound is true or
- * false at compile time (compile.ts, foldKnown). Every field, and every leaf several rules share, is computed once
- * per event through stamped slots that the rules and index nodes of one CompiledRules share.
+ * The index (rule-index.ts) is a small decision tree over the fields and leaves the rules need.
  *
  * The candidates run one of two ways, picked by the size of the set (GENERATED_MAX): a few hundred generated
  * functions, BATCH rules each (compile.ts, compileBatch, with a FieldTable), or, for larger sets, rule programs
@@ -18,20 +9,19 @@
  */
 import type { ConditionShape } from "../../schemas/index.ts";
 import {
-  compare,
   checkCondition,
   compileBatch,
-  fieldKeyOf,
   FieldTable,
-  isFactReference,
   tableReaderOf,
+  tableTestOf,
   type Batch,
   type EventData,
-  type KnownValues,
-  type TableReader,
 } from "./compile.ts";
 import { Programs } from "./interpret.ts";
 import type { NamedLists } from "./operators.ts";
+import { buildIndex, statsOf, type IndexStats, type Node } from "./rule-index.ts";
+
+export type { IndexStats } from "./rule-index.ts";
 
 /** One rule to compile, and what to return when it matches. */
 export interface RuleInput<T> {
@@ -39,51 +29,6 @@ export interface RuleInput<T> {
   readonly value: T;
 }
 
-/**
- * What a condition implies about one field for it to match: one of a set of values (`equal`, `in`), or a number
- * on one side of a bound (`severity_id >= 4`).
- */
-type Need =
-  | { readonly kind: "set"; readonly values: ReadonlySet<unknown> }
-  | { readonly kind: "range"; readonly op: string; readonly bound: number };
-/** Field key → what the condition needs of it. */
-type Needs = Map<string, Need>;
-
-interface Field {
-  readonly key: string;
-  readonly name: string;
-  readonly fact: string;
-  readonly path: string | undefined;
-  /** The field's id in the rule set's Programs. */
-  readonly id: number;
-  /** The field's generated reader through the FieldTable, made when the rules are generated code. */
-  reader: TableReader | null;
-}
-
-interface Node {
-  /** Rules (by position) checked at this node, ascending. */
-  readonly check: Int32Array;
-  /** The same rules as one program list (interpret.ts), set once the tree is built, when interpreted. */
-  code: Int32Array;
-  /** The same rules as generated functions, BATCH rules each, when generated. */
-  batches: Batch[];
-  /** The field this node branches on, if any: its name, its id in the Programs (-1 for none), its reader. */
-  readonly field: string | null;
-  readonly read: number;
-  reader: TableReader | null;
-  /** The fields the branches above this node have found the values of: its rules are compiled knowing them. */
-  readonly known: KnownValues;
-  readonly branches: Map<unknown, Node> | null;
-  /** Where a value with no branch goes: the rules with a bound on the field (a string "5" is >= 4). */
-  readonly fallback: Node | null;
-  /** The rules that say nothing about the field. */
-  readonly rest: Node | null;
-}
-
-/** Below this many rules a node is a plain list: branching costs more than it saves. */
-const MIN_SPLIT = 3;
-/** The values a bound is spread over: small integers, as severity_id (0-6, 99) and other OCSF enums have. */
-const DOMAIN = [...Array.from({ length: 11 }, (_, i) => i), 99];
 const EMPTY: readonly never[] = Object.freeze([]);
 /** Rules compiled into one generated function at an index node: few enough that each function stays small. */
 const BATCH = 16;
@@ -97,179 +42,6 @@ const GENERATED_MAX = 400;
 
 /** How a CompiledRules runs its candidates: "auto" picks by the number of functions generated code would take. */
 export type RuleEngine = "auto" | "generated" | "interpreted";
-const RANGE_OPS = new Set(["lessThan", "lessThanInclusive", "greaterThan", "greaterThanInclusive"]);
-
-const fieldName = (fact: unknown, path: unknown) =>
-  `${String(fact)}${typeof path === "string" ? path.replace(/^\$/, "") : ""}`;
-
-const primitive = (v: unknown) => v === null || (typeof v !== "object" && typeof v !== "function");
-
-function needsOf(c: ConditionShape, fields: Map<string, Field>, programs: Programs): Needs {
-  const out: Needs = new Map();
-  if (Object.hasOwn(c, "any")) {
-    // A field every branch needs a set of values of: the union of those sets.
-    const branches = (c.any ?? []).map((x) => needsOf(x, fields, programs));
-    const first = branches[0];
-    if (!first) return out;
-    for (const key of first.keys()) {
-      const sets = branches.map((b) => b.get(key));
-      if (!sets.every((n) => n?.kind === "set")) continue;
-      const union = new Set<unknown>();
-      for (const n of sets) for (const v of (n as { values: ReadonlySet<unknown> }).values) union.add(v);
-      out.set(key, { kind: "set", values: union });
-    }
-    return out;
-  }
-  if (Object.hasOwn(c, "all")) {
-    for (const x of c.all ?? []) {
-      for (const [key, need] of needsOf(x, fields, programs)) {
-        const had = out.get(key);
-        if (!had || (had.kind === "range" && need.kind === "set")) out.set(key, need);
-        else if (had.kind === "set" && need.kind === "set")
-          out.set(key, { kind: "set", values: new Set([...had.values].filter((v) => need.values.has(v))) });
-      }
-    }
-    return out;
-  }
-  if (Object.hasOwn(c, "not") || isFactReference(c.value)) return out;
-  let need: Need | undefined;
-  if (c.operator === "equal" && primitive(c.value)) need = { kind: "set", values: new Set([c.value]) };
-  else if (c.operator === "in" && Array.isArray(c.value) && c.value.every(primitive))
-    need = { kind: "set", values: new Set(c.value as unknown[]) };
-  else if (RANGE_OPS.has(c.operator ?? "") && typeof c.value === "number" && !Number.isNaN(c.value))
-    need = { kind: "range", op: c.operator as string, bound: c.value };
-  // A fact that is not a name is never there: nothing to branch on.
-  if (!need || typeof c.fact !== "string") return out;
-  const key = fieldKeyOf(c.fact, c.path);
-  if (!fields.has(key))
-    fields.set(key, {
-      key,
-      name: fieldName(c.fact, c.path),
-      fact: c.fact,
-      path: c.path,
-      id: programs.field(c.fact, c.path),
-      reader: null,
-    });
-  if (need.kind === "set") {
-    // NaN is never `===` to anything: it is no value to branch on.
-    need = { kind: "set", values: new Set([...need.values].filter((v) => v === v)) };
-  }
-  out.set(key, need);
-  return out;
-}
-
-/** The branch values a need puts a rule under. */
-function valuesOf(need: Need): Iterable<unknown> {
-  if (need.kind === "set") return need.values;
-  return DOMAIN.filter((v) => compare(need.op, v, need.bound));
-}
-
-/**
- * Rules an event is spared by branching on the field, if its value is equally likely any branch's or another:
- * the rules indexed on the field minus the mean of what each of those values meets.
- */
-function benefit(rules: readonly number[], needs: readonly Needs[], key: string): number {
-  const sizes = new Map<unknown, number>();
-  let indexed = 0;
-  let bounded = 0;
-  for (const r of rules) {
-    const need = (needs[r] as Needs).get(key);
-    if (!need) continue;
-    indexed++;
-    if (need.kind === "range") bounded++;
-    for (const v of valuesOf(need)) sizes.set(v, (sizes.get(v) ?? 0) + 1);
-  }
-  if (indexed < MIN_SPLIT) return 0;
-  let total = bounded;
-  for (const n of sizes.values()) total += n;
-  return indexed - total / (sizes.size + 1);
-}
-
-function build(
-  rules: readonly number[],
-  needs: readonly Needs[],
-  fields: Map<string, Field>,
-  used: Set<string>,
-  known: KnownValues,
-): Node {
-  const leaf = (): Node => ({
-    check: Int32Array.from(rules),
-    code: new Int32Array(0),
-    batches: [],
-    field: null,
-    read: -1,
-    reader: null,
-    known,
-    branches: null,
-    fallback: null,
-    rest: null,
-  });
-  if (rules.length < MIN_SPLIT) return leaf();
-  const keys = new Set<string>();
-  for (const r of rules) for (const key of (needs[r] as Needs).keys()) if (!used.has(key)) keys.add(key);
-  let best: string | undefined;
-  let bestBenefit = MIN_SPLIT / 2;
-  for (const key of [...keys].sort()) {
-    const b = benefit(rules, needs, key);
-    if (b > bestBenefit) [best, bestBenefit] = [key, b];
-  }
-  if (best === undefined) return leaf();
-  const field = fields.get(best) as Field;
-  const byValue = new Map<unknown, number[]>();
-  const bounded: number[] = [];
-  const rest: number[] = [];
-  for (const r of rules) {
-    const need = (needs[r] as Needs).get(best);
-    if (!need) {
-      rest.push(r);
-      continue;
-    }
-    if (need.kind === "range") bounded.push(r);
-    for (const v of valuesOf(need)) {
-      const list = byValue.get(v) ?? [];
-      list.push(r);
-      byValue.set(v, list);
-    }
-  }
-  // Every small integer gets a branch, empty if no rule holds for it: only other values fall back to the bounds.
-  if (bounded.length > 0) for (const v of DOMAIN) if (!byValue.has(v)) byValue.set(v, []);
-  // A value a set brought in that a bound was not spread over ("5" as a string) may still satisfy the bound.
-  const domain = new Set<unknown>(DOMAIN);
-  for (const [v, list] of byValue) {
-    if (domain.has(v) || bounded.length === 0) continue;
-    const have = new Set(list);
-    byValue.set(
-      v,
-      [...list, ...bounded.filter((r) => !have.has(r))].sort((a, b) => a - b),
-    );
-  }
-  const deeper = new Set([...used, best]);
-  const branches = new Map<unknown, Node>();
-  // Under a branch the field's value is the branch's key (SameValueZero; never NaN, which is no key).
-  for (const [v, list] of byValue) branches.set(v, build(list, needs, fields, deeper, new Map(known).set(best, v)));
-  return {
-    check: new Int32Array(0),
-    code: new Int32Array(0),
-    batches: [],
-    field: field.name,
-    read: field.id,
-    reader: null,
-    known,
-    branches,
-    fallback: bounded.length > 0 ? build(bounded, needs, fields, deeper, known) : null,
-    rest: rest.length > 0 ? build(rest, needs, fields, deeper, known) : null,
-  };
-}
-
-/** How the index spread the rules: for the bench's notes and for tests. */
-export interface IndexStats {
-  readonly rules: number;
-  /** Rules checked for every event whatever its fields. */
-  readonly unindexed: number;
-  /** Fields the index branches on, most used first. */
-  readonly fields: readonly string[];
-}
-
 /**
  * Compiled rules. `match` is synchronous and allocates nothing: it returns a shared frozen empty array when no
  * rule matches, otherwise an array owned by this object (one per match count) that a later `match` call
@@ -295,17 +67,13 @@ export class CompiledRules<T> {
     this.size = rules.length;
     for (const r of rules) checkCondition(r.match, lists);
     this.values = rules.map((r) => r.value);
-    const fields = new Map<string, Field>();
     const programs = new Programs(lists);
     this.programs = programs;
-    const needs = rules.map((r) => needsOf(r.match, fields, programs));
-    this.root = build(
-      rules.map((_, i) => i),
-      needs,
-      fields,
-      new Set(),
-      new Map(),
+    const { root, fields } = buildIndex(
+      rules.map((r) => r.match),
+      programs,
     );
+    this.root = root;
     let functions = 0;
     const count = (n: Node) => {
       functions += Math.ceil(n.check.length / BATCH);
@@ -320,12 +88,17 @@ export class CompiledRules<T> {
     const byId = new Map([...fields.values()].map((f) => [f.id, f]));
     const compile = (n: Node) => {
       const part = [...n.check].map((p) => ({ match: (rules[p] as RuleInput<T>).match, position: p }));
-      if (this.engine === "interpreted") n.code = programs.compile(part, n.known);
+      // The leaf a node tests has its id either way (`candidates` counts through the Programs).
+      if (n.leaf !== null) n.test = programs.leafId(n.leaf);
+      if (this.engine === "interpreted") n.code = programs.compile(part, n.known, n.knownLeaves);
       else {
         for (let i = 0; i < part.length; i += BATCH)
-          n.batches.push(compileBatch(part.slice(i, i + BATCH), lists, { table, known: n.known }));
+          n.batches.push(
+            compileBatch(part.slice(i, i + BATCH), lists, { table, known: n.known, knownLeaves: n.knownLeaves }),
+          );
         const field = byId.get(n.read);
         if (field !== undefined) n.reader = field.reader ??= tableReaderOf(table, field.fact, field.path);
+        if (n.leaf !== null) n.tester = tableTestOf(table, n.leaf, lists);
       }
       for (const child of n.branches?.values() ?? []) compile(child);
       if (n.fallback) compile(n.fallback);
@@ -374,6 +147,10 @@ export class CompiledRules<T> {
         const next = node.branches?.get(this.programs.read(node.read, event, ep)) ?? node.fallback;
         if (next) n += walk(next);
       }
+      if (node.test !== -1) {
+        const next = node.branches?.get(this.programs.leaf(node.test, event, ep));
+        if (next) n += walk(next);
+      }
       if (node.rest !== null) n += walk(node.rest);
       return n;
     };
@@ -398,6 +175,9 @@ export class CompiledRules<T> {
       const next = (node.branches as Map<unknown, Node>).get(this.programs.read(node.read, event, ep));
       if (next !== undefined) this.visit(next, event, ep);
       else if (node.fallback !== null) this.visit(node.fallback, event, ep);
+    } else if (node.test !== -1) {
+      const next = this.programs.leaf(node.test, event, ep) ? node.ifTrue : node.ifFalse;
+      if (next !== null) this.visit(next, event, ep);
     }
     if (node.rest !== null) this.visit(node.rest, event, ep);
   }
@@ -409,22 +189,10 @@ export class CompiledRules<T> {
       const next = (node.branches as Map<unknown, Node>).get(node.reader(event, ep));
       if (next !== undefined) this.visitGenerated(next, event, ep);
       else if (node.fallback !== null) this.visitGenerated(node.fallback, event, ep);
+    } else if (node.tester !== null) {
+      const next = node.tester(event, ep) ? node.ifTrue : node.ifFalse;
+      if (next !== null) this.visitGenerated(next, event, ep);
     }
     if (node.rest !== null) this.visitGenerated(node.rest, event, ep);
   }
-}
-
-function statsOf(root: Node, rules: number): IndexStats {
-  let unindexed = 0;
-  const fields = new Map<string, number>();
-  const walk = (n: Node, branched: boolean) => {
-    if (!branched) unindexed += n.check.length;
-    if (n.field !== null) fields.set(n.field, (fields.get(n.field) ?? 0) + 1);
-    for (const child of n.branches?.values() ?? []) walk(child, true);
-    if (n.fallback) walk(n.fallback, true);
-    if (n.rest) walk(n.rest, branched);
-  };
-  walk(root, false);
-  const sorted = [...fields.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([f]) => f);
-  return { rules, unindexed, fields: sorted };
 }

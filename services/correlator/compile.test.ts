@@ -430,6 +430,79 @@ test("the index on `in`: an event meets only the rules whose list holds its valu
   ]);
 });
 
+test("the index on shared pattern leaves: rules that need a pattern true are met only when it holds, with it decided", async () => {
+  // Twelve rules over three title patterns (four each, in nested all, beside `not` of a pattern, an `any` of one),
+  // and rules that need a pattern false or only under `any`: those stay candidates whatever the pattern says.
+  const WORDS = ["malware", "phish", "brute"];
+  const title = (operator: string, value: unknown): ConditionShape => ({
+    fact: "finding_info",
+    path: "$.title",
+    operator,
+    value,
+  });
+  const rules = WORDS.flatMap((w, i) => [
+    loaded(
+      {
+        all: [title("containsi", w.toUpperCase()), { fact: "severity_id", operator: "greaterThanInclusive", value: 4 }],
+      },
+      `${w}-high`,
+      10 - i,
+    ),
+    loaded(
+      { all: [{ all: [title("containsi", w.toUpperCase())] }, { not: title("regex", "test") }] },
+      `${w}-not-test`,
+      5,
+    ),
+    loaded(
+      { all: [{ any: [title("containsi", w.toUpperCase())] }, { fact: "class_uid", operator: "equal", value: 2004 }] },
+      `${w}-finding`,
+      5,
+    ),
+    loaded(
+      {
+        all: [title("containsi", w.toUpperCase()), { not: { any: [title("regex", "^x"), title("wildcard", ["*y"])] } }],
+      },
+      `${w}-not-xy`,
+      3,
+    ),
+  ]);
+  rules.push(
+    loaded({ all: [{ not: title("containsi", "MALWARE") }] }, "not-malware", 2),
+    loaded({ any: [title("containsi", "MALWARE"), title("containsi", "PHISH")] }, "either", 2),
+    loaded({ not: { all: [title("containsi", "MALWARE"), title("containsi", "PHISH")] } }, "not-both", 2),
+  );
+  const event = (t: unknown, extra: Record<string, unknown> = {}) =>
+    ({ finding_info: { title: t }, severity_id: 5, class_uid: 2004, ...extra }) as unknown as NormalizedEvent;
+  for (const engine of ENGINES) {
+    const set = new RuleSet(rules, lists, { engine });
+    assert.ok(set.stats.leaves.includes("finding_info.title containsi"), set.stats.leaves.join(","));
+    // A title with no pattern meets the three rules that do not need one, not the twelve that do.
+    assert.equal(set.candidates(event("quiet")), 3, engine);
+    assert.deepEqual(ids(set.match(event("Malware found"))), [
+      "malware-high",
+      "malware-finding",
+      "malware-not-test",
+      "malware-not-xy",
+      "either",
+      "not-both",
+    ]);
+  }
+  await agree(rules, [
+    event("quiet"),
+    event("Malware found"),
+    event("malware test"),
+    event("xmalware"),
+    event("phish and brute y"),
+    event("MALWARE PHISH"),
+    event(["a phish", "test"]),
+    event(undefined),
+    event(42, { severity_id: 2 }),
+    event("brute", { class_uid: 3002 }),
+    { finding_info: "brute" },
+    {},
+  ]);
+});
+
 test("the field table holds one event's values: the next event, and the one after the evaluation numbers wrap, read their own", async () => {
   const rules = [
     loaded({ all: [{ fact: "a", operator: "containsi", value: "X" }] }, "x"),

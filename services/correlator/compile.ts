@@ -68,12 +68,21 @@ class Gen {
   private temps = 0;
   private readonly table: FieldTable | undefined;
   private readonly known: KnownValues | undefined;
+  private readonly knownLeaves: KnownLeaves | undefined;
   /** The table's constants in this function, once each. */
   private tableNames: { stamps: string; values: string } | undefined;
 
-  constructor(opts: { table?: FieldTable; known?: KnownValues } = {}) {
+  constructor(opts: GenOptions = {}) {
     this.table = opts.table;
     this.known = opts.known;
+    this.knownLeaves = opts.knownLeaves;
+  }
+
+  /** The result an index node above has already found the leaf to have, if the caller is compiled under it. */
+  knownLeaf(c: ConditionShape): boolean | undefined {
+    if (this.knownLeaves === undefined || this.knownLeaves.size === 0) return undefined;
+    const key = leafKeyOf(c);
+    return key === undefined ? undefined : this.knownLeaves.get(key);
   }
 
   /**
@@ -117,9 +126,9 @@ class Gen {
    */
   memo(c: ConditionShape, test: string): string {
     const table = this.table;
-    if (table === undefined || typeof c.fact !== "string" || !exactJson(c.value)) return test;
-    const path = typeof c.path === "string" ? pathParts(c.path) : [];
-    const i = table.slot(JSON.stringify(["leaf", c.fact, path, c.operator, c.value]));
+    const key = leafKeyOf(c);
+    if (table === undefined || key === undefined) return test;
+    const i = table.slot(key);
     this.tableNames ??= { stamps: this.k(table.stamps), values: this.k(table.values) };
     const { stamps: S, values: V } = this.tableNames;
     return `(${S}[${i}] === ep ? ${V}[${i}] : ((${S}[${i}] = ep), (${V}[${i}] = ${test})))`;
@@ -175,6 +184,16 @@ export function exactJson(v: unknown): boolean {
   return true;
 }
 
+/**
+ * The key of a leaf that rules can share (its result computed once per event): its fact, path members, operator
+ * and value, when the fact is a name and the value JSON spells exactly; undefined for any other leaf.
+ */
+export function leafKeyOf(c: ConditionShape): string | undefined {
+  if (typeof c.fact !== "string" || !exactJson(c.value)) return undefined;
+  const path = typeof c.path === "string" ? pathParts(c.path) : [];
+  return JSON.stringify(["leaf", c.fact, path, c.operator, c.value]);
+}
+
 /** Reads `fact` then, when its value is an object, `path` in it. */
 export function readerOf(fact: unknown, path: unknown): Reader {
   const g = new Gen();
@@ -188,6 +207,15 @@ export function fieldKeyOf(fact: string, path: string | undefined): string {
 
 /** Field key → the value an index branch found the field to have. */
 export type KnownValues = ReadonlyMap<string, unknown>;
+/** Leaf key (leafKeyOf) → the result an index node found the leaf to have. */
+export type KnownLeaves = ReadonlyMap<string, boolean>;
+
+/** What a generated function is compiled with: the field table, and what the index above it has decided. */
+export interface GenOptions {
+  readonly table?: FieldTable;
+  readonly known?: KnownValues;
+  readonly knownLeaves?: KnownLeaves;
+}
 
 /**
  * The values of the fields a rule set reads, each read at most once per evaluation and shared by every rule and
@@ -224,6 +252,15 @@ export type TableReader = (event: EventData, ep: number) => unknown;
 export function tableReaderOf(table: FieldTable, fact: string, path: string | undefined): TableReader {
   const g = new Gen({ table });
   return g.make<TableReader>("e, ep", `return ${g.reader(fact, path)};`);
+}
+
+/** Tests one leaf through a field table, its result shared with the rules that have it: `(event, ep)`. */
+export type TableTest = (event: EventData, ep: number) => boolean;
+
+/** A leaf (checked by checkCondition) as a TableTest. */
+export function tableTestOf(table: FieldTable, c: ConditionShape, lists: NamedLists): TableTest {
+  const g = new Gen({ table });
+  return g.make<TableTest>("e, ep", `return ${leaf(g, c, lists)};`);
 }
 
 /** json-rules-engine reads `{fact: ...}` as a reference to another fact's value. */
@@ -355,6 +392,8 @@ function leaf(g: Gen, c: ConditionShape, lists: NamedLists): string {
   if (!hasOwn(c, "value")) throw invalid(`condition on ${String(c.fact)} (${op}) has no value`);
   const b = c.value;
   if (hasProtoKey(b)) throw invalid(`${op}: a value cannot have a __proto__ member`);
+  const decided = g.knownLeaf(c);
+  if (decided !== undefined) return decided ? "true" : "false";
   const read = g.reader(c.fact, c.path);
   if (isFactReference(b)) {
     if (!DYNAMIC_OK.has(op)) throw invalid(`${op} cannot take its value from another fact`);
@@ -480,7 +519,7 @@ export type Batch = (event: EventData, hits: Int32Array, n: number, ep: number) 
 export function compileBatch(
   rules: readonly { readonly match: ConditionShape; readonly position: number }[],
   lists: NamedLists,
-  opts: { table?: FieldTable; known?: KnownValues } = {},
+  opts: GenOptions = {},
 ): Batch {
   const g = new Gen(opts);
   const lines: string[] = [];

@@ -20,15 +20,16 @@ import {
   byCost,
   compare,
   dynamicDefault,
-  exactJson,
   fieldKeyOf,
   foldKnown,
   inString,
   isCustom,
   isFactReference,
+  leafKeyOf,
   numeric,
   pathParts,
   type EventData,
+  type KnownLeaves,
   type KnownValues,
 } from "./compile.ts";
 import { prepareOperator, type FactTest, type NamedLists } from "./operators.ts";
@@ -174,10 +175,11 @@ export class Programs {
   compile(
     rules: readonly { readonly match: ConditionShape; readonly position: number }[],
     known: KnownValues,
+    knownLeaves: KnownLeaves = new Map(),
   ): Int32Array {
     const out = new Ints();
     for (const r of rules) {
-      const f = this.fold(r.match, known);
+      const f = this.fold(r.match, known, knownLeaves);
       if (f === false) continue;
       out.push(r.position);
       const end = out.push(0);
@@ -233,7 +235,13 @@ export class Programs {
     return !want;
   }
 
-  private leaf(id: number, event: EventData, ep: number): boolean {
+  /** The id of a leaf (checked by checkCondition already), for `leaf`: an index node tests it. */
+  leafId(c: ConditionShape): number {
+    return this.leafOf(c);
+  }
+
+  /** A leaf's result for this event, computed once. */
+  leaf(id: number, event: EventData, ep: number): boolean {
     if (this.leafStamp[id] === ep) return this.leafResult[id] === 1;
     const r = this.test(id, event, ep);
     this.leafStamp[id] = ep;
@@ -314,24 +322,24 @@ export class Programs {
   }
 
   /** The condition with what the node's known values decide folded, as compile.ts's `expr` folds it. */
-  private fold(c: ConditionShape, known: KnownValues): Folded {
+  private fold(c: ConditionShape, known: KnownValues, knownLeaves: KnownLeaves): Folded {
     // The order json-rules-engine checks the boolean operators in; an empty list passes, for `any` as for `all`.
     if (Object.hasOwn(c, "any")) {
-      const xs = byCost(c.any ?? []).map((x) => this.fold(x, known));
+      const xs = byCost(c.any ?? []).map((x) => this.fold(x, known, knownLeaves));
       if (xs.length === 0 || xs.includes(true)) return true;
       const left = xs.filter((x) => x !== false);
       if (left.length === 0) return false;
       return left.length === 1 ? (left[0] as Folded) : { op: ANY, xs: left };
     }
     if (Object.hasOwn(c, "all")) {
-      const xs = byCost(c.all ?? []).map((x) => this.fold(x, known));
+      const xs = byCost(c.all ?? []).map((x) => this.fold(x, known, knownLeaves));
       if (xs.includes(false)) return false;
       const left = xs.filter((x) => x !== true);
       if (left.length === 0) return true;
       return left.length === 1 ? (left[0] as Folded) : { op: ALL, xs: left };
     }
     if (Object.hasOwn(c, "not")) {
-      const x = this.fold(c.not as ConditionShape, known);
+      const x = this.fold(c.not as ConditionShape, known, knownLeaves);
       return x === true ? false : x === false ? true : { not: x };
     }
     const b: unknown = c.value;
@@ -342,6 +350,11 @@ export class Programs {
         const folded = foldKnown(op, known.get(key), b);
         if (folded !== undefined) return folded;
       }
+    }
+    if (knownLeaves.size > 0) {
+      const key = leafKeyOf(c);
+      const decided = key === undefined ? undefined : knownLeaves.get(key);
+      if (decided !== undefined) return decided;
     }
     return this.leafOf(c);
   }
@@ -369,8 +382,7 @@ export class Programs {
   private leafOf(c: ConditionShape): number {
     const op = c.operator ?? "";
     const b: unknown = c.value;
-    const path = typeof c.path === "string" ? pathParts(c.path) : [];
-    const key = typeof c.fact === "string" && exactJson(b) ? JSON.stringify(["leaf", c.fact, path, op, b]) : undefined;
+    const key = leafKeyOf(c);
     const had = key === undefined ? undefined : this.leafIds.get(key);
     if (had !== undefined) return had;
     const id = this.leafKindList.length;

@@ -15,7 +15,7 @@ const V6_ALL = (1n << 128n) - 1n;
  * Parses a dotted quad into an unsigned 32-bit number, or -1. Strict: four decimal octets without leading zeros
  * (`010.0.0.1` is refused: resolvers read it as octal). A char loop, not a pattern: this runs on every event.
  */
-function parseV4(s: string, start = 0, end = s.length): number {
+export function parseV4(s: string, start = 0, end = s.length): number {
   let value = 0;
   let octet = 0;
   let digits = 0;

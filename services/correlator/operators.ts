@@ -6,7 +6,7 @@
  * without allocating. json-rules-engine gets the same code through `customOperators`.
  */
 import { BlockList, isIP } from "node:net";
-import { IndicatorList } from "./lists.ts";
+import { IndicatorList, parseV4 } from "./lists.ts";
 import { CUSTOM_OPERATORS } from "../../schemas/rules.ts";
 
 /**
@@ -47,15 +47,15 @@ function cached<K, V>(make: (k: K) => V): (k: K) => V {
 }
 
 const regexOf = cached((p: string) => new RegExp(p));
-const wildcardOf = cached(
-  (p: string) =>
-    new RegExp(
-      `^${p
-        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-        .replace(/\*/g, ".*")
-        .replace(/\?/g, ".")}$`,
-      "is",
-    ),
+/** A wildcard's pattern: every character literal but `*` (any run) and `?` (any one). */
+const wildcardSource = (p: string) =>
+  p
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
+/** One pattern for a list of wildcards: a string matches it when it matches one of them. */
+const wildcardsOf = cached(
+  (ps: string) => new RegExp(`^(?:${(JSON.parse(ps) as string[]).map(wildcardSource).join("|")})$`, "is"),
 );
 const blockListOf = cached((cidrs: string) => {
   const list = new BlockList();
@@ -69,6 +69,48 @@ const blockListOf = cached((cidrs: string) => {
   }
   return list;
 });
+
+/**
+ * The blocks of a cidr list (already accepted by blockListOf) as sorted, merged ranges of IPv4 numbers
+ * `[lo0, hi0, lo1, hi1, ...]`; undefined when an entry is not a dotted quad (IPv6 blocks can hold IPv4 addresses).
+ */
+const v4RangesOf = cached((cidrs: string): Float64Array | undefined => {
+  const ranges: [number, number][] = [];
+  for (const c of cidrs.split(",")) {
+    const [addr, bits] = c.trim().split("/");
+    const v = parseV4(addr ?? "");
+    if (v < 0) return undefined;
+    if (bits === undefined) {
+      ranges.push([v, v]);
+      continue;
+    }
+    // blockListOf has refused a prefix that is not an integer from 0 to 32.
+    const size = 2 ** (32 - Number(bits));
+    const lo = Math.floor(v / size) * size;
+    ranges.push([lo, lo + size - 1]);
+  }
+  ranges.sort((a, b) => a[0] - b[0]);
+  const merged: number[] = [];
+  for (const [lo, hi] of ranges) {
+    const last = merged.length - 1;
+    if (last > 0 && lo <= (merged[last] as number) + 1) merged[last] = Math.max(merged[last] as number, hi);
+    else merged.push(lo, hi);
+  }
+  return Float64Array.from(merged);
+});
+
+/** A binary search of the ranges for `v`. */
+function inRanges(ranges: Float64Array, v: number): boolean {
+  let lo = 0;
+  let hi = ranges.length / 2 - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (v < (ranges[2 * mid] as number)) hi = mid - 1;
+    else if (v > (ranges[2 * mid + 1] as number)) lo = mid + 1;
+    else return true;
+  }
+  return false;
+}
 
 /**
  * True when the fact value, or one of its elements when it is a list, is a string that satisfies `test`. An
@@ -133,18 +175,27 @@ export function prepareOperator(name: CustomOperator, value: unknown, lists: Nam
       return (f) => anyString(f, test);
     }
     case "wildcard": {
-      const patterns = strings(value).map(wildcardOf);
-      const tests = patterns.map((re) => (s: string) => re.test(s));
-      return (f) => {
-        for (const test of tests) if (anyString(f, test)) return true;
-        return false;
-      };
+      const patterns = strings(value);
+      if (patterns.length === 0) return never;
+      // One pattern for all of them: a list fact matches when one of its strings matches one of the wildcards.
+      const re = wildcardsOf(JSON.stringify(patterns));
+      const test = (s: string) => re.test(s);
+      return (f) => anyString(f, test);
     }
     case "cidr": {
-      const list = blockListOf(strings(value).join(","));
-      const test = (s: string) => {
+      const cidrs = strings(value).join(",");
+      const list = blockListOf(cidrs);
+      const slow = (s: string) => {
         const fam = isIP(s);
         return fam !== 0 && list.check(s, fam === 6 ? "ipv6" : "ipv4");
+      };
+      const ranges = v4RangesOf(cidrs);
+      if (ranges === undefined) return (f) => anyString(f, slow);
+      // A dotted quad (what isIP calls IPv4) against IPv4 blocks: numbers; anything else (an IPv4-mapped IPv6
+      // address matches an IPv4 block) as before.
+      const test = (s: string) => {
+        const v = parseV4(s);
+        return v >= 0 ? inRanges(ranges, v) : slow(s);
       };
       return (f) => anyString(f, test);
     }

@@ -168,7 +168,9 @@ export async function benchRules(
       notes:
         `${jre ? `${ratio(ours.rate, jre.rate)} json-rules-engine; ` : ""}${agreement}; RuleSet.match (${set.engine}, ` +
         `synchronous, no allocation); index on ${set.stats.fields.slice(0, 4).join(", ")}` +
-        `${set.stats.fields.length > 4 ? ", …" : ""}: ${candidates.toFixed(1)} of ${size} rules evaluated an event; ` +
+        `${set.stats.fields.length > 4 ? ", …" : ""}` +
+        `${set.stats.leaves.length > 0 ? ` and shared pattern leaves (${set.stats.leaves.slice(0, 2).join(", ")}${set.stats.leaves.length > 2 ? ", …" : ""})` : ""}` +
+        `: ${candidates.toFixed(1)} of ${size} rules evaluated an event; ` +
         `compiled in ${compileMs.toFixed(0)} ms; ${common}; latency timed per call (includes the timer)`,
     });
   }

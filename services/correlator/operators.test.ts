@@ -1,0 +1,97 @@
+/**
+ * The custom operators' prepared tests against their plain definitions: cidr as node:net's BlockList decides it
+ * (IPv4 blocks are numeric ranges; IPv4-mapped IPv6 addresses still match them), a list of wildcards as any one of
+ * them (one combined pattern).
+ */
+import assert from "node:assert/strict";
+import { BlockList, isIP } from "node:net";
+import { test } from "node:test";
+import fc from "fast-check";
+import { prepareOperator } from "./operators.ts";
+
+const lists = new Map<string, ReadonlySet<string>>();
+
+/** The cidr operator as BlockList decides it, entry by entry. */
+function cidrReference(cidrs: readonly string[], s: unknown): boolean {
+  if (typeof s !== "string") return false;
+  const list = new BlockList();
+  for (const c of cidrs.join(",").split(",")) {
+    const [addr, bits] = c.trim().split("/");
+    const type = isIP(addr ?? "") === 6 ? "ipv6" : "ipv4";
+    if (bits === undefined) list.addAddress(addr as string, type);
+    else list.addSubnet(addr as string, Number(bits), type);
+  }
+  const fam = isIP(s);
+  return fam !== 0 && list.check(s, fam === 6 ? "ipv6" : "ipv4");
+}
+
+const octet = fc.oneof(fc.constantFrom(0, 1, 9, 10, 127, 128, 192, 255), fc.integer({ min: 0, max: 255 }));
+const v4 = fc.tuple(octet, octet, octet, octet).map((xs) => xs.join("."));
+// Addresses near the blocks' edges, odd spellings, IPv6 and IPv4-mapped IPv6 forms, and non-addresses.
+const address = fc.oneof(
+  v4,
+  v4.map((a) => `::ffff:${a}`),
+  v4.map((a) => `::FFFF:${a}`),
+  fc.ipV6(),
+  fc.constantFrom("10.0.0.256", "010.0.0.1", "1.2.3", "1.2.3.4.5", " 10.0.0.1", "10.0.0.1 ", "", "x", "1..2.3"),
+  fc.string({ maxLength: 8 }),
+);
+const block = fc.oneof(
+  v4,
+  fc.tuple(v4, fc.integer({ min: 0, max: 32 })).map(([a, b]) => `${a}/${b}`),
+  fc.constantFrom("10.0.0.0/8", "192.168.0.0/16", "10.1.2.3/31", "0.0.0.0/0", "255.255.255.255/32"),
+);
+const v6Block = fc.constantFrom("::ffff:0:0/96", "::ffff:10.0.0.0/104", "2001:db8::/32", "::1");
+
+test("cidr: the same answers as BlockList, for IPv4 blocks (numeric ranges) and lists with IPv6 blocks", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.oneof({ weight: 5, arbitrary: block }, { weight: 1, arbitrary: v6Block }), {
+        minLength: 1,
+        maxLength: 6,
+      }),
+      fc.array(address, { minLength: 1, maxLength: 12 }),
+      (cidrs, addresses) => {
+        const prepared = prepareOperator("cidr", cidrs, lists);
+        for (const a of addresses) assert.equal(prepared(a), cidrReference(cidrs, a), `${a} in ${cidrs.join(",")}`);
+        // A list fact matches when one of its strings does.
+        const any = addresses.some((a) => cidrReference(cidrs, a));
+        assert.equal(prepared(addresses), any);
+      },
+    ),
+    { numRuns: 500 },
+  );
+  const p = prepareOperator("cidr", ["10.0.0.0/8", "10.255.0.0/16", "192.168.1.1"], lists);
+  assert.deepEqual(
+    ["10.0.0.0", "10.255.255.255", "11.0.0.0", "9.255.255.255", "192.168.1.1", "192.168.1.2", "::ffff:10.1.2.3"].map(p),
+    [true, true, false, false, true, false, true],
+  );
+});
+
+test("wildcard: a list of patterns matches what one of its patterns matches, without case, `*` and `?` only", () => {
+  const one = (p: string) =>
+    new RegExp(
+      `^${p
+        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+        .replace(/\*/g, ".*")
+        .replace(/\?/g, ".")}$`,
+      "is",
+    );
+  const piece = fc.stringMatching(/^[a-c*?.|()\\[\]^$+{}\nA-C]{0,6}$/);
+  fc.assert(
+    fc.property(
+      fc.array(piece, { maxLength: 4 }),
+      fc.array(fc.oneof(fc.stringMatching(/^[a-cA-C.|()\n]{0,8}$/), fc.string({ maxLength: 4 })), { maxLength: 6 }),
+      (patterns, subjects) => {
+        const prepared = prepareOperator("wildcard", patterns, lists);
+        for (const s of subjects) {
+          const want = patterns.some((p) => one(p).test(s));
+          assert.equal(prepared(s), want, `${JSON.stringify(s)} against ${JSON.stringify(patterns)}`);
+        }
+      },
+    ),
+    { numRuns: 500 },
+  );
+  assert.equal(prepareOperator("wildcard", [], lists)("x"), false);
+  assert.equal(prepareOperator("wildcard", 5, lists)("5"), false);
+});
