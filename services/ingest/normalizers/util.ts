@@ -175,13 +175,22 @@ export function time(v: unknown): number | undefined {
 /** Drops keys whose value is undefined, empty object or empty array (keeps OCSF output tidy). */
 export function compact<T extends object>(o: T): T {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o) as Array<[string, unknown]>) {
+  const rec = o as Record<string, unknown>;
+  for (const k of Object.keys(rec)) {
+    const v = rec[k];
     if (v === undefined) continue;
-    if (Array.isArray(v) && v.length === 0) continue;
-    if (v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 0) continue;
+    if (Array.isArray(v)) {
+      if (v.length === 0) continue;
+    } else if (v !== null && typeof v === "object" && !hasOwnKey(v)) continue;
     out[k] = v;
   }
   return out as T;
+}
+
+/** Whether an object has an own enumerable string key (what `Object.keys(v).length > 0` says, without the array). */
+function hasOwnKey(v: object): boolean {
+  for (const k in v) if (Object.hasOwn(v, k)) return true;
+  return false;
 }
 
 /** OCSF severity_id from a 0–100 risk-like score. */
