@@ -416,7 +416,8 @@ export async function splitBodyAsync(body: string, limits: SplitLimits = DEFAULT
 
 function countNewlines(s: string, from: number, to: number): number {
   let n = 0;
-  for (let i = from; i < to && i < s.length; i++) if (s.charCodeAt(i) === 10) n++;
+  const end = Math.min(to, s.length);
+  for (let i = s.indexOf("\n", from); i >= 0 && i < end; i = s.indexOf("\n", i + 1)) n++;
   return n;
 }
 
