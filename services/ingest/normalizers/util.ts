@@ -69,11 +69,20 @@ export function ciGet(o: unknown, path: string): unknown {
       cur = rec[part];
       continue;
     }
-    const lower = part.toLowerCase();
-    const key = Object.keys(rec).find((k) => k.toLowerCase() === lower);
+    const key = ciKey(rec, part.toLowerCase());
     cur = key === undefined ? undefined : rec[key];
   }
   return cur;
+}
+
+/**
+ * The first key of `rec` that lower-cases to `lower`. Lower-casing keeps a string's length except for U+0130 (the
+ * one character whose lower case is two), so only keys of that length, or holding it, are lower-cased.
+ */
+function ciKey(rec: Record<string, unknown>, lower: string): string | undefined {
+  for (const k of Object.keys(rec))
+    if ((k.length === lower.length || k.includes("\u0130")) && k.toLowerCase() === lower) return k;
+  return undefined;
 }
 
 /** A non-empty string (numbers stringified) at a case-insensitive path. */
