@@ -104,7 +104,7 @@ interface Property {
   readonly optional: boolean;
 }
 
-function object(s: Internals, compile: (x: unknown) => Parse): Parse | undefined {
+function object(s: Internals, compile: (x: unknown) => Parse, generate: boolean): Parse | undefined {
   const shape = s.def["shape"] as Readonly<Record<string, unknown>>;
   if (Object.getOwnPropertySymbols(shape).length > 0) return undefined;
   const catchall = s.def["catchall"];
@@ -122,6 +122,11 @@ function object(s: Internals, compile: (x: unknown) => Parse): Parse | undefined
     props.push({ key, parse: compile(shape[key]), optional });
   }
   const keys = new Set(Object.keys(shape));
+  return (generate ? generated(props, loose, keys) : undefined) ?? interpreted(props, loose, keys);
+}
+
+/** The object parser as plain closures (where code cannot be generated). */
+function interpreted(props: readonly Property[], loose: boolean, keys: ReadonlySet<string>): Parse {
   return (v) => {
     if (!isObject(v)) return FAIL;
     const out: Record<string, unknown> = {};
@@ -140,6 +145,44 @@ function object(s: Internals, compile: (x: unknown) => Parse): Parse | undefined
     if (loose) for (const k in v) if (!keys.has(k) && k !== "__proto__") out[k] = v[k];
     return out;
   };
+}
+
+/**
+ * The same parser as generated code: one constant property access per key, which the engine caches by shape, where
+ * the interpreted loop makes every access a lookup by a variable key. The code holds only structure: keys are
+ * written as JSON string literals, and the property parsers are passed in.
+ */
+function generated(props: readonly Property[], loose: boolean, keys: ReadonlySet<string>): Parse | undefined {
+  const lines = props.map((p, i) => {
+    const k = JSON.stringify(p.key);
+    return p.optional
+      ? `x = v[${k}]; if (x === undefined) { if (${k} in v) out[${k}] = undefined; } ` +
+          `else { r = p${i}(x); if (r === FAIL) return FAIL; out[${k}] = r; }`
+      : `if (!(${k} in v)) return FAIL; r = p${i}(v[${k}]); if (r === FAIL) return FAIL; out[${k}] = r;`;
+  });
+  const source =
+    `"use strict";\n${props.map((_, i) => `const p${i} = parsers[${i}];`).join("\n")}\n` +
+    `return function (v) {\n` +
+    `if (typeof v !== "object" || v === null || Array.isArray(v)) return FAIL;\n` +
+    `const out = {}; let x, r;\n${lines.join("\n")}\n` +
+    (loose ? `for (const k in v) if (!keys.has(k) && k !== "__proto__") out[k] = v[k];\n` : "") +
+    `return out;\n};`;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- structure only; keys are JSON literals
+    const make = new Function("parsers", "keys", "FAIL", source) as (
+      parsers: readonly Parse[],
+      keys: ReadonlySet<string>,
+      fail: typeof FAIL,
+    ) => Parse;
+    return make(
+      props.map((p) => p.parse),
+      keys,
+      FAIL,
+    );
+  } catch {
+    // Code generation refused (--disallow-code-generation-from-strings): the closures do the same.
+    return undefined;
+  }
 }
 
 function record(s: Internals): Parse | undefined {
@@ -187,9 +230,11 @@ function discriminatedUnion(s: Internals, compile: (x: unknown) => Parse): Parse
 
 /**
  * A fast parser for `schema`: the value zod's `safeParse` would give as `data`, or FAIL when it is not sure zod
- * accepts the value (then ask zod).
+ * accepts the value (then ask zod). `generate: false` builds object parsers as closures instead of generated code
+ * (what happens anyway where code generation is refused).
  */
-export function fastParser(schema: z.ZodType): Parse {
+export function fastParser(schema: z.ZodType, opts: { readonly generate?: boolean } = {}): Parse {
+  const generate = opts.generate !== false;
   const memo = new Map<unknown, Parse>();
   const compile = (x: unknown): Parse => {
     const known = memo.get(x);
@@ -237,7 +282,7 @@ export function fastParser(schema: z.ZodType): Parse {
         };
       }
       case "object":
-        return checks.length === 0 ? object(s, compile) : undefined;
+        return checks.length === 0 ? object(s, compile, generate) : undefined;
       case "record":
         return checks.length === 0 ? record(s) : undefined;
       case "union":

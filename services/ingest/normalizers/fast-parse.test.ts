@@ -12,6 +12,7 @@ import { normalizeEvent } from "./index.ts";
 import { corpusEvents, corpusLines, corpusSampleFiles } from "./testing.ts";
 
 const parse = fastParser(NormalizedEvent);
+const closures = fastParser(NormalizedEvent, { generate: false });
 
 function corpusOutputs(): NormalizedEvent[] {
   const out: NormalizedEvent[] = [];
@@ -109,7 +110,10 @@ function mutate(event: unknown, next: () => number): unknown {
 test("the fast parser accepts every corpus event with zod's own output", () => {
   const events = corpusOutputs();
   assert.ok(events.length > 400, `corpus events: ${events.length}`);
-  for (const e of events) assert.ok(agrees(NormalizedEvent, parse, e), `refused: ${e.riposte.format}`);
+  for (const e of events) {
+    assert.ok(agrees(NormalizedEvent, parse, e), `refused: ${e.riposte.format}`);
+    assert.ok(agrees(NormalizedEvent, closures, e), `refused without generated code: ${e.riposte.format}`);
+  }
 });
 
 test("on mutated events the fast parser never accepts what zod refuses, nor differs from zod's output", () => {
@@ -120,7 +124,9 @@ test("on mutated events the fast parser never accepts what zod refuses, nor diff
   for (let i = 0; i < 10_000; i++) {
     const e = events[Math.floor(next() * events.length)];
     const m = mutate(e, next);
-    if (agrees(NormalizedEvent, parse, m)) accepted++;
+    const ok = agrees(NormalizedEvent, parse, m);
+    assert.equal(agrees(NormalizedEvent, closures, m), ok);
+    if (ok) accepted++;
     else refused++;
   }
   assert.ok(accepted > 300 && refused > 300, `accepted ${accepted}, refused ${refused}`);
@@ -135,32 +141,34 @@ test("the fast parser strips, keeps and refuses as zod does on small schemas", (
     f: z.array(z.union([z.ipv4(), z.ipv6()])).optional(),
     g: z.literal(7).optional(),
   });
-  const fast = fastParser(schema);
-  const cases: unknown[] = [
-    { a: "x" },
-    { a: "x", b: undefined },
-    { z: 1, a: "x", b: 3 },
-    { a: "" },
-    { a: "\u{1F600}" },
-    { a: "x", b: 11 },
-    { a: "x", b: 2.5 },
-    { a: "x", c: { d: true, extra: 1, more: undefined } },
-    { a: "x", c: { d: 1 } },
-    { a: "x", e: { k: 1, l: undefined } },
-    { a: "x", e: { constructor: {} } },
-    { a: "x", e: JSON.parse('{"__proto__": 1, "k": 2}') as unknown },
-    { a: "x", e: [] },
-    { a: "x", f: ["10.0.0.1", "::1"] },
-    { a: "x", f: ["10.0.0.300"] },
-    { a: "x", g: 7 },
-    { a: "x", g: 8 },
-    [],
-    null,
-  ];
-  let accepted = 0;
-  for (const c of cases) {
-    if (agrees(schema, fast, c)) accepted++;
-    else assert.equal(fast(c), FAIL);
+  for (const generate of [true, false]) {
+    const fast = fastParser(schema, { generate });
+    const cases: unknown[] = [
+      { a: "x" },
+      { a: "x", b: undefined },
+      { z: 1, a: "x", b: 3 },
+      { a: "" },
+      { a: "\u{1F600}" },
+      { a: "x", b: 11 },
+      { a: "x", b: 2.5 },
+      { a: "x", c: { d: true, extra: 1, more: undefined } },
+      { a: "x", c: { d: 1 } },
+      { a: "x", e: { k: 1, l: undefined } },
+      { a: "x", e: { constructor: {} } },
+      { a: "x", e: JSON.parse('{"__proto__": 1, "k": 2}') as unknown },
+      { a: "x", e: [] },
+      { a: "x", f: ["10.0.0.1", "::1"] },
+      { a: "x", f: ["10.0.0.300"] },
+      { a: "x", g: 7 },
+      { a: "x", g: 8 },
+      [],
+      null,
+    ];
+    let accepted = 0;
+    for (const c of cases) {
+      if (agrees(schema, fast, c)) accepted++;
+      else assert.equal(fast(c), FAIL);
+    }
+    assert.ok(accepted >= 8, `accepted ${accepted}`);
   }
-  assert.ok(accepted >= 8, `accepted ${accepted}`);
 });
