@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { canonicalJson } from "./ids.ts";
+import { createHash } from "node:crypto";
+import { canonicalJson, stableId } from "./ids.ts";
 
 /** The definition canonicalJson keeps: JSON.stringify with each object's entries sorted into a new object. */
 const byReplacer = (value: unknown): string =>
@@ -58,4 +59,12 @@ test("canonicalJson writes what the sorted-entries replacer writes, for every ki
     assert.equal(canonicalJson(v), byReplacer(v));
   }
   assert.equal(canonicalJson({ b: 1, a: [{ d: 2, c: 3 }], 10: 0, 9: 0 }), '{"9":0,"10":0,"a":[{"c":3,"d":2}],"b":1}');
+});
+
+test("stableId is the sha256 of each part followed by NUL, as a streaming hash is fed them", () => {
+  for (const parts of [["suricata_eve", "1:2:3"], ["a", 1, "\ud800", "é"], [], [""]] as Array<Array<string | number>>) {
+    const h = createHash("sha256");
+    for (const p of parts) h.update(String(p)).update("\u0000");
+    assert.equal(stableId(...parts), h.digest("hex").slice(0, 32));
+  }
 });

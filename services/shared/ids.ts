@@ -1,11 +1,12 @@
 /** Deterministic identifiers: the basis of effectively-once delivery. */
-import { createHash } from "node:crypto";
+import { createHash, hash } from "node:crypto";
 
-/** A short, stable hex id from the given parts (sha256, 32 hex chars). */
+/** A short, stable hex id from the given parts (sha256 of each part followed by NUL, 32 hex chars). */
 export function stableId(...parts: ReadonlyArray<string | number>): string {
-  const h = createHash("sha256");
-  for (const p of parts) h.update(String(p)).update("\u0000");
-  return h.digest("hex").slice(0, 32);
+  let text = "";
+  for (const p of parts) text += `${String(p)}\u0000`;
+  // One-shot hashing: no Hash object per id (the text is what the streaming hash was fed, in one piece).
+  return hash("sha256", text, "hex").slice(0, 32);
 }
 
 /** Canonical JSON: keys sorted, so equal values hash equal. */

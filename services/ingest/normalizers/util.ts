@@ -173,6 +173,11 @@ export function time(v: unknown): number | undefined {
   if (typeof v === "number" && Number.isFinite(v)) return v < 1e11 ? Math.round(v * 1000) : Math.round(v);
   if (typeof v !== "string" || v.trim() === "") return undefined;
   const s = v.trim();
+  // ISO-8601 in UTC (`...T...Z`), the common case: none of the rewrites below applies to it.
+  if (s.charCodeAt(s.length - 1) === 90 && s.charCodeAt(10) === 84) {
+    const t = Date.parse(s);
+    return Number.isNaN(t) ? undefined : t;
+  }
   if (/^\d+(\.\d+)?$/.test(s)) return time(Number(s));
   let iso = s.replace(/([+-]\d{2})(\d{2})$/, "$1:$2");
   if (/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}/.test(iso)) iso = iso.replace(" ", "T");
