@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { splitBody } from "./body.ts";
+import { jsonDepth, splitBody } from "./body.ts";
 
 const kinds = (body: string) => splitBody(body).map((p) => (p.ok ? p.event.kind : `error:${p.reason}`));
 
@@ -165,5 +165,44 @@ test("fuzz finding: a line cut inside a string does not hide the nesting of the 
       ["RIPOSTE_NESTING_TOO_DEEP", "ok"],
       cut,
     );
+  }
+});
+
+/** jsonDepth's meaning, one character at a time: strings end at a quote or a line break, an escape never takes one. */
+function depthByChars(s: string, limit = Infinity): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (inString) {
+      if (c === 10) inString = false;
+      else if (c === 92) {
+        if (s.charCodeAt(i + 1) !== 10) i++;
+      } else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      depth++;
+      if (depth > max) {
+        max = depth;
+        if (max > limit) return max;
+      }
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return max;
+}
+
+test("jsonDepth, which skips through strings, agrees with a scan of every character", () => {
+  let seed = 7;
+  const next = () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
+  const alphabet = ["{", "}", "[", "]", '"', "\\", "\n", "a", " ", ","];
+  for (let t = 0; t < 50_000; t++) {
+    let s = "";
+    const len = Math.floor(next() * 30);
+    for (let i = 0; i < len; i++) s += alphabet[Math.floor(next() * alphabet.length)];
+    for (const limit of [Infinity, 2, 0]) assert.equal(jsonDepth(s, limit), depthByChars(s, limit), JSON.stringify(s));
   }
 });

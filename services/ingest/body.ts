@@ -45,16 +45,33 @@ function isBlank(c: number): boolean {
 export function jsonDepth(s: string, limit = Infinity): number {
   let depth = 0;
   let max = 0;
-  let inString = false;
-  for (let i = 0; i < s.length; i++) {
+  // Inside a string, jump to whichever comes first of the next quote, backslash or line break: the next position of
+  // each is found with indexOf and kept until the scan passes it, so the whole scan stays one pass over the text.
+  let quote = -1;
+  let slash = -1;
+  let newline = -1;
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (inString) {
-      if (c === 10) inString = false;
-      else if (c === 92) {
-        if (s.charCodeAt(i + 1) !== 10) i++;
-      } else if (c === 34) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123 || c === 91) {
+    if (c === 34) {
+      // In a string from i + 1.
+      let j = i + 1;
+      for (;;) {
+        if (quote < j) quote = indexOr(s, '"', j, n);
+        if (slash < j) slash = indexOr(s, "\\", j, n);
+        if (newline < j) newline = indexOr(s, "\n", j, n);
+        const end = Math.min(quote, slash, newline);
+        if (end >= n) return max;
+        if (end === slash) {
+          // An escape never takes the line break: the string ends there all the same.
+          j = s.charCodeAt(end + 1) === 10 ? end + 1 : end + 2;
+          continue;
+        }
+        // A quote closes the string; a line break ends it (and is not itself nesting).
+        i = end;
+        break;
+      }
+    } else if (c === 123 || c === 91) {
       depth++;
       if (depth > max) {
         max = depth;
@@ -63,6 +80,12 @@ export function jsonDepth(s: string, limit = Infinity): number {
     } else if (c === 125 || c === 93) depth--;
   }
   return max;
+}
+
+/** The index of `ch` in `s` from `from`, else `n` (the length). */
+function indexOr(s: string, ch: string, from: number, n: number): number {
+  const i = s.indexOf(ch, from);
+  return i < 0 ? n : i;
 }
 
 function tryParse(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
@@ -393,7 +416,8 @@ export async function splitBodyAsync(body: string, limits: SplitLimits = DEFAULT
 
 function countNewlines(s: string, from: number, to: number): number {
   let n = 0;
-  for (let i = from; i < to && i < s.length; i++) if (s.charCodeAt(i) === 10) n++;
+  const end = Math.min(to, s.length);
+  for (let i = s.indexOf("\n", from); i >= 0 && i < end; i = s.indexOf("\n", i + 1)) n++;
   return n;
 }
 

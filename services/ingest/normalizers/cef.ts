@@ -71,13 +71,18 @@ const CUSTOM_SHORT = new Map([
  */
 function canonical(ext: Record<string, string>): { x: Record<string, string>; custom: Record<string, string> } {
   const x = dict<string>();
-  for (const [k, v] of Object.entries(ext)) {
-    const full = CUSTOM_FULL.exec(k);
+  for (const k of Object.keys(ext)) {
+    const v = ext[k] as string;
+    const full = k.startsWith("deviceCustom") ? CUSTOM_FULL.exec(k) : null;
     const key = full ? `${CUSTOM_SHORT.get(full[1]!)}${full[2]}${full[3] ?? ""}` : (FULL.get(k) ?? k);
     if (v !== "") x[key] = v;
   }
   const custom = dict<string>();
-  for (const [k, v] of Object.entries(x)) if (CUSTOM.test(k)) custom[x[`${k}Label`] ?? k] = v;
+  for (const k of Object.keys(x)) {
+    // CUSTOM's names start with c, d or f: the others are not tried against it.
+    const c = k.charCodeAt(0);
+    if ((c === 99 || c === 100 || c === 102) && CUSTOM.test(k)) custom[x[`${k}Label`] ?? k] = x[k] as string;
+  }
   return { x, custom };
 }
 

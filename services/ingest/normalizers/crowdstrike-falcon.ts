@@ -151,16 +151,16 @@ function shapeOf(v: Obj): Shape | undefined {
     payload["ExternalApiType"],
     v["#event_simpleName"],
   ].find((t): t is string => typeof t === "string" && /^Event_[A-Za-z]+$/.test(t));
+  const fdr = api ? undefined : str(v, "event_simpleName");
+  if (!api && !(fdr && typeof v["aid"] === "string" && typeof v["cid"] === "string")) return undefined;
+  // Built only for a Falcon record: detection asks every JSON event reaching it, and most are not.
   const event: Obj = { ...payload, ...v, ...nested };
   const flatMeta: Obj = compact({
     customerIDString: str(event, "CustomerIdString") ?? str(event, "cid"),
     eventType: api ? bare(api) : undefined,
   });
   if (api) return { type: bare(api), meta: flatMeta, event };
-  const fdr = str(v, "event_simpleName");
-  if (fdr && typeof v["aid"] === "string" && typeof v["cid"] === "string")
-    return { type: fdr.startsWith("Event_") ? bare(fdr) : `fdr:${fdr}`, meta: flatMeta, event };
-  return undefined;
+  return { type: fdr?.startsWith("Event_") ? bare(fdr) : `fdr:${fdr}`, meta: flatMeta, event };
 }
 
 /** A Falcon detection summary of any product as an OCSF Detection Finding. */

@@ -6,20 +6,47 @@ import type { Draft, Normalizer, RawEvent } from "./types.ts";
 import { eventTime } from "./finalize.ts";
 import { compact, hashesBy, ip, port, severityFromScore, severityFromWord, time } from "./util.ts";
 
-/** The value at a dotted path, whether the document spells it flat, nested or mixed. */
-function dig(o: unknown, path: string | readonly string[]): unknown {
-  const parts = typeof path === "string" ? path.split(".") : path;
-  if (parts.length === 0) return o;
+/** A dotted path split once, with the joined key of every run of its parts (`keys[from][to]`). */
+interface DottedPath {
+  readonly length: number;
+  readonly keys: ReadonlyArray<readonly string[]>;
+}
+
+/** Paths are constants of this file: a handful, built once each (bounded all the same). */
+const PATHS = new Map<string, DottedPath>();
+
+function dottedPath(path: string): DottedPath {
+  let p = PATHS.get(path);
+  if (p === undefined) {
+    const parts = path.split(".");
+    // keys[from][to]: parts from..to-1 joined, as a flat or partly flat document spells that run.
+    const keys = parts.map((_, from) =>
+      Array.from({ length: parts.length + 1 }, (_u, to) => (to > from ? parts.slice(from, to).join(".") : "")),
+    );
+    p = { length: parts.length, keys };
+    if (PATHS.size < 1024) PATHS.set(path, p);
+  }
+  return p;
+}
+
+function digFrom(o: unknown, p: DottedPath, from: number): unknown {
+  if (from === p.length) return o;
   if (o === null || typeof o !== "object" || Array.isArray(o)) return undefined;
   const rec = o as Record<string, unknown>;
-  for (let i = parts.length; i >= 1; i--) {
-    const key = parts.slice(0, i).join(".");
+  const keys = p.keys[from] as readonly string[];
+  for (let to = p.length; to > from; to--) {
+    const key = keys[to] as string;
     if (key in rec) {
-      const v = dig(rec[key], parts.slice(i));
+      const v = digFrom(rec[key], p, to);
       if (v !== undefined) return v;
     }
   }
   return undefined;
+}
+
+/** The value at a dotted path, whether the document spells it flat, nested or mixed. */
+function dig(o: unknown, path: string): unknown {
+  return digFrom(o, dottedPath(path), 0);
 }
 
 const s = (o: unknown, path: string): string | undefined => {

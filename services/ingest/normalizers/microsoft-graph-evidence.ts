@@ -15,9 +15,24 @@ export type Resource = NonNullable<Finding["resources"]>[number];
 
 /** The `@odata.type` of an object, whatever the key's spelling (`@odata.type`, `odata.type`, `odata_type`, ...). */
 export function odataType(o: Obj): string {
-  for (const [k, v] of Object.entries(o))
-    if (typeof v === "string" && k.replace(/[^a-z]/gi, "").toLowerCase() === "odatatype") return v;
+  for (const k of Object.keys(o)) {
+    const v = o[k];
+    if (typeof v === "string" && lettersAre(k, "odatatype")) return v;
+  }
   return "";
+}
+
+/** Whether the ASCII letters of `k`, lower-cased, spell `word` (lower-case letters); nothing else of `k` counts. */
+function lettersAre(k: string, word: string): boolean {
+  let j = 0;
+  for (let i = 0; i < k.length; i++) {
+    let c = k.charCodeAt(i);
+    if (c >= 65 && c <= 90) c += 32;
+    else if (c < 97 || c > 122) continue;
+    if (j === word.length || c !== word.charCodeAt(j)) return false;
+    j++;
+  }
+  return j === word.length;
 }
 
 /** `#microsoft.graph.security.fileEvidence` → `fileevidence`. */

@@ -142,3 +142,53 @@ test("device time parsing is linear in long values", () => {
   }, 20_000);
   assert.ok(r < LINEAR, `4x the input took ${r.toFixed(1)}x the time`);
 });
+
+/** The extension parser as first written, one character at a time: what the indexOf version must agree with. */
+function extensionByChars(ext: string): Record<string, string> {
+  const isKey = (c: number) =>
+    (c >= 0x30 && c <= 0x39) ||
+    (c >= 0x41 && c <= 0x5a) ||
+    (c >= 0x61 && c <= 0x7a) ||
+    c === 0x5f ||
+    c === 0x2e ||
+    c === 0x2d ||
+    c === 0x5b ||
+    c === 0x5d;
+  const out = Object.create(null) as Record<string, string>;
+  const unescape = (s: string) =>
+    s.replace(/\\([\\=|nr])/g, (_m, c: string) => (c === "n" ? "\n" : c === "r" ? "\r" : c));
+  let key: string | undefined;
+  let from = 0;
+  let i = 0;
+  while (i < ext.length) {
+    if (!isKey(ext.charCodeAt(i)) || (i > 0 && !/\s/.test(ext[i - 1] as string))) {
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < ext.length && isKey(ext.charCodeAt(j))) j++;
+    if (ext[j] === "=") {
+      if (key !== undefined) out[key] = unescape(ext.slice(from, i - 1).trimEnd());
+      key = ext.slice(i, j);
+      from = j + 1;
+      i = j + 1;
+    } else i = j;
+  }
+  if (key !== undefined) out[key] = unescape(ext.slice(from).trimEnd());
+  return out;
+}
+
+test("parseCefExtension, which jumps from = to =, agrees with the character-by-character parser", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.constantFrom("a", "B", "1", "_", ".", "-", "[", "]", "=", " ", "\t", "\u00a0", "\\", "|", "/", "n"), {
+        maxLength: 40,
+      }),
+      (chars) => {
+        const ext = chars.join("");
+        assert.deepEqual({ ...parseCefExtension(ext) }, { ...extensionByChars(ext) }, JSON.stringify(ext));
+      },
+    ),
+    { numRuns: 20_000 },
+  );
+});

@@ -201,23 +201,17 @@ function isCefKeyCode(c: number): boolean {
  */
 export function parseCefExtension(ext: string): Record<string, string> {
   const out = dict<string>();
-  const n = ext.length;
   let key: string | undefined;
   let from = 0;
-  let i = 0;
-  while (i < n) {
-    if (!isCefKeyCode(ext.charCodeAt(i)) || (i > 0 && !isSpaceCode(ext.charCodeAt(i - 1)))) {
-      i++;
-      continue;
-    }
-    let j = i + 1;
-    while (j < n && isCefKeyCode(ext.charCodeAt(j))) j++;
-    if (ext.charCodeAt(j) === EQUALS) {
-      if (key !== undefined) out[key] = unescapeCef(ext.slice(from, i - 1).trimEnd());
-      key = ext.slice(i, j);
-      from = j + 1;
-      i = j + 1;
-    } else i = j;
+  // A key is a run of key characters at the start or after whitespace, followed by `=`: each `=` is found with
+  // indexOf and the run before it walked back (a walk never passes the `=` before it), so values are not scanned.
+  for (let e = ext.indexOf("="); e >= 0; e = ext.indexOf("=", e + 1)) {
+    let s = e;
+    while (s > 0 && isCefKeyCode(ext.charCodeAt(s - 1))) s--;
+    if (s === e || (s > 0 && !isSpaceCode(ext.charCodeAt(s - 1)))) continue;
+    if (key !== undefined) out[key] = unescapeCef(ext.slice(from, s - 1).trimEnd());
+    key = ext.slice(s, e);
+    from = e + 1;
   }
   if (key !== undefined) out[key] = unescapeCef(ext.slice(from).trimEnd());
   return out;

@@ -69,11 +69,20 @@ export function ciGet(o: unknown, path: string): unknown {
       cur = rec[part];
       continue;
     }
-    const lower = part.toLowerCase();
-    const key = Object.keys(rec).find((k) => k.toLowerCase() === lower);
+    const key = ciKey(rec, part.toLowerCase());
     cur = key === undefined ? undefined : rec[key];
   }
   return cur;
+}
+
+/**
+ * The first key of `rec` that lower-cases to `lower`. Lower-casing keeps a string's length except for U+0130 (the
+ * one character whose lower case is two), so only keys of that length, or holding it, are lower-cased.
+ */
+function ciKey(rec: Record<string, unknown>, lower: string): string | undefined {
+  for (const k of Object.keys(rec))
+    if ((k.length === lower.length || k.includes("\u0130")) && k.toLowerCase() === lower) return k;
+  return undefined;
 }
 
 /** A non-empty string (numbers stringified) at a case-insensitive path. */
@@ -164,6 +173,11 @@ export function time(v: unknown): number | undefined {
   if (typeof v === "number" && Number.isFinite(v)) return v < 1e11 ? Math.round(v * 1000) : Math.round(v);
   if (typeof v !== "string" || v.trim() === "") return undefined;
   const s = v.trim();
+  // ISO-8601 in UTC (`...T...Z`), the common case: none of the rewrites below applies to it.
+  if (s.charCodeAt(s.length - 1) === 90 && s.charCodeAt(10) === 84) {
+    const t = Date.parse(s);
+    return Number.isNaN(t) ? undefined : t;
+  }
   if (/^\d+(\.\d+)?$/.test(s)) return time(Number(s));
   let iso = s.replace(/([+-]\d{2})(\d{2})$/, "$1:$2");
   if (/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}/.test(iso)) iso = iso.replace(" ", "T");
@@ -175,13 +189,22 @@ export function time(v: unknown): number | undefined {
 /** Drops keys whose value is undefined, empty object or empty array (keeps OCSF output tidy). */
 export function compact<T extends object>(o: T): T {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o) as Array<[string, unknown]>) {
+  const rec = o as Record<string, unknown>;
+  for (const k of Object.keys(rec)) {
+    const v = rec[k];
     if (v === undefined) continue;
-    if (Array.isArray(v) && v.length === 0) continue;
-    if (v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 0) continue;
+    if (Array.isArray(v)) {
+      if (v.length === 0) continue;
+    } else if (v !== null && typeof v === "object" && !hasOwnKey(v)) continue;
     out[k] = v;
   }
   return out as T;
+}
+
+/** Whether an object has an own enumerable string key (what `Object.keys(v).length > 0` says, without the array). */
+function hasOwnKey(v: object): boolean {
+  for (const k in v) if (Object.hasOwn(v, k)) return true;
+  return false;
 }
 
 /** OCSF severity_id from a 0–100 risk-like score. */
