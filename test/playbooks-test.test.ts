@@ -253,5 +253,5 @@ ${extra}`;
   assert.match(r.stderr, /notify\.yaml:9:5: steps\.0\.needs: steps wait for each other in a cycle: a → b → a/);
   write(step("a", "") + step("b", '    if: { fact: steps, path: $.a.output.x, operator: regex, value: "(" }\n'));
   r = await riposte("rules", "validate", dir);
-  assert.match(r.stderr, /notify\.yaml:13:61: regex: Invalid regular expression/);
+  assert.match(r.stderr, /notify\.yaml:13:61: regex: regex "\(": error parsing regexp: missing closing \)/);
 });

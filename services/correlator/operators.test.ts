@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { BlockList, isIP } from "node:net";
 import { test } from "node:test";
 import fc from "fast-check";
-import { prepareOperator } from "./operators.ts";
+import { backtrackSafe, checkOperatorValue, prepareOperator } from "./operators.ts";
 
 const lists = new Map<string, ReadonlySet<string>>();
 
@@ -94,4 +94,36 @@ test("wildcard: a list of patterns matches what one of its patterns matches, wit
   );
   assert.equal(prepareOperator("wildcard", [], lists)("x"), false);
   assert.equal(prepareOperator("wildcard", 5, lists)("5"), false);
+});
+
+test("regex: patterns V8 would backtrack on are matched by RE2, in linear time, with the same answers", () => {
+  for (const p of ["(a+)+$", "(a|aa)*b", "(.*a){12}", "((ab)*c)*d", "(x+x+)+y", ".*.*.*=", "(?:a|b)+c"])
+    assert.equal(backtrackSafe(p), false, p);
+  for (const p of [
+    "^mimi",
+    "powershell(\\.exe)?\\s+-enc",
+    "(\\d{1,3}\\.){3}\\d{1,3}",
+    "[a-z]+@[a-z.]+",
+    "(cmd|pwsh)\\.exe",
+    "a{2,}b*",
+  ])
+    assert.equal(backtrackSafe(p), true, p);
+  // Each of these takes V8 seconds to years on this string; here it is one linear pass.
+  const hostile = `${"a".repeat(50_000)}!`;
+  for (const p of ["(a+)+$", "(a|aa)*b", "(.*a){12}$", ".*.*.*="]) {
+    const t = prepareOperator("regex", p, new Map());
+    assert.equal(t(hostile), false, p);
+    assert.equal(t(["x", "aab"]), new RegExp(p).test("x") || new RegExp(p).test("aab"), p);
+  }
+  // A long string goes to RE2 even for a safe pattern, with the answer V8 gives.
+  const long = `${"x".repeat(5_000)}mimikatz`;
+  assert.equal(prepareOperator("regex", "mimi[k]atz$", new Map())(long), true);
+});
+
+test("regex: backreferences and lookaround fail the rule file with the reason", () => {
+  for (const p of ["(a)\\1", "(?<=a)b", "a(?!b)"]) {
+    const why = checkOperatorValue("regex", p, new Map());
+    assert.match(why ?? "", /RE2 syntax/, p);
+  }
+  assert.equal(checkOperatorValue("regex", "^ok(\\d+)?$", new Map()), undefined);
 });

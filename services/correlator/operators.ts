@@ -6,6 +6,7 @@
  * without allocating. json-rules-engine gets the same code through `customOperators`.
  */
 import { BlockList, isIP } from "node:net";
+import { RE2JS } from "re2js";
 import { IndicatorList, parseV4 } from "./lists.ts";
 import { CUSTOM_OPERATORS } from "../../schemas/rules.ts";
 
@@ -46,7 +47,94 @@ function cached<K, V>(make: (k: K) => V): (k: K) => V {
   };
 }
 
-const regexOf = cached((p: string) => new RegExp(p));
+/** Longest string V8's backtracking engine is given, for a pattern it runs in bounded time (see backtrackSafe). */
+export const BACKTRACK_MAX_CHARS = 2048;
+
+/**
+ * Whether V8's backtracking engine runs `p` in bounded time: no quantified group holding a quantifier or an
+ * alternation (`(a+)+`, `(a|aa)*`: exponential), no repeated group holding an unbounded one (`(.*a){12}`), at
+ * most two unbounded quantifiers (each one multiplies the work by
+ * the length; with the length capped at BACKTRACK_MAX_CHARS two stay within a few million steps), no backreference.
+ * A pattern that fails this, and any string longer than the cap, is matched by RE2 (re2js), in linear time.
+ */
+export function backtrackSafe(p: string): boolean {
+  type Group = { quantified: boolean; alternation: boolean; unbounded: boolean };
+  const groups: Group[] = [{ quantified: false, alternation: false, unbounded: false }];
+  let unbounded = 0;
+  // The quantifier at `i`, if any: its length and whether it is unbounded.
+  const quantifierAt = (i: number): { len: number; unbounded: boolean; repeats: boolean } | undefined => {
+    const c = p[i];
+    const lazy = p[i + 1] === "?" ? 2 : 1;
+    if (c === "*" || c === "+") return { len: lazy, unbounded: true, repeats: true };
+    if (c === "?") return { len: lazy, unbounded: false, repeats: false };
+    if (c === "{") {
+      const m = /^\{(\d+)(,(\d*))?\}\??/.exec(p.slice(i, i + 24));
+      if (m) {
+        const unbounded = m[2] !== undefined && m[3] === "";
+        const max = unbounded ? Infinity : Number(m[3] ?? m[1]);
+        return { len: m[0].length, unbounded, repeats: max > 1 };
+      }
+    }
+    return undefined;
+  };
+  let i = 0;
+  while (i < p.length) {
+    const c = p[i] as string;
+    const top = groups[groups.length - 1] as Group;
+    let atomEnd = i + 1;
+    let inner: Group | undefined;
+    if (c === "\\") {
+      const n = p[i + 1] ?? "";
+      if (/[1-9k]/.test(n)) return false;
+      atomEnd = i + 2;
+    } else if (c === "[") {
+      let j = i + 1;
+      if (p[j] === "^") j++;
+      if (p[j] === "]") j++;
+      while (j < p.length && p[j] !== "]") j += p[j] === "\\" ? 2 : 1;
+      atomEnd = j + 1;
+    } else if (c === "(") {
+      groups.push({ quantified: false, alternation: false, unbounded: false });
+      i++;
+      continue;
+    } else if (c === ")") {
+      inner = groups.pop();
+      if (!inner || groups.length === 0) return false;
+    } else if (c === "|") {
+      top.alternation = true;
+      i++;
+      continue;
+    }
+    const q = quantifierAt(atomEnd);
+    const parent = groups[groups.length - 1] as Group;
+    if (inner) {
+      if (q?.unbounded && (inner.quantified || inner.alternation)) return false;
+      if (q?.repeats && inner.unbounded) return false;
+      parent.quantified ||= inner.quantified || q !== undefined;
+      parent.alternation ||= inner.alternation;
+      parent.unbounded ||= inner.unbounded || q?.unbounded === true;
+    } else if (q) {
+      parent.quantified = true;
+      parent.unbounded ||= q.unbounded;
+    }
+    if (q?.unbounded) unbounded++;
+    i = atomEnd + (q?.len ?? 0);
+  }
+  return groups.length === 1 && unbounded <= 2;
+}
+
+/**
+ * A rule's regex as a test that cannot stall the event loop, whatever the string: RE2 semantics (no backreferences
+ * or lookaround: such a pattern fails the rule file), run by V8 where that is bounded (short strings, safe patterns)
+ * and by RE2 otherwise.
+ */
+const regexOf = cached((p: string) => {
+  const re2 = RE2JS.compile(p);
+  const fast = backtrackSafe(p) ? new RegExp(p) : undefined;
+  return {
+    test: (s: string) => (fast !== undefined && s.length <= BACKTRACK_MAX_CHARS ? fast.test(s) : re2.matcher(s).find()),
+  };
+});
 /** A wildcard's pattern: every character literal but `*` (any run) and `?` (any one). */
 const wildcardSource = (p: string) =>
   p
@@ -170,7 +258,7 @@ export function prepareOperator(name: CustomOperator, value: unknown, lists: Nam
     case "regex": {
       if (typeof value !== "string") return never;
       // Compiled on first use, as before: a fact with no string never compiles the pattern.
-      let re: RegExp | undefined;
+      let re: { test(s: string): boolean } | undefined;
       const test = (s: string) => (re ??= regexOf(value)).test(s);
       return (f) => anyString(f, test);
     }
@@ -225,7 +313,14 @@ export function customOperators(lists: NamedLists): Record<CustomOperator, Opera
 /** Checks a rule's operator values at load time, so a bad pattern fails the rule file, not the stream. */
 export function checkOperatorValue(operator: string, value: unknown, lists: NamedLists): string | undefined {
   try {
-    if (operator === "regex") strings(value).forEach((p) => regexOf(p));
+    if (operator === "regex")
+      for (const p of strings(value)) {
+        try {
+          regexOf(p);
+        } catch (e) {
+          return `regex ${JSON.stringify(p)}: ${e instanceof Error ? e.message : String(e)} (rule patterns use RE2 syntax, matched in linear time: no backreferences or lookaround)`;
+        }
+      }
     if (operator === "cidr") blockListOf(strings(value).join(","));
     if (operator === "inList" && (typeof value !== "string" || !lists.has(value))) {
       return `inList refers to list "${String(value)}", which is neither in rules/lists/ nor imported (riposte lists import)`;
