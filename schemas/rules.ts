@@ -210,7 +210,17 @@ export const Classification = z.enum(["containment", "notify", "enrich", "ticket
 const StepId = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "a step id: lower-case letters, digits, '_' or '-'");
 
 /** Where a template, an `if` or a `for_each` may read: the decision's fields, its incident, earlier steps, the item. */
-export const STEP_DATA_ROOTS = ["target", "params", "alert", "decision", "rule", "incident", "steps", "item"] as const;
+export const STEP_DATA_ROOTS = [
+  "target",
+  "params",
+  "alert",
+  "decision",
+  "rule",
+  "incident",
+  "steps",
+  "item",
+  "identity",
+] as const;
 
 /** A dotted path to a list in the decision or an earlier step's output: `params.recipients`, `steps.find.output.mailboxes`. */
 const ListPath = z

@@ -273,6 +273,7 @@ export async function startServices(opts: StartOptions): Promise<Running> {
       connectorConfig: config.connectors,
       guards,
       forEachMax: config.forEachMax,
+      identity: config.identity,
       dryRun: config.dryRun,
       coalesce: config.coalesce,
       consumerGroup: `${config.groupPrefix}.executor`,

@@ -6,6 +6,7 @@
  * (N+1)th containment of a window is what a budget refuses. Checks that need the vendor (what it resolves a target
  * to) cannot run here and are not claimed.
  */
+import { decisionData, type IdentitySettings } from "../executor/identity.ts";
 import { targetKey, type Decision, type PlaybookFile } from "../../schemas/index.ts";
 import {
   CONNECTORS,
@@ -38,17 +39,8 @@ export interface PlanDeps {
   readonly guards: Guards;
   readonly state: StateStore;
   readonly statePrefix: string;
-}
-
-/** The data a step's params are rendered from, as the executor builds it. */
-function templateData(d: Decision): Record<string, unknown> {
-  return {
-    target: d.target,
-    params: d.params ?? {},
-    alert: d.alert,
-    decision: { id: d.id, score: d.score },
-    rule: d.rule,
-  };
+  /** Which identity provider holds a user (RIPOSTE_IDP_DOMAINS, RIPOSTE_IDP_DEFAULT); the defaults when absent. */
+  readonly identity?: IdentitySettings;
 }
 
 /** The playbook's steps for one respond decision; empty for any other decision. */
@@ -88,7 +80,7 @@ export async function planDecision(d: Decision, deps: PlanDeps): Promise<Planned
     if (cond) {
       let holds: boolean;
       try {
-        holds = cond({ ...templateData(d), steps: stepsSoFar(), incident: {} });
+        holds = cond({ ...decisionData(d, deps.identity), steps: stepsSoFar(), incident: {} });
       } catch {
         holds = false;
       }
@@ -110,7 +102,7 @@ export async function planDecision(d: Decision, deps: PlanDeps): Promise<Planned
       break;
     }
     // A for_each step plans one action per item of its list (a single value is a list of one), as the executor runs it.
-    const data = { ...templateData(d), steps: stepsSoFar() };
+    const data = { ...decisionData(d, deps.identity), steps: stepsSoFar() };
     const list = step.for_each === undefined ? undefined : valueAt(data, step.for_each);
     const items = step.for_each === undefined ? [undefined] : Array.isArray(list) ? list : list == null ? [] : [list];
     const made: PlannedStep[] = [];

@@ -199,6 +199,7 @@ async function runRules(rulesDir: string, inputs: readonly Input[], opts: Replay
         playbooks: await loadPlaybooks(rulesDir),
         state: planState,
         statePrefix,
+        identity: config.identity,
         guards: new Guards({
           state: planState,
           prefix: statePrefix,

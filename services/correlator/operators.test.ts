@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { BlockList, isIP } from "node:net";
 import { test } from "node:test";
 import fc from "fast-check";
-import { backtrackSafe, checkOperatorValue, prepareOperator } from "./operators.ts";
+import { backtrackSafe, checkOperatorValue, globMatch, prepareOperator } from "./operators.ts";
 
 const lists = new Map<string, ReadonlySet<string>>();
 
@@ -126,4 +126,30 @@ test("regex: backreferences and lookaround fail the rule file with the reason", 
     assert.match(why ?? "", /RE2 syntax/, p);
   }
   assert.equal(checkOperatorValue("regex", "^ok(\\d+)?$", new Map()), undefined);
+});
+
+test("property: the linear glob match answers as the wildcard's pattern does", () => {
+  const text = fc.string({ unit: fc.constantFrom("a", "b", "A", ".", "\n"), maxLength: 12 });
+  const pattern = fc.string({ unit: fc.constantFrom("a", "b", "*", "?", "."), maxLength: 8 });
+  fc.assert(
+    fc.property(pattern, text, (p, s) => {
+      const source = p
+        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+        .replace(/\*/g, ".*")
+        .replace(/\?/g, ".");
+      assert.equal(
+        globMatch(p.toLowerCase(), s.toLowerCase()),
+        new RegExp(`^(?:${source})$`, "is").test(s),
+        `${p} ${s}`,
+      );
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test("wildcard: many stars on a long hostile string are one linear pass, with the pattern's answer", () => {
+  const t = prepareOperator("wildcard", ["*a*a*a*a*a*b", "*\\powershell.exe"], new Map());
+  assert.equal(t(`${"a".repeat(100_000)}!`), false);
+  assert.equal(t(`${"a".repeat(5_000)}b`), true);
+  assert.equal(t(`C:\\Windows\\${"x".repeat(3_000)}\\PowerShell.EXE`), true, "case-insensitive on the long path too");
 });

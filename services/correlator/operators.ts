@@ -141,10 +141,50 @@ const wildcardSource = (p: string) =>
     .replace(/[.+^${}()|[\]\\]/g, "\\$&")
     .replace(/\*/g, ".*")
     .replace(/\?/g, ".");
-/** One pattern for a list of wildcards: a string matches it when it matches one of them. */
-const wildcardsOf = cached(
-  (ps: string) => new RegExp(`^(?:${(JSON.parse(ps) as string[]).map(wildcardSource).join("|")})$`, "is"),
-);
+/**
+ * Whether `s` matches the wildcard `p` (both already lower-cased): the greedy algorithm that goes back only to the
+ * last `*`, so O(len(s) x len(p)) at worst, whatever the pattern.
+ */
+export function globMatch(p: string, s: string): boolean {
+  let i = 0;
+  let j = 0;
+  let star = -1;
+  let mark = 0;
+  while (i < s.length) {
+    const c = p[j];
+    if (c === "?" || (c !== undefined && c !== "*" && c === s[i])) {
+      i++;
+      j++;
+    } else if (c === "*") {
+      star = j++;
+      mark = i;
+    } else if (star >= 0) {
+      j = star + 1;
+      i = ++mark;
+    } else return false;
+  }
+  while (p[j] === "*") j++;
+  return j === p.length;
+}
+
+/**
+ * A list of wildcards as one test: a string matches when it matches one of them. One combined V8 pattern where that
+ * is bounded (strings up to BACKTRACK_MAX_CHARS, at most two `*` in each wildcard: backtracking is polynomial in the
+ * stars), the linear glob match of each wildcard otherwise (case-folded with toLowerCase).
+ */
+const wildcardsOf = cached((ps: string) => {
+  const patterns = JSON.parse(ps) as string[];
+  const re = new RegExp(`^(?:${patterns.map(wildcardSource).join("|")})$`, "is");
+  const bounded = patterns.every((p) => p.split("*").length <= 3);
+  const lower = patterns.map((p) => p.toLowerCase());
+  return {
+    test: (s: string) => {
+      if (bounded && s.length <= BACKTRACK_MAX_CHARS) return re.test(s);
+      const l = s.toLowerCase();
+      return lower.some((p) => globMatch(p, l));
+    },
+  };
+});
 const blockListOf = cached((cidrs: string) => {
   const list = new BlockList();
   for (const c of cidrs.split(",")) {

@@ -7,6 +7,7 @@
  * Guards (guards.ts, step.ts) hold containment back whatever a rule says: kill switch, decision age, protected
  * assets, budgets, one containment per target at a time, per-connector rate limits and circuit breakers.
  */
+import { DEFAULT_IDENTITY, decisionData, type IdentitySettings } from "./identity.ts";
 import { randomUUID } from "node:crypto";
 import { Decision, OUTCOME_HEADER, targetKey, type PlaybookFile, type PlaybookStep } from "../../schemas/index.ts";
 import { inKeyOrder, type Bus, type InMessage } from "../shared/bus/index.ts";
@@ -78,6 +79,8 @@ export interface ExecutorDeps {
   readonly approvalGraceMs?: number;
   /** Most items one for_each step acts on (RIPOSTE_FOR_EACH_MAX, default 100); a longer list fails the step. */
   readonly forEachMax?: number;
+  /** Which identity provider holds a user (RIPOSTE_IDP_DOMAINS, RIPOSTE_IDP_DEFAULT): the `identity` fact. */
+  readonly identity?: IdentitySettings;
   /** Every step of every playbook in dry run (RIPOSTE_DRY_RUN): audited with the exact request, nothing sent. */
   readonly dryRun?: boolean;
   /** TTL of a run's owner claim, renewed by the owner's heartbeat every third of it (default: claimTtlMs). */
@@ -898,13 +901,7 @@ export class Executor {
   }
 
   private templateData(decision: Decision): Record<string, unknown> {
-    return {
-      target: decision.target,
-      params: decision.params ?? {},
-      alert: decision.alert,
-      decision: { id: decision.id, score: decision.score },
-      rule: decision.rule,
-    };
+    return decisionData(decision, this.deps.identity ?? DEFAULT_IDENTITY);
   }
 }
 

@@ -2,6 +2,7 @@
  * Configuration from environment variables, validated once at start and frozen.
  * Every variable is listed in CONFIG_VARIABLES so the README and docker-compose can be checked against it.
  */
+import type { IdentitySettings } from "../executor/identity.ts";
 import { z } from "zod";
 import type { OtlpSettings } from "./telemetry.ts";
 import { Duration, NormalizedEvent } from "../../schemas/index.ts";
@@ -70,6 +71,10 @@ export const CONFIG_VARIABLES = {
   RIPOSTE_KILL_SWITCH: "on pauses every containment action (enrichment, notification, tickets go on); default off",
   RIPOSTE_DRY_RUN:
     "true runs every playbook step in dry run, whatever the connectors' configuration: audited with the exact request, nothing sent (default false)",
+  RIPOSTE_IDP_DOMAINS:
+    "Identity provider of users by domain when the decision's idp param names none: domain:okta|entra,... (a domain covers its subdomains), e.g. example.com:okta,corp.example.net:entra",
+  RIPOSTE_IDP_DEFAULT:
+    "Identity provider of users neither the idp param nor RIPOSTE_IDP_DOMAINS places: okta or entra (default okta)",
   RIPOSTE_FOR_EACH_MAX:
     "Most items one for_each playbook step acts on; a longer list fails the step, nothing sent (default 100)",
   RIPOSTE_PROTECTED:
@@ -229,6 +234,24 @@ export const ANY = "*";
  * `source=format|format,...` bindings; `source=*` allows any format. Format names and aliases are checked against
  * the normalizers and stored by their canonical name (the name ingest compares with the detected format).
  */
+const idpDomains = optional.transform((s, ctx) => {
+  const out = new Map<string, "okta" | "entra">();
+  for (const pair of s?.split(",") ?? []) {
+    const [domain, provider, ...rest] = pair.split(":").map((x) => x.trim().toLowerCase());
+    const d = domain?.replace(/\.$/, "");
+    if (!d || !/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(d) || (provider !== "okta" && provider !== "entra") || rest.length) {
+      ctx.addIssue({
+        code: "custom",
+        message: `expected domain:okta or domain:entra pairs, e.g. example.com:okta (got "${pair.trim()}")`,
+      });
+      continue;
+    }
+    if (out.has(d)) ctx.addIssue({ code: "custom", message: `domain "${d}" is listed twice` });
+    out.set(d, provider);
+  }
+  return out;
+});
+
 const formatBindings = optional.transform((s, ctx) => {
   const out: Record<string, string[]> = {};
   const issue = (message: string) => ctx.addIssue({ code: "custom", message });
@@ -376,6 +399,8 @@ const Base = z.object({
   RIPOSTE_BUDGETS: guardSpecs(parseBudgets, GUARD_DEFAULTS.budgets),
   RIPOSTE_KILL_SWITCH: z.enum(["on", "off"]).default("off"),
   RIPOSTE_FOR_EACH_MAX: int(1, 10_000).default(100),
+  RIPOSTE_IDP_DOMAINS: idpDomains,
+  RIPOSTE_IDP_DEFAULT: z.enum(["okta", "entra"]).default("okta"),
   RIPOSTE_DRY_RUN: z.enum(["true", "false"]).default("false"),
   RIPOSTE_PROTECTED: optional.transform((s, ctx) => {
     const { list, problems } = parseProtectedEntries(s ?? "");
@@ -479,6 +504,8 @@ export interface Config {
   readonly dryRun: boolean;
   /** Most items one for_each step acts on (RIPOSTE_FOR_EACH_MAX). */
   readonly forEachMax: number;
+  /** Which identity provider holds a user (RIPOSTE_IDP_DOMAINS, RIPOSTE_IDP_DEFAULT). */
+  readonly identity: IdentitySettings;
   /** Coalescing of batched actions (RIPOSTE_COALESCE_WINDOW, RIPOSTE_COALESCE_MAX). */
   readonly coalesce: { readonly windowMs: number; readonly max: number };
   /** Default allowed lateness of correlation windows (RIPOSTE_CORRELATION_LATENESS). */
@@ -657,6 +684,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, connectors: readonly Connecto
       protected: e.RIPOSTE_PROTECTED,
     },
     forEachMax: e.RIPOSTE_FOR_EACH_MAX,
+    identity: { domains: e.RIPOSTE_IDP_DOMAINS, fallback: e.RIPOSTE_IDP_DEFAULT },
     dryRun: e.RIPOSTE_DRY_RUN === "true",
     coalesce: { windowMs: e.RIPOSTE_COALESCE_WINDOW, max: e.RIPOSTE_COALESCE_MAX },
     correlationLatenessMs: e.RIPOSTE_CORRELATION_LATENESS,
