@@ -117,9 +117,4 @@ export class BatchState implements PlanState {
     const failed = (await Promise.allSettled(sent)).find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;
   }
-
-  /** How many distinct reads the batch made (for tests). */
-  get readCount(): number {
-    return this.reads.size + this.recalls.size;
-  }
 }
