@@ -171,6 +171,67 @@ for (const [name, make] of stores) {
       }
     });
 
+    test("a batch's incident changes go out in one save, one version step per incident; racing batches lose none", async () => {
+      const prefix = uniquePrefix(`inc-batch-${name}`);
+      const state = await make();
+      const other = name === "redis" ? await make() : state;
+      opened.push(...new Set([state, other]));
+      const topics = topicNames(prefix);
+      const bus = new MemoryBus();
+      await bus.ensureTopics([topics.decisions, topics.dlq, topics.incidents].map((n) => ({ name: n, partitions: 1 })));
+      const got: InMessage[] = [];
+      const sub = await bus.subscribe({
+        groupId: "obs",
+        topics: [topics.incidents],
+        handler: async (batch) => void got.push(...batch),
+      });
+      let saves = 0;
+      const save = state.incidentSave.bind(state);
+      state.incidentSave = (...args) => {
+        saves++;
+        return save(...args);
+      };
+      const message = (e: NormalizedEvent, offset: number): InMessage => ({
+        topic: topics.normalized,
+        partition: offset % 2,
+        offset: String(offset),
+        key: e.riposte.entity_key,
+        value: Buffer.from(JSON.stringify(e)),
+        headers: {},
+        timestamp: Date.now(),
+      });
+      // 30 alerts of three hosts in one batch, interleaved.
+      const batch = Array.from({ length: 30 }, (_, i) => message(suricata(500 + i, `10.6.0.${i % 3}`, i % 50), i));
+      const metrics = new Metrics();
+      await correlator(state, prefix, bus, metrics).handle(batch);
+      assert.equal(saves, 1, "one save for the batch");
+      await new Promise((r) => setTimeout(r, 50));
+      const published = got.map((m) => Incident.parse(JSON.parse(m.value.toString("utf8"))));
+      assert.equal(published.length, 3, "each incident published once");
+      for (const inc of published) {
+        assert.equal(inc.version, 1);
+        assert.equal(inc.alert_count, 10);
+        assert.deepEqual(await read(state, prefix, inc.id), inc, "published as saved");
+      }
+      assert.equal(metrics.snapshot()["correlator_incidents_opened_total"], 3);
+      // Two correlators, each with batches of the same three hosts at once: every alert ends in its host's incident.
+      const [a, b] = [correlator(state, prefix, bus), correlator(other, prefix, bus)];
+      await Promise.all(
+        Array.from({ length: 6 }, (_, k) =>
+          (k % 2 ? a : b).handle(
+            Array.from({ length: 9 }, (_, i) => message(suricata(600 + k * 10 + i, `10.6.0.${i % 3}`, 50 + k), i)),
+          ),
+        ),
+      );
+      await sub.stop();
+      await bus.close();
+      for (const inc0 of published) {
+        const inc = await read(state, prefix, inc0.id);
+        assert.equal(inc.alert_count, 10 + 18, `${inc.entities[0] ?? ""}: 10 of the first batch, 3 of each racing one`);
+        assert.equal(new Set(inc.alert_ids).size, 28);
+      }
+    });
+
     test("handle publishes each changed incident in full, keyed by its id; a redelivery publishes it again unchanged", async () => {
       const prefix = uniquePrefix(`inc-pub-${name}`);
       const state = await make();

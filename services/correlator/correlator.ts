@@ -3,6 +3,7 @@
  * (respond, duplicate, suppressed or no_match), so every accepted alert is accounted for. The deciding is pure
  * (plan.ts); this class reads the batch, fetches the state the plan needs, applies its operations and publishes.
  */
+import { trace, type Link } from "@opentelemetry/api";
 import { Incident, NormalizedEvent, OUTCOME_HEADER, eventUid, targetKey, type Decision } from "../../schemas/index.ts";
 import { inKeyOrder, type Bus, type InMessage, type OutMessage } from "../shared/bus/index.ts";
 import type { TopicNames } from "../shared/config.ts";
@@ -39,10 +40,33 @@ const INCIDENT_ATTEMPTS = 16;
 const conflictPause = (attempt: number) =>
   new Promise((r) => setTimeout(r, Math.random() * 4 * Math.min(attempt + 1, 8)));
 
+/** Links of the incident-grouping span to the other alerts of its batch, at most (the SDK keeps 128 by default). */
+const MAX_GROUP_LINKS = 127;
+
 /** What one event came to: its decisions, and the incidents it changed (each in full, at its new version). */
 export interface Outcome {
   readonly decisions: Decision[];
   readonly incidents: Incident[];
+}
+
+/** An event that joins an incident, with its decisions and the headers (trace) its incident change goes out with. */
+interface Joining {
+  readonly event: NormalizedEvent;
+  readonly decisions: readonly Decision[];
+  readonly headers: Record<string, string>;
+}
+
+/** An incident as a batch left it, with the headers of the last event that touched it. */
+interface Changed {
+  readonly incident: Incident;
+  readonly headers: Record<string, string>;
+}
+
+/** What one message of a batch yields: records to publish, and its incident change to plan with the batch's. */
+interface Sink {
+  readonly out: OutMessage[];
+  readonly dlq: OutMessage[];
+  joining?: Joining;
 }
 
 /** One message of a batch, parsed and matched ahead of its turn (error: why it is not a normalized event). */
@@ -107,16 +131,20 @@ export class Correlator {
     const prepared = new Map<InMessage, Prepared>();
     for (const m of messages) prepared.set(m, await this.prepare(m, view));
     const results = await inKeyOrder(messages, async (m) => {
-      const mine = { out: [] as OutMessage[], dlq: [] as OutMessage[], incidents: [] as OutMessage[] };
+      const mine: Sink = { out: [], dlq: [] };
       await this.one(m, prepared.get(m) as Prepared, view, mine);
       return mine;
     });
+    // The batch's incident changes, planned in message order and saved at once.
+    const joining: Joining[] = [];
+    for (const r of results) if (r.joining) joining.push(r.joining);
+    for (const { incident, headers } of await this.groupInSpan(joining))
+      incidents.push({ key: incident.id, value: JSON.stringify(incident), headers });
     // The batch's state writes are durable before any of its decisions is published.
     await view.flush();
     for (const r of results) {
       out.push(...r.out);
       dlq.push(...r.dlq);
-      incidents.push(...r.incidents);
     }
     await this.deps.bus.publishBatch([
       { topic: this.deps.topics.decisions, messages: out },
@@ -161,12 +189,7 @@ export class Correlator {
     };
   }
 
-  private async one(
-    m: InMessage,
-    prepared: Prepared,
-    view: PlanState,
-    sink: { out: OutMessage[]; dlq: OutMessage[]; incidents: OutMessage[] },
-  ): Promise<void> {
+  private async one(m: InMessage, prepared: Prepared, view: PlanState, sink: Sink): Promise<void> {
     const { out, dlq } = sink;
     const parent = contextFrom(m.headers);
     await inSpan(
@@ -193,9 +216,9 @@ export class Correlator {
           return;
         }
         span.setAttribute(ATTR.entityKey, event.riposte.entity_key);
-        let outcome: Outcome;
+        let decisions: Decision[];
         try {
-          outcome = await this.outcomeIn(
+          decisions = await this.decideOnly(
             view,
             event,
             `${m.topic}/${m.partition}/${m.offset}`,
@@ -215,7 +238,6 @@ export class Correlator {
           deadLetter("RIPOSTE_CORRELATION_FAILED", `correlation failed: ${messageOf(e)}`);
           return;
         }
-        const { decisions } = outcome;
         // A duplicate's span links to the span that decided the original alert (its trace, in another request); a
         // correlation's decision to the spans that decided each alert it stands on.
         for (const d of decisions)
@@ -232,7 +254,7 @@ export class Correlator {
             headers: { ...headers, [OUTCOME_HEADER]: d.outcome },
           });
         }
-        for (const i of outcome.incidents) sink.incidents.push({ key: i.id, value: JSON.stringify(i), headers });
+        if (this.deps.incidents && joinsIncident(event, decisions)) sink.joining = { event, decisions, headers };
         span.setAttribute(ATTR.decisionOutcome, decisions.map((d) => d.outcome).join(","));
       },
       SpanKind.CONSUMER,
@@ -253,28 +275,48 @@ export class Correlator {
    * holds a decision back: when it fails for good (not an outage, which is retried), the decisions go out without it.
    */
   async outcome(event: NormalizedEvent, delivery: string, traceId?: string, spanId?: string): Promise<Outcome> {
-    return this.outcomeIn(direct(this.deps.state), event, delivery, traceId, spanId);
+    const decisions = await this.decideOnly(direct(this.deps.state), event, delivery, traceId, spanId);
+    const changed = await this.groupSafely([{ event, decisions, headers: {} }]);
+    return { decisions, incidents: changed.map((c) => c.incident) };
   }
 
-  private async outcomeIn(
-    view: PlanState,
-    event: NormalizedEvent,
-    delivery: string,
-    traceId?: string,
-    spanId?: string,
-    matched?: readonly LoadedRule[],
-  ): Promise<Outcome> {
-    const decisions = await this.decideOnly(view, event, delivery, traceId, spanId, matched);
+  /**
+   * The batch's incident grouping in one span: the child of the first joining alert's correlate span (its state
+   * calls show in that alert's trace), linked to the others' correlate spans.
+   */
+  private async groupInSpan(joining: readonly Joining[]): Promise<Changed[]> {
+    const [first, ...rest] = joining;
+    if (!first || !this.deps.incidents) return [];
+    const links: Link[] = [];
+    for (const j of rest.slice(0, MAX_GROUP_LINKS)) {
+      const sc = trace.getSpanContext(contextFrom(j.headers));
+      if (sc) links.push({ context: sc });
+    }
+    return inSpan(
+      "group incidents",
+      contextFrom(first.headers),
+      { [ATTR.batchSize]: joining.length },
+      () => this.groupSafely(joining),
+      SpanKind.INTERNAL,
+      links,
+    );
+  }
+
+  /**
+   * The batch's incident changes (see group). Grouping never holds a decision back: when it fails for good (not an
+   * outage, which is retried), the decisions go out without it.
+   */
+  private async groupSafely(items: readonly Joining[]): Promise<Changed[]> {
     try {
-      return { decisions, incidents: await this.group(event, decisions) };
+      return await this.group(items);
     } catch (e) {
       if (isRiposteError(e) && e.retriable) throw e;
       this.deps.log.error(
-        { err: messageOf(e), alert: eventUid(event), entity: event.riposte.entity_key },
+        { err: messageOf(e), alerts: items.length, first_alert: items[0] ? eventUid(items[0].event) : undefined },
         "incident grouping failed; the decisions go out without it",
       );
       this.deps.metrics.inc("correlator_incident_failures_total");
-      return { decisions, incidents: [] };
+      return [];
     }
   }
 
@@ -333,65 +375,144 @@ export class Correlator {
   }
 
   /**
-   * The incident change of one event: reads the incidents its entities are linked to (following merges), plans
-   * (pure) and saves the plan in one compare-and-set; when another writer changed one of the incidents meanwhile,
-   * reads and plans again. Returns the incidents changed.
+   * The incident changes of a batch's events: reads the incidents all their entities are linked to (following
+   * merges) in one round trip, plans each event in turn (pure) against that snapshot as the earlier events left it,
+   * and saves every incident changed, at its stored version + 1, in one compare-and-set. When another writer
+   * changed one of them meanwhile, reads and plans the whole batch again. Returns each incident changed (or
+   * re-published as it is) once, as it ends, with the headers of the last event that touched it.
    */
-  private async group(event: NormalizedEvent, decisions: readonly Decision[]): Promise<Incident[]> {
+  private async group(items: readonly Joining[]): Promise<Changed[]> {
     const settings = this.deps.incidents;
-    if (!settings || !joinsIncident(event, decisions)) return [];
-    const { state, metrics } = this.deps;
+    if (!settings) return [];
+    const joining = items.filter((i) => joinsIncident(i.event, i.decisions) && incidentEntities(i.event).length > 0);
+    if (joining.length === 0) return [];
+    const { state, metrics, log } = this.deps;
     const keys = incidentKeys(this.deps.statePrefix);
-    const entities = incidentEntities(event);
-    if (entities.length === 0) return [];
+    const entities = [...new Set(joining.flatMap((i) => incidentEntities(i.event)))];
+    const opening = [...new Set(joining.flatMap((i) => openingIds(i.event)))];
     for (let attempt = 0; attempt < INCIDENT_ATTEMPTS; attempt++) {
-      // One round trip for the usual case; a merged incident's survivor may take another read per hop.
-      const found = await state.incidentFind(keys, entities, openingIds(event));
+      const snapshot = await this.incidentSnapshot(keys, entities, opening);
+      // The version each incident had when read: the one its single write in this save follows.
+      const readVersion = new Map<string, number>();
+      for (const [id, doc] of snapshot.docs) readVersion.set(id, doc.version);
+      const touched = new Map<string, Changed>();
+      const written = new Set<string>();
       const links = new Map<string, string>();
-      entities.forEach((e, i) => {
-        const id = found.links[i];
-        if (id !== undefined) links.set(e, id);
-      });
-      const docs = new Map<string, Incident>();
-      for (const [id, doc] of found.docs) docs.set(id, Incident.parse(JSON.parse(doc)));
-      let wanted = missingIncidents(docs);
-      for (let hop = 0; hop < MAX_HOPS && wanted.length > 0; hop++) {
-        const read = await state.incidentRead(keys, wanted);
-        wanted.forEach((id, i) => {
-          const doc = read[i];
-          if (doc !== undefined) docs.set(id, Incident.parse(JSON.parse(doc)));
-        });
-        const asked = new Set(wanted);
-        wanted = missingIncidents(docs).filter((id) => !asked.has(id));
+      let linkTime = -Infinity;
+      let retainAfter = Infinity;
+      let linkAfter = Infinity;
+      for (const item of joining) {
+        let p;
+        try {
+          p = planIncident(item.event, item.decisions, snapshot, { ...settings, now: this.now() });
+        } catch (e) {
+          // One alert the planner cannot take costs its own grouping only.
+          log.error({ err: messageOf(e), alert: eventUid(item.event) }, "incident grouping of an alert failed");
+          metrics.inc("correlator_incident_failures_total");
+          continue;
+        }
+        if (!p) continue;
+        if (p.changed.length === 0) {
+          if (p.unchanged && !touched.has(p.unchanged.id))
+            touched.set(p.unchanged.id, { incident: p.unchanged, headers: item.headers });
+          continue;
+        }
+        for (const inc of p.changed) {
+          snapshot.docs.set(inc.id, inc);
+          touched.delete(inc.id); // re-inserted last: published in the order they last changed
+          touched.set(inc.id, { incident: inc, headers: item.headers });
+          written.add(inc.id);
+        }
+        for (const l of p.links) {
+          snapshot.links.set(l.entity, l.id);
+          links.set(l.entity, l.id);
+        }
+        // Links are touched at the latest time of the batch's events that made them (a link lives a little
+        // longer, never shorter); the trims keep what any event of the batch would have kept.
+        linkTime = Math.max(linkTime, p.linkTime);
+        retainAfter = Math.min(retainAfter, p.retainAfter);
+        linkAfter = Math.min(linkAfter, p.linkAfter);
       }
-      const p = planIncident(event, decisions, { links, docs }, { ...settings, now: this.now() });
-      if (!p) return [];
-      if (p.changed.length === 0) return p.unchanged ? [p.unchanged] : [];
+      if (written.size === 0) return [...touched.values()];
+      // One write per incident, one version step per save, however many events of the batch changed it.
+      const out: Changed[] = [];
+      const writes = [];
+      for (const c of touched.values()) {
+        if (!written.has(c.incident.id)) {
+          out.push(c);
+          continue;
+        }
+        const incident: Incident = { ...c.incident, version: (readVersion.get(c.incident.id) ?? 0) + 1 };
+        out.push({ incident, headers: c.headers });
+        writes.push({
+          id: incident.id,
+          doc: JSON.stringify(incident),
+          version: incident.version,
+          lastSeen: incident.last_seen,
+        });
+      }
       const result = await state.incidentSave(keys, {
-        writes: p.changed.map((i) => ({ id: i.id, doc: JSON.stringify(i), version: i.version, lastSeen: i.last_seen })),
-        links: p.links,
-        linkTime: p.linkTime,
-        retainAfter: p.retainAfter,
-        linkAfter: p.linkAfter,
+        writes,
+        links: [...links].map(([entity, id]) => ({ entity, id })),
+        linkTime,
+        retainAfter,
+        linkAfter,
         ttlMs: settings.retentionMs,
       });
       if (result.saved) {
-        const [kept, ...merged] = p.changed;
-        if (kept?.version === 1) metrics.inc("correlator_incidents_opened_total");
-        metrics.inc("correlator_incidents_merged_total", merged.length);
-        if (merged.length > 0)
-          this.deps.log.info(
-            { incident: kept?.id, merged_from: merged.map((m) => m.id), alert: eventUid(event) },
-            "incidents merged",
-          );
-        return p.changed;
+        this.countIncidents(
+          out.filter((c) => written.has(c.incident.id)),
+          readVersion,
+        );
+        return out;
       }
       metrics.inc("correlator_incident_conflicts_total");
       await conflictPause(attempt);
     }
     throw new RiposteError(
       "RIPOSTE_STATE_UNAVAILABLE",
-      `incident of alert ${eventUid(event)}: ${INCIDENT_ATTEMPTS} saves in a row met a concurrent change; retrying the batch`,
+      `incidents of ${joining.length} alert(s), the first ${eventUid(joining[0]?.event as NormalizedEvent)}: ${INCIDENT_ATTEMPTS} saves in a row met a concurrent change; retrying the batch`,
     );
+  }
+
+  /** The incidents linked to the entities and the opening ids taken, following merges a bounded number of hops. */
+  private async incidentSnapshot(
+    keys: ReturnType<typeof incidentKeys>,
+    entities: readonly string[],
+    opening: readonly string[],
+  ): Promise<{ links: Map<string, string>; docs: Map<string, Incident> }> {
+    const { state } = this.deps;
+    // One round trip for the usual case; a merged incident's survivor may take another read per hop.
+    const found = await state.incidentFind(keys, entities, opening);
+    const links = new Map<string, string>();
+    entities.forEach((e, i) => {
+      const id = found.links[i];
+      if (id !== undefined) links.set(e, id);
+    });
+    const docs = new Map<string, Incident>();
+    for (const [id, doc] of found.docs) docs.set(id, Incident.parse(JSON.parse(doc)));
+    let wanted = missingIncidents(docs);
+    for (let hop = 0; hop < MAX_HOPS && wanted.length > 0; hop++) {
+      const read = await state.incidentRead(keys, wanted);
+      wanted.forEach((id, i) => {
+        const doc = read[i];
+        if (doc !== undefined) docs.set(id, Incident.parse(JSON.parse(doc)));
+      });
+      const asked = new Set(wanted);
+      wanted = missingIncidents(docs).filter((id) => !asked.has(id));
+    }
+    return { links, docs };
+  }
+
+  private countIncidents(saved: readonly Changed[], readVersion: ReadonlyMap<string, number>): void {
+    const { metrics, log } = this.deps;
+    for (const { incident } of saved) {
+      const before = readVersion.get(incident.id);
+      if (before === undefined) metrics.inc("correlator_incidents_opened_total");
+      if (incident.status === "merged" && incident.merged_into !== undefined) {
+        metrics.inc("correlator_incidents_merged_total");
+        log.info({ incident: incident.merged_into, merged_from: [incident.id] }, "incidents merged");
+      }
+    }
   }
 }

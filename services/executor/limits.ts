@@ -66,7 +66,15 @@ export const BREAKER_CODES = new Set(["RIPOSTE_CONNECTOR_UNAVAILABLE", "RIPOSTE_
 /** Longest a call waits for a rate-limit token before the attempt fails as rate limited (and is retried). */
 const MAX_TOKEN_WAIT_MS = 60_000;
 
-/** Waits for a token of the connector's shared bucket (delays, does not fail, up to a minute). */
+/**
+ * Waiters of this process per bucket, in arrival order: the tail of each key's chain. Only the head of a chain asks
+ * the shared bucket; the others wait their turn here. Without it every waiter woke at the time of the next token
+ * and asked, so N runs waiting on one connector cost N state calls per token (seen: 2,400 calls a second for a
+ * 50-a-second bucket).
+ */
+const waiting = new WeakMap<StateStore, Map<string, Promise<void>>>();
+
+/** Waits for a token of the connector's shared bucket (delays, does not fail, up to a minute), in arrival order. */
 export async function takeToken(
   state: StateStore,
   key: string,
@@ -74,6 +82,28 @@ export async function takeToken(
   now: () => number,
 ): Promise<void> {
   const started = now();
+  let chains = waiting.get(state);
+  if (!chains) waiting.set(state, (chains = new Map<string, Promise<void>>()));
+  const ahead = chains.get(key);
+  let done!: () => void;
+  const mine = new Promise<void>((resolve) => (done = resolve));
+  chains.set(key, mine);
+  try {
+    if (ahead) await ahead;
+    await askBucket(state, key, spec, now, started);
+  } finally {
+    done();
+    if (chains.get(key) === mine) chains.delete(key);
+  }
+}
+
+async function askBucket(
+  state: StateStore,
+  key: string,
+  spec: Pick<RateSpec, "capacity" | "intervalMs">,
+  now: () => number,
+  started: number,
+): Promise<void> {
   for (;;) {
     const wait = await state.tokenTake(key, now(), spec.capacity, spec.intervalMs);
     if (wait === 0) return;

@@ -58,12 +58,13 @@ const ROWS = {
 } as const;
 type Id = keyof typeof ROWS;
 const IDS = Object.keys(ROWS) as Id[];
-/** BENCH_ONLY=rules.,normalize: the rows whose id starts with one of the prefixes. */
+/** BENCH_ONLY=rules.,normalize: the rows whose id starts with one of the prefixes; `e2e.distributed$`: that id only. */
 const only = (process.env["BENCH_ONLY"] ?? "")
   .split(",")
   .map((s) => s.trim())
   .filter(Boolean);
-const wanted = (id: Id) => only.length === 0 || only.some((p) => id.startsWith(p));
+const wanted = (id: Id) =>
+  only.length === 0 || only.some((p) => (p.endsWith("$") ? id === p.slice(0, -1) : id.startsWith(p)));
 /** `npm run bench -- --json FILE`: the rows as JSON too. */
 const jsonIndex = process.argv.indexOf("--json");
 const jsonFile = jsonIndex >= 0 ? process.argv[jsonIndex + 1] : undefined;

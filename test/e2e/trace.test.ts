@@ -2,7 +2,7 @@
  * One trace per response, with the services as separate processes on real Kafka and Redis: the spans every
  * process exports over OTLP/HTTP (ingest as JSON, correlator and executor as protobuf) to a receiver here are
  * decoded, and one trace holds the API's HTTP server span → ingest → correlate → playbook → step → connector call →
- * HTTP request, each the child of the one before, with the Redis calls of the correlator and the executor under
+ * HTTP request, each the child of the one before, with the Redis calls of the correlator (its incident grouping) and the executor under
  * their spans; its trace id is the audit record's and the one in the vendor request's traceparent.
  */
 import { describe, test, before, after } from "node:test";
@@ -97,8 +97,10 @@ describe("one trace from the raw alert to the vendor's answer (distributed, OTLP
     // idempotency scripts under the playbook run or its step; never a key or value in the query text.
     const redisUnder = (parent: ReceivedSpan) =>
       spansOf().filter((s) => s.parentSpanId === parent.spanId && s.attributes["db.system.name"] === "redis");
+    // The batch's incident grouping is a child of its first alert's correlate span.
+    const grouping = () => spansOf().filter((s) => s.parentSpanId === correlate.spanId && s.name === "group incidents");
     await eventually(
-      () => redisUnder(correlate).length > 0 && [playbook, step].some((p) => redisUnder(p).length > 0),
+      () => grouping().some((g) => redisUnder(g).length > 0) && [playbook, step].some((p) => redisUnder(p).length > 0),
       "Redis spans under correlate and the playbook run",
       30_000,
     );
