@@ -170,6 +170,21 @@ const errors = (...statuses: number[]) =>
     statuses.map((s) => [s, { description: ERROR_TEXT[s] ?? "Error", schema: ErrorBody }]),
   ) as RouteDoc["responses"];
 
+/**
+ * The query parameters of a handler's query schema, each described by `describe`, else by its schema's own
+ * description, else by its name.
+ */
+const queryOf = (
+  schema: z.ZodObject,
+  describe: Readonly<Record<string, string>> = {},
+): NonNullable<RouteDoc["query"]> =>
+  Object.fromEntries(
+    Object.entries(schema.shape).map(([name, s]) => [
+      name,
+      { schema: s as z.ZodType, description: describe[name] ?? (s as z.ZodType).description ?? name },
+    ]),
+  );
+
 const ERROR_TEXT: Record<number, string> = {
   400: "Malformed request (RIPOSTE_BODY_INVALID, RIPOSTE_QUERY_INVALID, RIPOSTE_SOURCE_INVALID, RIPOSTE_URL_INVALID)",
   401: "Missing or invalid token or signature (RIPOSTE_AUTH_*, RIPOSTE_SIGNATURE_*)",
@@ -271,12 +286,7 @@ export const ROUTES: readonly RouteDoc[] = [
     description:
       "Alerts and decisions about linked entities within RIPOSTE_INCIDENT_WINDOW, grouped by the correlator. Filters combine; a page scans at most 2,000 incidents, so a page may come back short with a next_cursor.",
     tag: "incidents",
-    query: Object.fromEntries(
-      Object.entries(IncidentQuery.shape).map(([name, schema]) => [
-        name,
-        { schema: schema as z.ZodType, description: schema.description ?? name },
-      ]),
-    ),
+    query: queryOf(IncidentQuery),
     responses: { 200: { description: "A page of incidents", schema: IncidentPage }, ...errors(400, 401, 503) },
   },
   {
@@ -320,12 +330,7 @@ export const ROUTES: readonly RouteDoc[] = [
     description:
       "Each run of a decision's playbook: the playbook id, version and hash it started with, its status (running, waiting_approval, paused; succeeded, failed, denied, aborted, rolled_back, rollback_failed, held) and each step's state. A page scans at most 2,000 runs, so a page may come back short with a next_cursor.",
     tag: "runs",
-    query: Object.fromEntries(
-      Object.entries(RunQuery.shape).map(([name, schema]) => [
-        name,
-        { schema: schema as z.ZodType, description: schema.description ?? name },
-      ]),
-    ),
+    query: queryOf(RunQuery),
     responses: { 200: { description: "A page of runs", schema: RunPage }, ...errors(400, 401, 503) },
   },
   {
@@ -408,12 +413,7 @@ export const ROUTES: readonly RouteDoc[] = [
     description:
       "Leases in force (target, action, rule, decision, since, expires) and ended ones whose reverse action has not completed yet (releasing, retrying with its error, or failed: parked until released again). Oldest first.",
     tag: "containment",
-    query: Object.fromEntries(
-      Object.entries(ContainmentQuery.shape).map(([k, schema]) => [
-        k,
-        { schema, description: k === "offset" ? "Leases to skip" : "Page size (at most 500)" },
-      ]),
-    ),
+    query: queryOf(ContainmentQuery, { offset: "Leases to skip", limit: "Page size (at most 500)" }),
     responses: {
       200: {
         description: "A page of leases; next_offset when there may be more",
