@@ -39,6 +39,26 @@ export interface KafkaBusOptions {
   readonly sessionTimeoutMs?: number;
 }
 
+/**
+ * Until the broker's metadata gives every partition of the topics a leader. createTopics' own waitForLeaders can
+ * answer before that (seen as UNKNOWN_TOPIC_OR_PARTITION from a produce or an offsets read right after creation).
+ */
+async function waitForLeaders(admin: Admin, topics: string[]): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics });
+      const ready = topics.every((t) => {
+        const m = meta.topics.find((x) => x.name === t);
+        return m !== undefined && m.partitions.length > 0 && m.partitions.every((p) => p.leader >= 0);
+      });
+      if (ready) return;
+    } catch {
+      // not known yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export class KafkaBus implements Bus {
   readonly kind = "kafka" as const;
   private readonly kafka: Kafka;
@@ -104,6 +124,10 @@ export class KafkaBus implements Bus {
           ],
         })),
       });
+      await waitForLeaders(
+        admin,
+        missing.map((s) => s.name),
+      );
       this.log.info({ topics: missing.map((s) => s.name) }, "created topics");
     } finally {
       await admin.disconnect();
