@@ -92,6 +92,8 @@ export async function benchPipeline(opts: PipelineOptions): Promise<Row> {
         RIPOSTE_API_TOKEN: `bench-${randomBytes(12).toString("hex")}`,
         RIPOSTE_LOG_LEVEL: "warn",
         RIPOSTE_RULES_DIR: "rules",
+        // The fake is local: the executor is measured, not the default pacing of 50 requests a second.
+        RIPOSTE_RATE_LIMITS: "*:10000/1s",
         RIPOSTE_STATE_DIR: stateDir,
         RIPOSTE_CONNECTOR_CROWDSTRIKE_URL: fake.url,
         RIPOSTE_CONNECTOR_CROWDSTRIKE_CLIENT_ID: FALCON_CLIENT_ID,
