@@ -17,7 +17,26 @@ test("canonicalJson writes what the sorted-entries replacer writes, for every ki
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
     return seed / 0x7fffffff;
   };
-  const KEYS = ["a", "b", "B", "é", "0", "1", "10", "9", "01", "-1", "4294967294", "4294967295", "__proto__", "z z"];
+  const KEYS = [
+    "a",
+    "b",
+    "B",
+    "é",
+    "0",
+    "1",
+    "10",
+    "9",
+    "01",
+    "-1",
+    "4294967294",
+    "4294967295",
+    "__proto__",
+    "z z",
+    'q"\\',
+    "\ud800",
+    "\n",
+    "k".repeat(80),
+  ];
   const LEAVES: unknown[] = [
     "",
     "x",
@@ -59,6 +78,13 @@ test("canonicalJson writes what the sorted-entries replacer writes, for every ki
     assert.equal(canonicalJson(v), byReplacer(v));
   }
   assert.equal(canonicalJson({ b: 1, a: [{ d: 2, c: 3 }], 10: 0, 9: 0 }), '{"9":0,"10":0,"a":[{"c":3,"d":2}],"b":1}');
+});
+
+test("canonicalJson's memo of quoted keys stays right past its bound (a sender inventing keys)", () => {
+  for (let i = 0; i < 10_000; i++) {
+    const v = { [`key-${i}`]: i, [`"${i}`]: [i], a: { [`x${i % 7}`]: null } };
+    assert.equal(canonicalJson(v), byReplacer(v));
+  }
 });
 
 test("stableId is the sha256 of each part followed by NUL, as a streaming hash is fed them", () => {

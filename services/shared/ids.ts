@@ -29,7 +29,29 @@ function canonicalByReplacer(value: unknown): string {
 /** Deeper than this, canonicalByReplacer writes it (its recursion is the engine's). */
 const MAX_CANONICAL_DEPTH = 256;
 const ARRAY_INDEX = /^(?:0|[1-9][0-9]{0,9})$/;
-const isArrayIndex = (k: string) => ARRAY_INDEX.test(k) && Number(k) <= 4_294_967_294;
+const isArrayIndex = (k: string) => {
+  const c = k.charCodeAt(0);
+  return c >= 48 && c <= 57 && ARRAY_INDEX.test(k) && Number(k) <= 4_294_967_294;
+};
+
+/**
+ * Object keys as JSON strings, remembered: an event's few dozen keys are the same from one event to the next. The
+ * memo is bounded (cleared when full), so a sender inventing keys costs a JSON.stringify each, as without it.
+ */
+const quotedKeys = new Map<string, string>();
+const QUOTED_KEYS_MAX = 4096;
+const QUOTED_KEY_MAX_CHARS = 64;
+function quotedKey(k: string): string {
+  let q = quotedKeys.get(k);
+  if (q === undefined) {
+    q = JSON.stringify(k);
+    if (k.length <= QUOTED_KEY_MAX_CHARS) {
+      if (quotedKeys.size >= QUOTED_KEYS_MAX) quotedKeys.clear();
+      quotedKeys.set(k, q);
+    }
+  }
+  return q;
+}
 
 /**
  * canonicalByReplacer's text for plain JSON data (what JSON.parse gives); undefined for anything else (undefined
@@ -78,7 +100,7 @@ function canonicalOf(v: unknown, depth: number): string | undefined {
     for (const k of list) {
       const el = canonicalOf(rec[k], depth + 1);
       if (el === undefined) return undefined;
-      out += `${first ? "" : ","}${JSON.stringify(k)}:${el}`;
+      out += `${first ? "" : ","}${quotedKey(k)}:${el}`;
       first = false;
     }
   }
