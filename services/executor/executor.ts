@@ -812,7 +812,16 @@ export class Executor {
       async (span) => {
         let outcome: StepOutcome;
         try {
-          outcome = await run({ decision, step, actionId, params, claim });
+          // Only a person's approval resets the clock (an expiry with on_expiry: proceed was seen by nobody).
+          const approvedAt = extra.approval?.verdict === "approved" ? extra.approval.at : undefined;
+          outcome = await run({
+            decision,
+            step,
+            actionId,
+            params,
+            claim,
+            ...(approvedAt !== undefined ? { approvedAt } : {}),
+          });
         } catch (e) {
           // Nothing was sent (the step throws only before the vendor call): let the redelivery claim it at once.
           await claim.release();

@@ -42,6 +42,8 @@ export interface StepContext {
   /** The step's rendered params, or why they could not be rendered. */
   readonly params: { readonly value: Record<string, unknown> } | { readonly error: unknown };
   readonly claim: Claim;
+  /** When a person approved the step (its approval gate's verdict): the decision's age is judged from then. */
+  readonly approvedAt?: number;
 }
 
 export interface StepDeps {
@@ -112,8 +114,12 @@ export class StepRunner {
           release: true,
         };
       }
-      const stale = guards.stale(decision);
-      if (stale) return refused("refused_stale", stale, { decision_time: decision.time });
+      const stale = guards.stale(decision, ctx.approvedAt);
+      if (stale)
+        return refused("refused_stale", stale, {
+          decision_time: decision.time,
+          ...(ctx.approvedAt !== undefined ? { approved_at: ctx.approvedAt } : {}),
+        });
       const prot = decision.target && guards.protectedTarget(decision.target);
       if (prot) return refused("refused_protected", prot);
     }
