@@ -158,6 +158,12 @@ test("a run document's JSON is JSON.stringify's, whatever texts were remembered"
   const doc = { ...run, actions: [record, known] };
   assert.deepStrictEqual(JSON.parse(runText(doc)), JSON.parse(JSON.stringify(doc)));
   assert.equal(runText(doc), runText(doc), "the same text on the next save");
+  // The next save: one step moved on (a new object), the others as they were; step ids that look like numbers.
+  const next = {
+    ...doc,
+    steps: { ...doc.steps, notify: { state: "running", attempts: 0, started: 9 }, "2": doc.steps["contain"] },
+  };
+  assert.deepStrictEqual(JSON.parse(runText(next as RunDoc)), JSON.parse(JSON.stringify(next)));
   const json = fc.letrec((tie) => ({
     value: fc.oneof(
       { depthSize: "small" },

@@ -183,14 +183,20 @@ function textOf(value: object): string {
 }
 
 /**
- * A run document as JSON: the same document as `JSON.stringify(run)` (its decision and audit records first), the
- * decision and the records written from the text they were first serialized to: a run is saved after every step,
- * and they do not change between saves.
+ * A run document as JSON: the same document as `JSON.stringify(run)` (its decision, audit records and steps first),
+ * the decision, each record and each step's state written from the text it was first serialized to. A run is saved
+ * after every step and these objects are never changed, only replaced (a step that moves on is a new object), so
+ * a save serializes only what changed.
  */
 export function runText(run: RunDoc): string {
-  const { decision, actions, ...rest } = run;
+  const { decision, actions, steps, ...rest } = run;
   const records = actions.map((a) => textOf(a)).join(",");
-  return `{"decision":${textOf(decision)},"actions":[${records}],${JSON.stringify(rest).slice(1)}`;
+  let states = "";
+  for (const id in steps) {
+    const s = steps[id];
+    if (s !== undefined) states += `${states === "" ? "" : ","}${JSON.stringify(id)}:${textOf(s)}`;
+  }
+  return `{"decision":${textOf(decision)},"actions":[${records}],"steps":{${states}},${JSON.stringify(rest).slice(1)}`;
 }
 
 function encodeCursor(entry: { score: number; id: string }): string {
