@@ -207,6 +207,31 @@ for (const [name, make] of implementations) {
       assert.deepEqual(await s.recall(k), [], "everything before the cutoff is gone");
     });
 
+    test("append trims by cutoff whatever the order of the times appended (a late old member, a member moved on)", async () => {
+      const s = await store();
+      const k = stateKey(uniquePrefix("timeline"), "user:bob", "corr", "r1");
+      const members = async () => (await s.recall(k)).map((e) => `${e.member}@${e.time}`);
+      await s.append(
+        k,
+        [
+          { member: "a", time: 1_000 },
+          { member: "b", time: 5_000 },
+        ],
+        0,
+        10,
+        60_000,
+      );
+      await s.append(k, [{ member: "c", time: 6_000 }], 2_000, 10, 60_000);
+      assert.deepEqual(await members(), ["b@5000", "c@6000"], "a is before the cutoff");
+      await s.append(k, [{ member: "e", time: 1_500 }], 1_000, 10, 60_000);
+      assert.deepEqual(await members(), ["e@1500", "b@5000", "c@6000"], "an old member appended late is kept");
+      await s.append(k, [{ member: "e", time: 7_000 }], 1_000, 10, 60_000);
+      await s.append(k, [], 5_500, 10, 60_000);
+      assert.deepEqual(await members(), ["c@6000", "e@7000"], "e moved on: only b is before this cutoff");
+      await s.append(k, [{ member: "f", time: 8_000 }], 6_500, 10, 60_000);
+      assert.deepEqual(await members(), ["e@7000", "f@8000"]);
+    });
+
     test("a timeline expires ttl after its last append", async () => {
       const s = await store();
       const k = stateKey(uniquePrefix("timeline-ttl"), "user:alice", "corr", "r1");

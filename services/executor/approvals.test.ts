@@ -113,8 +113,9 @@ describe("approval gates", () => {
     await bus.close();
   });
 
-  const executor = (pb = playbook()) =>
+  const executor = (pb = playbook(), now?: () => number) =>
     new Executor({
+      ...(now ? { now } : {}),
       bus,
       state,
       topics,
@@ -309,5 +310,38 @@ describe("approval gates", () => {
     assert.equal((await store().open()).length, 0);
     await ex.gates.sweep();
     assert.equal(edr.actions().length, 1, "once");
+  });
+
+  test("an approved step is judged by the approval's time: approved 2 h after its decision, it runs", async () => {
+    const ex = executor(playbook({ expires: "4h" }));
+    await ex.handle([decisionMsg(decision("d9", { time: Date.now() - 2 * 3_600_000 }))]);
+    const [p] = await store().pending();
+    assert.ok(p);
+    await ex.handleApprovals([verdictMsg(await decide(p.id, "approved"))]);
+    await settle();
+    assert.equal(byStep("contain")[0]?.["status"], "succeeded", "the approver saw it fresh");
+    assert.equal(edr.actions().length, 1);
+  });
+
+  test("an approved step that then waits 2 h (kill switch) is refused stale, judged from the approval", async () => {
+    const old = { time: Date.now() - 2 * 3_600_000 };
+    let shift = 0;
+    const ex = executor(playbook({ expires: "4h" }), () => Date.now() + shift);
+    await ex.handle([decisionMsg(decision("d11", old))]);
+    const [p] = await store().pending();
+    assert.ok(p);
+    await ex.guards.setKillSwitch(true, "drill");
+    await ex.handleApprovals([verdictMsg(await decide(p.id, "approved"))]);
+    await ex.guards.setKillSwitch(false);
+    shift = 2 * 3_600_000;
+    await ex.gates.sweep();
+    await settle();
+    const contain = byStep("contain").filter((a) => a["decision_id"] === "d11");
+    assert.deepEqual(
+      contain.map((a) => a["status"]),
+      ["paused", "refused_stale"],
+    );
+    assert.match(String((contain[1]?.["response"] as Record<string, unknown>)["reason"]), /approval .* is 2h old/);
+    assert.equal(edr.actions().length, 0);
   });
 });

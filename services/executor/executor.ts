@@ -36,6 +36,7 @@ import { redactUrls, type ConnectorDescriptor } from "./connectors/index.ts";
 import { observeVendorCalls } from "./connectors/http.ts";
 import { Guards, defaultGuardSettings } from "./guards.ts";
 import { Ledger, type Claim } from "./ledger.ts";
+import { parse, safeParse } from "./parse.ts";
 import {
   planRun,
   preparePlaybook,
@@ -47,7 +48,7 @@ import {
   type ReadyStep,
 } from "./plan.ts";
 import { isOpen, type ItemRun, type RunDoc, type StepRun } from "./run-schema.ts";
-import { RunStore, runIdOf } from "./runs.ts";
+import { RunStore, knownText, runIdOf } from "./runs.ts";
 import type { CoalesceSettings } from "./batcher.ts";
 import { LeaseScheduler } from "./lease-scheduler.ts";
 import { Leases } from "./leases.ts";
@@ -290,7 +291,7 @@ export class Executor {
     const parent = contextFrom(m.headers);
     let decision: Decision;
     try {
-      decision = Decision.parse(JSON.parse(m.value.toString("utf8")));
+      decision = parse(Decision, JSON.parse(m.value.toString("utf8")));
     } catch (e) {
       await this.deadLetter(m, "RIPOSTE_SCHEMA_INVALID", `not a decision: ${messageOf(e)}`, parent);
       return;
@@ -792,7 +793,7 @@ export class Executor {
     if (begun.kind !== "acquired") {
       if (begun.kind === "unfinished") await begun.claim.complete(begun.result);
       else metrics.inc("executor_replays_skipped_total");
-      const stored = AuditRecord.safeParse(JSON.parse(begun.result || "null"));
+      const stored = safeParse(AuditRecord, JSON.parse(begun.result || "null"));
       if (!stored.success) return { status: "succeeded", actionId };
       await this.publishAudit(stored.data, entity, activeHeaders());
       return { status: stored.data.status, record: stored.data, actionId };
@@ -812,7 +813,16 @@ export class Executor {
       async (span) => {
         let outcome: StepOutcome;
         try {
-          outcome = await run({ decision, step, actionId, params, claim });
+          // Only a person's approval resets the clock (an expiry with on_expiry: proceed was seen by nobody).
+          const approvedAt = extra.approval?.verdict === "approved" ? extra.approval.at : undefined;
+          outcome = await run({
+            decision,
+            step,
+            actionId,
+            params,
+            claim,
+            ...(approvedAt !== undefined ? { approvedAt } : {}),
+          });
         } catch (e) {
           // Nothing was sent (the step throws only before the vendor call): let the redelivery claim it at once.
           await claim.release();
@@ -851,8 +861,9 @@ export class Executor {
           trace_id: traceIdOf(span),
           ...(extra.approval ? { approval: extra.approval } : {}),
         };
-        // Serialized once: the same text is stored with the claim and published.
+        // Serialized once: the same text is stored with the claim, published and written in the run's document.
         const text = JSON.stringify(record);
+        knownText(record, text);
         if (outcome.release) await claim.release();
         else await claim.complete(text);
         await this.publishAudit(record, entity, headersFor(span), text);
@@ -957,7 +968,7 @@ function withPlan(
   params: StepContext["params"],
 ): Record<string, unknown> | undefined {
   if (!action?.preview || !("value" in params)) return response;
-  const input = action.input.safeParse(params.value);
+  const input = safeParse(action.input, params.value);
   return input.success ? { ...response, would_send: action.preview(input.data) } : response;
 }
 
@@ -968,7 +979,7 @@ function withSample(
   params: StepContext["params"],
 ): Record<string, unknown> | undefined {
   if (!action?.sample || !("value" in params)) return response;
-  const input = action.input.safeParse(params.value);
+  const input = safeParse(action.input, params.value);
   return input.success ? { ...action.sample(input.data), ...response, sample: true } : response;
 }
 

@@ -110,6 +110,9 @@ function duration(ms: number): string {
   return ms % 1_000 === 0 ? `${ms / 1_000}s` : `${ms}ms`;
 }
 
+/** An age as a duration, to the second (at least 1 s). */
+const ago = (ms: number) => duration(Math.max(1, Math.round(ms / 1000)) * 1000);
+
 export class Guards {
   readonly settings: GuardSettings;
   private readonly state: StateStore;
@@ -220,12 +223,22 @@ export class Guards {
     return `${this.prefix}:{budget}:rules`;
   }
 
-  /** Why a decision is too old to contain on, or undefined. */
-  stale(decision: Decision): string | undefined {
-    const age = this.now() - decision.time;
+  /**
+   * Why a decision is too old to contain on, or undefined. A step a person approved is judged by the approval's
+   * time instead: the approver looked at it then, so a slow approval is not refused, but one that waited long
+   * after it (held by the kill switch) is.
+   */
+  stale(decision: Decision, approvedAt?: number): string | undefined {
     const max = this.settings.maxDecisionAgeMs;
+    if (approvedAt !== undefined) {
+      const age = this.now() - Math.max(approvedAt, decision.time);
+      return age > max
+        ? `the approval of decision ${decision.id} is ${ago(age)} old; containment is refused beyond ${duration(max)} (RIPOSTE_MAX_DECISION_AGE)`
+        : undefined;
+    }
+    const age = this.now() - decision.time;
     return age > max
-      ? `decision ${decision.id} is ${duration(Math.max(1, Math.round(age / 1000)) * 1000)} old; containment is refused beyond ${duration(max)} (RIPOSTE_MAX_DECISION_AGE)`
+      ? `decision ${decision.id} is ${ago(age)} old; containment is refused beyond ${duration(max)} (RIPOSTE_MAX_DECISION_AGE)`
       : undefined;
   }
 

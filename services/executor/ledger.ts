@@ -34,9 +34,36 @@ export class Ledger {
   readonly opts: LedgerOptions;
   /** Results this process could not store, by claim key, with the owner token that holds the claim. */
   readonly unfinished = new Map<string, { owner: string; result: string }>();
+  /** The claims held now, all renewed by one heartbeat (a timer per claim costs more than the renewals). */
+  private readonly live = new Set<Claim>();
+  private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(opts: LedgerOptions) {
     this.opts = opts;
+  }
+
+  /**
+   * Keeps `claim` alive until {@link forget}: renewed every third of the TTL at most, however soon after a beat it
+   * was taken, so a live owner's claim never expires.
+   */
+  watch(claim: Claim): void {
+    this.live.add(claim);
+    if (this.heartbeat) return;
+    this.heartbeat = setInterval(
+      () => {
+        for (const c of this.live) c.renew();
+      },
+      Math.max(10, Math.floor(this.opts.claimTtlMs / 3)),
+    );
+    this.heartbeat.unref();
+  }
+
+  forget(claim: Claim): void {
+    this.live.delete(claim);
+    if (this.live.size === 0 && this.heartbeat) {
+      clearInterval(this.heartbeat);
+      this.heartbeat = undefined;
+    }
   }
 
   /** Claims an action; throws a retriable error when another owner holds it (the decision is redelivered). */
@@ -58,31 +85,34 @@ export class Claim {
   readonly key: string;
   readonly owner: string;
   private readonly ledger: Ledger;
-  private readonly held = new Set<string>();
-  private readonly timer: NodeJS.Timeout;
+  /** Other claims of the same owner kept alive with this one (the target's containment lock). */
+  private held: Set<string> | undefined;
   private lost = false;
 
   constructor(ledger: Ledger, key: string, owner: string) {
     this.ledger = ledger;
     this.key = key;
     this.owner = owner;
-    this.held.add(key);
-    this.timer = setInterval(() => void this.renew(), Math.max(10, Math.floor(ledger.opts.claimTtlMs / 3)));
-    this.timer.unref();
+    ledger.watch(this);
   }
 
   /** Keeps another claim of the same owner alive with this one (the target's containment lock). */
   hold(key: string): void {
-    this.held.add(key);
+    (this.held ??= new Set()).add(key);
   }
 
   unhold(key: string): void {
-    this.held.delete(key);
+    this.held?.delete(key);
   }
 
-  private async renew(): Promise<void> {
+  /** One beat of the heartbeat: the claim and those it holds get a fresh TTL. */
+  renew(): void {
+    void this.renewAll();
+  }
+
+  private async renewAll(): Promise<void> {
     const { state, claimTtlMs, log } = this.ledger.opts;
-    for (const key of this.held) {
+    for (const key of [this.key, ...(this.held ?? [])]) {
       try {
         const r = await state.claim(key, this.owner, claimTtlMs);
         if (r.state !== "acquired" && key === this.key && !this.lost) {
@@ -96,7 +126,7 @@ export class Claim {
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.ledger.forget(this);
   }
 
   /**

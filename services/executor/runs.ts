@@ -14,6 +14,7 @@ import { runKeys, stateKey, type RunKeys, type StateStore } from "../shared/stat
 import { preparePlaybook, type PreparedPlaybook } from "./plan.ts";
 import type { RunStatus } from "./run-schema.ts";
 import { RunDoc, isOpen } from "./run-schema.ts";
+import { parse } from "./parse.ts";
 
 /** How long a run's document is kept after it started (the API shows it that long). */
 export const RUN_RETENTION_MS = 7 * 86_400_000;
@@ -57,7 +58,7 @@ export class RunStore {
 
   async get(id: string): Promise<RunDoc | undefined> {
     const [doc] = await this.state.runRead(this.keys, [id]);
-    return doc === undefined ? undefined : RunDoc.parse(JSON.parse(doc));
+    return doc === undefined ? undefined : parse(RunDoc, JSON.parse(doc));
   }
 
   /**
@@ -68,7 +69,7 @@ export class RunStore {
     const next: RunDoc = { ...run, version: run.version + 1, updated: this.now() };
     const saved = await this.state.runSave(this.keys, {
       id: next.id,
-      doc: JSON.stringify(next),
+      doc: runText(next),
       version: next.version,
       started: next.started,
       open: isOpen(next.status),
@@ -103,7 +104,7 @@ export class RunStore {
         scanned++;
         const doc = docs[i];
         if (doc === undefined) continue;
-        const run = RunDoc.parse(JSON.parse(doc));
+        const run = parse(RunDoc, JSON.parse(doc));
         if (filter.status === undefined || run.status === filter.status) out.push(run);
         if (out.length >= filter.limit) return { runs: out, next_cursor: encodeCursor(entry) };
       }
@@ -159,6 +160,43 @@ export class RunStore {
     this.versions.set(hash, pb);
     return pb;
   }
+}
+
+/** JSON texts already made of objects a run document holds (its decision, its audit records), by object. */
+const texts = new WeakMap<object, string>();
+
+/**
+ * Says that `text` is `JSON.stringify(value)`, for an object that is never changed afterwards (an audit record once
+ * stored): a run document holding it is written with that text instead of serializing it again.
+ */
+export function knownText(value: object, text: string): void {
+  texts.set(value, text);
+}
+
+function textOf(value: object): string {
+  let text = texts.get(value);
+  if (text === undefined) {
+    text = JSON.stringify(value);
+    texts.set(value, text);
+  }
+  return text;
+}
+
+/**
+ * A run document as JSON: the same document as `JSON.stringify(run)` (its decision, audit records and steps first),
+ * the decision, each record and each step's state written from the text it was first serialized to. A run is saved
+ * after every step and these objects are never changed, only replaced (a step that moves on is a new object), so
+ * a save serializes only what changed.
+ */
+export function runText(run: RunDoc): string {
+  const { decision, actions, steps, ...rest } = run;
+  const records = actions.map((a) => textOf(a)).join(",");
+  let states = "";
+  for (const id in steps) {
+    const s = steps[id];
+    if (s !== undefined) states += `${states === "" ? "" : ","}${JSON.stringify(id)}:${textOf(s)}`;
+  }
+  return `{"decision":${textOf(decision)},"actions":[${records}],"steps":{${states}},${JSON.stringify(rest).slice(1)}`;
 }
 
 function encodeCursor(entry: { score: number; id: string }): string {

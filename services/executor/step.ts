@@ -9,7 +9,7 @@ import { targetKey, type Decision, type PlaybookStep, type Target } from "../../
 import { RiposteError, isRiposteError, messageOf } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
 import { stateKey, type StateStore } from "../shared/state/index.ts";
-import { SpanKind, contextFrom, inSpan, ATTR } from "../shared/telemetry.ts";
+import { SpanKind, contextFrom, inSpan, tracesExported, ATTR } from "../shared/telemetry.ts";
 import type { AuditStatus } from "./audit.ts";
 import type { ActionDescriptor, ConnectorDescriptor, ResolvedTarget } from "./connectors/index.ts";
 import type { Guards } from "./guards.ts";
@@ -17,6 +17,7 @@ import type { Claim } from "./ledger.ts";
 import { Batcher, NOT_SENT, type CoalesceSettings } from "./batcher.ts";
 import { Leases, type LeaseDoc } from "./leases.ts";
 import { BREAKER_CODES } from "./limits.ts";
+import { parse } from "./parse.ts";
 
 export interface Bound {
   readonly descriptor: ConnectorDescriptor;
@@ -42,6 +43,8 @@ export interface StepContext {
   /** The step's rendered params, or why they could not be rendered. */
   readonly params: { readonly value: Record<string, unknown> } | { readonly error: unknown };
   readonly claim: Claim;
+  /** When a person approved the step (its approval gate's verdict): the decision's age is judged from then. */
+  readonly approvedAt?: number;
 }
 
 export interface StepDeps {
@@ -92,7 +95,7 @@ export class StepRunner {
     let input: unknown;
     try {
       if ("error" in ctx.params) throw ctx.params.error;
-      input = action.input.parse(ctx.params.value);
+      input = parse(action.input, ctx.params.value);
     } catch (e) {
       return {
         status: "failed",
@@ -112,8 +115,12 @@ export class StepRunner {
           release: true,
         };
       }
-      const stale = guards.stale(decision);
-      if (stale) return refused("refused_stale", stale, { decision_time: decision.time });
+      const stale = guards.stale(decision, ctx.approvedAt);
+      if (stale)
+        return refused("refused_stale", stale, {
+          decision_time: decision.time,
+          ...(ctx.approvedAt !== undefined ? { approved_at: ctx.approvedAt } : {}),
+        });
       const prot = decision.target && guards.protectedTarget(decision.target);
       if (prot) return refused("refused_protected", prot);
     }
@@ -372,13 +379,19 @@ export class StepRunner {
       }
       if (!notSent) {
         try {
-          const value = await inSpan(
-            `${step.connector}.${step.action}${what === "run" ? "" : ` ${what}`}`,
-            contextFrom({}),
-            { [ATTR.connector]: step.connector, [ATTR.connectorAction]: step.action },
-            () => fn(AbortSignal.timeout(step.timeout)),
-            SpanKind.CLIENT,
-          );
+          // A batched call's timeout is its batch request's (the batcher's own signal): none made here.
+          const call = () => fn(batched ? NO_SIGNAL : AbortSignal.timeout(step.timeout));
+          // The operation's span only when spans leave the process: else it would be ids nobody reads (the
+          // vendor's requests still carry the step's trace).
+          const value = tracesExported()
+            ? await inSpan(
+                `${step.connector}.${step.action}${what === "run" ? "" : ` ${what}`}`,
+                contextFrom({}),
+                { [ATTR.connector]: step.connector, [ATTR.connectorAction]: step.action },
+                call,
+                SpanKind.CLIENT,
+              )
+            : await call();
           if (!batched) breaker?.succeeded();
           return { value, attempts: attempt };
         } catch (e) {
@@ -402,6 +415,9 @@ export class StepRunner {
     }
   }
 }
+
+/** The signal a batched call is given: never aborted (its vendor request has the batch's timeout). */
+const NO_SIGNAL = new AbortController().signal;
 
 /** The reverse action's input: what the action declares, else the step's own params. */
 function reverseInput(action: ActionDescriptor<unknown>, input: unknown, ctx: StepContext): Record<string, unknown> {

@@ -140,3 +140,29 @@ test("a refused connection is a retriable connector error", async () => {
     (e) => isRiposteError(e) && e.code === "RIPOSTE_CONNECTOR_UNAVAILABLE" && /ECONNREFUSED/.test(e.message),
   );
 });
+
+test("an answer's headers read as a Headers: names in any case, a repeated header with every value", async () => {
+  const { createServer } = await import("node:http");
+  const server = createServer((_req, res) => {
+    res.setHeader("Retry-After", "7");
+    res.setHeader("Set-Cookie", ["a=1", "b=2"]);
+    res.setHeader("X-Many", ["x", "y"]);
+    res.setHeader("content-type", "application/json; charset=utf-8");
+    res.end('{"ok":true}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const { port } = server.address() as { port: number };
+    const res = await new HttpTransport("Vendor", `http://127.0.0.1:${port}`).send({ method: "GET", path: "/" });
+    assert.deepEqual(res.body, { ok: true });
+    assert.ok(res.headers instanceof Headers);
+    assert.equal(res.headers, res.headers, "made once");
+    assert.equal(res.headers.get("retry-after"), "7");
+    assert.equal(res.headers.get("RETRY-AFTER"), "7");
+    assert.deepEqual(res.headers.getSetCookie(), ["a=1", "b=2"]);
+    assert.equal(res.headers.get("x-many"), "x, y");
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});

@@ -5,11 +5,11 @@
  * every error message it produces has user info and query values replaced (see redactUrls).
  */
 import { context, propagation } from "@opentelemetry/api";
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { performance } from "node:perf_hooks";
 import { RiposteError, isRiposteError, messageOf } from "../../shared/errors.ts";
-import { ATTR, SpanKind, inSpan } from "../../shared/telemetry.ts";
+import { ATTR, SpanKind, inSpan, tracesExported } from "../../shared/telemetry.ts";
 
 export interface HttpRequest {
   readonly method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
@@ -96,8 +96,20 @@ const SAFE_METHODS = new Set(["GET", "PUT", "DELETE"]);
 
 interface RawResponse {
   readonly status: number;
-  readonly headers: Headers;
+  /** As node:http gives them (names in lower case); made a Headers only when a connector reads them. */
+  readonly headers: IncomingHttpHeaders;
   readonly body: string;
+}
+
+/** node:http's answer headers as a Headers (a repeated header appended once per value). */
+function headersOf(raw: IncomingHttpHeaders): Headers {
+  const h = new Headers();
+  for (const [k, v] of Object.entries(raw)) {
+    if (v === undefined) continue;
+    if (Array.isArray(v)) for (const one of v) h.append(k, one);
+    else h.set(k, v);
+  }
+  return h;
 }
 
 /** The error of a request written to a kept-alive connection the server had closed (nothing was answered). */
@@ -139,6 +151,17 @@ export class HttpTransport {
    */
   async send(req: HttpRequest): Promise<HttpResponse> {
     const started = performance.now();
+    // No span when spans stay in the process (its ids would reach nobody): the request carries the step's trace.
+    if (!tracesExported()) {
+      let status = "error";
+      try {
+        const res = await this.sendInSpan(req);
+        status = String(res.status);
+        return res;
+      } finally {
+        vendorCallObserver?.(this.vendor, req.method, status, (performance.now() - started) / 1000);
+      }
+    }
     const path = `/${req.path.replace(/^\//, "")}`;
     return inSpan(
       `${req.method} ${this.vendor}`,
@@ -193,14 +216,23 @@ export class HttpTransport {
     }
     const text = raw.body;
     let parsed: unknown = text;
-    if ((raw.headers.get("content-type") ?? "").includes("json") && text !== "") {
+    const type = raw.headers["content-type"];
+    if (typeof type === "string" && type.includes("json") && text !== "") {
       try {
         parsed = JSON.parse(text);
       } catch {
         parsed = text;
       }
     }
-    return { status: raw.status, body: parsed, headers: raw.headers };
+    let made: Headers | undefined;
+    return {
+      status: raw.status,
+      body: parsed,
+      // Most answers' headers are never read (a Headers costs more to fill than the rest of the answer).
+      get headers() {
+        return (made ??= headersOf(raw.headers));
+      },
+    };
   }
 
   /** A failed exchange as a coded error: a timeout, or the vendor unreachable (never with a raw cause). */
@@ -266,15 +298,9 @@ export class HttpTransport {
         });
         res.on("error", reject);
         res.on("end", () => {
-          const h = new Headers();
-          for (const [k, v] of Object.entries(res.headers)) {
-            if (v === undefined) continue;
-            if (Array.isArray(v)) for (const one of v) h.append(k, one);
-            else h.set(k, v);
-          }
           resolve({
             status: res.statusCode ?? 0,
-            headers: h,
+            headers: res.headers,
             body: chunks.length === 1 ? (chunks[0] as Buffer).toString("utf8") : Buffer.concat(chunks).toString("utf8"),
           });
         });

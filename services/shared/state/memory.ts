@@ -253,8 +253,20 @@ export class MemoryState implements StateStore {
     cap = checkCount("append", cap);
     for (const x of entries) checkTime("append", x.time);
     const members = this.timeline("append", key) ?? new Map<string, number>();
-    for (const { member, time } of entries) members.set(member, Math.max(time, members.get(member) ?? time));
-    for (const [m, t] of members) if (t < cutoffMs) members.delete(m);
+    for (const { member, time } of entries) {
+      members.set(member, Math.max(time, members.get(member) ?? time));
+      this.lower(members, time);
+    }
+    // Only a timeline with a member older than the cutoff is walked (a list of 100,000 blocks is not, per append).
+    const floor = this.floors.get(members);
+    if (floor === undefined ? members.size > 0 : floor < cutoffMs) {
+      let rest = Number.POSITIVE_INFINITY;
+      for (const [m, t] of members) {
+        if (t < cutoffMs) members.delete(m);
+        else if (t < rest) rest = t;
+      }
+      this.floors.set(members, rest);
+    }
     if (members.size > cap) {
       const oldest = [...members].sort(([am, a], [bm, b]) => a - b || (am < bm ? -1 : am > bm ? 1 : 0));
       for (const [m] of oldest.slice(0, members.size - cap)) members.delete(m);
