@@ -3,7 +3,7 @@
  * over OTLP when an endpoint is configured. The plain counters also back `/v1/stats`. Names live in semconv.ts
  * (re-exported here) and nowhere else: a dashboard or alert rule that queries a metric queries one of these.
  */
-import { type Attributes, type Counter, type Histogram } from "@opentelemetry/api";
+import { type Attributes, type Histogram, type ObservableResult } from "@opentelemetry/api";
 import { PrometheusExporter, PrometheusSerializer } from "@opentelemetry/exporter-prometheus";
 import { MeterProvider, type MetricReader } from "@opentelemetry/sdk-metrics";
 import { resourceFromAttributes } from "@opentelemetry/resources";
@@ -31,7 +31,9 @@ export class Metrics {
   private readonly prometheus: PrometheusExporter;
   private readonly serializer = new PrometheusSerializer("", false, undefined, true, true);
   private readonly provider: MeterProvider;
-  private readonly otelCounters = new Map<string, Counter>();
+  /** Labelled series: name → label set (sorted) → its sum; and by the label keys in the order a caller gave them. */
+  private readonly series = new Map<SeriesName, Map<string, { attrs: Attributes; value: number }>>();
+  private readonly seriesByKey = new Map<string, { attrs: Attributes; value: number }>();
   private readonly histograms = new Map<HistogramName, Histogram>();
   private readonly gauges = new Map<string, Map<string, { attrs: Attributes; value: number }>>();
   private readonly refreshers: Array<() => Promise<void>> = [];
@@ -60,14 +62,49 @@ export class Metrics {
 
   /** Adds to a plain counter (shown on /v1/stats and as `riposte_<name>` on /metrics). */
   inc(name: MetricName, by = 1): void {
-    if (by === 0) return;
-    this.counters.set(name, (this.counters.get(name) ?? 0) + by);
-    this.counter(`riposte_${name}`, "Riposte counter (also on /v1/stats)").add(by);
+    if (!(by > 0)) return;
+    const before = this.counters.get(name);
+    this.counters.set(name, (before ?? 0) + by);
+    if (before === undefined)
+      this.observed(`riposte_${name}`, "Riposte counter (also on /v1/stats)", (result) => {
+        result.observe(this.counters.get(name) ?? 0);
+      });
   }
 
-  /** Adds to a labelled series. Labels are low-cardinality names (rule ids, connectors, formats), never entities. */
+  /**
+   * Adds to a labelled series. Labels are low-cardinality names (rule ids, connectors, formats), never entities.
+   * The sums are kept here and read by the SDK when it collects: a call costs a map lookup, not the SDK's sorting
+   * and hashing of the labels (seen at about 5 % of the executor's CPU on the block path).
+   */
   count(name: SeriesName, labels: Attributes, by = 1): void {
-    if (by > 0) this.counter(name, SERIES[name]).add(by, labels);
+    if (!(by > 0)) return;
+    let key: string = name;
+    for (const k in labels) key += `\u0000${k}\u0001${String(labels[k])}`;
+    const s = this.seriesByKey.get(key) ?? this.newSeries(name, labels, key);
+    s.value += by;
+  }
+
+  /** The series of `labels` (in any key order: one series per label set), registered on first use. */
+  private newSeries(name: SeriesName, labels: Attributes, key: string): { attrs: Attributes; value: number } {
+    let sums = this.series.get(name);
+    if (!sums) {
+      const all = new Map<string, { attrs: Attributes; value: number }>();
+      sums = all;
+      this.series.set(name, all);
+      this.observed(name, SERIES[name], (result) => all.forEach((x) => result.observe(x.value, x.attrs)));
+    }
+    const canonical = JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+    let s = sums.get(canonical);
+    if (!s) {
+      s = { attrs: { ...labels }, value: 0 };
+      sums.set(canonical, s);
+    }
+    this.seriesByKey.set(key, s);
+    return s;
+  }
+
+  private observed(name: string, help: string, read: (result: ObservableResult) => void): void {
+    this.provider.getMeter("riposte").createObservableCounter(name, { description: help }).addCallback(read);
   }
 
   /** Records a value, in seconds, into a histogram. Negative values (clock skew) are recorded as 0. */
@@ -122,12 +159,4 @@ export class Metrics {
     await this.provider.shutdown().catch(() => undefined);
   }
 
-  private counter(name: string, help: string): Counter {
-    let c = this.otelCounters.get(name);
-    if (!c) {
-      c = this.provider.getMeter("riposte").createCounter(name, { description: help });
-      this.otelCounters.set(name, c);
-    }
-    return c;
-  }
 }
