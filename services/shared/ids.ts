@@ -29,6 +29,7 @@ function canonicalByReplacer(value: unknown): string {
 /** Deeper than this, canonicalByReplacer writes it (its recursion is the engine's). */
 const MAX_CANONICAL_DEPTH = 256;
 const ARRAY_INDEX = /^(?:0|[1-9][0-9]{0,9})$/;
+/** Most keys do not start with a digit: those are told apart by one character, without the regex. */
 const isArrayIndex = (k: string) => {
   const c = k.charCodeAt(0);
   return c >= 48 && c <= 57 && ARRAY_INDEX.test(k) && Number(k) <= 4_294_967_294;

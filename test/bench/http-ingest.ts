@@ -1,8 +1,9 @@
 /**
  * Row 4: the ingest service alone (`startServices` with ["ingest"] on KafkaBus, listening on a free port), fed
- * NDJSON bodies by a few concurrent fetch clients in this process.
+ * NDJSON bodies by a few concurrent fetch clients in a child process (http-clients.ts): the clients' work runs on
+ * another core, and the CPU figure is the server process's alone.
  */
-import { performance } from "node:perf_hooks";
+import { fork } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +12,8 @@ import { CONNECTORS } from "../../services/executor/connectors/index.ts";
 import { loadConfig } from "../../services/shared/config.ts";
 import { silentLogger } from "../../services/shared/log.ts";
 import { startServices, type Running } from "../../services/runtime.ts";
-import { MemoryProbe, Samples, cpuMeter, every, fmtMs, fmtRate, progress, type Row } from "./report.ts";
+import type { ClientMessage, ClientPlan, ClientResult } from "./http-clients.ts";
+import { MemoryProbe, Samples, cpuMeter, fmtMs, fmtRate, progress, type Row } from "./report.ts";
 
 export interface HttpIngestOptions {
   readonly name: string;
@@ -24,13 +26,6 @@ export interface HttpIngestOptions {
   readonly warmupRequests: number;
   readonly timeLimitMs: number;
   readonly prefixes: string[];
-}
-
-interface IngestReply {
-  accepted?: number;
-  normalized?: number;
-  dead_lettered?: number;
-  error?: { code?: string; message?: string };
 }
 
 export async function benchHttpIngest(opts: HttpIngestOptions): Promise<Row> {
@@ -57,58 +52,29 @@ export async function benchHttpIngest(opts: HttpIngestOptions): Promise<Row> {
     progress(`  http: ingest listening at ${running.url}`);
     const bytes = opts.bodies.reduce((n, b) => n + Buffer.byteLength(b), 0) / opts.bodies.length;
 
-    let next = 0;
-    const totals = { accepted: 0, normalized: 0, dead: 0, requests: 0 };
-    const errors: string[] = [];
-    const latency = new Samples();
-    const post = async (k: number, record: boolean): Promise<void> => {
-      const body = opts.bodies[k % opts.bodies.length] as string;
-      const t = performance.now();
-      const res = await fetch(url, {
-        method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/x-ndjson" },
-        body,
-      });
-      const reply = (await res.json()) as IngestReply;
-      const ms = performance.now() - t;
-      if (res.status !== 202) {
-        errors.push(`${res.status} ${reply.error?.code ?? ""} ${reply.error?.message ?? ""}`);
-        return;
-      }
-      if (!record) return;
-      latency.add(ms);
-      totals.requests++;
-      totals.accepted += reply.accepted ?? 0;
-      totals.normalized += reply.normalized ?? 0;
-      totals.dead += reply.dead_lettered ?? 0;
-    };
-
     progress(`  http: warm-up with ${opts.warmupRequests} requests`);
-    for (let k = 0; k < opts.warmupRequests; k++) await post(k, false);
-    if (errors.length > 0) throw new Error(`ingest refused the warm-up: ${errors[0]}`);
-
-    progress(`  http: ${opts.requests} requests from ${opts.clients} clients`);
+    const clients = await startClients({
+      url,
+      token,
+      bodies: opts.bodies,
+      clients: opts.clients,
+      requests: opts.requests,
+      warmupRequests: opts.warmupRequests,
+      timeLimitMs: opts.timeLimitMs,
+    });
+    progress(`  http: ${opts.requests} requests from ${opts.clients} clients in a child process`);
     const memory = new MemoryProbe();
-    const stopTicker = every(2000, () =>
-      progress(
-        `  http: ${totals.requests}/${opts.requests} requests, ${totals.accepted.toLocaleString("en-US")} alerts`,
-      ),
-    );
-    const start = performance.now();
     const cpu = cpuMeter();
-    const deadline = start + opts.timeLimitMs;
-    const client = async () => {
-      while (next < opts.requests && performance.now() < deadline && errors.length === 0) await post(next++, true);
-    };
-    try {
-      await Promise.all(Array.from({ length: opts.clients }, client));
-    } finally {
-      stopTicker();
-    }
-    const seconds = (performance.now() - start) / 1000;
+    const result = await clients.run((requests, accepted) =>
+      progress(`  http: ${requests}/${opts.requests} requests, ${accepted.toLocaleString("en-US")} alerts`),
+    );
     const cpuUsed = cpu();
     const mem = memory.finish();
-    if (errors.length > 0) throw new Error(`ingest answered ${errors[0]}`);
+    if (result.errors.length > 0) throw new Error(`ingest answered ${result.errors[0]}`);
+    const latency = new Samples();
+    for (const ms of result.latencies) latency.add(ms);
+    const totals = result;
+    const seconds = result.seconds;
     const rate = totals.accepted / seconds;
     return {
       name: opts.name,
@@ -123,8 +89,8 @@ export async function benchHttpIngest(opts: HttpIngestOptions): Promise<Row> {
       rate,
       notes:
         `latency per request (202 = durable on Kafka); ${totals.requests} POSTs of ${opts.bodyLabel} ` +
-        `(~${(bytes / 1024).toFixed(0)} KB NDJSON) from ${opts.clients} concurrent fetch clients in this process, ` +
-        `${seconds.toFixed(1)} s, ${cpuUsed} (server and clients)${totals.requests < opts.requests ? ` (time limit: ${totals.requests} of ${opts.requests})` : ""}; ` +
+        `(~${(bytes / 1024).toFixed(0)} KB NDJSON) from ${opts.clients} concurrent fetch clients in a child process, ` +
+        `${seconds.toFixed(1)} s, ${cpuUsed} (server process only)${totals.requests < opts.requests ? ` (time limit: ${totals.requests} of ${opts.requests})` : ""}; ` +
         `${totals.normalized.toLocaleString("en-US")} normalized, ${totals.dead} dead-lettered; ` +
         `${config.topics.partitions} partitions`,
     };
@@ -132,4 +98,52 @@ export async function benchHttpIngest(opts: HttpIngestOptions): Promise<Row> {
     await running?.stop();
     await rm(stateDir, { recursive: true, force: true });
   }
+}
+
+const CLIENTS = new URL("./http-clients.ts", import.meta.url);
+
+interface Clients {
+  /** Sends the measured requests (the warm-up is done) and resolves with the child's totals. */
+  run(onProgress: (requests: number, accepted: number) => void): Promise<ClientResult>;
+}
+
+/** Forks the client process, hands it the plan and resolves once its warm-up is done. */
+async function startClients(plan: ClientPlan): Promise<Clients> {
+  const child = fork(CLIENTS, ["--bench-http-clients"], { execArgv: process.execArgv, stdio: "inherit" });
+  let listener: ((m: ClientMessage) => void) | undefined;
+  let failure: ((e: Error) => void) | undefined;
+  child.on("message", (m: ClientMessage) => listener?.(m));
+  child.on("exit", (code) => failure?.(new Error(`the http client process exited (${code}) before its result`)));
+  const next = <T>(accept: (m: ClientMessage, resolve: (t: T) => void, reject: (e: Error) => void) => void) =>
+    new Promise<T>((resolve, reject) => {
+      failure = reject;
+      listener = (m) => (m.kind === "failed" ? reject(new Error(m.error)) : accept(m, resolve, reject));
+    });
+  const warm = next<void>((m, resolve, reject) => {
+    if (m.kind !== "warm") return;
+    if (m.error === undefined) resolve();
+    else reject(new Error(`ingest refused the warm-up: ${m.error}`));
+  });
+  child.send(plan);
+  try {
+    await warm;
+  } catch (e) {
+    child.kill();
+    throw e;
+  }
+  return {
+    run: async (onProgress) => {
+      const done = next<ClientResult>((m, resolve) => {
+        if (m.kind === "progress") onProgress(m.requests, m.accepted);
+        else if (m.kind === "done") resolve(m.result);
+      });
+      child.send("go");
+      try {
+        return await done;
+      } finally {
+        failure = undefined;
+        child.kill();
+      }
+    },
+  };
 }

@@ -3,7 +3,7 @@ import { NormalizedEvent, OBSERVABLE_TYPE, OCSF_VERSION, SEVERITY, type Observab
 import { FAIL, fastParser } from "../../../schemas/fast-parse.ts";
 import { canonicalJson, stableId } from "../../shared/ids.ts";
 import type { Draft, RawEvent } from "./types.ts";
-import { get, time as readTime } from "./util.ts";
+import { getAt, pathOf, time as readTime } from "./util.ts";
 
 const CLASSES: Record<number, { class_name: string; category_uid: number; category_name: string }> = {
   2004: { class_name: "Detection Finding", category_uid: 2, category_name: "Findings" },
@@ -22,8 +22,13 @@ const CLASSES: Record<number, { class_name: string; category_uid: number; catego
   4010: { class_name: "Network File Activity", category_uid: 4, category_name: "Network Activity" },
 };
 
+/** A path's name (the observable's `name`), its parts split once, and the observable type. */
+type ObservablePath = readonly [string, readonly string[], number];
+const split = (paths: ReadonlyArray<readonly [string, number]>): readonly ObservablePath[] =>
+  paths.map(([path, type]) => [path, pathOf(path), type] as const);
+
 /** Where observables come from: path in the event → observable type. */
-const OBSERVABLE_PATHS: ReadonlyArray<readonly [string, number]> = [
+const OBSERVABLE_PATHS: readonly ObservablePath[] = split([
   ["device.hostname", OBSERVABLE_TYPE.hostname],
   ["device.ip", OBSERVABLE_TYPE.ip],
   ["src_endpoint.hostname", OBSERVABLE_TYPE.hostname],
@@ -37,9 +42,9 @@ const OBSERVABLE_PATHS: ReadonlyArray<readonly [string, number]> = [
   ["actor.process.cmd_line", OBSERVABLE_TYPE.command_line],
   ["email.from", OBSERVABLE_TYPE.email],
   ["url.url_string", OBSERVABLE_TYPE.url],
-];
+]);
 
-const EVIDENCE_PATHS: ReadonlyArray<readonly [string, number]> = [
+const EVIDENCE_PATHS: readonly ObservablePath[] = split([
   ["process.name", OBSERVABLE_TYPE.process_name],
   ["process.cmd_line", OBSERVABLE_TYPE.command_line],
   ["file.name", OBSERVABLE_TYPE.file_name],
@@ -50,7 +55,7 @@ const EVIDENCE_PATHS: ReadonlyArray<readonly [string, number]> = [
   ["src_endpoint.ip", OBSERVABLE_TYPE.ip],
   ["dst_endpoint.ip", OBSERVABLE_TYPE.ip],
   ["dst_endpoint.hostname", OBSERVABLE_TYPE.hostname],
-];
+]);
 
 function observablesOf(draft: Draft): Observable[] {
   const out = new Map<string, Observable>();
@@ -58,11 +63,11 @@ function observablesOf(draft: Draft): Observable[] {
     if (typeof value !== "string" || value === "") return;
     out.set(`${name}\u0000${value}`, { name, type_id, value });
   };
-  for (const [path, type] of OBSERVABLE_PATHS) add(path, type, get(draft, path));
+  for (const [path, parts, type] of OBSERVABLE_PATHS) add(path, type, getAt(draft, parts));
   if (draft.class_uid === 4009) for (const to of draft.email.to ?? []) add("email.to", OBSERVABLE_TYPE.email, to);
   if (draft.class_uid === 2004) {
     (draft.evidences ?? []).forEach((ev, i) => {
-      for (const [path, type] of EVIDENCE_PATHS) add(`evidences[${i}].${path}`, type, get(ev, path));
+      for (const [path, parts, type] of EVIDENCE_PATHS) add(`evidences[${i}].${path}`, type, getAt(ev, parts));
       for (const h of ev.file?.hashes ?? []) add(`evidences[${i}].file.hashes`, OBSERVABLE_TYPE.hash, h.value);
     });
   }
@@ -72,14 +77,16 @@ function observablesOf(draft: Draft): Observable[] {
   return [...out.values()];
 }
 
-const USER_PATHS = ["user.name", "actor.user.name", "user.email_addr", "user.uid", "actor.user.uid"];
+const USER_PATHS = ["user.name", "actor.user.name", "user.email_addr", "user.uid", "actor.user.uid"].map(pathOf);
+const HOST_PATHS = [pathOf("device.hostname")];
+const ADDRESS_PATHS = ["src_endpoint.ip", "device.ip"].map(pathOf);
 
 /** Classes of activity (not alerts) whose subject is the affected account: their key is the user before the host. */
 const ACTIVITY_CLASSES = new Set([0, 3001, 3004, 3005, 3006, 6003]);
 
-const firstString = (draft: Draft, paths: readonly string[]): string | undefined => {
+const firstString = (draft: Draft, paths: ReadonlyArray<readonly string[]>): string | undefined => {
   for (const p of paths) {
-    const v = get(draft, p);
+    const v = getAt(draft, p);
     if (typeof v === "string" && v) return v;
   }
   return undefined;
@@ -102,9 +109,9 @@ function resourceKey(draft: Draft): string | undefined {
  * Else the source itself.
  */
 export function entityKeyOf(draft: Draft, source: string): string {
-  const host = firstString(draft, ["device.hostname"]);
+  const host = firstString(draft, HOST_PATHS);
   const user = firstString(draft, USER_PATHS);
-  const address = firstString(draft, ["src_endpoint.ip", "device.ip"]);
+  const address = firstString(draft, ADDRESS_PATHS);
   const resource = resourceKey(draft);
   const order = ACTIVITY_CLASSES.has(draft.class_uid)
     ? [user && `user:${user.toLowerCase()}`, host && `host:${host.toLowerCase()}`]

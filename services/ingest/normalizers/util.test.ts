@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ciGet, compact } from "./util.ts";
+import fc from "fast-check";
+import { ciGet, compact, get, getAt, pathOf } from "./util.ts";
 import { odataType } from "./microsoft-graph-evidence.ts";
 
 test("ciGet matches keys case-insensitively, also the one character whose lower case is longer (U+0130)", () => {
@@ -23,4 +24,22 @@ test("compact drops undefined, empty arrays and objects without own keys", () =>
   const inherited = Object.create({ x: 1 }) as object;
   const out = compact({ a: undefined, b: [], c: {}, d: inherited, e: null, f: 0, g: [1], h: { k: 1 } });
   assert.deepEqual(Object.keys(out), ["e", "f", "g", "h"]);
+});
+
+test("getAt over a path split once by pathOf reads what get reads", () => {
+  const key = fc.constantFrom("a", "b", "0", "", "__proto__", "length", "x y");
+  const value = fc.letrec((tie) => ({
+    node: fc.oneof(
+      { depthSize: "small" },
+      fc.constantFrom(null, undefined, 1, "s", true),
+      fc.array(tie("node"), { maxLength: 3 }),
+      fc.dictionary(key, tie("node"), { maxKeys: 4 }),
+    ),
+  })).node;
+  const path = fc.array(key, { minLength: 1, maxLength: 4 }).map((parts) => parts.join("."));
+  fc.assert(
+    fc.property(value, path, (o, p) => {
+      assert.equal(getAt(o, pathOf(p)), get(o, p));
+    }),
+  );
 });
