@@ -53,6 +53,8 @@ export class CompiledRules<T> {
   private readonly values: readonly T[];
   private readonly root: Node;
   private readonly hits: Int32Array;
+  /** One bit per rule, set for those that matched while `match` puts them in order; all clear between calls. */
+  private readonly marks: Int32Array;
   private readonly outs: (T[] | undefined)[] = [];
   private readonly programs: Programs;
   private readonly table = new FieldTable();
@@ -107,6 +109,7 @@ export class CompiledRules<T> {
     compile(this.root);
     programs.seal();
     this.hits = new Int32Array(rules.length);
+    this.marks = new Int32Array(Math.ceil(rules.length / 32));
     this.stats = statsOf(this.root, rules.length);
   }
 
@@ -117,24 +120,31 @@ export class CompiledRules<T> {
     else this.visitGenerated(this.root, event, this.nextEpoch());
     const n = this.count;
     if (n === 0) return EMPTY;
-    const hits = this.hits;
-    // Branches visit rules out of order; matches are few, so an insertion sort in place.
-    for (let i = 1; i < n; i++) {
-      const h = hits[i] as number;
-      let j = i - 1;
-      while (j >= 0 && (hits[j] as number) > h) {
-        hits[j + 1] = hits[j] as number;
-        j--;
-      }
-      hits[j + 1] = h;
-    }
     // One result array per match count, made once: resizing a single array would reallocate as counts vary.
     let out = this.outs[n];
     if (out === undefined) {
       out = new Array<T>(n);
       this.outs[n] = out;
     }
-    for (let i = 0; i < n; i++) out[i] = this.values[hits[i] as number] as T;
+    // Branches visit rules out of order: the positions are marked in a bitset, then read back in order (cheaper
+    // than sorting them; a rule is in one branch of a node only, so no position comes twice).
+    const hits = this.hits;
+    const marks = this.marks;
+    for (let i = 0; i < n; i++) {
+      const h = hits[i] as number;
+      marks[h >>> 5] = (marks[h >>> 5] as number) | (1 << (h & 31));
+    }
+    const values = this.values;
+    let k = 0;
+    for (let w = 0; k < n && w < marks.length; w++) {
+      let bits = marks[w] as number;
+      if (bits === 0) continue;
+      marks[w] = 0;
+      while (bits !== 0) {
+        out[k++] = values[(w << 5) | (31 - Math.clz32(bits & -bits))] as T;
+        bits &= bits - 1;
+      }
+    }
     return out;
   }
 

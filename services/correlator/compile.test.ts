@@ -310,6 +310,29 @@ test("match allocates nothing: one shared array, overwritten by the next call; e
   assert.deepEqual(ids(kept), ["r"]);
 });
 
+test("matches come in input order when index branches visit them out of order, across many words of the bitset", async () => {
+  // 200 rules over two indexed fields and a pattern: the branches hold interleaved positions, so that matches
+  // from several nodes arrive out of order and span the bitset's words; the order is priority, then id.
+  const rules = Array.from({ length: 200 }, (_, i) => {
+    const all: ConditionShape[] = [{ fact: "k", operator: "equal", value: i % 5 }];
+    if (i % 3 === 0) all.push({ fact: "j", operator: "in", value: [i % 4, 9] });
+    if (i % 7 === 0) all.push({ fact: "t", operator: "containsi", value: "EVIL" });
+    return loaded(
+      i % 2 === 0 ? { all } : { any: [{ all }, { fact: "m", operator: "equal", value: i % 11 }] },
+      `r${i}`,
+      1 + ((i * 37) % 100),
+    );
+  });
+  const events = [];
+  for (let k = 0; k < 5; k++)
+    for (const j of [0, 1, 9]) for (const m of [0, 3]) events.push({ k, j, m, t: k % 2 ? "an Evil one" : "x" });
+  await agree(rules, events);
+  for (const engine of ENGINES) {
+    const set = new RuleSet(rules, lists, { engine });
+    assert.ok(set.match({ k: 0, j: 0, m: 0, t: "evil" } as unknown as NormalizedEvent).length > 32, engine);
+  }
+});
+
 test("shared leaves and fields (read and evaluated once per event, folded under index branches): the same matches as json-rules-engine", async () => {
   // A small pool of leaves, so that many rules have the same ones: discriminating equal/in on fields the index
   // branches on (folded there), custom operators and contains on fields that are missing, of another type, lists

@@ -32,7 +32,7 @@ import {
   type KnownLeaves,
   type KnownValues,
 } from "./compile.ts";
-import { prepareOperator, type FactTest, type NamedLists } from "./operators.ts";
+import { anyString, prepareOperator, prepareStringTest, type NamedLists, type StringTest } from "./operators.ts";
 
 /** Program opcodes. */
 const LEAF = 0;
@@ -68,12 +68,16 @@ const GREATER = 12;
 const GREATER_EQUAL = 13;
 /** A numeric operator against another value. */
 const NUMERIC = 14;
-/** A custom operator, prepared with its value. */
-const TEST = 15;
+/** A custom operator on the fact's strings (operators.ts, anyString), with its string test prepared. */
+const STRINGS = 15;
 /** A default operator whose value is another fact. */
 const DYNAMIC_DEFAULT = 16;
 /** A custom operator whose value is another fact. */
 const DYNAMIC_CUSTOM = 17;
+/** `exists`, with the presence it wants. */
+const EXISTS = 18;
+/** A custom operator whose value no fact can match. */
+const NEVER = 19;
 
 const NUMBER_KIND: Record<string, number> = {
   lessThan: LESS,
@@ -124,7 +128,8 @@ export class Programs {
   private readonly leafFieldList: number[] = [];
   /** The other fact of a leaf whose value is a fact reference, else -1. */
   private readonly leafOtherList: number[] = [];
-  /** The condition value, prepared: the value, a Set, a FactTest, or the operator's name for NUMERIC/DYNAMIC_*. */
+  /** The condition value, prepared: the value, a Set, a StringTest, the presence `exists` wants, or the operator's
+   * name for DYNAMIC_*. */
   private readonly leafValue: unknown[] = [];
   private readonly leafOperand: unknown[] = [];
   private leafKind = new Int32Array(0);
@@ -198,14 +203,44 @@ export class Programs {
 
   /**
    * Runs a node's rules (from `compile`) on the event; the positions of those that match go to `hits` from `n`.
-   * Returns the new `n`.
+   * Returns the new `n`. Most programs are one leaf or an `all` of leaves: those run here, each leaf's stamp
+   * checked inline, without a call per node.
    */
   run(code: Int32Array, event: EventData, ep: number, hits: Int32Array, n: number): number {
-    let p = 0;
+    const stamps = this.leafStamp;
+    const results = this.leafResult;
     const length = code.length;
+    let p = 0;
     while (p < length) {
       const end = code[p + 1] as number;
-      if (p + 2 === end || this.eval(code, p + 2, event, ep)) hits[n++] = code[p] as number;
+      let pc = p + 2;
+      let ok = true;
+      if (pc < end) {
+        const op = code[pc] as number;
+        if (op === LEAF) {
+          const id = code[pc + 1] as number;
+          ok = stamps[id] === ep ? results[id] === 1 : this.fresh(id, event, ep);
+        } else if (op === ALL) {
+          pc += 2;
+          while (pc < end) {
+            if (code[pc] === LEAF) {
+              const id = code[pc + 1] as number;
+              if (stamps[id] === ep ? results[id] === 0 : !this.fresh(id, event, ep)) {
+                ok = false;
+                break;
+              }
+              pc += 2;
+            } else {
+              if (!this.eval(code, pc, event, ep)) {
+                ok = false;
+                break;
+              }
+              pc = code[pc + 1] as number;
+            }
+          }
+        } else ok = this.eval(code, pc, event, ep);
+      }
+      if (ok) hits[n++] = code[p] as number;
       p = end;
     }
     return n;
@@ -213,11 +248,7 @@ export class Programs {
 
   /** A field's value for this event, read once. */
   read(id: number, event: EventData, ep: number): unknown {
-    if (this.fieldStamp[id] === ep) return this.fieldValue[id];
-    const v = this.readFresh(id, event, ep);
-    this.fieldStamp[id] = ep;
-    this.fieldValue[id] = v;
-    return v;
+    return this.fieldStamp[id] === ep ? this.fieldValue[id] : this.readFresh(id, event, ep);
   }
 
   private eval(code: Int32Array, pc: number, event: EventData, ep: number): boolean {
@@ -242,7 +273,11 @@ export class Programs {
 
   /** A leaf's result for this event, computed once. */
   leaf(id: number, event: EventData, ep: number): boolean {
-    if (this.leafStamp[id] === ep) return this.leafResult[id] === 1;
+    return this.leafStamp[id] === ep ? this.leafResult[id] === 1 : this.fresh(id, event, ep);
+  }
+
+  /** Computes a leaf's result for this event and stamps it. */
+  private fresh(id: number, event: EventData, ep: number): boolean {
     const r = this.test(id, event, ep);
     this.leafStamp[id] = ep;
     this.leafResult[id] = r ? 1 : 0;
@@ -250,15 +285,30 @@ export class Programs {
   }
 
   private test(id: number, event: EventData, ep: number): boolean {
-    const a = this.read(this.leafField[id] as number, event, ep);
+    const f = this.leafField[id] as number;
+    const a = this.fieldStamp[f] === ep ? this.fieldValue[f] : this.readFresh(f, event, ep);
     const b = this.leafValue[id];
+    // The most frequent kinds first.
     switch (this.leafKind[id]) {
       case EQUAL:
         return a === b;
-      case NOT_EQUAL:
-        return a !== b;
+      case STRINGS:
+        if (typeof a === "string") return (b as StringTest)(a);
+        return Array.isArray(a) && anyString(a, b as StringTest);
       case IN_ARRAY:
         return (b as unknown[]).indexOf(a) > -1;
+      case EXISTS:
+        return (a !== undefined && a !== null) === b;
+      case GREATER_EQUAL:
+        return typeof a === "number" ? a >= (b as number) : numeric(a) && compare("greaterThanInclusive", a, b);
+      case NOT_EQUAL:
+        return a !== b;
+      case LESS:
+        return typeof a === "number" ? a < (b as number) : numeric(a) && compare("lessThan", a, b);
+      case LESS_EQUAL:
+        return typeof a === "number" ? a <= (b as number) : numeric(a) && compare("lessThanInclusive", a, b);
+      case GREATER:
+        return typeof a === "number" ? a > (b as number) : numeric(a) && compare("greaterThan", a, b);
       case NOT_IN_ARRAY:
         return (b as unknown[]).indexOf(a) === -1;
       // A Set finds NaN where indexOf does not; NaN is never found, as with indexOf.
@@ -274,18 +324,10 @@ export class Programs {
         return Array.isArray(a) && a.indexOf(b) > -1;
       case NOT_CONTAINS:
         return Array.isArray(a) && a.indexOf(b) === -1;
-      case LESS:
-        return typeof a === "number" ? a < (b as number) : numeric(a) && compare("lessThan", a, b);
-      case LESS_EQUAL:
-        return typeof a === "number" ? a <= (b as number) : numeric(a) && compare("lessThanInclusive", a, b);
-      case GREATER:
-        return typeof a === "number" ? a > (b as number) : numeric(a) && compare("greaterThan", a, b);
-      case GREATER_EQUAL:
-        return typeof a === "number" ? a >= (b as number) : numeric(a) && compare("greaterThanInclusive", a, b);
       case NUMERIC:
         return numeric(a) && compare(this.leafOperand[id] as string, a, b);
-      case TEST:
-        return (b as FactTest)(a);
+      case NEVER:
+        return false;
       case DYNAMIC_DEFAULT:
         return dynamicDefault(b as string, a, this.read(this.leafOther[id] as number, event, ep));
       default: {
@@ -296,29 +338,49 @@ export class Programs {
   }
 
   /**
-   * The fact; or a path member as valueAt reads it: the fact itself when the fact's value is no object, else the
-   * member of the parent, undefined when a parent below the fact is no object.
+   * Reads a field and stamps it. The fact; or a path member as valueAt reads it: the fact itself when the fact's
+   * value is no object, else the member of the parent, undefined when a parent below the fact is no object. The
+   * fact of a member is read here too rather than by a call: most fields are members, most one deep.
    */
   private readFresh(id: number, event: EventData, ep: number): unknown {
-    const name = this.fieldName[id] as string;
-    switch (this.fieldKind[id]) {
-      case MEMBER: {
-        const root = this.read(this.fieldRoot[id] as number, event, ep);
-        if (root === null || typeof root !== "object") return root;
-        const parentId = this.fieldParent[id] as number;
-        const parent = parentId === this.fieldRoot[id] ? root : this.read(parentId, event, ep);
-        if (parent === null || typeof parent !== "object") return undefined;
-        return (parent as Record<string, unknown>)[name];
+    const stamps = this.fieldStamp;
+    const values = this.fieldValue;
+    let v: unknown;
+    if (this.fieldKind[id] === MEMBER) {
+      const rootId = this.fieldRoot[id] as number;
+      let root: unknown;
+      if (stamps[rootId] === ep) root = values[rootId];
+      else {
+        root = this.readFact(rootId, event);
+        stamps[rootId] = ep;
+        values[rootId] = root;
       }
-      case FACT_FIELD:
-        return (event as Record<string, unknown>)[name];
-      case FACT_OWN:
-        return Object.hasOwn(event, name) ? (event as Record<string, unknown>)[name] : undefined;
-      case FACT_EVENT:
-        return event;
-      default:
-        return undefined;
+      if (root === null || typeof root !== "object") v = root;
+      else {
+        const parentId = this.fieldParent[id] as number;
+        const parent =
+          parentId === rootId ? root : stamps[parentId] === ep ? values[parentId] : this.readFresh(parentId, event, ep);
+        v =
+          parent === null || typeof parent !== "object"
+            ? undefined
+            : (parent as Record<string, unknown>)[this.fieldName[id] as string];
+      }
+    } else v = this.readFact(id, event);
+    stamps[id] = ep;
+    values[id] = v;
+    return v;
+  }
+
+  /** A fact (a field that is no member), read from the event. */
+  private readFact(id: number, event: EventData): unknown {
+    const kind = this.fieldKind[id];
+    if (kind === FACT_FIELD) return (event as Record<string, unknown>)[this.fieldName[id] as string];
+    if (kind === FACT_EVENT) return event;
+    if (kind === FACT_OWN) {
+      const name = this.fieldName[id] as string;
+      return Object.hasOwn(event, name) ? (event as Record<string, unknown>)[name] : undefined;
     }
+    return undefined;
   }
 
   /** The condition with what the node's known values decide folded, as compile.ts's `expr` folds it. */
@@ -414,9 +476,12 @@ export class Programs {
         kind = NUMERIC;
         operand = op;
       }
+    } else if (op === "exists") {
+      kind = EXISTS;
+      value = b !== false;
     } else {
-      kind = TEST;
-      value = prepareOperator(op as Parameters<typeof prepareOperator>[0], b, this.lists);
+      value = prepareStringTest(op as Parameters<typeof prepareStringTest>[0], b, this.lists);
+      kind = value === null ? NEVER : STRINGS;
     }
     this.leafKindList.push(kind);
     this.leafFieldList.push(field);

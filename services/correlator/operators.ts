@@ -244,7 +244,7 @@ function inRanges(ranges: Float64Array, v: number): boolean {
  * True when the fact value, or one of its elements when it is a list, is a string that satisfies `test`. An
  * indexed loop rather than filter/some: this runs on every evaluation and must not allocate.
  */
-function anyString(factValue: unknown, test: (s: string) => boolean): boolean {
+export function anyString(factValue: unknown, test: (s: string) => boolean): boolean {
   if (typeof factValue === "string") return test(factValue);
   if (!Array.isArray(factValue)) return false;
   for (let i = 0; i < factValue.length; i++) {
@@ -272,43 +272,41 @@ function lower(s: string): string {
   return lastOut1;
 }
 
+/** A test of one string, for the operators that test a fact's strings. */
+export type StringTest = (s: string) => boolean;
+
 /**
- * The custom operator `name` with its condition value fixed: a test of fact values. Throws when the value cannot
- * be compiled (a bad pattern or address), as the operator would on its first evaluation.
+ * For every custom operator but `exists`, which tests the fact's strings (the fact, or its elements when it is a
+ * list; see anyString): the string test with its condition value fixed; null when no fact can match (a value the
+ * operator cannot use). Throws when the value cannot be compiled (a bad pattern or address).
  */
-export function prepareOperator(name: CustomOperator, value: unknown, lists: NamedLists): FactTest {
+export function prepareStringTest(
+  name: Exclude<CustomOperator, "exists">,
+  value: unknown,
+  lists: NamedLists,
+): StringTest | null {
   switch (name) {
     case "containsi": {
-      if (typeof value !== "string") return never;
+      if (typeof value !== "string") return null;
       const needle = value.toLowerCase();
-      // Each string test made once, here, not on every evaluation.
-      const test = (s: string) => lower(s).includes(needle);
-      return (f) => anyString(f, test);
+      return (s) => lower(s).includes(needle);
     }
-    case "startsWith": {
-      if (typeof value !== "string") return never;
-      const test = (s: string) => s.startsWith(value);
-      return (f) => anyString(f, test);
-    }
-    case "endsWith": {
-      if (typeof value !== "string") return never;
-      const test = (s: string) => s.endsWith(value);
-      return (f) => anyString(f, test);
-    }
+    case "startsWith":
+      return typeof value === "string" ? (s) => s.startsWith(value) : null;
+    case "endsWith":
+      return typeof value === "string" ? (s) => s.endsWith(value) : null;
     case "regex": {
-      if (typeof value !== "string") return never;
+      if (typeof value !== "string") return null;
       // Compiled on first use, as before: a fact with no string never compiles the pattern.
       let re: { test(s: string): boolean } | undefined;
-      const test = (s: string) => (re ??= regexOf(value)).test(s);
-      return (f) => anyString(f, test);
+      return (s) => (re ??= regexOf(value)).test(s);
     }
     case "wildcard": {
       const patterns = strings(value);
-      if (patterns.length === 0) return never;
+      if (patterns.length === 0) return null;
       // One pattern for all of them: a list fact matches when one of its strings matches one of the wildcards.
       const re = wildcardsOf(JSON.stringify(patterns));
-      const test = (s: string) => re.test(s);
-      return (f) => anyString(f, test);
+      return (s) => re.test(s);
     }
     case "cidr": {
       const cidrs = strings(value).join(",");
@@ -318,28 +316,36 @@ export function prepareOperator(name: CustomOperator, value: unknown, lists: Nam
         return fam !== 0 && list.check(s, fam === 6 ? "ipv6" : "ipv4");
       };
       const ranges = v4RangesOf(cidrs);
-      if (ranges === undefined) return (f) => anyString(f, slow);
+      if (ranges === undefined) return slow;
       // A dotted quad (what isIP calls IPv4) against IPv4 blocks: numbers; anything else (an IPv4-mapped IPv6
       // address matches an IPv4 block) as before.
-      const test = (s: string) => {
+      return (s) => {
         const v = parseV4(s);
         return v >= 0 ? inRanges(ranges, v) : slow(s);
       };
-      return (f) => anyString(f, test);
     }
     case "inList": {
       const named = typeof value === "string" ? lists.get(value) : undefined;
-      if (named === undefined) return never;
+      if (named === undefined) return null;
       // The list object itself is kept: its imported entries are replaced in place when the feed changes.
       const list = indicatorListOf(named);
-      const test = (s: string) => list.has(s);
-      return (f) => anyString(f, test);
-    }
-    case "exists": {
-      const wanted = value !== false;
-      return (f) => (f !== undefined && f !== null) === wanted;
+      return (s) => list.has(s);
     }
   }
+}
+
+/**
+ * The custom operator `name` with its condition value fixed: a test of fact values. Throws when the value cannot
+ * be compiled (a bad pattern or address), as the operator would on its first evaluation.
+ */
+export function prepareOperator(name: CustomOperator, value: unknown, lists: NamedLists): FactTest {
+  if (name === "exists") {
+    const wanted = value !== false;
+    return (f) => (f !== undefined && f !== null) === wanted;
+  }
+  // Each string test made once, here, not on every evaluation.
+  const test = prepareStringTest(name, value, lists);
+  return test === null ? never : (f) => anyString(f, test);
 }
 
 /** The custom operators as json-rules-engine takes them; `lists` are the named lists (IOC sets, allow lists). */
