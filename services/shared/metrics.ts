@@ -158,5 +158,4 @@ export class Metrics {
   async close(): Promise<void> {
     await this.provider.shutdown().catch(() => undefined);
   }
-
 }
