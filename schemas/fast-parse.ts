@@ -293,3 +293,27 @@ export function fastParser(schema: z.ZodType, opts: { readonly generate?: boolea
   };
   return compile(schema);
 }
+
+/** Each schema's fast parser, built on first use. */
+const parsers = new WeakMap<z.ZodType, Parse>();
+
+function parserOf(schema: z.ZodType): Parse {
+  let p = parsers.get(schema);
+  if (!p) {
+    p = fastParser(schema);
+    parsers.set(schema, p);
+  }
+  return p;
+}
+
+/** `schema.parse(value)` through the fast path: the same value, or the same error (zod decides what it refuses). */
+export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const out = parserOf(schema)(value);
+  return out === FAIL ? schema.parse(value) : (out as T);
+}
+
+/** `schema.safeParse(value)` through the fast path: the same verdict and value. */
+export function safeParse<T>(schema: z.ZodType<T>, value: unknown): z.ZodSafeParseResult<T> {
+  const out = parserOf(schema)(value);
+  return out === FAIL ? schema.safeParse(value) : { success: true, data: out as T };
+}

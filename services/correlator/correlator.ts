@@ -22,7 +22,7 @@ import {
   SpanKind,
 } from "../shared/telemetry.ts";
 import { dlqRecord } from "../shared/dlq.ts";
-import { FAIL, fastParser } from "../../schemas/fast-parse.ts";
+import { parse } from "../../schemas/fast-parse.ts";
 import { correlationProblems } from "./correlation.ts";
 import { BatchState, direct, type PlanState } from "./batch-state.ts";
 import { needs, plan, type PlanContext } from "./plan.ts";
@@ -41,15 +41,8 @@ const INCIDENT_ATTEMPTS = 16;
 const conflictPause = (attempt: number) =>
   new Promise((r) => setTimeout(r, Math.random() * 4 * Math.min(attempt + 1, 8)));
 
-const parseFast = fastParser(NormalizedEvent);
-/**
- * A record of the normalized topic as a typed event: the fast parser accepts exactly what zod accepts (with the same
- * output), and zod itself decides, with its message, whatever the fast path is not sure of.
- */
-function parseEvent(json: unknown): NormalizedEvent {
-  const v = parseFast(json);
-  return v === FAIL ? NormalizedEvent.parse(json) : (v as NormalizedEvent);
-}
+/** Whether an event joins an incident (an alert or a responded-to event, not a duplicate) and names an entity. */
+const joinable = (j: Joining): boolean => joinsIncident(j.event, j.decisions) && incidentEntities(j.event).length > 0;
 
 /** Links of the incident-grouping span to the other alerts of its batch, at most (the SDK keeps 128 by default). */
 const MAX_GROUP_LINKS = 127;
@@ -173,7 +166,7 @@ export class Correlator {
   private async prepare(m: InMessage, view: BatchState): Promise<Prepared> {
     let event: NormalizedEvent;
     try {
-      event = parseEvent(JSON.parse(m.value.toString("utf8")));
+      event = parse(NormalizedEvent, JSON.parse(m.value.toString("utf8")));
     } catch (e) {
       return { error: `not a normalized event: ${messageOf(e)}` };
     }
@@ -265,7 +258,7 @@ export class Correlator {
             headers: { ...headers, [OUTCOME_HEADER]: d.outcome },
           });
         }
-        if (this.deps.incidents && joinsIncident(event, decisions)) sink.joining = { event, decisions, headers };
+        if (this.deps.incidents) sink.joining = { event, decisions, headers };
         span.setAttribute(ATTR.decisionOutcome, decisions.map((d) => d.outcome).join(","));
       },
       SpanKind.CONSUMER,
@@ -287,7 +280,7 @@ export class Correlator {
    */
   async outcome(event: NormalizedEvent, delivery: string, traceId?: string, spanId?: string): Promise<Outcome> {
     const decisions = await this.decideOnly(direct(this.deps.state), event, delivery, traceId, spanId);
-    const changed = await this.groupSafely([{ event, decisions, headers: {} }]);
+    const changed = await this.groupSafely([{ event, decisions, headers: {} }].filter(joinable));
     return { decisions, incidents: changed.map((c) => c.incident) };
   }
 
@@ -295,9 +288,10 @@ export class Correlator {
    * The batch's incident grouping in one span: the child of the first joining alert's correlate span (its state
    * calls show in that alert's trace), linked to the others' correlate spans.
    */
-  private async groupInSpan(joining: readonly Joining[]): Promise<Changed[]> {
+  private async groupInSpan(items: readonly Joining[]): Promise<Changed[]> {
+    const joining = items.filter(joinable);
     const [first, ...rest] = joining;
-    if (!first || !this.deps.incidents) return [];
+    if (!first) return [];
     const links: Link[] = [];
     for (const j of rest.slice(0, MAX_GROUP_LINKS)) {
       const sc = trace.getSpanContext(contextFrom(j.headers));
@@ -314,8 +308,8 @@ export class Correlator {
   }
 
   /**
-   * The batch's incident changes (see group). Grouping never holds a decision back: when it fails for good (not an
-   * outage, which is retried), the decisions go out without it.
+   * The incident changes of events that join one (see group). Grouping never holds a decision back: when it fails
+   * for good (not an outage, which is retried), the decisions go out without it.
    */
   private async groupSafely(items: readonly Joining[]): Promise<Changed[]> {
     try {
@@ -386,17 +380,15 @@ export class Correlator {
   }
 
   /**
-   * The incident changes of a batch's events: reads the incidents all their entities are linked to (following
+   * The incident changes of a batch's events that join one (joinable): reads the incidents all their entities are linked to (following
    * merges) in one round trip, plans each event in turn (pure) against that snapshot as the earlier events left it,
    * and saves every incident changed, at its stored version + 1, in one compare-and-set. When another writer
    * changed one of them meanwhile, reads and plans the whole batch again. Returns each incident changed (or
    * re-published as it is) once, as it ends, with the headers of the last event that touched it.
    */
-  private async group(items: readonly Joining[]): Promise<Changed[]> {
+  private async group(joining: readonly Joining[]): Promise<Changed[]> {
     const settings = this.deps.incidents;
-    if (!settings) return [];
-    const joining = items.filter((i) => joinsIncident(i.event, i.decisions) && incidentEntities(i.event).length > 0);
-    if (joining.length === 0) return [];
+    if (!settings || joining.length === 0) return [];
     const { state, metrics, log } = this.deps;
     const keys = incidentKeys(this.deps.statePrefix);
     const entities = [...new Set(joining.flatMap((i) => incidentEntities(i.event)))];
@@ -447,6 +439,7 @@ export class Correlator {
       if (written.size === 0) return [...touched.values()];
       // One write per incident, one version step per save, however many events of the batch changed it.
       const out: Changed[] = [];
+      const saved: Incident[] = [];
       const writes = [];
       for (const c of touched.values()) {
         if (!written.has(c.incident.id)) {
@@ -455,6 +448,7 @@ export class Correlator {
         }
         const incident: Incident = { ...c.incident, version: (readVersion.get(c.incident.id) ?? 0) + 1 };
         out.push({ incident, headers: c.headers });
+        saved.push(incident);
         writes.push({
           id: incident.id,
           doc: JSON.stringify(incident),
@@ -471,10 +465,7 @@ export class Correlator {
         ttlMs: settings.retentionMs,
       });
       if (result.saved) {
-        this.countIncidents(
-          out.filter((c) => written.has(c.incident.id)),
-          readVersion,
-        );
+        this.countIncidents(saved, readVersion);
         return out;
       }
       metrics.inc("correlator_incident_conflicts_total");
@@ -515,11 +506,11 @@ export class Correlator {
     return { links, docs };
   }
 
-  private countIncidents(saved: readonly Changed[], readVersion: ReadonlyMap<string, number>): void {
+  /** Counts the incidents a save opened (none stored before) and merged, and logs each merge. */
+  private countIncidents(saved: readonly Incident[], readVersion: ReadonlyMap<string, number>): void {
     const { metrics, log } = this.deps;
-    for (const { incident } of saved) {
-      const before = readVersion.get(incident.id);
-      if (before === undefined) metrics.inc("correlator_incidents_opened_total");
+    for (const incident of saved) {
+      if (!readVersion.has(incident.id)) metrics.inc("correlator_incidents_opened_total");
       if (incident.status === "merged" && incident.merged_into !== undefined) {
         metrics.inc("correlator_incidents_merged_total");
         log.info({ incident: incident.merged_into, merged_from: [incident.id] }, "incidents merged");

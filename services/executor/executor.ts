@@ -36,7 +36,7 @@ import { redactUrls, type ConnectorDescriptor } from "./connectors/index.ts";
 import { observeVendorCalls } from "./connectors/http.ts";
 import { Guards, defaultGuardSettings } from "./guards.ts";
 import { Ledger, type Claim } from "./ledger.ts";
-import { parse, safeParse } from "./parse.ts";
+import { parse, safeParse } from "../../schemas/fast-parse.ts";
 import {
   planRun,
   preparePlaybook,

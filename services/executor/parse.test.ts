@@ -1,7 +1,8 @@
 /**
- * The executor's fast parsing (parse.ts) against zod itself, over decisions, audit records, run documents and every
- * connector action's input, each with many mutations: the same value, or the same refusal. And a run document's
- * JSON (runs.ts runText, written from cached texts) against JSON.stringify.
+ * The fast parsing the executor uses (parse and safeParse of schemas/fast-parse.ts) against zod itself, over
+ * decisions, audit records, run documents and every connector action's input, each with many mutations: the same
+ * value, or the same refusal. And a run document's JSON (runs.ts runText, written from cached texts) against
+ * JSON.stringify.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,7 +11,7 @@ import type { z } from "zod";
 import { Decision } from "../../schemas/index.ts";
 import { AuditRecord } from "./audit.ts";
 import { CONNECTORS } from "./connectors/index.ts";
-import { parse, safeParse } from "./parse.ts";
+import { parse, safeParse } from "../../schemas/fast-parse.ts";
 import { RunDoc } from "./run-schema.ts";
 import { knownText, runText } from "./runs.ts";
 

@@ -14,7 +14,7 @@ import { runKeys, stateKey, type RunKeys, type StateStore } from "../shared/stat
 import { preparePlaybook, type PreparedPlaybook } from "./plan.ts";
 import type { RunStatus } from "./run-schema.ts";
 import { RunDoc, isOpen } from "./run-schema.ts";
-import { parse } from "./parse.ts";
+import { parse } from "../../schemas/fast-parse.ts";
 
 /** How long a run's document is kept after it started (the API shows it that long). */
 export const RUN_RETENTION_MS = 7 * 86_400_000;

@@ -17,7 +17,7 @@ import type { Claim } from "./ledger.ts";
 import { Batcher, NOT_SENT, type CoalesceSettings } from "./batcher.ts";
 import { Leases, type LeaseDoc } from "./leases.ts";
 import { BREAKER_CODES } from "./limits.ts";
-import { parse } from "./parse.ts";
+import { parse } from "../../schemas/fast-parse.ts";
 
 export interface Bound {
   readonly descriptor: ConnectorDescriptor;

@@ -1,6 +1,6 @@
 /** Completes a normalizer's draft into a valid OCSF event with Riposte's fields, or explains why it is not one. */
 import { NormalizedEvent, OBSERVABLE_TYPE, OCSF_VERSION, SEVERITY, type Observable } from "../../../schemas/index.ts";
-import { FAIL, fastParser } from "../../../schemas/fast-parse.ts";
+import { safeParse } from "../../../schemas/fast-parse.ts";
 import { canonicalJson, stableId } from "../../shared/ids.ts";
 import type { Draft, RawEvent } from "./types.ts";
 import { getAt, pathOf, time as readTime } from "./util.ts";
@@ -152,9 +152,6 @@ function knownTimes<T extends object>(o: T): T {
   return out as T;
 }
 
-/** NormalizedEvent's parse without zod's per-node bookkeeping; zod itself decides whatever this one refuses. */
-const parseFast = fastParser(NormalizedEvent);
-
 export interface FinalizeContext {
   readonly source: string;
   readonly format: string;
@@ -195,9 +192,7 @@ export function finalize(draft: Draft, raw: RawEvent, rawText: string, ctx: Fina
       ...(timeFallback ? { time_fallback: true as const } : {}),
     },
   };
-  const fast = parseFast(candidate);
-  if (fast !== FAIL) return { ok: true, event: fast as NormalizedEvent };
-  const parsed = NormalizedEvent.safeParse(candidate);
+  const parsed = safeParse(NormalizedEvent, candidate);
   if (!parsed.success) {
     const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join(".")}: ${i.message}`);
     return { ok: false, reason: `does not fit the OCSF schema: ${issues.join("; ")}` };
