@@ -73,6 +73,13 @@ interface Sink {
   joining?: Joining;
 }
 
+/** An incident read made ahead of a batch's grouping, with the entities and opening ids it covers. */
+interface Prefetched {
+  readonly entities: ReadonlySet<string>;
+  readonly opening: ReadonlySet<string>;
+  readonly snapshot: { links: Map<string, string>; docs: Map<string, Incident> };
+}
+
 /** One message of a batch, parsed and matched ahead of its turn (error: why it is not a normalized event). */
 interface Prepared {
   readonly event?: NormalizedEvent;
@@ -134,6 +141,8 @@ export class Correlator {
     const view = new BatchState(this.deps.state);
     const prepared = new Map<InMessage, Prepared>();
     for (const m of messages) prepared.set(m, await this.prepare(m, view));
+    // The incidents the batch may join are read while its events are decided, not after.
+    const early = this.prefetchIncidents(prepared.values());
     const results = await inKeyOrder(messages, async (m) => {
       const mine: Sink = { out: [], dlq: [] };
       await this.one(m, prepared.get(m) as Prepared, view, mine);
@@ -142,10 +151,11 @@ export class Correlator {
     // The batch's incident changes, planned in message order and saved at once.
     const joining: Joining[] = [];
     for (const r of results) if (r.joining) joining.push(r.joining);
-    for (const { incident, headers } of await this.groupInSpan(joining))
+    // The batch's state writes and its incidents (independent keys) are durable before any decision is published; a
+    // redelivery after the flush decides as the first delivery did (see decide), as after a failed publish.
+    const [changed] = await Promise.all([this.groupInSpan(joining, early), view.flush()]);
+    for (const { incident, headers } of changed)
       incidents.push({ key: incident.id, value: JSON.stringify(incident), headers });
-    // The batch's state writes are durable before any of its decisions is published.
-    await view.flush();
     for (const r of results) {
       out.push(...r.out);
       dlq.push(...r.dlq);
@@ -288,7 +298,7 @@ export class Correlator {
    * The batch's incident grouping in one span: the child of the first joining alert's correlate span (its state
    * calls show in that alert's trace), linked to the others' correlate spans.
    */
-  private async groupInSpan(items: readonly Joining[]): Promise<Changed[]> {
+  private async groupInSpan(items: readonly Joining[], early?: Promise<Prefetched | undefined>): Promise<Changed[]> {
     const joining = items.filter(joinable);
     const [first, ...rest] = joining;
     if (!first) return [];
@@ -301,7 +311,7 @@ export class Correlator {
       "group incidents",
       contextFrom(first.headers),
       { [ATTR.batchSize]: joining.length },
-      () => this.groupSafely(joining),
+      () => this.groupSafely(joining, early),
       SpanKind.INTERNAL,
       links,
     );
@@ -311,9 +321,9 @@ export class Correlator {
    * The incident changes of events that join one (see group). Grouping never holds a decision back: when it fails
    * for good (not an outage, which is retried), the decisions go out without it.
    */
-  private async groupSafely(items: readonly Joining[]): Promise<Changed[]> {
+  private async groupSafely(items: readonly Joining[], early?: Promise<Prefetched | undefined>): Promise<Changed[]> {
     try {
-      return await this.group(items);
+      return await this.group(items, early);
     } catch (e) {
       if (isRiposteError(e) && e.retriable) throw e;
       this.deps.log.error(
@@ -386,15 +396,19 @@ export class Correlator {
    * changed one of them meanwhile, reads and plans the whole batch again. Returns each incident changed (or
    * re-published as it is) once, as it ends, with the headers of the last event that touched it.
    */
-  private async group(joining: readonly Joining[]): Promise<Changed[]> {
+  private async group(joining: readonly Joining[], early?: Promise<Prefetched | undefined>): Promise<Changed[]> {
     const settings = this.deps.incidents;
     if (!settings || joining.length === 0) return [];
     const { state, metrics, log } = this.deps;
     const keys = incidentKeys(this.deps.statePrefix);
     const entities = [...new Set(joining.flatMap((i) => incidentEntities(i.event)))];
     const opening = [...new Set(joining.flatMap((i) => openingIds(i.event)))];
+    // The read made while the batch was decided serves the first attempt when it covers every joining alert.
+    const pre = early ? await early : undefined;
+    const covered =
+      pre !== undefined && entities.every((e) => pre.entities.has(e)) && opening.every((o) => pre.opening.has(o));
     for (let attempt = 0; attempt < INCIDENT_ATTEMPTS; attempt++) {
-      const snapshot = await this.incidentSnapshot(keys, entities, opening);
+      const snapshot = attempt === 0 && covered ? pre.snapshot : await this.incidentSnapshot(keys, entities, opening);
       // The version each incident had when read: the one its single write in this save follows.
       const readVersion = new Map<string, number>();
       for (const [id, doc] of snapshot.docs) readVersion.set(id, doc.version);
@@ -477,6 +491,33 @@ export class Correlator {
     );
   }
 
+  /**
+   * Starts reading the incidents a batch's events may join: those of events that can join one whatever their
+   * decisions (detection findings) or that matched a rule (only those can respond), or whose rules failed (planned
+   * again later). Reading before the decisions is safe: the save is a compare-and-set on the versions read, and a
+   * change meanwhile reads again. Undefined without incidents, or when nothing may join; a failed read is
+   * undefined too (the grouping reads again and meets the failure itself).
+   */
+  private prefetchIncidents(prepared: Iterable<Prepared>): Promise<Prefetched | undefined> | undefined {
+    if (!this.deps.incidents) return undefined;
+    const entities = new Set<string>();
+    const opening = new Set<string>();
+    for (const p of prepared) {
+      const { event, matched } = p;
+      if (event === undefined || (event.class_uid !== 2004 && matched?.length === 0)) continue;
+      const es = incidentEntities(event);
+      if (es.length === 0) continue;
+      for (const e of es) entities.add(e);
+      for (const o of openingIds(event)) opening.add(o);
+    }
+    if (entities.size === 0) return undefined;
+    const keys = incidentKeys(this.deps.statePrefix);
+    return this.incidentSnapshot(keys, [...entities], [...opening]).then(
+      (snapshot) => ({ entities, opening, snapshot }),
+      () => undefined,
+    );
+  }
+
   /** The incidents linked to the entities and the opening ids taken, following merges a bounded number of hops. */
   private async incidentSnapshot(
     keys: ReturnType<typeof incidentKeys>,
@@ -492,13 +533,13 @@ export class Correlator {
       if (id !== undefined) links.set(e, id);
     });
     const docs = new Map<string, Incident>();
-    for (const [id, doc] of found.docs) docs.set(id, Incident.parse(JSON.parse(doc)));
+    for (const [id, doc] of found.docs) docs.set(id, parse(Incident, JSON.parse(doc)));
     let wanted = missingIncidents(docs);
     for (let hop = 0; hop < MAX_HOPS && wanted.length > 0; hop++) {
       const read = await state.incidentRead(keys, wanted);
       wanted.forEach((id, i) => {
         const doc = read[i];
-        if (doc !== undefined) docs.set(id, Incident.parse(JSON.parse(doc)));
+        if (doc !== undefined) docs.set(id, parse(Incident, JSON.parse(doc)));
       });
       const asked = new Set(wanted);
       wanted = missingIncidents(docs).filter((id) => !asked.has(id));

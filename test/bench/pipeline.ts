@@ -55,6 +55,10 @@ interface Phase {
   actions: number;
   readonly actionLatency: Samples;
   readonly statuses: Record<string, number>;
+  /** The parts of `latency`: ingest call → its answer (durable on the bus), → the decision's publish time, → seen. */
+  readonly ackLatency: Samples;
+  readonly toPublish: Samples;
+  readonly toObserved: Samples;
 }
 
 const newPhase = (): Phase => ({
@@ -68,6 +72,9 @@ const newPhase = (): Phase => ({
   actions: 0,
   actionLatency: new Samples(),
   statuses: {},
+  ackLatency: new Samples(),
+  toPublish: new Samples(),
+  toObserved: new Samples(),
 });
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -115,7 +122,7 @@ export async function benchPipeline(opts: PipelineOptions): Promise<Row> {
     const { topics } = running;
 
     // flow id → when its ingest call started, and the phase it counts for (late decisions stay in their phase).
-    const pending = new Map<string, { t: number; phase: Phase }>();
+    const pending = new Map<string, { t: number; phase: Phase; acked?: number }>();
     const respondAt = new Map<string, { t: number; phase: Phase }>();
     let phase = newPhase();
     let waiter: (() => void) | undefined;
@@ -151,6 +158,12 @@ export async function benchPipeline(opts: PipelineOptions): Promise<Row> {
             p.decided++;
             p.lastDecision = now;
             p.latency.add(now - sent.t);
+            // The decision record's Kafka timestamp is its publish time (epoch ms), on this process's clock.
+            const published = Number(m.timestamp) - performance.timeOrigin;
+            if (sent.acked !== undefined && Number.isFinite(published)) {
+              p.toPublish.add(Math.max(0, published - sent.acked));
+              p.toObserved.add(Math.max(0, now - published));
+            }
             const outcome = rec.outcome ?? "?";
             p.outcomes[outcome] = (p.outcomes[outcome] ?? 0) + 1;
             if (outcome === "respond") {
@@ -186,11 +199,14 @@ export async function benchPipeline(opts: PipelineOptions): Promise<Row> {
       }
       const t = performance.now();
       if (phase.sent === 0) phase.firstSend = t;
-      const entry = { t, phase };
+      const entry: { t: number; phase: Phase; acked?: number } = { t, phase };
       for (const f of flows) pending.set(f, entry);
       phase.sent += n;
+      const p = phase;
       return ingestor.ingest(splitBody(lines.join("\n")), { source: "suricata" }).then(
         (r) => {
+          entry.acked = performance.now();
+          p.ackLatency.add(entry.acked - t);
           if (r.normalized !== n) failure ??= new Error(`ingest normalized ${r.normalized} of ${n} alerts`);
         },
         (e: unknown) => {
@@ -332,6 +348,9 @@ export async function benchPipeline(opts: PipelineOptions): Promise<Row> {
       rate,
       notes:
         `ingest call → decision record; p50/p99 at ${offered} alerts/s open loop (${b.decided} alerts, 10/call; ` +
+        `parts, p50/p99: ingest answered ${fmtMs(b.ackLatency.percentile(50))}/${fmtMs(b.ackLatency.percentile(99))}, ` +
+        `→ decision published ${fmtMs(b.toPublish.percentile(50))}/${fmtMs(b.toPublish.percentile(99))}, ` +
+        `→ seen by a consumer ${fmtMs(b.toObserved.percentile(50))}/${fmtMs(b.toObserved.percentile(99))}; ` +
         `event-loop delay p99 ${fmtMs(loopDelay.percentile(99) / 1e6)}, max ${fmtMs(loopDelay.max / 1e6)}); ` +
         `throughput: ${a.decided.toLocaleString("en-US")} alerts${incomplete} in ${seconds.toFixed(1)} s, ${opts.batch}/call, ` +
         `≤${opts.window} undecided, ${cpu} (decision p50 ${fmtMs(a.latency.percentile(50))} / p99 ${fmtMs(a.latency.percentile(99))} there); ` +
