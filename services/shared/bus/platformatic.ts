@@ -14,8 +14,10 @@
  * - A failed produce leaves the client's sequence numbers ahead of the broker's: the producer is replaced, as the
  *   kafkajs bus does.
  * - Consumption is a stream of messages: it is cut into per-partition batches of at most `maxBatch`, handled with
- *   up to `partitionsConcurrently` partitions at once, each partition in offset order; the stream is paused while
- *   a round is handled (bounded memory), and a batch whose handler rejects is handed again after a backoff.
+ *   up to `partitionsConcurrently` partitions at once, each partition in offset order and each going on as soon as
+ *   its own previous batch is done (not when the slowest partition's is); the stream is paused while that many
+ *   batches' worth of messages wait (bounded memory), and a batch whose handler rejects is handed again after a
+ *   backoff.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import {
@@ -313,7 +315,6 @@ export class PlatformaticBus implements Bus {
     let buffered = 0;
     let paused = false;
     let stopping = false;
-    let round: Promise<void> | undefined;
     /** Offsets to commit, per partition (the latest handled wins), sent by one commit request at a time. */
     const toCommit = new Map<string, { topic: string; partition: number; offset: bigint; leaderEpoch: number }>();
     let committing: Promise<void> | undefined;
@@ -373,46 +374,57 @@ export class PlatformaticBus implements Bus {
       }
     };
 
-    const runRound = async (): Promise<void> => {
-      while (pending.size > 0) {
-        const work = [...pending];
-        pending.clear();
-        buffered = 0;
-        // The stream keeps fetching while this round runs (bounded by `buffered`), so the next round is ready.
-        if (paused && !stopping) {
-          paused = false;
-          stream.resume();
-        }
-        // Up to `concurrency` partitions at once, each in offset order.
-        const queue = [...work];
-        const workers = Array.from({ length: Math.min(this.concurrency, queue.length) }, async () => {
-          for (let next = queue.shift(); next; next = queue.shift()) await handlePartition(next[0], next[1]);
+    /** Partitions with messages waiting and no lane, in arrival order. */
+    const ready: string[] = [];
+    /** Partitions being handled or waiting in `ready`. */
+    const queued = new Set<string>();
+    const lanes = new Set<Promise<void>>();
+    let starting = false;
+
+    /**
+     * Hands one partition's waiting messages (up to maxBatch) to the handler, then frees its lane: a partition is
+     * never held back by another one's slower batch, and with more partitions than lanes they take turns.
+     */
+    const turn = async (key: string): Promise<void> => {
+      const list = pending.get(key) ?? [];
+      const messages = list.splice(0, maxBatch);
+      if (list.length === 0) pending.delete(key);
+      buffered -= messages.length;
+      if (paused && !stopping && buffered < maxBatch * this.concurrency) {
+        paused = false;
+        stream.resume();
+      }
+      try {
+        await handlePartition(key, messages);
+      } catch (e) {
+        log.error({ err: messageOf(e), partition: key.replace("\u0000", "/") }, "consumer batch failed");
+      }
+      if (!stopping && pending.has(key)) ready.push(key);
+      else queued.delete(key);
+    };
+
+    const startLanes = () => {
+      while (!stopping && lanes.size < this.concurrency && ready.length > 0) {
+        const lane: Promise<void> = turn(ready.shift() as string).finally(() => {
+          lanes.delete(lane);
+          startLanes();
         });
-        await Promise.all(workers);
-        if (stopping) return;
+        lanes.add(lane);
       }
     };
 
-    const schedule = () => {
-      if (round || stopping) return;
-      round = (async () => {
-        // Let the rest of a fetch response arrive first: one round then holds whole batches.
-        await new Promise((r) => setImmediate(r));
-        try {
-          await runRound();
-        } catch (e) {
-          log.error({ err: messageOf(e) }, "consumer round failed");
-        } finally {
-          round = undefined;
-          if (!stopping) {
-            if (paused) {
-              paused = false;
-              stream.resume();
-            }
-            if (pending.size > 0) schedule();
-          }
-        }
-      })();
+    const schedule = (key: string) => {
+      if (!queued.has(key)) {
+        queued.add(key);
+        ready.push(key);
+      }
+      if (starting || stopping) return;
+      starting = true;
+      // Let the rest of a fetch response arrive first: a lane then takes whole batches.
+      setImmediate(() => {
+        starting = false;
+        startLanes();
+      });
     };
 
     stream.on("data", (m: Message<Buffer, Buffer, Buffer, Buffer>) => {
@@ -428,7 +440,7 @@ export class PlatformaticBus implements Bus {
         paused = true;
         stream.pause();
       }
-      schedule();
+      schedule(key);
     });
     stream.on("error", (e: Error) => {
       if (stopping) return;
@@ -442,7 +454,7 @@ export class PlatformaticBus implements Bus {
         stopping = true;
         this.subscriptions.delete(sub);
         // A batch in flight finishes and commits first, as the Subscription contract says.
-        await round;
+        while (lanes.size > 0) await Promise.all([...lanes]);
         await flushCommits();
         await stream.close().catch(() => undefined);
         await consumer.close(true).catch(() => undefined);
