@@ -244,10 +244,13 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<RunningKafka>
 
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let problem: string | undefined;
+  // One listener each, raced on every poll (a new exited() per poll added an exit listener every 250 ms).
+  const spawnFailed = spawnError.then((err) => `could not be spawned (${err.message})`);
+  const exitedEarly = exited(child).then(() => `exited early (${child.signalCode ?? `exit code ${child.exitCode}`})`);
   for (;;) {
     const state = await Promise.race([
-      spawnError.then((err) => `could not be spawned (${err.message})`),
-      exited(child).then(() => `exited early (${child.signalCode ?? `exit code ${child.exitCode}`})`),
+      spawnFailed,
+      exitedEarly,
       new Promise<undefined>((res) => setTimeout(() => res(undefined), 250)),
     ]);
     if (state !== undefined) problem = state;

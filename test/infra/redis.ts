@@ -50,14 +50,19 @@ export async function startRedis(opts: { port?: number; args?: readonly string[]
     })());
 
   const deadline = Date.now() + READY_TIMEOUT_MS;
+  // One listener each, raced on every poll (not a new exit listener every 50 ms).
+  const spawnFailed = spawnError.then((err) =>
+    err.code === "ENOENT"
+      ? "redis-server not found: install it (apt-get install redis-server) or set REDIS_URL"
+      : `could not start redis-server: ${err.message}`,
+  );
+  const exitedEarly = exited(child).then(
+    () => `redis-server exited early (${child.signalCode ?? `exit code ${child.exitCode}`})`,
+  );
   for (;;) {
     const problem = await Promise.race([
-      spawnError.then((err) =>
-        err.code === "ENOENT"
-          ? "redis-server not found: install it (apt-get install redis-server) or set REDIS_URL"
-          : `could not start redis-server: ${err.message}`,
-      ),
-      exited(child).then(() => `redis-server exited early (${child.signalCode ?? `exit code ${child.exitCode}`})`),
+      spawnFailed,
+      exitedEarly,
       new Promise<undefined>((res) => setTimeout(() => res(undefined), 50)),
     ]);
     if (problem === undefined && (await probe(port, "PING\r\n", 500))?.startsWith("+PONG")) break;
