@@ -185,7 +185,7 @@ async function main(): Promise<void> {
         fullReferenceUpTo: 300,
         referenceSample: 25,
         jreSeconds: 8,
-        riposteSeconds: 4,
+        riposteSeconds: 6,
         seed: 42,
         row: (engine, size) => {
           const id = `rules.${engine}.${size}`;
