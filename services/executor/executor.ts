@@ -113,6 +113,8 @@ export class Executor {
   /** The loaded playbooks, prepared (graph, compiled conditions, hash). */
   private readonly prepared = new Map<string, PreparedPlaybook>();
   private readonly maxItems: number;
+  /** The gates a playbook's steps declare themselves (the same for all its decisions), by playbook. */
+  private readonly stepGates = new WeakMap<PlaybookFile, ReadonlyMap<string, Gate>>();
   /** This executor's name in the runs it drives. */
   private readonly owner = randomUUID();
   private reaper: NodeJS.Timeout | undefined;
@@ -403,7 +405,7 @@ export class Executor {
           data,
           steps: run.steps,
           gates,
-          reverseOf: (s) => this.bound.get(s.connector)?.descriptor.actions[s.action]?.reverse,
+          reverseOf: this.reverseOf,
           maxItems: this.maxItems,
         });
         const steps = { ...run.steps };
@@ -467,6 +469,10 @@ export class Executor {
       await claim.release();
     }
   }
+
+  /** The reverse action a step's action declares (for the planner's rollbacks). */
+  private readonly reverseOf = (s: PlaybookStep): string | undefined =>
+    this.bound.get(s.connector)?.descriptor.actions[s.action]?.reverse;
 
   /** A new run of `pb` for the decision, every step pending. */
   private newRun(decision: Decision, pb: PreparedPlaybook): RunDoc {
@@ -752,10 +758,16 @@ export class Executor {
   }
 
   /** The approval gates of a decision's steps: each step's own, and `approval: required` on the first containment. */
-  private gatesOf(decision: Decision, playbook: PlaybookFile): Map<string, Gate> {
-    const gates = new Map<string, Gate>();
-    for (const s of playbook.steps) if (s.approval) gates.set(s.id, { ...s.approval, stepId: `${s.id}.approval` });
-    if (decision.approval !== "required") return gates;
+  private gatesOf(decision: Decision, playbook: PlaybookFile): ReadonlyMap<string, Gate> {
+    let own = this.stepGates.get(playbook);
+    if (!own) {
+      own = new Map(
+        playbook.steps.flatMap((s) => (s.approval ? [[s.id, { ...s.approval, stepId: `${s.id}.approval` }]] : [])),
+      );
+      this.stepGates.set(playbook, own);
+    }
+    if (decision.approval !== "required") return own;
+    const gates = new Map(own);
     const classOf = (s: PlaybookStep) => this.bound.get(s.connector)?.descriptor.actions[s.action]?.classification;
     const first = playbook.steps.find((s) => classOf(s) === "containment") ?? playbook.steps[0];
     if (first && !gates.has(first.id))
