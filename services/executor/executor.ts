@@ -113,6 +113,8 @@ export class Executor {
   /** The loaded playbooks, prepared (graph, compiled conditions, hash). */
   private readonly prepared = new Map<string, PreparedPlaybook>();
   private readonly maxItems: number;
+  /** The gates a playbook's steps declare themselves (the same for all its decisions), by playbook. */
+  private readonly stepGates = new WeakMap<PlaybookFile, ReadonlyMap<string, Gate>>();
   /** This executor's name in the runs it drives. */
   private readonly owner = randomUUID();
   private reaper: NodeJS.Timeout | undefined;
@@ -377,7 +379,7 @@ export class Executor {
         await this.runs.keep(pb);
         // A verdict for a run with no document (its approval was recorded before runs were kept): applied at once.
         // Saved (version 1) by the first pass below, together with its first steps.
-        run = this.reopen(this.newRun(decision, pb), opts);
+        run = opts.granted ? this.reopen(this.newRun(decision, pb), opts) : this.newRun(decision, pb);
       } else {
         pb = await this.runs.version(run.playbook.hash);
         if (!pb) {
@@ -403,7 +405,7 @@ export class Executor {
           data,
           steps: run.steps,
           gates,
-          reverseOf: (s) => this.bound.get(s.connector)?.descriptor.actions[s.action]?.reverse,
+          reverseOf: this.reverseOf,
           maxItems: this.maxItems,
         });
         const steps = { ...run.steps };
@@ -468,6 +470,10 @@ export class Executor {
     }
   }
 
+  /** The reverse action a step's action declares (for the planner's rollbacks). */
+  private readonly reverseOf = (s: PlaybookStep): string | undefined =>
+    this.bound.get(s.connector)?.descriptor.actions[s.action]?.reverse;
+
   /** A new run of `pb` for the decision, every step pending. */
   private newRun(decision: Decision, pb: PreparedPlaybook): RunDoc {
     const now = this.now();
@@ -528,6 +534,7 @@ export class Executor {
 
   private ended(run: RunDoc): void {
     this.deps.metrics.count("riposte_runs_total", { [LABEL.playbook]: run.playbook.id, [LABEL.outcome]: run.status });
+    if (!this.deps.log.isLevelEnabled("info")) return;
     this.deps.log.info(
       { run_id: run.id, decision_id: run.decision_id, playbook: run.playbook.id, status: run.status },
       "run ended",
@@ -621,35 +628,32 @@ export class Executor {
         : base;
     const items: ItemRun[] = [];
     const records: AuditRecord[] = [];
-    const queue = [...ready.items];
-    const worker = async () => {
-      for (let item = queue.shift(); item; item = queue.shift()) {
-        const t = this.now();
-        const r = await this.once(
-          ctx,
-          step,
-          step.id,
-          item,
-          (sc) => this.steps.run(bound, sc),
-          approval ? { approval } : {},
-        );
-        if (r.record) records.push(r.record);
-        items.push({
-          action_id: r.actionId,
-          ...(item.key !== undefined ? { item: item.key } : {}),
-          ...("value" in item.params ? { request: item.params.value } : {}),
-          status: r.status,
-          attempts: r.record?.attempts ?? 0,
-          ...(r.record?.response ? { output: r.record.response } : {}),
-          ...(r.record?.error ? { error: r.record.error } : {}),
-          latency_ms: Math.max(0, r.record ? r.record.finished - r.record.started : this.now() - t),
-          ...(r.record?.trace_id ? { trace_id: r.record.trace_id } : {}),
-        });
-      }
+    const act = async (item: PlannedItem) => {
+      const t = this.now();
+      const r = await this.once(
+        ctx,
+        step,
+        step.id,
+        item,
+        (sc) => this.steps.run(bound, sc),
+        approval ? { approval } : {},
+      );
+      if (r.record) records.push(r.record);
+      items.push({
+        action_id: r.actionId,
+        ...(item.key !== undefined ? { item: item.key } : {}),
+        ...("value" in item.params ? { request: item.params.value } : {}),
+        status: r.status,
+        attempts: r.record?.attempts ?? 0,
+        ...(r.record?.response ? { output: r.record.response } : {}),
+        ...(r.record?.error ? { error: r.record.error } : {}),
+        latency_ms: Math.max(0, r.record ? r.record.finished - r.record.started : this.now() - t),
+        ...(r.record?.trace_id ? { trace_id: r.record.trace_id } : {}),
+      });
     };
-    await Promise.all(Array.from({ length: Math.min(FOR_EACH_CONCURRENCY, ready.items.length) }, worker));
-    const order = new Map(ready.items.map((it, i) => [it.key, i]));
-    items.sort((a, b) => (order.get(a.item) ?? 0) - (order.get(b.item) ?? 0));
+    // One action (no for_each, the common step): no worker pool, nothing to put back in order.
+    if (ready.items.length === 1) await act(ready.items[0] as PlannedItem);
+    else await this.actAll(ready.items, act, items);
     const worst = items.find((i) => stateOf(i.status) !== "succeeded") ?? items[0];
     const status = worst?.status ?? "succeeded";
     // An approved step held by the kill switch waits again: the approval sweep resumes it once the switch is off.
@@ -676,6 +680,21 @@ export class Executor {
         items,
       },
     };
+  }
+
+  /** Runs every item of a for_each step, a few at a time, and puts their runs back in the items' order. */
+  private async actAll(
+    planned: readonly PlannedItem[],
+    act: (item: PlannedItem) => Promise<void>,
+    items: ItemRun[],
+  ): Promise<void> {
+    const queue = [...planned];
+    const worker = async () => {
+      for (let item = queue.shift(); item; item = queue.shift()) await act(item);
+    };
+    await Promise.all(Array.from({ length: Math.min(FOR_EACH_CONCURRENCY, planned.length) }, worker));
+    const order = new Map(planned.map((it, i) => [it.key, i]));
+    items.sort((a, b) => (order.get(a.item) ?? 0) - (order.get(b.item) ?? 0));
   }
 
   /** Runs one step's reverse action (rollback), each of its done actions with the params it was sent with. */
@@ -739,10 +758,16 @@ export class Executor {
   }
 
   /** The approval gates of a decision's steps: each step's own, and `approval: required` on the first containment. */
-  private gatesOf(decision: Decision, playbook: PlaybookFile): Map<string, Gate> {
-    const gates = new Map<string, Gate>();
-    for (const s of playbook.steps) if (s.approval) gates.set(s.id, { ...s.approval, stepId: `${s.id}.approval` });
-    if (decision.approval !== "required") return gates;
+  private gatesOf(decision: Decision, playbook: PlaybookFile): ReadonlyMap<string, Gate> {
+    let own = this.stepGates.get(playbook);
+    if (!own) {
+      own = new Map(
+        playbook.steps.flatMap((s) => (s.approval ? [[s.id, { ...s.approval, stepId: `${s.id}.approval` }]] : [])),
+      );
+      this.stepGates.set(playbook, own);
+    }
+    if (decision.approval !== "required") return own;
+    const gates = new Map(own);
     const classOf = (s: PlaybookStep) => this.bound.get(s.connector)?.descriptor.actions[s.action]?.classification;
     const first = playbook.steps.find((s) => classOf(s) === "containment") ?? playbook.steps[0];
     if (first && !gates.has(first.id))
@@ -881,6 +906,10 @@ export class Executor {
           });
         }
         if (outcome.status === "failed") metrics.inc("executor_actions_failed_total");
+        const guarded = GUARD_STATUSES.includes(outcome.status as (typeof GUARD_STATUSES)[number]);
+        const level = guarded ? "warn" : "info";
+        // The line's object only when it is written: at a quieter level it would be garbage per action.
+        if (!this.deps.log.isLevelEnabled(level)) return { status: outcome.status, record, actionId };
         const line = {
           action_id: actionId,
           decision_id: decision.id,
@@ -894,9 +923,7 @@ export class Executor {
           error,
           ...(outcome.response?.["reason"] !== undefined ? { reason: outcome.response["reason"] } : {}),
         };
-        if (GUARD_STATUSES.includes(outcome.status as (typeof GUARD_STATUSES)[number]))
-          this.deps.log.warn(line, "action held back by a guard");
-        else this.deps.log.info(line, "action");
+        this.deps.log[level](line, guarded ? "action held back by a guard" : "action");
         return { status: outcome.status, record, actionId };
       },
     );

@@ -85,7 +85,8 @@ export class Leases {
 
   /** The field a lease holds: one per target and connector action. */
   static field(target: Target, connector: string, action: string): string {
-    return `${targetKey(target)}|${connector}.${action}`;
+    // One flat string (kept as long as the lease is), not a rope of its pieces.
+    return [targetKey(target), "|", connector, ".", action].join("");
   }
 
   /** A lease's id: one per containment action. */

@@ -24,7 +24,10 @@ interface Addr {
 }
 
 function v4Bits(dotted: string): bigint {
-  return dotted.split(".").reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
+  // Added up as a number (32 bits fit exactly), one BigInt at the end instead of one per octet.
+  let n = 0;
+  for (const part of dotted.split(".")) n = n * 256 + Number(part);
+  return BigInt(n);
 }
 
 /** The 128 bits of an IPv6 address in the form WHATWG URL prints (hex groups, at most one `::`). */
@@ -191,17 +194,21 @@ export class ProtectedAssets {
 
   /** Why an address or host name is protected. */
   private host(value: string): string | undefined {
-    for (const a of addressesOf(value)) {
+    // Nothing protected by address: the text is not read as one (most targets, on most deployments).
+    const byAddress = this.addrs.length > 0 || this.cidrs.length > 0;
+    for (const a of byAddress ? addressesOf(value) : []) {
       if (this.addrs.some((p) => p.v === a.v && p.n === a.n)) return `address ${canonicalIp(value) ?? value}`;
       const c = this.cidrs.find((b) => inCidr(a, b));
       if (c) return `address ${canonicalIp(value) ?? value} (in a protected CIDR block)`;
     }
+    if (this.hosts.length === 0) return undefined;
     const h = canonicalHost(value);
     if (h !== "" && this.hosts.some((p) => hostMatches(h, p))) return `host ${h}`;
     return undefined;
   }
 
   private user(value: string): string | undefined {
+    if (this.users.length === 0) return undefined;
     const u = userForms(value);
     // A protected entry without a domain protects that name in every domain.
     const hit = this.users.some((p) => p.full === u.full || (p.full === p.bare && p.bare === u.bare));

@@ -196,13 +196,37 @@ function startSpan(name: string, parent: Context, options: SpanOptions): Span {
  * Runs `fn` in a new span, child of `parent` (linked to `links`); records an exception and error status when it
  * throws.
  */
-export async function inSpan<T>(
+export function inSpan<T>(
   name: string,
   parent: Context,
   attributes: Attributes,
   fn: (span: Span) => Promise<T>,
   kind: SpanKind = SpanKind.INTERNAL,
   links?: readonly Link[],
+): Promise<T> {
+  if (exporting) return recorded(name, parent, attributes, fn, kind, links);
+  // A span nothing records has nothing to end or mark: fn runs in its context without an async frame around it.
+  const span = propagatedOnly(parent);
+  try {
+    return context.with(trace.setSpan(parent, span), () => fn(span));
+  } catch (e) {
+    return rejected(e);
+  }
+}
+
+/** A throw before fn's first await, as an async function would give it: a rejected promise. */
+async function rejected(e: unknown): Promise<never> {
+  throw e;
+}
+
+/** inSpan for a span the SDK records: ended, and marked when fn throws. */
+async function recorded<T>(
+  name: string,
+  parent: Context,
+  attributes: Attributes,
+  fn: (span: Span) => Promise<T>,
+  kind: SpanKind,
+  links: readonly Link[] | undefined,
 ): Promise<T> {
   const span = startSpan(name, parent, { kind, attributes, ...(links?.length ? { links: [...links] } : {}) });
   try {

@@ -359,5 +359,6 @@ export interface StateStore {
  * Builds a state key. The entity goes in a hash tag so all of one entity's keys live in one Redis Cluster slot.
  */
 export function stateKey(prefix: string, entity: string, kind: string, id: string): string {
-  return `${prefix}:{${entity}}:${kind}:${id}`;
+  // Joined into one flat string: a template literal makes a rope of six pieces, each kept alive while the key is.
+  return [prefix, ":{", entity, "}:", kind, ":", id].join("");
 }
