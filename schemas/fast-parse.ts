@@ -8,6 +8,7 @@
  * and builds the same output (unknown keys stripped, shape order, loose objects' extra keys after them).
  * Subschemas it cannot read are run by zod (`_zod.run`), exactly as zod's own object parser runs a property.
  */
+import { types } from "node:util";
 import type { z } from "zod";
 
 /** What a fast parser returns when it does not accept the value. */
@@ -150,9 +151,21 @@ function interpreted(props: readonly Property[], loose: boolean, keys: ReadonlyS
 /**
  * The same parser as generated code: one constant property access per key, which the engine caches by shape, where
  * the interpreted loop makes every access a lookup by a variable key. The code holds only structure: keys are
- * written as JSON string literals, and the property parsers are passed in.
+ * written as JSON string literals, and the property parsers are passed in. Plain objects go through the parser that
+ * reads their own keys (ownKeysSource), the rest through the one that probes the shape's keys (probingSource).
  */
 function generated(props: readonly Property[], loose: boolean, keys: ReadonlySet<string>): Parse | undefined {
+  const probing = make(probingSource(props, loose), props, keys, undefined);
+  // A shape key that Object.prototype has (`constructor`, `toString`) is inherited by every object: only probing
+  // sees it.
+  if (!probing || props.some((p) => p.key in Object.prototype)) return probing;
+  return make(ownKeysSource(props, loose), props, keys, probing) ?? probing;
+}
+
+const constants = (props: readonly Property[]) => props.map((_, i) => `const p${i} = parsers[${i}];`).join("\n");
+
+/** Every key of the shape probed in turn: `in` and a load each, present or not. */
+function probingSource(props: readonly Property[], loose: boolean): string {
   const lines = props.map((p, i) => {
     const k = JSON.stringify(p.key);
     return p.optional
@@ -160,24 +173,80 @@ function generated(props: readonly Property[], loose: boolean, keys: ReadonlySet
           `else { r = p${i}(x); if (r === FAIL) return FAIL; out[${k}] = r; }`
       : `if (!(${k} in v)) return FAIL; r = p${i}(v[${k}]); if (r === FAIL) return FAIL; out[${k}] = r;`;
   });
-  const source =
-    `"use strict";\n${props.map((_, i) => `const p${i} = parsers[${i}];`).join("\n")}\n` +
+  return (
+    `"use strict";\n${constants(props)}\n` +
     `return function (v) {\n` +
     `if (typeof v !== "object" || v === null || Array.isArray(v)) return FAIL;\n` +
     `const out = {}; let x, r;\n${lines.join("\n")}\n` +
     (loose ? `for (const k in v) if (!keys.has(k) && k !== "__proto__") out[k] = v[k];\n` : "") +
-    `return out;\n};`;
+    `return out;\n};`
+  );
+}
+
+/**
+ * The object's own keys visited once (for-in), each matched to its place in the shape, then the output built in
+ * shape order: an event's objects hold a few of their schema's many optional keys, and probing the absent ones (on
+ * objects of many shapes, where the engine's caches miss) was most of the time of a parse. It gives what probing
+ * gives for an object whose prototype is Object.prototype or null, that is no proxy, and whose for-in keys are all
+ * of its own keys (none inherited, none non-enumerable): then a shape key is in the object exactly when for-in visits
+ * it, as no shape key is a property of Object.prototype (checked when built; data cannot make a non-enumerable one
+ * there: only code can). A proxy is FAIL (zod decides); any other object goes to the probing parser.
+ */
+function ownKeysSource(props: readonly Property[], loose: boolean): string {
+  const cases = props.map((p, i) => `case ${JSON.stringify(p.key)}: x${i} = v[k]; s${i} = true; break;`);
+  const emit = props.map((p, i) => {
+    const k = JSON.stringify(p.key);
+    const take = `r = p${i}(x${i}); if (r === FAIL) return FAIL; out[${k}] = r;`;
+    return p.optional
+      ? `if (s${i}) { if (x${i} === undefined) out[${k}] = undefined; else { ${take} } }`
+      : `if (!s${i}) return FAIL; ${take}`;
+  });
+  const locals = props.map((_, i) => `x${i}, s${i} = false`);
+  return (
+    `"use strict";\n${constants(props)}\n` +
+    `return function (v) {\n` +
+    `if (typeof v !== "object" || v === null || Array.isArray(v)) return FAIL;\n` +
+    // A proxy's traps may answer for-in, `in` and reads each their own way: zod decides.
+    `if (isProxy(v)) return FAIL;\n` +
+    `const proto = Object.getPrototypeOf(v);\n` +
+    `if (proto !== Object.prototype && proto !== null) return probe(v);\n` +
+    (locals.length > 0 ? `let ${locals.join(", ")};\n` : "") +
+    `let own = 0, extra = false;\n` +
+    `for (const k in v) {\n` +
+    `if (!Object.hasOwn(v, k)) return probe(v);\n` +
+    `own++;\n` +
+    `switch (k) {\n${cases.join("\n")}\ndefault: extra = true;\n}\n}\n` +
+    `if (own !== Object.getOwnPropertyNames(v).length) return probe(v);\n` +
+    `const out = {}; let r;\n${emit.join("\n")}\n` +
+    (loose ? `if (extra) for (const k in v) if (!keys.has(k) && k !== "__proto__") out[k] = v[k];\n` : "") +
+    `return out;\n};`
+  );
+}
+
+type Factory = (
+  parsers: readonly Parse[],
+  keys: ReadonlySet<string>,
+  fail: typeof FAIL,
+  probe: Parse | undefined,
+  isProxy: (v: unknown) => boolean,
+) => Parse;
+
+/** The parser a generated source defines, or undefined where code generation is refused. */
+function make(
+  source: string,
+  props: readonly Property[],
+  keys: ReadonlySet<string>,
+  probe: Parse | undefined,
+): Parse | undefined {
   try {
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- structure only; keys are JSON literals
-    const make = new Function("parsers", "keys", "FAIL", source) as (
-      parsers: readonly Parse[],
-      keys: ReadonlySet<string>,
-      fail: typeof FAIL,
-    ) => Parse;
-    return make(
+    const factory = new Function("parsers", "keys", "FAIL", "probe", "isProxy", source) as Factory;
+    return factory(
       props.map((p) => p.parse),
       keys,
       FAIL,
+      probe,
+      types.isProxy,
     );
   } catch {
     // Code generation refused (--disallow-code-generation-from-strings): the closures do the same.

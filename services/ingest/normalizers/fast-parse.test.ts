@@ -172,3 +172,46 @@ test("the fast parser strips, keeps and refuses as zod does on small schemas", (
     assert.ok(accepted >= 8, `accepted ${accepted}`);
   }
 });
+
+test("objects that are not plain data (hidden, inherited, accessor keys, proxies) are read as zod reads them", () => {
+  const schema = z.object({
+    a: z.string(),
+    b: z.number().int().max(10).optional(),
+    c: z.looseObject({ d: z.boolean() }).optional(),
+  });
+  const hidden = (o: object, key: string, value: unknown) =>
+    Object.defineProperty(o, key, { value, enumerable: false, configurable: true, writable: true });
+  const target = { a: "x", b: 3 };
+  const cases: unknown[] = [
+    hidden({ a: "x" }, "b", 3),
+    hidden({ a: "x" }, "b", 11),
+    hidden({ b: 3 }, "a", "x"),
+    hidden({ a: "x" }, "b", undefined),
+    Object.assign(Object.create({ b: 3 }) as object, { a: "x" }),
+    Object.assign(Object.create({ b: 11 }) as object, { a: "x" }),
+    Object.assign(Object.create(null) as object, { a: "x", b: 3, z: 1 }),
+    Object.assign(Object.create(null) as object, { b: 3 }),
+    {
+      a: "x",
+      get b() {
+        return 3;
+      },
+    },
+    new Proxy(target, {}),
+    JSON.parse('{"__proto__": {"b": 3}, "a": "x"}') as unknown,
+    { a: "x", c: Object.assign(Object.create(null) as object, { d: true, e: 1 }) },
+    { a: "x", c: hidden({ d: true, e: 1 }, "f", 2) },
+  ];
+  for (const generate of [true, false]) {
+    const fast = fastParser(schema, { generate });
+    let accepted = 0;
+    for (const c of cases) {
+      if (agrees(schema, fast, c)) accepted++;
+      else assert.equal(fast(c), FAIL);
+    }
+    assert.ok(accepted >= 8, `accepted ${accepted}`);
+  }
+  // A proxy whose `has` hides a key that its `get` gives: zod goes by `in`, and the generated parser leaves it to zod.
+  const lying = new Proxy(target, { has: (t, k) => k !== "b" && k in t });
+  assert.equal(fastParser(schema)(lying), FAIL);
+});

@@ -57,22 +57,35 @@ const EVIDENCE_PATHS: readonly ObservablePath[] = split([
   ["dst_endpoint.hostname", OBSERVABLE_TYPE.hostname],
 ]);
 
+/** What makes an observable: a non-empty string. */
+const isValue = (v: unknown): v is string => typeof v === "string" && v !== "";
+
 function observablesOf(draft: Draft): Observable[] {
   const out = new Map<string, Observable>();
-  const add = (name: string, type_id: number, value: unknown) => {
-    if (typeof value !== "string" || value === "") return;
+  // Names are built only for values that make an observable: most evidence paths are absent.
+  const add = (name: string, type_id: number, value: string) => {
     out.set(`${name}\u0000${value}`, { name, type_id, value });
   };
-  for (const [path, parts, type] of OBSERVABLE_PATHS) add(path, type, getAt(draft, parts));
-  if (draft.class_uid === 4009) for (const to of draft.email.to ?? []) add("email.to", OBSERVABLE_TYPE.email, to);
+  for (const [path, parts, type] of OBSERVABLE_PATHS) {
+    const v = getAt(draft, parts);
+    if (isValue(v)) add(path, type, v);
+  }
+  if (draft.class_uid === 4009)
+    for (const to of draft.email.to ?? []) if (isValue(to)) add("email.to", OBSERVABLE_TYPE.email, to);
   if (draft.class_uid === 2004) {
     (draft.evidences ?? []).forEach((ev, i) => {
-      for (const [path, parts, type] of EVIDENCE_PATHS) add(`evidences[${i}].${path}`, type, getAt(ev, parts));
-      for (const h of ev.file?.hashes ?? []) add(`evidences[${i}].file.hashes`, OBSERVABLE_TYPE.hash, h.value);
+      for (const [path, parts, type] of EVIDENCE_PATHS) {
+        const v = getAt(ev, parts);
+        if (isValue(v)) add(`evidences[${i}].${path}`, type, v);
+      }
+      for (const h of ev.file?.hashes ?? [])
+        if (isValue(h.value)) add(`evidences[${i}].file.hashes`, OBSERVABLE_TYPE.hash, h.value);
     });
   }
   if (draft.class_uid === 2004)
-    (draft.resources ?? []).forEach((r, i) => add(`resources[${i}].uid`, OBSERVABLE_TYPE.resource_uid, r.uid));
+    (draft.resources ?? []).forEach((r, i) => {
+      if (isValue(r.uid)) add(`resources[${i}].uid`, OBSERVABLE_TYPE.resource_uid, r.uid);
+    });
   for (const o of draft.observables ?? []) out.set(`${o.name}\u0000${o.value}`, o);
   return [...out.values()];
 }
@@ -145,10 +158,14 @@ export function eventTime(...candidates: unknown[]): number {
 
 const isTime = (t: unknown): t is number => typeof t === "number" && Number.isFinite(t);
 
-/** finding_info without the times a normalizer could not read (NO_TIME). */
+const FINDING_TIMES = ["created_time", "first_seen_time", "last_seen_time"] as const;
+
+/** finding_info without the times a normalizer could not read (NO_TIME); the object itself when it has none. */
 function knownTimes<T extends object>(o: T): T {
-  const out: Record<string, unknown> = { ...(o as Record<string, unknown>) };
-  for (const k of ["created_time", "first_seen_time", "last_seen_time"]) if (k in out && !isTime(out[k])) delete out[k];
+  const rec = o as Record<string, unknown>;
+  if (!FINDING_TIMES.some((k) => k in rec && !isTime(rec[k]))) return o;
+  const out: Record<string, unknown> = { ...rec };
+  for (const k of FINDING_TIMES) if (k in out && !isTime(out[k])) delete out[k];
   return out as T;
 }
 

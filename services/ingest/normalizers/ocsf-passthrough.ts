@@ -43,7 +43,8 @@ function endpoint(v: unknown): unknown {
 export const ocsfPassthrough: Normalizer = {
   format: "ocsf",
   aliases: ["ocsf_passthrough"],
-  detect: (e: RawEvent) => e.kind === "json" && missingOcsf(e.value).length === 0,
+  // class_uid first: most events reaching detection lack it, and then the full list is not built.
+  detect: (e: RawEvent) => e.kind === "json" && isInt(e.value["class_uid"]) && missingOcsf(e.value).length === 0,
   normalize(e: RawEvent) {
     if (e.kind !== "json") throw new Error("an OCSF event is a JSON object, not a text line");
     const o = e.value;

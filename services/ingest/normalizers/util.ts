@@ -20,6 +20,9 @@ function partsOf(path: string): readonly string[] {
 
 /** The value at a dotted path of a JSON object, or undefined. */
 export function get(o: unknown, path: string): unknown {
+  // Most paths are one key: read it without the cache lookup.
+  if (!path.includes("."))
+    return o !== null && typeof o === "object" ? (o as Record<string, unknown>)[path] : undefined;
   return getAt(o, partsOf(path));
 }
 
@@ -90,8 +93,10 @@ export function ciGet(o: unknown, path: string): unknown {
  * one character whose lower case is two), so only keys of that length, or holding it, are lower-cased.
  */
 function ciKey(rec: Record<string, unknown>, lower: string): string | undefined {
-  for (const k of Object.keys(rec))
-    if ((k.length === lower.length || k.includes("\u0130")) && k.toLowerCase() === lower) return k;
+  // for-in, not Object.keys: no array per lookup, and the own keys come in the same order.
+  for (const k in rec)
+    if ((k.length === lower.length || k.includes("\u0130")) && k.toLowerCase() === lower && Object.hasOwn(rec, k))
+      return k;
   return undefined;
 }
 
@@ -200,7 +205,9 @@ export function time(v: unknown): number | undefined {
 export function compact<T extends object>(o: T): T {
   const out: Record<string, unknown> = {};
   const rec = o as Record<string, unknown>;
-  for (const k of Object.keys(rec)) {
+  // for-in, not Object.keys: no array per call, and the engine reads `rec[k]` through the keys' cache.
+  for (const k in rec) {
+    if (!Object.hasOwn(rec, k)) continue;
     const v = rec[k];
     if (v === undefined) continue;
     if (Array.isArray(v)) {
