@@ -909,21 +909,22 @@ export class Executor {
         const guarded = GUARD_STATUSES.includes(outcome.status as (typeof GUARD_STATUSES)[number]);
         const level = guarded ? "warn" : "info";
         // The line's object only when it is written: at a quieter level it would be garbage per action.
-        if (!this.deps.log.isLevelEnabled(level)) return { status: outcome.status, record, actionId };
-        const line = {
-          action_id: actionId,
-          decision_id: decision.id,
-          run_id: ctx.runId,
-          step: stepId,
-          ...(item.key !== undefined ? { item: item.key } : {}),
-          connector: step.connector,
-          action: step.action,
-          status: outcome.status,
-          target: decision.target,
-          error,
-          ...(outcome.response?.["reason"] !== undefined ? { reason: outcome.response["reason"] } : {}),
-        };
-        this.deps.log[level](line, guarded ? "action held back by a guard" : "action");
+        if (this.deps.log.isLevelEnabled(level)) {
+          const line = {
+            action_id: actionId,
+            decision_id: decision.id,
+            run_id: ctx.runId,
+            step: stepId,
+            ...(item.key !== undefined ? { item: item.key } : {}),
+            connector: step.connector,
+            action: step.action,
+            status: outcome.status,
+            target: decision.target,
+            error,
+            ...(outcome.response?.["reason"] !== undefined ? { reason: outcome.response["reason"] } : {}),
+          };
+          this.deps.log[level](line, guarded ? "action held back by a guard" : "action");
+        }
         return { status: outcome.status, record, actionId };
       },
     );

@@ -163,10 +163,13 @@ const FINDING_TIMES = ["created_time", "first_seen_time", "last_seen_time"] as c
 /** finding_info without the times a normalizer could not read (NO_TIME); the object itself when it has none. */
 function knownTimes<T extends object>(o: T): T {
   const rec = o as Record<string, unknown>;
-  if (!FINDING_TIMES.some((k) => k in rec && !isTime(rec[k]))) return o;
-  const out: Record<string, unknown> = { ...rec };
-  for (const k of FINDING_TIMES) if (k in out && !isTime(out[k])) delete out[k];
-  return out as T;
+  let out: Record<string, unknown> | undefined;
+  for (const k of FINDING_TIMES)
+    if (k in rec && !isTime(rec[k])) {
+      out ??= { ...rec };
+      delete out[k];
+    }
+  return (out ?? o) as T;
 }
 
 export interface FinalizeContext {
